@@ -1,0 +1,115 @@
+#include "control/config.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace rspd::control {
+namespace {
+
+bool IsIpAddress(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+absl::Status Positive(const char* name, absl::Duration value) {
+  if (value <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " must be positive, got ", absl::FormatDuration(value)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RegistrarConfig::Validate() const {
+  if (!IsIpAddress(bind_address)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bind_address: not an IPv4 or IPv6 address: '", bind_address, "'"));
+  }
+  if (asap_port == 0 || enrp_port == 0) {
+    return absl::InvalidArgumentError("asap_port and enrp_port must be non-zero SCTP ports");
+  }
+  if (asap_port == enrp_port) {
+    return absl::InvalidArgumentError("asap_port and enrp_port must differ");
+  }
+  if (shard_lcores < 0 || shard_lcores > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("shard_lcores must be in [0, 64], got ", shard_lcores));
+  }
+  // RSPLIB caps handle resolution answers at 128 PEs; a larger answer would not
+  // fit one SCTP message of reasonable size.
+  if (max_handle_resolution_items < 1 || max_handle_resolution_items > 128) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_handle_resolution_items must be in [1, 128], got ", max_handle_resolution_items));
+  }
+  if (max_bad_pe_reports < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_bad_pe_reports must be at least 1, got ", max_bad_pe_reports));
+  }
+  if (!announce_group.empty() && !IsIpAddress(announce_group)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("announce_group: not an IP address: '", announce_group, "'"));
+  }
+  for (const auto& [name, value] : {
+           std::pair<const char*, absl::Duration>{"keep_alive_interval", keep_alive_interval},
+           {"keep_alive_timeout", keep_alive_timeout},
+           {"server_announce_cycle", server_announce_cycle},
+           {"peer_heartbeat_cycle", peer_heartbeat_cycle},
+           {"max_time_last_heard", max_time_last_heard},
+           {"max_time_no_response", max_time_no_response},
+           {"takeover_expiry", takeover_expiry},
+       }) {
+    if (absl::Status status = Positive(name, value); !status.ok()) {
+      return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool ParseIoBackend(const std::string& text, IoBackend* out) {
+  if (text == "socket") {
+    *out = IoBackend::kSocket;
+    return true;
+  }
+  if (text == "dpdk") {
+    *out = IoBackend::kDpdk;
+    return true;
+  }
+  return false;
+}
+
+const char* IoBackendName(IoBackend io) { return io == IoBackend::kSocket ? "socket" : "dpdk"; }
+
+std::string DescribeConfig(const RegistrarConfig& c) {
+  std::string out;
+  auto line = [&out](const char* name, const auto& value) {
+    absl::StrAppend(&out, absl::StrFormat("  %-28s = ", name), value, "\n");
+  };
+  auto duration = [&line](const char* name, absl::Duration value) {
+    line(name, absl::FormatDuration(value));
+  };
+  line("io", IoBackendName(c.io));
+  line("server_id", absl::StrFormat("0x%08x", c.server_id));
+  line("bind_address", c.bind_address);
+  line("udp_encapsulation_port", c.udp_encapsulation_port);
+  line("asap_port", c.asap_port);
+  line("enrp_port", c.enrp_port);
+  line("shard_lcores", c.shard_lcores);
+  line("max_handle_resolution_items", c.max_handle_resolution_items);
+  line("max_bad_pe_reports", c.max_bad_pe_reports);
+  duration("keep_alive_interval", c.keep_alive_interval);
+  duration("keep_alive_timeout", c.keep_alive_timeout);
+  duration("server_announce_cycle", c.server_announce_cycle);
+  line("announce", c.announce_group.empty() ? std::string("off")
+                                            : absl::StrCat(c.announce_group, ":", c.announce_port));
+  duration("peer_heartbeat_cycle", c.peer_heartbeat_cycle);
+  duration("max_time_last_heard", c.max_time_last_heard);
+  duration("max_time_no_response", c.max_time_no_response);
+  duration("takeover_expiry", c.takeover_expiry);
+  return out;
+}
+
+}  // namespace rspd::control

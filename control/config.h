@@ -1,0 +1,78 @@
+// File: control/config.h
+//
+// The registrar's configuration: every timer, threshold and endpoint of
+// RFC 5352 §7 and RFC 5353 §4 that rspd exposes, with the RFC defaults (or,
+// where the RFC gives none, RSPLIB's; see docs/decisions.md). `tools/rspd`
+// fills it from flags; `Validate()` rejects impossible combinations with a
+// message that names the flag.
+//
+// Example:
+//   RegistrarConfig config;
+//   config.udp_encapsulation_port = 0;  // any free port
+//   absl::Status status = config.Validate();
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace rspd::control {
+
+// Which packet I/O backend feeds the SCTP bridge (DESIGN.md "Transports").
+enum class IoBackend {
+  kSocket,  // kernel UDP sockets; runs anywhere
+  kDpdk,    // DPDK ports (NICs or vdevs)
+};
+
+struct RegistrarConfig {
+  IoBackend io = IoBackend::kSocket;
+
+  // 0 = draw a random non-zero ID at startup (RFC 5353 §2.1, §3.2.1).
+  uint32_t server_id = 0;
+
+  // Addresses and ports. SCTP runs over UDP encapsulation (RFC 6951 §5.1: 9899).
+  std::string bind_address = "0.0.0.0";
+  uint16_t udp_encapsulation_port = 9899;
+  uint16_t asap_port = 3863;  // RFC 5352 §8.2
+  uint16_t enrp_port = 9901;  // RFC 5353 §5.3
+
+  // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
+  int shard_lcores = 0;
+
+  // RFC 5352 §3.3 says "SHOULD list all"; RFC 5356 "at most the requested
+  // number". rspd answers with up to this many (RSPLIB MaxHResItems = 3).
+  int max_handle_resolution_items = 3;
+  // RFC 5352 §3.5: no default in the RFC; RSPLIB uses 3.
+  int max_bad_pe_reports = 3;
+
+  // RFC 5352 §3.4 periodic keep-alives to owned PEs (RSPLIB: 5 s / 5 s).
+  absl::Duration keep_alive_interval = absl::Seconds(5);
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+
+  // RFC 5352 §3.6 / §7.1 T6-Serverannounce = 1 s. Announcements go to the
+  // multicast group; empty disables them.
+  absl::Duration server_announce_cycle = absl::Seconds(1);
+  std::string announce_group = "224.0.1.185";  // RFC 5352 §8.4
+  uint16_t announce_port = 3863;               // RFC-DIGEST §8 item 8
+
+  // RFC 5353 §4 thresholds.
+  absl::Duration peer_heartbeat_cycle = absl::Seconds(30);
+  absl::Duration max_time_last_heard = absl::Seconds(61);
+  absl::Duration max_time_no_response = absl::Seconds(5);
+  absl::Duration takeover_expiry = absl::Seconds(5);  // not in the RFC; RSPLIB 5 s
+
+  // Returns InvalidArgument naming the offending setting.
+  absl::Status Validate() const;
+};
+
+// Parses "socket" or "dpdk".
+bool ParseIoBackend(const std::string& text, IoBackend* out);
+const char* IoBackendName(IoBackend io);
+
+// One line per setting, "name = value", for the startup banner and `rspctl`.
+std::string DescribeConfig(const RegistrarConfig& config);
+
+}  // namespace rspd::control

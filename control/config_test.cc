@@ -1,0 +1,69 @@
+#include "control/config.h"
+
+#include "gtest/gtest.h"
+
+namespace rspd::control {
+namespace {
+
+TEST(RegistrarConfigTest, DefaultsAreValidAndUseTheIanaPorts) {
+  RegistrarConfig config;
+  EXPECT_TRUE(config.Validate().ok());
+  EXPECT_EQ(config.asap_port, 3863);               // RFC 5352 §8.2
+  EXPECT_EQ(config.enrp_port, 9901);               // RFC 5353 §5.3
+  EXPECT_EQ(config.udp_encapsulation_port, 9899);  // RFC 6951 §5.1
+}
+
+TEST(RegistrarConfigTest, RejectsBadAddressNamingTheSetting) {
+  RegistrarConfig config;
+  config.bind_address = "not-an-address";
+  absl::Status status = config.Validate();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(status.message().find("bind_address"), absl::string_view::npos);
+}
+
+TEST(RegistrarConfigTest, RejectsCollidingPorts) {
+  RegistrarConfig config;
+  config.enrp_port = config.asap_port;
+  EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RegistrarConfigTest, RejectsOutOfRangeResolutionItems) {
+  RegistrarConfig config;
+  config.max_handle_resolution_items = 0;
+  EXPECT_FALSE(config.Validate().ok());
+  config.max_handle_resolution_items = 129;
+  EXPECT_FALSE(config.Validate().ok());
+  config.max_handle_resolution_items = 128;
+  EXPECT_TRUE(config.Validate().ok());
+}
+
+TEST(RegistrarConfigTest, RejectsNonPositiveTimers) {
+  RegistrarConfig config;
+  config.peer_heartbeat_cycle = absl::ZeroDuration();
+  absl::Status status = config.Validate();
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("peer_heartbeat_cycle"), absl::string_view::npos);
+}
+
+TEST(IoBackendTest, ParsesBothBackendsAndRejectsOthers) {
+  IoBackend io;
+  ASSERT_TRUE(ParseIoBackend("dpdk", &io));
+  EXPECT_EQ(io, IoBackend::kDpdk);
+  ASSERT_TRUE(ParseIoBackend("socket", &io));
+  EXPECT_EQ(io, IoBackend::kSocket);
+  EXPECT_FALSE(ParseIoBackend("netmap", &io));
+}
+
+TEST(DescribeConfigTest, ListsEverySettingWithItsValue) {
+  RegistrarConfig config;
+  config.server_id = 0x2a;
+  config.announce_group.clear();
+  std::string text = DescribeConfig(config);
+  EXPECT_NE(text.find("server_id                    = 0x0000002a\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("enrp_port                    = 9901\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("peer_heartbeat_cycle         = 30s\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("announce                     = off\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace rspd::control

@@ -1,0 +1,22 @@
+// File: tools/rspctl_commands.h
+//
+// The table of `rspctl` subcommands. Each command lives in its own
+// rspctl_<name>.cc and is listed once in rspctl_commands.cc.
+
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace rspd::tools {
+
+struct Command {
+  const char* name;
+  const char* help;
+  // Arguments after the command name, flags already removed. Returns the exit status.
+  int (*run)(const std::vector<std::string>& args);
+};
+
+const std::vector<Command>& Commands();
+
+}  // namespace rspd::tools

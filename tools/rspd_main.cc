@@ -1,0 +1,180 @@
+// rspd: the RSerPool registrar (ENRP server, RFC 5353; ASAP server side, RFC 5352).
+//
+// Thin main: flags -> control::RegistrarConfig -> run until SIGINT/SIGTERM.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "control/config.h"
+#include "tools/version.h"
+
+ABSL_FLAG(std::string, io, "socket", "packet I/O backend: socket (kernel UDP) or dpdk");
+ABSL_FLAG(uint32_t, server_id, 0, "ENRP server ID; 0 draws a random non-zero ID (RFC 5353 §3.2.1)");
+ABSL_FLAG(std::string, bind_address, "0.0.0.0", "local address for all sockets");
+ABSL_FLAG(uint16_t, udp_port, 9899,
+          "UDP port of the SCTP-over-UDP encapsulation (RFC 6951); 0 picks a free port");
+ABSL_FLAG(uint16_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
+ABSL_FLAG(uint16_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
+ABSL_FLAG(int, shard_lcores, 0, "handlespace shard lcores; 0 runs shards on the I/O lcore");
+ABSL_FLAG(int, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
+ABSL_FLAG(int, max_bad_pe_reports, 3, "MAX-BAD-PE-REPORT (RFC 5352 §3.5)");
+ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),
+          "interval of ENDPOINT_KEEP_ALIVEs to owned PEs (RFC 5352 §3.4)");
+ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
+          "time a PE has to answer a keep-alive");
+ABSL_FLAG(absl::Duration, server_announce_cycle, absl::Seconds(1),
+          "T6-Serverannounce (RFC 5352 §7.1)");
+ABSL_FLAG(std::string, announce_group, "224.0.1.185",
+          "multicast group for ASAP_SERVER_ANNOUNCE (RFC 5352 §8.4); empty disables");
+ABSL_FLAG(uint16_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
+ABSL_FLAG(absl::Duration, peer_heartbeat_cycle, absl::Seconds(30),
+          "PEER-HEARTBEAT-CYCLE (RFC 5353 §4)");
+ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
+          "MAX-TIME-LAST-HEARD (RFC 5353 §4)");
+ABSL_FLAG(absl::Duration, max_time_no_response, absl::Seconds(5),
+          "MAX-TIME-NO-RESPONSE (RFC 5353 §4)");
+ABSL_FLAG(absl::Duration, takeover_expiry, absl::Seconds(5),
+          "how long a takeover waits for INIT_TAKEOVER_ACKs (not in RFC 5353; RSPLIB 5 s)");
+
+namespace rspd {
+namespace {
+
+absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
+  control::RegistrarConfig config;
+  if (!control::ParseIoBackend(absl::GetFlag(FLAGS_io), &config.io)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--io must be socket or dpdk, got '", absl::GetFlag(FLAGS_io), "'"));
+  }
+  config.server_id = absl::GetFlag(FLAGS_server_id);
+  if (config.server_id == 0) {
+    absl::BitGen gen;
+    config.server_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
+  }
+  config.bind_address = absl::GetFlag(FLAGS_bind_address);
+  config.udp_encapsulation_port = absl::GetFlag(FLAGS_udp_port);
+  config.asap_port = absl::GetFlag(FLAGS_asap_port);
+  config.enrp_port = absl::GetFlag(FLAGS_enrp_port);
+  config.shard_lcores = absl::GetFlag(FLAGS_shard_lcores);
+  config.max_handle_resolution_items = absl::GetFlag(FLAGS_max_handle_resolution_items);
+  config.max_bad_pe_reports = absl::GetFlag(FLAGS_max_bad_pe_reports);
+  config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
+  config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
+  config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
+  config.announce_group = absl::GetFlag(FLAGS_announce_group);
+  config.announce_port = absl::GetFlag(FLAGS_announce_port);
+  config.peer_heartbeat_cycle = absl::GetFlag(FLAGS_peer_heartbeat_cycle);
+  config.max_time_last_heard = absl::GetFlag(FLAGS_max_time_last_heard);
+  config.max_time_no_response = absl::GetFlag(FLAGS_max_time_no_response);
+  config.takeover_expiry = absl::GetFlag(FLAGS_takeover_expiry);
+  if (absl::Status status = config.Validate(); !status.ok()) {
+    return status;
+  }
+  return config;
+}
+
+// Binds the UDP socket that carries SCTP (RFC 6951) and returns its fd, with the
+// bound port (which differs from the configured one when that is 0) in *port.
+absl::StatusOr<int> BindEncapsulationSocket(const control::RegistrarConfig& config,
+                                            uint16_t* port) {
+  sockaddr_storage storage{};
+  socklen_t length;
+  int family;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
+      inet_pton(AF_INET, config.bind_address.c_str(), &v4->sin_addr) == 1) {
+    family = v4->sin_family = AF_INET;
+    v4->sin_port = htons(config.udp_encapsulation_port);
+    length = sizeof(*v4);
+  } else {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+    inet_pton(AF_INET6, config.bind_address.c_str(), &v6->sin6_addr);
+    family = v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(config.udp_encapsulation_port);
+    length = sizeof(*v6);
+  }
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    int error = errno;
+    close(fd);
+    return absl::UnavailableError(absl::StrCat("bind UDP ", config.bind_address, ":",
+                                               config.udp_encapsulation_port, ": ",
+                                               strerror(error)));
+  }
+  getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+  *port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
+                                  : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
+  return fd;
+}
+
+int Run() {
+  absl::StatusOr<control::RegistrarConfig> config = ConfigFromFlags();
+  if (!config.ok()) {
+    fprintf(stderr, "rspd: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  if (config->io == control::IoBackend::kDpdk) {
+    fprintf(stderr, "rspd: --io=dpdk is not available in this build yet; use --io=socket\n");
+    return 2;
+  }
+
+  // Block the stop signals before anything else so that sigwait() receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  uint16_t udp_port = 0;
+  absl::StatusOr<int> udp_fd = BindEncapsulationSocket(*config, &udp_port);
+  if (!udp_fd.ok()) {
+    fprintf(stderr, "rspd: %s\n", std::string(udp_fd.status().message()).c_str());
+    return 1;
+  }
+
+  printf("rspd %s\n", kVersion);
+  printf("configuration:\n%s", control::DescribeConfig(*config).c_str());
+  printf("listening:\n");
+  printf("  udp %s:%u  SCTP over UDP (RFC 6951)\n", config->bind_address.c_str(), udp_port);
+  printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
+  printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
+  printf("ready; Ctrl-C stops\n");
+  fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  close(*udp_fd);
+  printf("rspd: stopped by %s\n", strsignal(signal_number));
+  return 0;
+}
+
+}  // namespace
+}  // namespace rspd
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage_config;
+  usage_config.version_string = [] { return std::string("rspd ") + rspd::kVersion + "\n"; };
+  absl::SetFlagsUsageConfig(usage_config);
+  absl::SetProgramUsageMessage(
+      "the RSerPool registrar (ASAP server, ENRP server).\n"
+      "Usage: rspd [--io=socket] [--udp_port=9899] [flags]\n"
+      "Run `rspd --helpfull` for every flag.");
+  absl::ParseCommandLine(argc, argv);
+  return rspd::Run();
+}

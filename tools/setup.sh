@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rspd needs to build, test, benchmark and run.
+# Idempotent: does nothing when all packages are present. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap     # Bazel 4.2.3, used offline (bazel/README.md)
+  g++ pkg-config git
+  libabsl-dev         # Abseil 20220623
+  libgtest-dev        # GoogleTest / GoogleMock
+  libbenchmark-dev    # Google Benchmark
+  libusrsctp-dev      # userland SCTP (client library, SCTP bridge)
+  libdpdk-dev dpdk    # DPDK 22.11 (dataplane --io=dpdk)
+  libpcap-dev         # rspctl decode, golden captures
+  tshark              # wire checks against Wireshark's ASAP/ENRP dissectors
+  clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)
+  clang-format        # tools/format.sh
+  iproute2            # network namespaces in system tests
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO -E apt-get install -y -q --no-install-recommends "${missing[@]}"

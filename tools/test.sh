@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (README command 2, .ci/run):
+# format check, `bazel test //...`, the same suite under ASan+UBSan, and a
+# closing "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+
+echo "== format"
+tools/format.sh || status=1
+
+run_suite() {
+  echo "== bazel test $* //..."
+  bazel test "$@" //... 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+}
+run_suite
+run_suite --config=asan
+
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$log")
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # build or format failure
+echo "tests: $passed passed, $failed failed"
+exit "$status"
