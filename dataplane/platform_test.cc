@@ -16,8 +16,8 @@ int DiscardOutput(void*, void*, size_t, uint8_t, uint8_t) { return 0; }
 
 TEST(PlatformTest, UsrsctpStartsInNoThreadsModeAndOpensAConnSocket) {
   usrsctp_init_nothreads(0, DiscardOutput, nullptr);
-  struct socket* sock = usrsctp_socket(AF_CONN, SOCK_SEQPACKET, IPPROTO_SCTP, nullptr, nullptr,
-                                       0, nullptr);
+  struct socket* sock =
+      usrsctp_socket(AF_CONN, SOCK_SEQPACKET, IPPROTO_SCTP, nullptr, nullptr, 0, nullptr);
   ASSERT_NE(sock, nullptr);
   usrsctp_close(sock);
   usrsctp_handle_timers(10);
@@ -31,8 +31,8 @@ TEST(PlatformTest, UsrsctpStartsInNoThreadsModeAndOpensAConnSocket) {
 }
 
 TEST(PlatformTest, DpdkEalStartsWithoutHugepagesAndSeesANullVdev) {
-  std::vector<const char*> args = {"platform_test", "--no-huge", "--no-pci",  "--no-shconf",
-                                   "--no-telemetry", "-m",       "64",        "--vdev=net_null0",
+  std::vector<const char*> args = {"platform_test",  "--no-huge", "--no-pci", "--no-shconf",
+                                   "--no-telemetry", "-m",        "64",       "--vdev=net_null0",
                                    "--log-level=2"};
   ASSERT_GE(rte_eal_init(static_cast<int>(args.size()), const_cast<char**>(args.data())), 0)
       << rte_strerror(rte_errno);
