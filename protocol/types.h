@@ -61,15 +61,15 @@ enum class EnrpType : uint8_t {
 };
 
 // Flag bits; bit 0 is the least significant bit of the flags octet.
-inline constexpr uint8_t kFlagRegistrationReject = 0x01;    // R, RFC 5352 §2.2.3
-inline constexpr uint8_t kFlagSubscribe = 0x01;             // S, RFC 5352 §2.2.5
-inline constexpr uint8_t kFlagUpdatesAccepted = 0x01;       // A, RFC 5352 §2.2.6
-inline constexpr uint8_t kFlagHome = 0x01;                  // H, RFC 5352 §2.2.7
-inline constexpr uint8_t kFlagReplyRequired = 0x01;         // RFC 5353 §2.1, RFC-DIGEST §8 item 1
-inline constexpr uint8_t kFlagOwnChildrenOnly = 0x01;       // W, RFC 5353 §2.2
-inline constexpr uint8_t kFlagTableReject = 0x01;           // R, RFC 5353 §2.3
-inline constexpr uint8_t kFlagMoreToSend = 0x02;            // M, RFC 5353 §2.3
-inline constexpr uint8_t kFlagListReject = 0x01;            // R, RFC 5353 §2.6
+inline constexpr uint8_t kFlagRegistrationReject = 0x01;  // R, RFC 5352 §2.2.3
+inline constexpr uint8_t kFlagSubscribe = 0x01;           // S, RFC 5352 §2.2.5
+inline constexpr uint8_t kFlagUpdatesAccepted = 0x01;     // A, RFC 5352 §2.2.6
+inline constexpr uint8_t kFlagHome = 0x01;                // H, RFC 5352 §2.2.7
+inline constexpr uint8_t kFlagReplyRequired = 0x01;       // RFC 5353 §2.1, RFC-DIGEST §8 item 1
+inline constexpr uint8_t kFlagOwnChildrenOnly = 0x01;     // W, RFC 5353 §2.2
+inline constexpr uint8_t kFlagTableReject = 0x01;         // R, RFC 5353 §2.3
+inline constexpr uint8_t kFlagMoreToSend = 0x02;          // M, RFC 5353 §2.3
+inline constexpr uint8_t kFlagListReject = 0x01;          // R, RFC 5353 §2.6
 
 // RFC 5353 §2.4 Update Action.
 enum class UpdateAction : uint16_t { kAddPe = 0x0000, kDelPe = 0x0001 };
@@ -99,10 +99,10 @@ enum class ParamType : uint16_t {
 
 // RFC 5354 §3: the two high bits of an unknown parameter type (mask 0xC000).
 enum class UnknownParamAction : uint8_t {
-  kStop = 0,            // 00: stop processing, discard the message
-  kStopAndReport = 1,   // 01: stop, discard, report Unrecognized Parameter
-  kSkip = 2,            // 10: skip the parameter, continue
-  kSkipAndReport = 3,   // 11: skip, continue, report
+  kStop = 0,           // 00: stop processing, discard the message
+  kStopAndReport = 1,  // 01: stop, discard, report Unrecognized Parameter
+  kSkip = 2,           // 10: skip the parameter, continue
+  kSkipAndReport = 3,  // 11: skip, continue, report
 };
 
 // SCTP Transport "Transport Use" (RFC 5354 §3.4).
