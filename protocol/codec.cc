@@ -46,11 +46,10 @@ int FixedFieldsSize(Protocol protocol, uint8_t type) {
 }
 
 bool IsKnownType(Protocol protocol, uint8_t type) {
-  return protocol == Protocol::kAsap
-             ? type >= static_cast<uint8_t>(AsapType::kRegistration) &&
-                   type <= static_cast<uint8_t>(AsapType::kError)
-             : type >= static_cast<uint8_t>(EnrpType::kPresence) &&
-                   type <= static_cast<uint8_t>(EnrpType::kError);
+  return protocol == Protocol::kAsap ? type >= static_cast<uint8_t>(AsapType::kRegistration) &&
+                                           type <= static_cast<uint8_t>(AsapType::kError)
+                                     : type >= static_cast<uint8_t>(EnrpType::kPresence) &&
+                                           type <= static_cast<uint8_t>(EnrpType::kError);
 }
 
 // The validating decoder: one pass over the message, filling `out`.
@@ -112,11 +111,11 @@ bool Decoder::Walk(absl::Span<const uint8_t> region, F&& on_param) {
   while (!region.empty()) {
     const uint8_t* at = region.data();
     if (ABSL_PREDICT_FALSE(region.size() < 4)) {
-      return Fail(Cause::kInvalidValues, at, region, "truncated parameter header");
+      return Fail(Cause::kUnspecified, at, {}, "truncated parameter header");
     }
     uint16_t length = Load16(at + 2);
     if (ABSL_PREDICT_FALSE(length < 4 || length > region.size())) {
-      return Fail(Cause::kInvalidValues, at, region.subspan(0, 4),
+      return Fail(Cause::kUnspecified, at, {},
                   "parameter length exceeds its container or is below 4");
     }
     // RFC 5354 §3: padding between parameters counts in the enclosing length;
@@ -228,11 +227,11 @@ bool Decoder::CheckPoolElement(const Tlv& tlv) {
       // Transport, which MUST be SCTP.
       if (transports == 2 || (transports == 1 && !has_policy)) {
         return Invalid(p, "extra transport parameter in Pool Element") ? Verdict::kOk
-                                                                         : Verdict::kFailed;
+                                                                       : Verdict::kFailed;
       }
       if (transports == 1 && type != T(ParamType::kSctpTransport)) {
         return Invalid(p, "ASAP Transport is not an SCTP transport") ? Verdict::kOk
-                                                                       : Verdict::kFailed;
+                                                                     : Verdict::kFailed;
       }
       ++transports;
       return CheckTransport(p) ? Verdict::kOk : Verdict::kFailed;
@@ -240,7 +239,7 @@ bool Decoder::CheckPoolElement(const Tlv& tlv) {
     if (type == T(ParamType::kPolicy)) {
       if (has_policy || transports == 0) {
         return Invalid(p, "policy parameter out of place in Pool Element") ? Verdict::kOk
-                                                                             : Verdict::kFailed;
+                                                                           : Verdict::kFailed;
       }
       has_policy = true;
       return CheckPolicy(p) ? Verdict::kOk : Verdict::kFailed;
@@ -266,8 +265,7 @@ bool Decoder::CheckServerInformation(const Tlv& tlv) {
       return Verdict::kUnknown;
     }
     if (++transports > 1) {
-      return Invalid(p, "second transport in Server Information") ? Verdict::kOk
-                                                                   : Verdict::kFailed;
+      return Invalid(p, "second transport in Server Information") ? Verdict::kOk : Verdict::kFailed;
     }
     return CheckTransport(p) ? Verdict::kOk : Verdict::kFailed;
   });
@@ -332,8 +330,8 @@ Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_
         return Verdict::kFailed;
       }
       out_->has_pool_handle = true;
-      out_->pool_handle = absl::string_view(reinterpret_cast<const char*>(tlv.value.data()),
-                                            tlv.value.size());
+      out_->pool_handle =
+          absl::string_view(reinterpret_cast<const char*>(tlv.value.data()), tlv.value.size());
       return Verdict::kOk;
 
     case ParamType::kPoolElement:
@@ -363,9 +361,8 @@ Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_
 
     case ParamType::kPeIdentifier:
       if (!(asap_is(AsapType::kDeregistration) || asap_is(AsapType::kRegistrationResponse) ||
-            asap_is(AsapType::kDeregistrationResponse) ||
-            asap_is(AsapType::kEndpointKeepAlive) || asap_is(AsapType::kEndpointKeepAliveAck) ||
-            asap_is(AsapType::kEndpointUnreachable))) {
+            asap_is(AsapType::kDeregistrationResponse) || asap_is(AsapType::kEndpointKeepAlive) ||
+            asap_is(AsapType::kEndpointKeepAliveAck) || asap_is(AsapType::kEndpointUnreachable))) {
         return Verdict::kUnknown;
       }
       if (duplicate(out_->has_pe_id)) {
@@ -483,7 +480,7 @@ Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_
 bool Decoder::CheckRequired() {
   const Message& m = *out_;
   auto missing = [&](const char* reason) {
-    return Fail(Cause::kInvalidValues, message_.data(), {}, reason);
+    return Fail(Cause::kUnspecified, message_.data(), {}, reason);
   };
   if (m.protocol == Protocol::kAsap) {
     switch (static_cast<AsapType>(m.type)) {
@@ -541,8 +538,7 @@ bool Decoder::CheckRequired() {
       }
       // RFC 5353 §2.4: only ADD_PE and DEL_PE are defined.
       if (m.update_action != UpdateAction::kAddPe && m.update_action != UpdateAction::kDelPe) {
-        return Fail(Cause::kInvalidValues, message_.data() + 12, message_.subspan(12, 2),
-                    "unknown Update Action");
+        return Fail(Cause::kUnspecified, message_.data() + 12, {}, "unknown Update Action");
       }
       break;
     case EnrpType::kHandleTableResponse:
@@ -577,14 +573,13 @@ bool Decoder::Run(Protocol protocol) {
   const uint8_t* p = message_.data();
   // RFC 5354 §4: Type(8) Flags(8) Length(16), Length excludes trailing padding.
   if (message_.size() < 4) {
-    return Fail(Cause::kInvalidValues, p, message_, "shorter than the message header");
+    return Fail(Cause::kUnspecified, p, {}, "shorter than the message header");
   }
   out_->type = p[0];
   out_->flags = p[1];
   const uint16_t length = Load16(p + 2);
   if (length < 4 || length > message_.size() || Padded(length) < message_.size()) {
-    return Fail(Cause::kInvalidValues, p + 2, message_.subspan(0, 4),
-                "message length does not match the received size");
+    return Fail(Cause::kUnspecified, p + 2, {}, "message length does not match the received size");
   }
   message_ = message_.subspan(0, length);
   if (!IsKnownType(protocol, out_->type)) {
@@ -596,7 +591,7 @@ bool Decoder::Run(Protocol protocol) {
   }
   const int fixed = FixedFieldsSize(protocol, out_->type);
   if (length < 4 + fixed) {
-    return Fail(Cause::kInvalidValues, p, message_, "message too short for its fixed fields");
+    return Fail(Cause::kUnspecified, p, {}, "message too short for its fixed fields");
   }
   if (protocol == Protocol::kAsap) {
     if (fixed == 4) out_->server_id = Load32(p + 4);
@@ -619,7 +614,8 @@ bool Decoder::Run(Protocol protocol) {
   if (!ok || !CheckRequired()) {
     return false;
   }
-  if (pool_elements_ != 0) out_->pool_elements = ParamList<PoolElement>::Wire(body_, pool_elements_);
+  if (pool_elements_ != 0)
+    out_->pool_elements = ParamList<PoolElement>::Wire(body_, pool_elements_);
   if (pool_entries_ != 0) out_->pool_entries = ParamList<PoolEntry>::Wire(body_, pool_entries_);
   if (servers_ != 0) out_->servers = ParamList<ServerInformation>::Wire(body_, servers_);
   if (transports_ != 0) out_->transports = ParamList<Transport>::Wire(body_, transports_);
@@ -1036,102 +1032,166 @@ size_t EncodeErrorReport(Protocol protocol, const DecodeError& error, uint32_t s
 const char* MessageTypeName(Protocol protocol, uint8_t type) {
   if (protocol == Protocol::kAsap) {
     switch (static_cast<AsapType>(type)) {
-      case AsapType::kRegistration: return "ASAP_REGISTRATION";
-      case AsapType::kDeregistration: return "ASAP_DEREGISTRATION";
-      case AsapType::kRegistrationResponse: return "ASAP_REGISTRATION_RESPONSE";
-      case AsapType::kDeregistrationResponse: return "ASAP_DEREGISTRATION_RESPONSE";
-      case AsapType::kHandleResolution: return "ASAP_HANDLE_RESOLUTION";
-      case AsapType::kHandleResolutionResponse: return "ASAP_HANDLE_RESOLUTION_RESPONSE";
-      case AsapType::kEndpointKeepAlive: return "ASAP_ENDPOINT_KEEP_ALIVE";
-      case AsapType::kEndpointKeepAliveAck: return "ASAP_ENDPOINT_KEEP_ALIVE_ACK";
-      case AsapType::kEndpointUnreachable: return "ASAP_ENDPOINT_UNREACHABLE";
-      case AsapType::kServerAnnounce: return "ASAP_SERVER_ANNOUNCE";
-      case AsapType::kCookie: return "ASAP_COOKIE";
-      case AsapType::kCookieEcho: return "ASAP_COOKIE_ECHO";
-      case AsapType::kBusinessCard: return "ASAP_BUSINESS_CARD";
-      case AsapType::kError: return "ASAP_ERROR";
+      case AsapType::kRegistration:
+        return "ASAP_REGISTRATION";
+      case AsapType::kDeregistration:
+        return "ASAP_DEREGISTRATION";
+      case AsapType::kRegistrationResponse:
+        return "ASAP_REGISTRATION_RESPONSE";
+      case AsapType::kDeregistrationResponse:
+        return "ASAP_DEREGISTRATION_RESPONSE";
+      case AsapType::kHandleResolution:
+        return "ASAP_HANDLE_RESOLUTION";
+      case AsapType::kHandleResolutionResponse:
+        return "ASAP_HANDLE_RESOLUTION_RESPONSE";
+      case AsapType::kEndpointKeepAlive:
+        return "ASAP_ENDPOINT_KEEP_ALIVE";
+      case AsapType::kEndpointKeepAliveAck:
+        return "ASAP_ENDPOINT_KEEP_ALIVE_ACK";
+      case AsapType::kEndpointUnreachable:
+        return "ASAP_ENDPOINT_UNREACHABLE";
+      case AsapType::kServerAnnounce:
+        return "ASAP_SERVER_ANNOUNCE";
+      case AsapType::kCookie:
+        return "ASAP_COOKIE";
+      case AsapType::kCookieEcho:
+        return "ASAP_COOKIE_ECHO";
+      case AsapType::kBusinessCard:
+        return "ASAP_BUSINESS_CARD";
+      case AsapType::kError:
+        return "ASAP_ERROR";
     }
     return "ASAP_UNKNOWN";
   }
   switch (static_cast<EnrpType>(type)) {
-    case EnrpType::kPresence: return "ENRP_PRESENCE";
-    case EnrpType::kHandleTableRequest: return "ENRP_HANDLE_TABLE_REQUEST";
-    case EnrpType::kHandleTableResponse: return "ENRP_HANDLE_TABLE_RESPONSE";
-    case EnrpType::kHandleUpdate: return "ENRP_HANDLE_UPDATE";
-    case EnrpType::kListRequest: return "ENRP_LIST_REQUEST";
-    case EnrpType::kListResponse: return "ENRP_LIST_RESPONSE";
-    case EnrpType::kInitTakeover: return "ENRP_INIT_TAKEOVER";
-    case EnrpType::kInitTakeoverAck: return "ENRP_INIT_TAKEOVER_ACK";
-    case EnrpType::kTakeoverServer: return "ENRP_TAKEOVER_SERVER";
-    case EnrpType::kError: return "ENRP_ERROR";
+    case EnrpType::kPresence:
+      return "ENRP_PRESENCE";
+    case EnrpType::kHandleTableRequest:
+      return "ENRP_HANDLE_TABLE_REQUEST";
+    case EnrpType::kHandleTableResponse:
+      return "ENRP_HANDLE_TABLE_RESPONSE";
+    case EnrpType::kHandleUpdate:
+      return "ENRP_HANDLE_UPDATE";
+    case EnrpType::kListRequest:
+      return "ENRP_LIST_REQUEST";
+    case EnrpType::kListResponse:
+      return "ENRP_LIST_RESPONSE";
+    case EnrpType::kInitTakeover:
+      return "ENRP_INIT_TAKEOVER";
+    case EnrpType::kInitTakeoverAck:
+      return "ENRP_INIT_TAKEOVER_ACK";
+    case EnrpType::kTakeoverServer:
+      return "ENRP_TAKEOVER_SERVER";
+    case EnrpType::kError:
+      return "ENRP_ERROR";
   }
   return "ENRP_UNKNOWN";
 }
 
 const char* ParamTypeName(uint16_t pure_type) {
   switch (static_cast<ParamType>(pure_type)) {
-    case ParamType::kIpv4Address: return "IPv4 Address";
-    case ParamType::kIpv6Address: return "IPv6 Address";
-    case ParamType::kDccpTransport: return "DCCP Transport";
-    case ParamType::kSctpTransport: return "SCTP Transport";
-    case ParamType::kTcpTransport: return "TCP Transport";
-    case ParamType::kUdpTransport: return "UDP Transport";
-    case ParamType::kUdpLiteTransport: return "UDP-Lite Transport";
-    case ParamType::kPolicy: return "Pool Member Selection Policy";
-    case ParamType::kPoolHandle: return "Pool Handle";
-    case ParamType::kPoolElement: return "Pool Element";
-    case ParamType::kServerInformation: return "Server Information";
-    case ParamType::kOperationError: return "Operation Error";
-    case ParamType::kCookie: return "Cookie";
-    case ParamType::kPeIdentifier: return "PE Identifier";
-    case ParamType::kPeChecksum: return "PE Checksum";
-    case ParamType::kOpaqueTransport: return "Opaque Transport";
-    case ParamType::kHandleResolutionOption: return "Handle Resolution";
+    case ParamType::kIpv4Address:
+      return "IPv4 Address";
+    case ParamType::kIpv6Address:
+      return "IPv6 Address";
+    case ParamType::kDccpTransport:
+      return "DCCP Transport";
+    case ParamType::kSctpTransport:
+      return "SCTP Transport";
+    case ParamType::kTcpTransport:
+      return "TCP Transport";
+    case ParamType::kUdpTransport:
+      return "UDP Transport";
+    case ParamType::kUdpLiteTransport:
+      return "UDP-Lite Transport";
+    case ParamType::kPolicy:
+      return "Pool Member Selection Policy";
+    case ParamType::kPoolHandle:
+      return "Pool Handle";
+    case ParamType::kPoolElement:
+      return "Pool Element";
+    case ParamType::kServerInformation:
+      return "Server Information";
+    case ParamType::kOperationError:
+      return "Operation Error";
+    case ParamType::kCookie:
+      return "Cookie";
+    case ParamType::kPeIdentifier:
+      return "PE Identifier";
+    case ParamType::kPeChecksum:
+      return "PE Checksum";
+    case ParamType::kOpaqueTransport:
+      return "Opaque Transport";
+    case ParamType::kHandleResolutionOption:
+      return "Handle Resolution";
   }
   return "Unknown";
 }
 
 const char* CauseName(Cause cause) {
   switch (cause) {
-    case Cause::kUnspecified: return "Unspecified Error";
-    case Cause::kUnrecognizedParameter: return "Unrecognized Parameter";
-    case Cause::kUnrecognizedMessage: return "Unrecognized Message";
-    case Cause::kInvalidValues: return "Invalid Values";
-    case Cause::kNonUniquePeIdentifier: return "Non-unique PE Identifier";
-    case Cause::kInconsistentPoolingPolicy: return "Inconsistent Pooling Policy";
-    case Cause::kLackOfResources: return "Lack of Resources";
-    case Cause::kInconsistentTransportType: return "Inconsistent Transport Type";
+    case Cause::kUnspecified:
+      return "Unspecified Error";
+    case Cause::kUnrecognizedParameter:
+      return "Unrecognized Parameter";
+    case Cause::kUnrecognizedMessage:
+      return "Unrecognized Message";
+    case Cause::kInvalidValues:
+      return "Invalid Values";
+    case Cause::kNonUniquePeIdentifier:
+      return "Non-unique PE Identifier";
+    case Cause::kInconsistentPoolingPolicy:
+      return "Inconsistent Pooling Policy";
+    case Cause::kLackOfResources:
+      return "Lack of Resources";
+    case Cause::kInconsistentTransportType:
+      return "Inconsistent Transport Type";
     case Cause::kInconsistentDataControlConfiguration:
       return "Inconsistent Data/Control Configuration";
-    case Cause::kUnknownPoolHandle: return "Unknown Pool Handle";
-    case Cause::kRejectedDueToSecurity: return "Rejected due to security considerations";
+    case Cause::kUnknownPoolHandle:
+      return "Unknown Pool Handle";
+    case Cause::kRejectedDueToSecurity:
+      return "Rejected due to security considerations";
   }
   return "Unknown Cause";
 }
 
 const char* PolicyTypeName(uint32_t type) {
   switch (static_cast<PolicyType>(type)) {
-    case PolicyType::kRoundRobin: return "Round Robin";
-    case PolicyType::kWeightedRoundRobin: return "Weighted Round Robin";
-    case PolicyType::kRandom: return "Random";
-    case PolicyType::kWeightedRandom: return "Weighted Random";
-    case PolicyType::kPriority: return "Priority";
-    case PolicyType::kLeastUsed: return "Least Used";
-    case PolicyType::kLeastUsedWithDegradation: return "Least Used with Degradation";
-    case PolicyType::kPriorityLeastUsed: return "Priority Least Used";
-    case PolicyType::kRandomizedLeastUsed: return "Randomized Least Used";
-    case PolicyType::kRandomizedPriorityLeastUsed: return "Randomized Priority Least Used";
+    case PolicyType::kRoundRobin:
+      return "Round Robin";
+    case PolicyType::kWeightedRoundRobin:
+      return "Weighted Round Robin";
+    case PolicyType::kRandom:
+      return "Random";
+    case PolicyType::kWeightedRandom:
+      return "Weighted Random";
+    case PolicyType::kPriority:
+      return "Priority";
+    case PolicyType::kLeastUsed:
+      return "Least Used";
+    case PolicyType::kLeastUsedWithDegradation:
+      return "Least Used with Degradation";
+    case PolicyType::kPriorityLeastUsed:
+      return "Priority Least Used";
+    case PolicyType::kRandomizedLeastUsed:
+      return "Randomized Least Used";
+    case PolicyType::kRandomizedPriorityLeastUsed:
+      return "Randomized Priority Least Used";
     case PolicyType::kRandomizedLeastUsedWithDegradation:
       return "Randomized Least Used with Degradation";
     case PolicyType::kPriorityLeastUsedWithDegradation:
       return "Priority Least Used with Degradation";
     case PolicyType::kRandomizedPriorityLeastUsedWithDegradation:
       return "Randomized Priority Least Used with Degradation";
-    case PolicyType::kWeightedRandomWithDpf: return "Weighted Random with DPF";
-    case PolicyType::kLeastUsedWithDpf: return "Least Used with DPF";
+    case PolicyType::kWeightedRandomWithDpf:
+      return "Weighted Random with DPF";
+    case PolicyType::kLeastUsedWithDpf:
+      return "Least Used with DPF";
     case PolicyType::kLeastUsedWithDegradationWithDpf:
       return "Least Used with Degradation and DPF";
-    case PolicyType::kPriorityLeastUsedWithDpf: return "Priority Least Used with DPF";
+    case PolicyType::kPriorityLeastUsedWithDpf:
+      return "Priority Least Used with DPF";
     case PolicyType::kPriorityLeastUsedWithDegradationWithDpf:
       return "Priority Least Used with Degradation and DPF";
   }

@@ -40,7 +40,7 @@ namespace rspd::protocol {
 
 // IPv4 or IPv6 Address parameter (RFC 5354 §3.1, §3.2).
 struct IpAddress {
-  uint8_t family = 4;  // 4 or 6
+  uint8_t family = 4;               // 4 or 6
   std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4
 
   static IpAddress V4(uint32_t host_order);
@@ -95,7 +95,7 @@ struct Policy {
 // Pool Element parameter (RFC 5354 §3.10).
 struct PoolElement {
   uint32_t pe_id = 0;
-  uint32_t home_registrar = 0;  // 0 = undetermined
+  uint32_t home_registrar = 0;    // 0 = undetermined
   int32_t registration_life = 0;  // seconds, -1 infinite
   Transport user_transport;
   Policy policy;
@@ -193,7 +193,12 @@ struct Message {
   Unrecognized unrecognized;
 };
 
-// Why a message was rejected.
+// Why a message was rejected. The cause is Invalid Values, Unrecognized
+// Parameter or Unrecognized Message when `offending` holds the parameter or
+// message that RFC 5354 §3.12 puts into the cause; a fault that is not in one
+// whole parameter (a bad message length, a missing mandatory parameter, a
+// truncated TLV header) is Unspecified Error, which carries no information
+// (docs/decisions.md).
 struct DecodeError {
   Cause cause = Cause::kUnspecified;
   // Offset of the offending field or parameter from the start of the message.

@@ -243,8 +243,7 @@ TEST(CodecRoundTripTest, AsapSpecialFields) {
 
   Result cookie = Decode(Find(samples, "asap_cookie_echo").bytes);
   ASSERT_TRUE(cookie.ok);
-  EXPECT_EQ(std::string(cookie.message.cookie.begin(), cookie.message.cookie.end()),
-            "session-42");
+  EXPECT_EQ(std::string(cookie.message.cookie.begin(), cookie.message.cookie.end()), "session-42");
 
   Result reject = Decode(Find(samples, "asap_registration_response_cause_5").bytes);
   ASSERT_TRUE(reject.ok);
@@ -315,18 +314,18 @@ TEST(CodecToleranceTest, UnknownParameterActionBits) {
 // ---- Rejections: message header (RFC 5354 §4) ------------------------------------
 
 TEST(CodecRejectTest, HeaderRules) {
-  ExpectReject({0x01, 0x00}, Cause::kInvalidValues, 0);
-  ExpectReject({0x05, 0, 0, 3}, Cause::kInvalidValues, 2);                 // length < 4
+  ExpectReject({0x01, 0x00}, Cause::kUnspecified, 0);
+  ExpectReject({0x05, 0, 0, 3}, Cause::kUnspecified, 2);  // length < 4
 }
 
 TEST(CodecRejectTest, LengthMustMatchTheReceivedSize) {
   Bytes ok = Msg(0x05, 0, Handle());
   Bytes longer = ok;
   longer[3] += 4;  // claims more than was received
-  ExpectReject(longer, Cause::kInvalidValues, 2);
+  ExpectReject(longer, Cause::kUnspecified, 2);
   Bytes extra = ok;
   extra.insert(extra.end(), {0, 0, 0, 0});  // more than 3 bytes of padding
-  ExpectReject(extra, Cause::kInvalidValues, 2);
+  ExpectReject(extra, Cause::kUnspecified, 2);
 }
 
 TEST(CodecRejectTest, UnknownMessageTypeFollowsItsHighBits) {
@@ -337,18 +336,17 @@ TEST(CodecRejectTest, UnknownMessageTypeFollowsItsHighBits) {
 }
 
 TEST(CodecRejectTest, FixedFieldsMustBePresent) {
-  ExpectReject(Msg(0x01, 0, U32(1)), Cause::kInvalidValues, 0, true, Protocol::kEnrp);
-  ExpectReject(Msg(0x07, 0, Cat({U32(1), U32(2)})), Cause::kInvalidValues, 0, true,
-               Protocol::kEnrp);
-  ExpectReject(Msg(0x07, 0, {}), Cause::kInvalidValues, 0);  // KEEP_ALIVE without server id
+  ExpectReject(Msg(0x01, 0, U32(1)), Cause::kUnspecified, 0, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x07, 0, Cat({U32(1), U32(2)})), Cause::kUnspecified, 0, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x07, 0, {}), Cause::kUnspecified, 0);  // KEEP_ALIVE without server id
 }
 
 // ---- Rejections: parameter framing (RFC 5354 §3) ----------------------------------
 
 TEST(CodecRejectTest, ParameterFraming) {
-  ExpectReject(Msg(0x05, 0, Cat({Handle(), {0x00, 0x09}})), Cause::kInvalidValues, 12);
-  ExpectReject(Msg(0x05, 0, Cat({Handle(), U16x2(0x9, 2)})), Cause::kInvalidValues, 12);
-  ExpectReject(Msg(0x05, 0, Cat({Handle(), U16x2(0x9, 40)})), Cause::kInvalidValues, 12);
+  ExpectReject(Msg(0x05, 0, Cat({Handle(), {0x00, 0x09}})), Cause::kUnspecified, 12);
+  ExpectReject(Msg(0x05, 0, Cat({Handle(), U16x2(0x9, 2)})), Cause::kUnspecified, 12);
+  ExpectReject(Msg(0x05, 0, Cat({Handle(), U16x2(0x9, 40)})), Cause::kUnspecified, 12);
   // A 5-byte parameter followed by 2 bytes: neither its padding nor a parameter.
   ExpectReject(Msg(0x05, 0, Cat({U16x2(0x9, 5), {'a', 0, 0}})), Cause::kInvalidValues, 9);
 }
@@ -366,16 +364,15 @@ TEST(CodecRejectTest, ParameterValues) {
                Cause::kInvalidValues, 28);
   // DCCP has a service code before its address: here the address header is
   // read as the service code and the rest is a malformed TLV.
-  ExpectReject(reg(Pe(Cat({P(0x3, Cat({U16x2(80, 0), V4(1)})), Rr()}))), Cause::kInvalidValues,
-               40);
+  ExpectReject(reg(Pe(Cat({P(0x3, Cat({U16x2(80, 0), V4(1)})), Rr()}))), Cause::kInvalidValues, 40);
   // Policy (§3.8, RFC 5356 §4).
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, {0, 0, 1})}))), Cause::kInvalidValues, 44);
-  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, U32(0x40000000))}))),
-               Cause::kInvalidValues, 44);
+  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, U32(0x40000000))}))), Cause::kInvalidValues,
+               44);
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, Cat({U32(1), U32(5)}))}))),
                Cause::kInvalidValues, 44);  // RR carries no value
-  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, U32(0x40000002))}))),
-               Cause::kInvalidValues, 44);  // LUD needs load and degradation
+  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, U32(0x40000002))}))), Cause::kInvalidValues,
+               44);  // LUD needs load and degradation
   ExpectReject(
       reg(Pe(Cat({Sctp(7, 0, V4(1)),
                   P(0x8, Cat({U32(0xb0002003), U32(1), U32(2), U32(3), U32(4), U32(5)}))}))),
@@ -384,8 +381,8 @@ TEST(CodecRejectTest, ParameterValues) {
   ExpectReject(reg(P(0xa, Cat({U32(1), U32(0)}))), Cause::kInvalidValues, 12);
   ExpectReject(reg(Pe(Sctp(7, 0, V4(1)))), Cause::kInvalidValues, 12);  // no policy
   ExpectReject(reg(Pe(Rr())), Cause::kInvalidValues, 28);               // policy first
-  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), Sctp(8, 0, V4(1)), Rr()}))),
-               Cause::kInvalidValues, 44);  // two user transports
+  ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), Sctp(8, 0, V4(1)), Rr()}))), Cause::kInvalidValues,
+               44);  // two user transports
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), Rr(), P(0x5, Cat({U16x2(9, 0), V4(1)}))}))),
                Cause::kInvalidValues, 52);  // ASAP transport must be SCTP
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), Rr(), Sctp(9, 0, V4(1)), Sctp(9, 0, V4(1))}))),
@@ -396,14 +393,14 @@ TEST(CodecRejectTest, ParameterValues) {
 
 TEST(CodecRejectTest, SingletonParametersMustNotRepeat) {
   ExpectReject(Msg(0x05, 0, Cat({Handle(), Handle()})), Cause::kInvalidValues, 12);
-  ExpectReject(Msg(0x02, 0, Cat({Handle(), P(0xe, U32(1)), P(0xe, U32(2))})),
-               Cause::kInvalidValues, 20);
+  ExpectReject(Msg(0x02, 0, Cat({Handle(), P(0xe, U32(1)), P(0xe, U32(2))})), Cause::kInvalidValues,
+               20);
 }
 
 TEST(CodecRejectTest, FixedSizeParameters) {
   ExpectReject(Msg(0x02, 0, Cat({Handle(), P(0xe, {1, 2})})), Cause::kInvalidValues, 12);
-  ExpectReject(Msg(0x01, 0, Cat({U32(1), U32(2), P(0xf, U32(1))})), Cause::kInvalidValues, 12,
-               true, Protocol::kEnrp);
+  ExpectReject(Msg(0x01, 0, Cat({U32(1), U32(2), P(0xf, U32(1))})), Cause::kInvalidValues, 12, true,
+               Protocol::kEnrp);
   ExpectReject(Msg(0x05, 0, Cat({Handle(), P(0x803f, {1})})), Cause::kInvalidValues, 12);
 }
 
@@ -411,23 +408,22 @@ TEST(CodecRejectTest, OperationErrorAndServerInformation) {
   ExpectReject(Msg(0x0e, 0, P(0xc, {})), Cause::kInvalidValues, 4);
   ExpectReject(Msg(0x0e, 0, P(0xc, {0, 1})), Cause::kInvalidValues, 4);
   ExpectReject(Msg(0x0e, 0, P(0xc, U16x2(1, 9))), Cause::kInvalidValues, 4);
-  ExpectReject(Msg(0x01, 0, Cat({U32(1), U32(2), P(0xb, U32(5))})), Cause::kInvalidValues, 12,
-               true, Protocol::kEnrp);
+  ExpectReject(Msg(0x01, 0, Cat({U32(1), U32(2), P(0xb, U32(5))})), Cause::kInvalidValues, 12, true,
+               Protocol::kEnrp);
 }
 
 TEST(CodecRejectTest, RequiredParameters) {
-  ExpectReject(Msg(kReg, 0, Handle()), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(kReg, 0, GoodPe()), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x02, 0, Handle()), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x05, 0, {}), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x06, 0, Handle()), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x0b, 0, {}), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x0d, 0, Handle()), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x0e, 0, {}), Cause::kInvalidValues, 0);
-  ExpectReject(Msg(0x04, 0, Cat({U32(1), U32(0), U16x2(0, 0), Handle()})),
-               Cause::kInvalidValues, 0, true, Protocol::kEnrp);
-  ExpectReject(Msg(0x0a, 0, Cat({U32(1), U32(0)})), Cause::kInvalidValues, 0, true,
-               Protocol::kEnrp);
+  ExpectReject(Msg(kReg, 0, Handle()), Cause::kUnspecified, 0);
+  ExpectReject(Msg(kReg, 0, GoodPe()), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x02, 0, Handle()), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x05, 0, {}), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x06, 0, Handle()), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x0b, 0, {}), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x0d, 0, Handle()), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x0e, 0, {}), Cause::kUnspecified, 0);
+  ExpectReject(Msg(0x04, 0, Cat({U32(1), U32(0), U16x2(0, 0), Handle()})), Cause::kUnspecified, 0,
+               true, Protocol::kEnrp);
+  ExpectReject(Msg(0x0a, 0, Cat({U32(1), U32(0)})), Cause::kUnspecified, 0, true, Protocol::kEnrp);
 }
 
 TEST(CodecRejectTest, EnrpStructureRules) {
@@ -437,17 +433,15 @@ TEST(CodecRejectTest, EnrpStructureRules) {
                Protocol::kEnrp);
   ExpectReject(Msg(0x03, 0, Cat({ids, Handle(), Handle("b")})), Cause::kInvalidValues, 20, true,
                Protocol::kEnrp);
-  ExpectReject(Msg(0x03, 0, Cat({ids, Handle()})), Cause::kInvalidValues, 0, true,
-               Protocol::kEnrp);
-  ExpectReject(Msg(0x03, kFlagTableReject, Cat({ids, Handle(), GoodPe()})),
-               Cause::kInvalidValues, 0, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x03, 0, Cat({ids, Handle()})), Cause::kUnspecified, 0, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x03, kFlagTableReject, Cat({ids, Handle(), GoodPe()})), Cause::kUnspecified, 0,
+               true, Protocol::kEnrp);
   // RFC 5353 §2.6: a rejecting LIST_RESPONSE carries no servers.
-  ExpectReject(Msg(0x06, kFlagListReject,
-                   Cat({ids, P(0xb, Cat({U32(9), Sctp(9901, 0, V4(1))}))})),
-               Cause::kInvalidValues, 0, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x06, kFlagListReject, Cat({ids, P(0xb, Cat({U32(9), Sctp(9901, 0, V4(1))}))})),
+               Cause::kUnspecified, 0, true, Protocol::kEnrp);
   // RFC 5353 §2.4: only ADD_PE and DEL_PE.
-  ExpectReject(Msg(0x04, 0, Cat({ids, U16x2(2, 0), Handle(), GoodPe()})), Cause::kInvalidValues,
-               12, true, Protocol::kEnrp);
+  ExpectReject(Msg(0x04, 0, Cat({ids, U16x2(2, 0), Handle(), GoodPe()})), Cause::kUnspecified, 12,
+               true, Protocol::kEnrp);
   // RFC 5352 §2.2.10: announces list SCTP or TCP transports only.
   ExpectReject(Msg(0x0a, 0, Cat({U32(1), P(0x6, Cat({U16x2(1, 0), V4(1)}))})),
                Cause::kInvalidValues, 8);

@@ -102,6 +102,7 @@ class Writer {
     Store16(data_ + start + 2, static_cast<uint16_t>(length));
     Pad();
   }
+
  private:
   uint8_t* Content(size_t n) {
     uint8_t* p = Reserve(n);

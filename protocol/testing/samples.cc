@@ -39,8 +39,8 @@ Message Enrp(EnrpType type, uint8_t flags = 0) {
 
 // Storage for the addresses that transports point to.
 const std::array<IpAddress, 3>& Addresses() {
-  static const std::array<IpAddress, 3> addresses = {
-      IpAddress::V4(0x0a000001), IpAddress::V4(0x0a000002), IpAddress::V6(kV6)};
+  static const std::array<IpAddress, 3> addresses = {IpAddress::V4(0x0a000001),
+                                                     IpAddress::V4(0x0a000002), IpAddress::V6(kV6)};
   return addresses;
 }
 
@@ -102,11 +102,10 @@ std::vector<Sample> AllSamples() {
     m.has_pool_handle = true;
     m.pool_handle = "echo";
     m.has_pool_element = true;
-    m.pool_element =
-        MakePe(0x1000 + static_cast<uint32_t>(out.size()),
-               MakeTransport(ParamType::kSctpTransport, 7, 0, 3,
-                             static_cast<uint16_t>(TransportUse::kDataPlusControl)),
-               policy);
+    m.pool_element = MakePe(0x1000 + static_cast<uint32_t>(out.size()),
+                            MakeTransport(ParamType::kSctpTransport, 7, 0, 3,
+                                          static_cast<uint16_t>(TransportUse::kDataPlusControl)),
+                            policy);
     add(absl::StrCat("asap_registration_sctp_", name), m);
   }
   // Every user transport type.
@@ -158,6 +157,10 @@ std::vector<Sample> AllSamples() {
                           Cause::kRejectedDueToSecurity};
   static const uint8_t kPolicyInfo[] = {0x00, 0x08, 0x00, 0x08, 0x00, 0x00, 0x00, 0x01};
   static const uint8_t kUnknownParam[] = {0x40, 0x77, 0x00, 0x06, 0xab, 0xcd};
+  static const uint8_t kUnknownMessage[] = {0x4f, 0x00, 0x00, 0x04};
+  static const uint8_t kBadAddress[] = {0x00, 0x01, 0x00, 0x08, 0x7f, 0x00, 0x00, 0x01};
+  static const uint8_t kTcpTransport[] = {0x00, 0x05, 0x00, 0x10, 0x00, 0x50, 0x00, 0x00,
+                                          0x00, 0x01, 0x00, 0x08, 0x0a, 0x00, 0x00, 0x01};
   for (Cause cause : causes) {
     Message m = Asap(AsapType::kRegistrationResponse, kFlagRegistrationReject);
     m.has_pool_handle = true;
@@ -169,9 +172,13 @@ std::vector<Sample> AllSamples() {
     ErrorCause error{cause, {}};
     if (cause == Cause::kInconsistentPoolingPolicy) error.info = kPolicyInfo;
     if (cause == Cause::kUnrecognizedParameter) error.info = kUnknownParam;
+    if (cause == Cause::kUnrecognizedMessage) error.info = kUnknownMessage;
+    if (cause == Cause::kInvalidValues) error.info = kBadAddress;
+    if (cause == Cause::kInconsistentTransportType) error.info = kTcpTransport;
     static ErrorCause storage[16];
     storage[static_cast<int>(cause)] = error;
-    m.error_causes = ParamList<ErrorCause>(absl::MakeConstSpan(&storage[static_cast<int>(cause)], 1));
+    m.error_causes =
+        ParamList<ErrorCause>(absl::MakeConstSpan(&storage[static_cast<int>(cause)], 1));
     add(absl::StrCat("asap_registration_response_cause_", static_cast<int>(cause)), m);
   }
   {
@@ -238,9 +245,8 @@ std::vector<Sample> AllSamples() {
   {
     Message m = Asap(AsapType::kServerAnnounce);
     m.server_id = kServerA;
-    static const Transport announce[] = {
-        MakeTransport(ParamType::kSctpTransport, kAsapPort, 0, 2),
-        MakeTransport(ParamType::kTcpTransport, kAsapPort, 0, 1)};
+    static const Transport announce[] = {MakeTransport(ParamType::kSctpTransport, kAsapPort, 0, 2),
+                                         MakeTransport(ParamType::kTcpTransport, kAsapPort, 0, 1)};
     m.transports = ParamList<Transport>(announce);
     add("asap_server_announce", m);
   }
@@ -267,8 +273,8 @@ std::vector<Sample> AllSamples() {
   {
     Message m = Asap(AsapType::kError);
     m.has_error = true;
-    static const uint8_t kUnknownMessage[] = {0x4f, 0x00, 0x00, 0x04};
-    static const ErrorCause error{Cause::kUnrecognizedMessage, kUnknownMessage};
+    static const uint8_t kUnknownMessageInError[] = {0x4f, 0x00, 0x00, 0x04};
+    static const ErrorCause error{Cause::kUnrecognizedMessage, kUnknownMessageInError};
     m.error_causes = ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
     add("asap_error", m);
   }
@@ -305,8 +311,7 @@ std::vector<Sample> AllSamples() {
     m.has_pool_element = true;
     m.pool_element = MakePe(0x1000, MakeTransport(ParamType::kSctpTransport, 7, 0, 2),
                             Policy::Of(PolicyType::kLeastUsed, {0x1234}));
-    add(action == UpdateAction::kAddPe ? "enrp_handle_update_add" : "enrp_handle_update_del",
-        m);
+    add(action == UpdateAction::kAddPe ? "enrp_handle_update_add" : "enrp_handle_update_del", m);
   }
   add("enrp_list_request", Enrp(EnrpType::kListRequest));
   {
