@@ -38,8 +38,7 @@ uint16_t InternetChecksum(const uint8_t* p, size_t length, uint32_t sum = 0) {
   return static_cast<uint16_t>(~sum);
 }
 
-std::vector<uint8_t> Wrap(const FrameSpec& spec, uint8_t protocol,
-                          const std::vector<uint8_t>& l4) {
+std::vector<uint8_t> Wrap(const FrameSpec& spec, uint8_t protocol, const std::vector<uint8_t>& l4) {
   std::vector<uint8_t> f;
   // Ethernet: locally administered MACs, never on a real network.
   const uint8_t dst_mac[6] = {0x02, 0, 0, 0, 0, 0x02};
@@ -110,8 +109,7 @@ uint32_t Crc32c(absl::Span<const uint8_t> bytes, uint32_t crc) {
   return ~crc;
 }
 
-std::vector<uint8_t> BuildSctpDataFrame(const FrameSpec& spec,
-                                        absl::Span<const uint8_t> payload) {
+std::vector<uint8_t> BuildSctpDataFrame(const FrameSpec& spec, absl::Span<const uint8_t> payload) {
   std::vector<uint8_t> sctp;
   Put16(sctp, spec.sctp_src_port);
   Put16(sctp, spec.sctp_dst_port);

@@ -49,10 +49,10 @@ std::vector<uint8_t> BuildUdpFrame(const FrameSpec& spec, absl::Span<const uint8
 
 // Link layers that captures use (pcap DLT values).
 enum class LinkType : int {
-  kNull = 0,          // BSD loopback
+  kNull = 0,  // BSD loopback
   kEthernet = 1,
-  kRaw = 101,         // raw IPv4/IPv6
-  kLinuxSll = 113,    // `tcpdump -i any`
+  kRaw = 101,       // raw IPv4/IPv6
+  kLinuxSll = 113,  // `tcpdump -i any`
   kLinuxSll2 = 276,
 };
 
@@ -74,7 +74,7 @@ struct ParsedFrame {
   uint8_t dst_ip[16] = {};
   uint16_t src_port = 0;  // SCTP ports, or UDP ports for kUdp
   uint16_t dst_port = 0;
-  bool checksum_ok = true;  // SCTP CRC32c
+  bool checksum_ok = true;          // SCTP CRC32c
   std::vector<ParsedChunk> chunks;  // DATA chunks (SCTP) or the datagram (kUdp)
 };
 

@@ -364,7 +364,7 @@ TEST(CodecRejectTest, ParameterValues) {
                Cause::kInvalidValues, 28);
   // DCCP has a service code before its address: here the address header is
   // read as the service code and the rest is a malformed TLV.
-  ExpectReject(reg(Pe(Cat({P(0x3, Cat({U16x2(80, 0), V4(1)})), Rr()}))), Cause::kInvalidValues, 40);
+  ExpectReject(reg(Pe(Cat({P(0x3, Cat({U16x2(80, 0), V4(1)})), Rr()}))), Cause::kUnspecified, 40);
   // Policy (§3.8, RFC 5356 §4).
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, {0, 0, 1})}))), Cause::kInvalidValues, 44);
   ExpectReject(reg(Pe(Cat({Sctp(7, 0, V4(1)), P(0x8, U32(0x40000000))}))), Cause::kInvalidValues,

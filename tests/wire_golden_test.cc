@@ -16,9 +16,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "dataplane/frames.h"
 #include "gtest/gtest.h"
@@ -94,15 +94,15 @@ std::map<std::string, std::string> Expected(const Message& m) {
     homes.push_back(absl::StrCat(e.home_registrar));
   };
   if (m.has_pool_handle) {
-    handles.push_back(Hex({reinterpret_cast<const uint8_t*>(m.pool_handle.data()),
-                           m.pool_handle.size()}));
+    handles.push_back(
+        Hex({reinterpret_cast<const uint8_t*>(m.pool_handle.data()), m.pool_handle.size()}));
   }
   if (m.has_policy) policies.push_back(absl::StrCat(m.policy.type));
   if (m.has_pool_element) add_pe(m.pool_element);
   for (const auto& e : m.pool_elements) add_pe(e);
   for (const auto& entry : m.pool_entries) {
-    handles.push_back(Hex({reinterpret_cast<const uint8_t*>(entry.pool_handle.data()),
-                           entry.pool_handle.size()}));
+    handles.push_back(Hex(
+        {reinterpret_cast<const uint8_t*>(entry.pool_handle.data()), entry.pool_handle.size()}));
     for (const auto& e : entry.elements) add_pe(e);
   }
   std::vector<std::string> types = {absl::StrCat(m.type)}, flags = {absl::StrCat(m.flags)};
@@ -176,9 +176,9 @@ TEST(WireGoldenTest, WiresharkDecodesEveryMessageAsEncoded) {
   enrp.protocol = Protocol::kEnrp;
   for (const auto& [name, value] : Expected(enrp)) checked.push_back(name);
   fields.insert(fields.end(), checked.begin(), checked.end());
-  std::string command = absl::StrCat(
-      "tshark -n -r ", pcap, " -o sctp.checksum:CRC-32C -T fields -E separator=/t",
-      " -E occurrence=a -E aggregator=, -E quote=n");
+  std::string command =
+      absl::StrCat("tshark -n -r ", pcap, " -o sctp.checksum:CRC-32C -T fields -E separator=/t",
+                   " -E occurrence=a -E aggregator=, -E quote=n");
   for (const std::string& field : fields) absl::StrAppend(&command, " -e ", field);
   absl::StrAppend(&command, " 2>/dev/null");
   std::string output = RunCommand(command);
@@ -194,8 +194,8 @@ TEST(WireGoldenTest, WiresharkDecodesEveryMessageAsEncoded) {
     EXPECT_EQ(got["_ws.malformed"], "") << lines[i];
     // Wireshark expert severities: 0x00800000 = error. Warnings (e.g. for
     // RSPLIB-only policy types) are allowed; errors are not.
-    for (absl::string_view severity : absl::StrSplit(got["_ws.expert.severity"], ',',
-                                                     absl::SkipEmpty())) {
+    for (absl::string_view severity :
+         absl::StrSplit(got["_ws.expert.severity"], ',', absl::SkipEmpty())) {
       EXPECT_NE(severity, "8388608") << lines[i];
     }
     EXPECT_EQ(got["sctp.checksum.status"], "1") << "bad SCTP CRC32c: " << lines[i];
