@@ -115,9 +115,9 @@ std::vector<uint8_t> BuildSctpDataFrame(const FrameSpec& spec, absl::Span<const 
   Put16(sctp, spec.sctp_dst_port);
   Put32(sctp, spec.verification_tag);
   Put32(sctp, 0);  // checksum, filled below
-  // DATA chunk (RFC 9260 §3.3.1): U=0, B=1, E=1.
+  // DATA chunk (RFC 9260 §3.3.1): U=0, B, E.
   sctp.push_back(kChunkData);
-  sctp.push_back(0x03);
+  sctp.push_back(static_cast<uint8_t>((spec.begin ? 0x02 : 0) | (spec.end ? 0x01 : 0)));
   Put16(sctp, static_cast<uint16_t>(16 + payload.size()));
   Put32(sctp, spec.tsn);
   Put16(sctp, spec.stream);

@@ -38,10 +38,13 @@ struct FrameSpec {
   uint16_t stream = 0;
   uint16_t stream_sequence = 0;
   uint32_t ppid = 11;
+  // DATA chunk B and E flags: both set for a whole user message.
+  bool begin = true;
+  bool end = true;
 };
 
-// An Ethernet frame with one SCTP packet holding one complete DATA chunk
-// (B and E set) whose payload is `payload`, with valid IP and SCTP checksums.
+// An Ethernet frame with one SCTP packet holding one DATA chunk whose payload
+// is `payload`, with valid IP, UDP and SCTP checksums.
 std::vector<uint8_t> BuildSctpDataFrame(const FrameSpec& spec, absl::Span<const uint8_t> payload);
 
 // An Ethernet frame with one plain UDP datagram (ASAP announces, RFC 5352 §3.6).

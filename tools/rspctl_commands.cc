@@ -16,6 +16,7 @@ int RunVersion(const std::vector<std::string>& /*args*/) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
+      kDecodeCommand,
       {"version", "print the version", RunVersion},
   };
   return commands;

@@ -19,4 +19,7 @@ struct Command {
 
 const std::vector<Command>& Commands();
 
+// The commands, each defined in its own rspctl_<name>.cc.
+extern const Command kDecodeCommand;
+
 }  // namespace rspd::tools

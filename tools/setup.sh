@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   bazel-bootstrap     # Bazel 4.2.3, used offline (bazel/README.md)
-  g++ pkg-config git
+  g++ pkg-config git python3
   libabsl-dev         # Abseil 20220623
   libgtest-dev        # GoogleTest / GoogleMock
   libbenchmark-dev    # Google Benchmark

@@ -1,0 +1,28 @@
+// File: protocol/describe.h
+//
+// Human- and machine-readable renderings of decoded messages, for
+// `rspctl decode`, logs and tests: one line of text, or one JSON object whose
+// keys follow the RFC names ("type": "ASAP_REGISTRATION", "pe_id", ...).
+//
+// Example:
+//   std::string line = DescribeMessage(message);  // ASAP_REGISTRATION handle="echo" ...
+//   std::string json = MessageToJson(message);    // {"proto":"asap","type":...}
+
+#pragma once
+
+#include <string>
+
+#include "protocol/codec.h"
+
+namespace rspd::protocol {
+
+std::string DescribeMessage(const Message& message);
+std::string MessageToJson(const Message& message);
+
+// "10.0.0.1" or "2001:db8::42".
+std::string AddressToString(const IpAddress& address);
+// JSON object for one PE: pe_id, home_registrar, registration_life,
+// addresses, port, transport, transport_use, policy, policy_values, asap_transport.
+std::string PoolElementToJson(const PoolElement& element);
+
+}  // namespace rspd::protocol
