@@ -13,13 +13,20 @@ namespace {
 
 const char* TransportName(ParamType type) {
   switch (type) {
-    case ParamType::kDccpTransport: return "dccp";
-    case ParamType::kSctpTransport: return "sctp";
-    case ParamType::kTcpTransport: return "tcp";
-    case ParamType::kUdpTransport: return "udp";
-    case ParamType::kUdpLiteTransport: return "udplite";
-    case ParamType::kOpaqueTransport: return "opaque";
-    default: return "unknown";
+    case ParamType::kDccpTransport:
+      return "dccp";
+    case ParamType::kSctpTransport:
+      return "sctp";
+    case ParamType::kTcpTransport:
+      return "tcp";
+    case ParamType::kUdpTransport:
+      return "udp";
+    case ParamType::kUdpLiteTransport:
+      return "udplite";
+    case ParamType::kOpaqueTransport:
+      return "opaque";
+    default:
+      return "unknown";
   }
 }
 
@@ -65,12 +72,12 @@ std::vector<std::string> Addresses(const Transport& t) {
 
 std::string TransportText(const Transport& t) {
   if (t.type == ParamType::kOpaqueTransport) {
-    return absl::StrCat("opaque:", Quoted(absl::string_view(
-                                       reinterpret_cast<const char*>(t.opaque.data()),
-                                       t.opaque.size())));
+    return absl::StrCat(
+        "opaque:",
+        Quoted(absl::string_view(reinterpret_cast<const char*>(t.opaque.data()), t.opaque.size())));
   }
-  std::string out = absl::StrCat(TransportName(t.type), ":", t.port, "[",
-                                 absl::StrJoin(Addresses(t), ","), "]");
+  std::string out =
+      absl::StrCat(TransportName(t.type), ":", t.port, "[", absl::StrJoin(Addresses(t), ","), "]");
   if (t.type == ParamType::kSctpTransport && t.transport_use == 1) {
     absl::StrAppend(&out, "+control");
   }
@@ -88,11 +95,10 @@ std::string TransportJson(const Transport& t) {
   }
   std::vector<std::string> quoted;
   for (const std::string& a : Addresses(t)) quoted.push_back(absl::StrCat("\"", a, "\""));
-  absl::StrAppend(&out, ",\"port\":", t.port, ",\"addresses\":[", absl::StrJoin(quoted, ","), "]",
-                  ",\"transport_use\":\"",
-                  t.type == ParamType::kSctpTransport && t.transport_use == 1 ? "data+control"
-                                                                               : "data",
-                  "\"");
+  absl::StrAppend(
+      &out, ",\"port\":", t.port, ",\"addresses\":[", absl::StrJoin(quoted, ","), "]",
+      ",\"transport_use\":\"",
+      t.type == ParamType::kSctpTransport && t.transport_use == 1 ? "data+control" : "data", "\"");
   if (t.type == ParamType::kDccpTransport) {
     absl::StrAppend(&out, ",\"service_code\":", t.dccp_service_code);
   }
@@ -112,15 +118,15 @@ std::string PolicyText(const Policy& p) {
 std::string PolicyJson(const Policy& p) {
   std::vector<std::string> values;
   for (size_t i = 0; i < p.value_count; ++i) values.push_back(absl::StrCat(p.values[i]));
-  return absl::StrCat("\"policy\":", JsonString(PolicyTypeName(p.type)), ",\"policy_type\":",
-                      p.type, ",\"policy_values\":[", absl::StrJoin(values, ","), "]");
+  return absl::StrCat("\"policy\":", JsonString(PolicyTypeName(p.type)),
+                      ",\"policy_type\":", p.type, ",\"policy_values\":[",
+                      absl::StrJoin(values, ","), "]");
 }
 
 std::string PeText(const PoolElement& e) {
-  std::string out =
-      absl::StrFormat("pe{id=0x%08x home=0x%08x life=%d user=%s policy=%s", e.pe_id,
-                      e.home_registrar, e.registration_life, TransportText(e.user_transport),
-                      PolicyText(e.policy));
+  std::string out = absl::StrFormat("pe{id=0x%08x home=0x%08x life=%d user=%s policy=%s", e.pe_id,
+                                    e.home_registrar, e.registration_life,
+                                    TransportText(e.user_transport), PolicyText(e.policy));
   if (e.has_asap_transport) absl::StrAppend(&out, " asap=", TransportText(e.asap_transport));
   out.push_back('}');
   return out;
@@ -138,9 +144,8 @@ std::string CausesText(const ParamList<ErrorCause>& causes) {
 std::string CausesJson(const ParamList<ErrorCause>& causes) {
   std::vector<std::string> out;
   for (const ErrorCause& c : causes) {
-    out.push_back(absl::StrCat("{\"cause\":", static_cast<int>(c.code),
-                               ",\"name\":", JsonString(CauseName(c.code)), ",\"info\":\"",
-                               Hex(c.info), "\"}"));
+    out.push_back(absl::StrCat("{\"cause\":", static_cast<int>(c.code), ",\"name\":",
+                               JsonString(CauseName(c.code)), ",\"info\":\"", Hex(c.info), "\"}"));
   }
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
@@ -150,8 +155,8 @@ std::string ServerText(const ServerInformation& s) {
 }
 
 std::string ServerJson(const ServerInformation& s) {
-  return absl::StrCat("{\"server_id\":", s.server_id, ",\"transport\":",
-                      TransportJson(s.transport), "}");
+  return absl::StrCat("{\"server_id\":", s.server_id, ",\"transport\":", TransportJson(s.transport),
+                      "}");
 }
 
 bool IsAsap(const Message& m, AsapType t) {
@@ -225,9 +230,9 @@ std::string DescribeMessage(const Message& m) {
 }
 
 std::string MessageToJson(const Message& m) {
-  std::string out = absl::StrCat(
-      "{\"proto\":\"", m.protocol == Protocol::kAsap ? "asap" : "enrp", "\",\"type\":\"",
-      MessageTypeName(m.protocol, m.type), "\",\"type_code\":", m.type, ",\"flags\":", m.flags);
+  std::string out = absl::StrCat("{\"proto\":\"", m.protocol == Protocol::kAsap ? "asap" : "enrp",
+                                 "\",\"type\":\"", MessageTypeName(m.protocol, m.type),
+                                 "\",\"type_code\":", m.type, ",\"flags\":", m.flags);
   if (m.protocol == Protocol::kEnrp) {
     absl::StrAppend(&out, ",\"sender_id\":", m.sender_id, ",\"receiver_id\":", m.receiver_id);
   }

@@ -47,8 +47,11 @@ class Reassembler {
   bool Add(const ParsedFrame& f, const dataplane::ParsedChunk& chunk,
            std::vector<uint8_t>* message) {
     Key key{std::string(reinterpret_cast<const char*>(f.src_ip), 16),
-            std::string(reinterpret_cast<const char*>(f.dst_ip), 16), f.src_port, f.dst_port,
-            chunk.stream, chunk.stream_sequence};
+            std::string(reinterpret_cast<const char*>(f.dst_ip), 16),
+            f.src_port,
+            f.dst_port,
+            chunk.stream,
+            chunk.stream_sequence};
     if (chunk.begin && chunk.end) {
       message->assign(chunk.payload.begin(), chunk.payload.end());
       return true;
@@ -98,8 +101,7 @@ int RunDecode(const std::vector<std::string>& args) {
         // RFC 5352 §3.6 announces: UDP to or from the ASAP or ENRP port.
         if (frame.dst_port == protocol::kAsapPort || frame.src_port == protocol::kAsapPort) {
           proto = Protocol::kAsap;
-        } else if (frame.dst_port == protocol::kEnrpPort ||
-                   frame.src_port == protocol::kEnrpPort) {
+        } else if (frame.dst_port == protocol::kEnrpPort || frame.src_port == protocol::kEnrpPort) {
           proto = Protocol::kEnrp;
         } else {
           continue;
@@ -127,16 +129,17 @@ int RunDecode(const std::vector<std::string>& args) {
       if (json) {
         std::string head = absl::StrFormat(
             "{\"frame\":%d,\"time\":%d.%06d,\"src\":\"%s\",\"dst\":\"%s\",\"checksum_ok\":%s",
-            frame_number, static_cast<int>(header->ts.tv_sec),
-            static_cast<int>(header->ts.tv_usec), src, dst, frame.checksum_ok ? "true" : "false");
+            frame_number, static_cast<int>(header->ts.tv_sec), static_cast<int>(header->ts.tv_usec),
+            src, dst, frame.checksum_ok ? "true" : "false");
         if (ok) {
           std::string body = protocol::MessageToJson(message);
           printf("%s,%s\n", head.c_str(), body.c_str() + 1);
         } else {
-          printf("%s,\"proto\":\"%s\",\"malformed\":true,\"reason\":\"%s\",\"cause\":%d,"
-                 "\"offset\":%u}\n",
-                 head.c_str(), proto_name, decode_error.reason,
-                 static_cast<int>(decode_error.cause), decode_error.offset);
+          printf(
+              "%s,\"proto\":\"%s\",\"malformed\":true,\"reason\":\"%s\",\"cause\":%d,"
+              "\"offset\":%u}\n",
+              head.c_str(), proto_name, decode_error.reason, static_cast<int>(decode_error.cause),
+              decode_error.offset);
         }
       } else if (ok) {
         printf("%d %s > %s %s%s\n", frame_number, src.c_str(), dst.c_str(),

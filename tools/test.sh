@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README command 2, .ci/run):
-# format check, `bazel test //...`, the same suite under ASan+UBSan, and a
-# closing "N passed, N failed" line.
+# format check, `bazel test //...`, the same suite under ASan+UBSan, the fuzz
+# targets under clang + libFuzzer, and a closing "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,14 @@ run_suite() {
 }
 run_suite
 run_suite --config=asan
+
+# libFuzzer needs clang, which changes the toolchain; a separate output base
+# keeps the gcc builds above cached.
+fuzz_base="${XDG_CACHE_HOME:-$HOME/.cache}/bazel-rspd-fuzz-$(pwd | md5sum | cut -c1-8)"
+echo "== bazel test --config=fuzz (libFuzzer) //..."
+bazel --output_base="$fuzz_base" --max_idle_secs=60 test --config=fuzz --build_tests_only \
+  --test_tag_filters=fuzz --test_env=RSPD_FUZZ_RUNS=1000000 //... 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FLAKY|INCOMPLETE)' "$log")

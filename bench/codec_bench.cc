@@ -1,0 +1,146 @@
+// Decode and encode rates of the ASAP/ENRP codec (issue: wire format).
+//   bazel run -c opt //bench:codec_bench
+// Messages as the registrar sends them: HANDLE_RESOLUTION_RESPONSE with 1, 3
+// and 32 PEs (SCTP, two IPv4 addresses, Least Used) and an
+// ENRP_HANDLE_TABLE_RESPONSE with 128 PEs in one pool. "Decode" validates the
+// whole message and walks every PE (as a client does); "Encode" writes it
+// from PE values into a buffer.
+
+#include <array>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "benchmark/benchmark.h"
+#include "protocol/codec.h"
+#include "protocol/testing/samples.h"
+
+namespace rspd::protocol {
+namespace {
+
+// Reads every field a PU or peer would use, so that lazy views are paid for.
+uint64_t Consume(const Message& m) {
+  uint64_t sum = 0;
+  auto pe = [&sum](const PoolElement& e) {
+    sum += e.pe_id + e.user_transport.port + e.policy.values[0];
+    for (const IpAddress& a : e.user_transport.addresses) sum += a.bytes[3];
+  };
+  for (const PoolElement& e : m.pool_elements) pe(e);
+  for (const PoolEntry& entry : m.pool_entries) {
+    for (const PoolElement& e : entry.elements) pe(e);
+  }
+  return sum;
+}
+
+void BM_Codec_Decode_HandleResolutionResponse(benchmark::State& state) {
+  std::vector<uint8_t> bytes = testing::HandleResolutionResponse(static_cast<int>(state.range(0)));
+  Message m;
+  DecodeError error;
+  for (auto _ : state) {
+    bool ok = DecodeMessage(Protocol::kAsap, bytes, &m, &error);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(Consume(m));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+BENCHMARK(BM_Codec_Decode_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
+
+// Validation alone: DecodeMessage without walking the PE list afterwards.
+void BM_Codec_Validate_HandleResolutionResponse(benchmark::State& state) {
+  std::vector<uint8_t> bytes = testing::HandleResolutionResponse(static_cast<int>(state.range(0)));
+  Message m;
+  DecodeError error;
+  for (auto _ : state) {
+    bool ok = DecodeMessage(Protocol::kAsap, bytes, &m, &error);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(m);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Codec_Validate_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
+
+void BM_Codec_Decode_HandleTableResponse(benchmark::State& state) {
+  std::vector<uint8_t> bytes = testing::HandleTableResponse(1, static_cast<int>(state.range(0)));
+  Message m;
+  DecodeError error;
+  for (auto _ : state) {
+    bool ok = DecodeMessage(Protocol::kEnrp, bytes, &m, &error);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(Consume(m));
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+BENCHMARK(BM_Codec_Decode_HandleTableResponse)->Arg(128);
+
+// PE values as the registrar holds them.
+struct PeValues {
+  std::array<IpAddress, 2> user_addresses = {IpAddress::V4(0x0a000001), IpAddress::V4(0x0a000002)};
+  std::array<IpAddress, 1> asap_addresses = {IpAddress::V4(0x0a000001)};
+  std::vector<PoolElement> pes;
+
+  explicit PeValues(int count) {
+    for (int i = 0; i < count; ++i) {
+      PoolElement e;
+      e.pe_id = static_cast<uint32_t>(i + 1) * 2654435761u;
+      e.home_registrar = 1;
+      e.registration_life = 300;
+      e.user_transport.type = ParamType::kSctpTransport;
+      e.user_transport.port = static_cast<uint16_t>(20000 + i);
+      e.user_transport.addresses = ParamList<IpAddress>(user_addresses);
+      e.policy = Policy::Of(PolicyType::kLeastUsed, {static_cast<uint32_t>(i) << 20});
+      e.has_asap_transport = true;
+      e.asap_transport.type = ParamType::kSctpTransport;
+      e.asap_transport.port = 30000;
+      e.asap_transport.addresses = ParamList<IpAddress>(asap_addresses);
+      pes.push_back(e);
+    }
+  }
+};
+
+void BM_Codec_Encode_HandleResolutionResponse(benchmark::State& state) {
+  PeValues values(static_cast<int>(state.range(0)));
+  Message m;
+  m.type = static_cast<uint8_t>(AsapType::kHandleResolutionResponse);
+  m.has_pool_handle = true;
+  m.pool_handle = "pool000001";
+  m.has_policy = true;
+  m.policy = Policy::Of(PolicyType::kLeastUsed, {0});
+  m.pool_elements = ParamList<PoolElement>(values.pes);
+  std::vector<uint8_t> buffer(65536);
+  size_t n = 0;
+  for (auto _ : state) {
+    n = EncodeMessage(m, absl::MakeSpan(buffer));
+    benchmark::DoNotOptimize(n);
+    benchmark::ClobberMemory();
+  }
+  if (n == 0) state.SkipWithError("encoding failed");
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_Codec_Encode_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
+
+void BM_Codec_Encode_HandleTableResponse(benchmark::State& state) {
+  PeValues values(static_cast<int>(state.range(0)));
+  Message m;
+  m.protocol = Protocol::kEnrp;
+  m.type = static_cast<uint8_t>(EnrpType::kHandleTableResponse);
+  m.sender_id = 1;
+  m.receiver_id = 2;
+  PoolEntry entry{"pool000001", ParamList<PoolElement>(values.pes)};
+  m.pool_entries = ParamList<PoolEntry>(absl::MakeConstSpan(&entry, 1));
+  std::vector<uint8_t> buffer(65536);
+  size_t n = 0;
+  for (auto _ : state) {
+    n = EncodeMessage(m, absl::MakeSpan(buffer));
+    benchmark::DoNotOptimize(n);
+    benchmark::ClobberMemory();
+  }
+  if (n == 0) state.SkipWithError("encoding failed");
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(n));
+}
+BENCHMARK(BM_Codec_Encode_HandleTableResponse)->Arg(128);
+
+}  // namespace
+}  // namespace rspd::protocol
