@@ -1,0 +1,266 @@
+// File: handlespace/pool_table.h
+//
+// The handlespace of one shard: pools, their pool elements, the per-policy
+// selection state, ownership sets with incremental PE checksums, and the
+// lifetime timers. Single writer, no locks, no I/O, no clock, no threads.
+//
+// Rules implemented (each cited where it is enforced in pool_table.cc):
+//   RFC 5352 §3.1 registration rules 1-5 (pool creation, consistency of
+//     policy type, transport type and transport use, re-registration,
+//     ownership move), §3.2 deregistration (pool deleted when empty),
+//     §3.3 handle resolution with RFC 5356 selection for every policy.
+//   RFC 5353 §3.3 ADD_PE/DEL_PE (same entry points), §3.5.2 takeover
+//     (re-home all PEs of an owner), §3.6.2 PE checksums per owner,
+//     §3.6.3 mark-and-sweep resync, §3.2.3 chunked handle table iteration.
+//
+// Memory (the target is <= 128 bytes per PE at 1M PEs): a PE is a
+// 72-byte record in a slot array with a free list (no heap node per PE), a
+// 4-byte entry in an open-addressing (pool, PE id) index at load <= 1/2,
+// 4 bytes of selection position, 16 bytes of timer links and deadline, and
+// 4-16 bytes in its pool's selection structure. Pool handles are stored once
+// per pool. Addresses are inline when they fit 20 bytes (e.g. one IPv6 user
+// address and one IPv4 ASAP address, or up to five IPv4 addresses), else
+// they spill to a side table.
+//
+// Example:
+//   PoolTable table;
+//   RegisterResult r = table.Register("echo", pe, /*expiry=*/now + 30000);
+//   if (r.cause != kNoError) { /* send REGISTRATION_RESPONSE R=1 with r.cause */ }
+//   uint32_t slots[3];
+//   size_t n = 0;
+//   Cause c = table.Resolve("echo", {.max_items = 3}, rng, slots, &n);
+
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "handlespace/policy.h"
+#include "handlespace/prng.h"
+#include "handlespace/selection.h"
+#include "handlespace/timer_wheel.h"
+#include "handlespace/types.h"
+
+namespace rspd::handlespace {
+
+inline constexpr uint32_t kNoSlot = 0xffffffffu;
+inline constexpr uint32_t kIterationDone = 0xffffffffu;
+
+struct RegisterResult {
+  Cause cause = kNoError;
+  bool added = false;         // a new PE (false: re-registration / update)
+  bool pool_created = false;  // RFC 5352 §3.1 rule 1
+  // On an update, the home registrar before it (ownership moves when it
+  // differs from the new one, RFC 5352 §3.1 rule 4).
+  RegistrarId previous_home = 0;
+  uint32_t slot = kNoSlot;
+};
+
+struct ResolveOptions {
+  // How many PEs to return at most (RFC 5356 "at most the requested number";
+  // RSPLIB MaxHResItems, default 3); capped at kMaxResolutionItems.
+  uint32_t max_items = 3;
+  // How many of the returned PEs get their per-PE selection state advanced
+  // (round-robin head, tie-break sequence, degradation counter), as RSPLIB's
+  // MaxIncrement. 0 = the policy's RFC default: 1 for RR, WRR, PRIO, LU, PLU
+  // and the DPF orderings (RFC 5356 §4.1.2 "advanced by one element"); every
+  // returned PE for the degradation policies (§5.2.2: the counter MUST be
+  // incremented for each entry returned); none for RAND and WRAND.
+  uint32_t max_increment = 0;
+};
+
+// A PE removed by expiry, sweep or deregistration, for the caller's
+// DEREGISTRATION_RESPONSE / ENRP DEL_PE announcement.
+struct RemovedElement {
+  PoolHandle handle;
+  PoolElementInfo pe;
+};
+
+class PoolTable {
+ public:
+  struct Options {
+    // Timer wheel: 4096 buckets of 16 ticks = 65.5 s per revolution at 1 ms
+    // ticks, just over RSPLIB's default 30 s lifetimes plus keep-alive timeouts,
+    // so most timers are visited once.
+    size_t timer_buckets = 4096;
+    unsigned timer_tick_shift = 4;
+    // Registrations beyond this are rejected with Lack of Resources
+    // (RFC 5352 §3.1 rule 5). The index encodes slots in 24 bits.
+    size_t max_pool_elements = (size_t{1} << 24) - 1;
+  };
+
+  PoolTable() : PoolTable(Options()) {}
+  explicit PoolTable(const Options& options);
+  PoolTable(const PoolTable&) = delete;
+  PoolTable& operator=(const PoolTable&) = delete;
+
+  // Pre-sizes the PE arrays and the index for `pool_elements` PEs.
+  void Reserve(size_t pool_elements);
+
+  // RFC 5352 §3.1 registration and RFC 5353 §3.3 ADD_PE: adds the PE or
+  // replaces its attributes, makes `pe.home` its owner, and arms its timer
+  // for `expiry` (kNever: no timer). Rejections carry the RFC 5354 cause.
+  RegisterResult Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry);
+
+  // RFC 5352 §3.2 deregistration and RFC 5353 §3.3 DEL_PE. Returns false if
+  // the PE is unknown (the ASAP reply is still a success, §3.2).
+  bool Deregister(PoolHandleView handle, PoolElementId id, RemovedElement* removed = nullptr);
+
+  // RFC 5352 §3.3 handle resolution: selects up to `options.max_items` PEs by
+  // the pool's policy (RFC 5356), writes their slots to `out` (room for
+  // kMaxResolutionItems) and sets `*count`. Updates per-policy state. Returns
+  // kUnknownPoolHandle for a missing pool.
+  Cause Resolve(PoolHandleView handle, const ResolveOptions& options, Prng& rng, uint32_t* out,
+                size_t* count);
+
+  // Re-arms the timer of a PE (keep-alive answered, timeout moved). False if unknown.
+  bool SetExpiry(PoolHandleView handle, PoolElementId id, Tick expiry);
+  // Removes every PE whose timer is due at `now`; appends them to `removed`
+  // when given. Returns how many were removed.
+  size_t Expire(Tick now, std::vector<RemovedElement>* removed);
+
+  // RFC 5353 §3.5.2: every PE owned by `from` becomes owned by `to`; both
+  // checksums move with them. O(PEs of `from`). Returns how many moved.
+  size_t TakeOver(RegistrarId from, RegistrarId to);
+  // RFC 5353 §3.6.2 PE checksum of `owner` (0xffff for an owner with no PEs,
+  // the RFC 1071 checksum of nothing).
+  uint16_t Checksum(RegistrarId owner) const;
+  size_t OwnedCount(RegistrarId owner) const;
+  // RFC 5353 §3.6.3 resync: mark every PE of `owner`; a registration or
+  // update of a PE unmarks it; SweepOwner removes those still marked.
+  size_t MarkOwner(RegistrarId owner);
+  size_t SweepOwner(RegistrarId owner, std::vector<RemovedElement>* removed);
+  // Calls fn(slot) for every PE owned by `owner` (e.g. the H=1 keep-alives
+  // after a takeover). `fn` must not modify the table.
+  template <typename Fn>
+  void ForEachOwned(RegistrarId owner, Fn fn) const;
+
+  // RFC 5353 §3.2.3 handle table paging: appends up to `max` slots in slot
+  // order starting at `cursor` (0 to begin), optionally only PEs owned by
+  // `owner_filter` (W flag; 0 = all). Returns the cursor for the next chunk
+  // or kIterationDone. PEs added or removed meanwhile may or may not appear.
+  uint32_t IterateChunk(uint32_t cursor, size_t max, std::vector<uint32_t>* out,
+                        RegistrarId owner_filter = 0) const;
+
+  // Lookups. Slots are valid until the next modification of the table.
+  uint32_t Find(PoolHandleView handle, PoolElementId id) const;
+  PoolElementInfo GetElement(uint32_t slot) const;
+  PoolElementId element_id(uint32_t slot) const { return records_[slot].id; }
+  RegistrarId home(uint32_t slot) const { return owners_[records_[slot].owner].id; }
+  PoolHandleView pool_handle(uint32_t slot) const { return pools_[records_[slot].pool].handle; }
+  // The pool's policy type (fixed by its first PE), or false if no such pool.
+  bool PoolPolicy(PoolHandleView handle, PolicyType* type) const;
+  size_t PoolSize(PoolHandleView handle) const;
+
+  size_t pool_count() const { return pool_index_.size(); }
+  size_t element_count() const { return element_count_; }
+  // Bytes held by all structures (capacities, not sizes).
+  size_t MemoryBytes() const;
+
+ private:
+  struct Record {
+    static constexpr uint8_t kMarked = 1;   // RFC 5353 §3.6.3 resync mark
+    static constexpr uint8_t kSpilled = 2;  // addresses in spills_
+    static constexpr uint8_t kFree = 0x80;  // slot on the free list
+    uint32_t pool;
+    PoolElementId id;  // next free slot while free
+    uint32_t owner_prev;
+    uint32_t owner_next;
+    PackedPolicy policy;   // policy.h
+    uint32_t degradation;  // RFC 5356 §5.2.2 accumulator
+    int32_t registration_life;
+    uint16_t owner;  // index into owners_
+    uint16_t user_port;
+    uint16_t asap_port;
+    uint8_t user_type;  // ParamType of the user transport
+    uint8_t flags;
+    uint8_t user_use;  // TransportUse
+    uint8_t user_count;
+    uint8_t asap_count;
+    uint8_t v6_mask;   // bit i: inline address i is IPv6
+    uint8_t addr[20];  // inline addresses, or spill index
+  };
+
+  struct Pool {
+    std::string handle;
+    uint32_t handle_sum = 0;  // HandleWordSum(handle), RFC 5353 §3.6.2
+    PolicyType policy = PolicyType::kRoundRobin;
+    const PolicyTraits* traits = nullptr;
+    uint8_t transport = 0;  // RFC 5352 §3.1: fixed by the first PE
+    uint8_t use = 0;
+    bool in_use = false;
+    uint32_t size = 0;
+    uint32_t cursor = 0;            // RR head (RFC 5356 §4.1.2)
+    uint32_t seq = 0;               // next tie-break sequence number (ordered policies)
+    std::vector<uint32_t> members;  // RR and RAND
+    OrderedSet ordered;
+    WeightTree weights;
+  };
+  struct Owner {
+    RegistrarId id = 0;
+    uint32_t head = kNoSlot;
+    uint32_t tail = kNoSlot;
+    uint32_t count = 0;
+    uint64_t word_sum = 0;  // pe_checksum.h: integer sum of the owned blocks
+  };
+  struct Spill {
+    AddressList user;
+    AddressList asap;
+  };
+
+  uint32_t FindPool(PoolHandleView handle) const;
+  uint32_t CreatePool(PoolHandleView handle, const PoolElementInfo& pe);
+  void DeletePool(uint32_t pool);
+  uint32_t FindInPool(uint32_t pool, PoolElementId id) const;
+  uint16_t OwnerIndex(RegistrarId id);  // creates the owner
+  void LinkOwner(uint32_t slot, uint16_t owner);
+  void UnlinkOwner(uint32_t slot);
+  void StoreAddresses(uint32_t slot, const PoolElementInfo& pe);
+  void FreeSpill(uint32_t slot);
+  void SelectionInsert(Pool& pool, uint32_t slot);
+  void SelectionRemove(Pool& pool, uint32_t slot);
+  void SelectionRekey(Pool& pool, uint32_t slot, bool reset_position);
+  uint32_t NextSeq(Pool& pool);
+  void Remove(uint32_t slot, RemovedElement* removed);
+
+  // (pool, PE id) -> slot index: open addressing, linear probing, load <= 1/2.
+  // An entry is (8-bit hash tag << 24) | slot; kEmpty marks a free bucket.
+  static constexpr uint32_t kEmpty = 0xffffffffu;
+  static uint64_t HashKey(uint32_t pool, PoolElementId id);
+  void IndexInsert(uint32_t slot);
+  void IndexErase(uint32_t slot);
+  void IndexGrow(size_t capacity);
+
+  Options options_;
+  std::vector<Record> records_;
+  std::vector<uint32_t> pos_;  // slot -> position in its pool's selection structure
+  uint32_t free_slot_ = kNoSlot;
+  size_t element_count_ = 0;
+  std::vector<uint32_t> index_;
+  size_t index_mask_ = 0;
+  std::vector<Pool> pools_;
+  std::vector<uint32_t> free_pools_;
+  absl::flat_hash_map<std::string, uint32_t> pool_index_;
+  std::vector<Owner> owners_;
+  absl::flat_hash_map<RegistrarId, uint16_t> owner_index_;
+  std::vector<Spill> spills_;
+  std::vector<uint32_t> free_spills_;
+  TimerWheel timers_;
+  std::vector<uint32_t> fired_;  // scratch for Expire
+};
+
+template <typename Fn>
+void PoolTable::ForEachOwned(RegistrarId owner, Fn fn) const {
+  const auto it = owner_index_.find(owner);
+  if (it == owner_index_.end()) {
+    return;
+  }
+  for (uint32_t s = owners_[it->second].head; s != kNoSlot; s = records_[s].owner_next) {
+    fn(s);
+  }
+}
+
+}  // namespace rspd::handlespace

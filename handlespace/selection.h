@@ -1,0 +1,282 @@
+// File: handlespace/selection.h
+//
+// The per-pool selection structures behind the RFC 5356 policies, each
+// O(log n) or O(1) per selected PE and per update, none scanning a pool:
+//
+//   OrderedSet      4-ary indexed min-heap of (key, sequence, slot). Serves
+//                   every "lowest key first, ties round robin" policy (LU,
+//                   LUD, PLU, PRIO, WRR and RSPLIB's variants). `TopK` walks
+//                   the heap with a small frontier: O(k log k) for k PEs.
+//   WeightTree      Fenwick tree over 32-bit weights with 64-bit sums. Serves
+//                   the weighted-random family (WRAND, RLU, ...): a draw is
+//                   one O(log n) descent.
+//
+// Both keep, for every member slot, its position in a caller-owned array
+// `pos` (indexed by slot), so that a PE can be updated or removed in
+// O(log n) given only its slot. The round-robin and random policies need only
+// an index array, kept by the pool itself.
+//
+// Example:
+//   OrderedSet set;
+//   set.Insert({.key = load, .seq = pool_seq++, .slot = s}, pos);
+//   uint32_t out[3];
+//   size_t n = set.TopK(3, out);  // lowest keys, ascending
+
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace rspd::handlespace {
+
+struct OrderedEntry {
+  uint64_t key;
+  uint32_t seq;
+  uint32_t slot;
+  bool operator<(const OrderedEntry& o) const {
+    return key < o.key || (key == o.key && seq < o.seq);
+  }
+};
+
+class OrderedSet {
+ public:
+  // Arity 4: the 4 children of a node are 64 bytes (one cache line when
+  // aligned, two at most), and a heap of 100,000 PEs is 9 levels deep
+  // instead of a binary heap's 17.
+  static constexpr size_t kArity = 4;
+  // TopK returns at most this many (kMaxResolutionItems in types.h).
+  static constexpr size_t kMaxK = 128;
+
+  size_t size() const { return heap_.size(); }
+  bool empty() const { return heap_.empty(); }
+  const OrderedEntry& at(size_t i) const { return heap_[i]; }
+  const OrderedEntry& top() const { return heap_[0]; }
+  void Reserve(size_t n) { heap_.reserve(n); }
+  size_t MemoryBytes() const { return heap_.capacity() * sizeof(OrderedEntry); }
+
+  void Insert(const OrderedEntry& e, uint32_t* pos) {
+    heap_.push_back(e);
+    SiftUp(heap_.size() - 1, pos);
+  }
+
+  // Removes the entry at heap index `i`.
+  void RemoveAt(size_t i, uint32_t* pos) {
+    const size_t last = heap_.size() - 1;
+    if (i != last) {
+      heap_[i] = heap_[last];
+      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      heap_.pop_back();
+      Restore(i, pos);
+    } else {
+      heap_.pop_back();
+    }
+  }
+
+  // Replaces key and sequence of the entry at heap index `i`.
+  void Update(size_t i, uint64_t key, uint32_t seq, uint32_t* pos) {
+    heap_[i].key = key;
+    heap_[i].seq = seq;
+    Restore(i, pos);
+  }
+
+  // Writes the slots of the (up to) k smallest entries with key < `limit`,
+  // ascending. O(k log k): a frontier of candidates, never the whole heap.
+  size_t TopK(size_t k, uint64_t limit, uint32_t* out) const {
+    const size_t n = heap_.size();
+    k = std::min<size_t>(k, kMaxK);
+    if (k == 0 || n == 0 || heap_[0].key >= limit) {
+      return 0;
+    }
+    if (k == 1) {
+      out[0] = heap_[0].slot;
+      return 1;
+    }
+    // Frontier: a binary min-heap of heap indices, at most 1 + 3k entries.
+    uint32_t frontier[1 + kArity * kMaxK];
+    size_t fsize = 0;
+    const auto greater = [this](uint32_t a, uint32_t b) { return heap_[b] < heap_[a]; };
+    frontier[fsize++] = 0;
+    size_t produced = 0;
+    while (produced < k && fsize > 0) {
+      std::pop_heap(frontier, frontier + fsize, greater);
+      const uint32_t i = frontier[--fsize];
+      if (heap_[i].key >= limit) {
+        break;
+      }
+      out[produced++] = heap_[i].slot;
+      const size_t first = i * kArity + 1;
+      for (size_t c = first; c < first + kArity && c < n; ++c) {
+        frontier[fsize++] = static_cast<uint32_t>(c);
+        std::push_heap(frontier, frontier + fsize, greater);
+      }
+    }
+    return produced;
+  }
+
+  // Renumbers sequences 0..n-1 preserving their order (when a pool's 32-bit
+  // sequence counter would wrap: once per ~4e9 selections). Returns the next
+  // free sequence number. The heap order is unchanged.
+  uint32_t Resequence() {
+    std::vector<std::pair<uint32_t, uint32_t>> order;
+    order.reserve(heap_.size());
+    for (size_t i = 0; i < heap_.size(); ++i) {
+      order.emplace_back(heap_[i].seq, static_cast<uint32_t>(i));
+    }
+    std::sort(order.begin(), order.end());
+    for (size_t r = 0; r < order.size(); ++r) {
+      heap_[order[r].second].seq = static_cast<uint32_t>(r);
+    }
+    return static_cast<uint32_t>(order.size());
+  }
+
+  // Subtracts `delta` from every key below `limit` (WRR virtual time
+  // renormalization; preserves order).
+  void ShiftKeys(uint64_t delta, uint64_t limit) {
+    for (OrderedEntry& e : heap_) {
+      if (e.key < limit) {
+        e.key -= delta;
+      }
+    }
+  }
+
+ private:
+  void Restore(size_t i, uint32_t* pos) {
+    if (i > 0 && heap_[i] < heap_[(i - 1) / kArity]) {
+      SiftUp(i, pos);
+    } else {
+      SiftDown(i, pos);
+    }
+  }
+
+  void SiftUp(size_t i, uint32_t* pos) {
+    const OrderedEntry e = heap_[i];
+    while (i > 0) {
+      const size_t parent = (i - 1) / kArity;
+      if (!(e < heap_[parent])) {
+        break;
+      }
+      heap_[i] = heap_[parent];
+      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      i = parent;
+    }
+    heap_[i] = e;
+    pos[e.slot] = static_cast<uint32_t>(i);
+  }
+
+  void SiftDown(size_t i, uint32_t* pos) {
+    const size_t n = heap_.size();
+    const OrderedEntry e = heap_[i];
+    while (true) {
+      const size_t first = i * kArity + 1;
+      if (first >= n) {
+        break;
+      }
+      size_t best = first;
+      const size_t end = std::min(first + kArity, n);
+      for (size_t c = first + 1; c < end; ++c) {
+        if (heap_[c] < heap_[best]) {
+          best = c;
+        }
+      }
+      if (!(heap_[best] < e)) {
+        break;
+      }
+      heap_[i] = heap_[best];
+      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      i = best;
+    }
+    heap_[i] = e;
+    pos[e.slot] = static_cast<uint32_t>(i);
+  }
+
+  std::vector<OrderedEntry> heap_;
+};
+
+// Fenwick (binary indexed) tree of weights over member positions 0..n-1,
+// with the slot of each position. Appends and swap-removes keep it dense.
+class WeightTree {
+ public:
+  size_t size() const { return slots_.size(); }
+  uint64_t total() const { return total_; }
+  uint32_t weight_at(size_t i) const { return weights_[i]; }
+  uint32_t slot_at(size_t i) const { return slots_[i]; }
+  size_t MemoryBytes() const {
+    return tree_.capacity() * sizeof(uint64_t) + weights_.capacity() * sizeof(uint32_t) +
+           slots_.capacity() * sizeof(uint32_t);
+  }
+  void Reserve(size_t n) {
+    weights_.reserve(n);
+    slots_.reserve(n);
+  }
+
+  void Append(uint32_t slot, uint32_t weight, uint32_t* pos) {
+    const size_t i = slots_.size();
+    if (i + 1 > capacity_) {
+      Grow();
+    }
+    slots_.push_back(slot);
+    weights_.push_back(0);
+    pos[slot] = static_cast<uint32_t>(i);
+    Set(i, weight);
+  }
+
+  // Removes position i; the last member moves into it.
+  void RemoveAt(size_t i, uint32_t* pos) {
+    const size_t last = slots_.size() - 1;
+    if (i != last) {
+      Set(i, weights_[last]);
+      slots_[i] = slots_[last];
+      pos[slots_[i]] = static_cast<uint32_t>(i);
+    }
+    Set(last, 0);
+    slots_.pop_back();
+    weights_.pop_back();
+  }
+
+  void Set(size_t i, uint32_t weight) {
+    const uint64_t delta = uint64_t{weight} - weights_[i];  // modular
+    weights_[i] = weight;
+    total_ += delta;
+    for (size_t j = i + 1; j <= capacity_; j += j & (~j + 1)) {
+      tree_[j] += delta;
+    }
+  }
+
+  // The position whose cumulative weight range contains r (0 <= r < total()).
+  size_t Find(uint64_t r) const {
+    size_t p = 0;
+    for (size_t step = capacity_; step > 0; step >>= 1) {
+      if (p + step <= capacity_ && tree_[p + step] <= r) {
+        p += step;
+        r -= tree_[p];
+      }
+    }
+    return p;  // 1-based p+1 holds r, i.e. 0-based position p
+  }
+
+ private:
+  void Grow() {
+    capacity_ = capacity_ == 0 ? 4 : capacity_ * 2;
+    tree_.assign(capacity_ + 1, 0);
+    for (size_t i = 0; i < weights_.size(); ++i) {
+      tree_[i + 1] += weights_[i];
+    }
+    for (size_t j = 1; j <= capacity_; ++j) {
+      const size_t parent = j + (j & (~j + 1));
+      if (parent <= capacity_) {
+        tree_[parent] += tree_[j];
+      }
+    }
+  }
+
+  size_t capacity_ = 0;  // power of two
+  uint64_t total_ = 0;
+  std::vector<uint64_t> tree_;  // 1-based
+  std::vector<uint32_t> weights_;
+  std::vector<uint32_t> slots_;
+};
+
+}  // namespace rspd::handlespace
