@@ -1,6 +1,8 @@
 #include "protocol/codec.h"
 
 #include <cstring>
+#include <new>
+#include <type_traits>
 
 #include "absl/base/optimization.h"
 
@@ -108,27 +110,35 @@ class Decoder {
 
 template <typename F>
 bool Decoder::Walk(absl::Span<const uint8_t> region, F&& on_param) {
-  while (!region.empty()) {
-    const uint8_t* at = region.data();
-    if (ABSL_PREDICT_FALSE(region.size() < 4)) {
+  // Raw pointers: this loop runs once per parameter of every message.
+  const uint8_t* at = region.data();
+  const uint8_t* const end = at + region.size();
+  while (at != end) {
+    const size_t left = static_cast<size_t>(end - at);
+    if (ABSL_PREDICT_FALSE(left < 4)) {
       return Fail(Cause::kUnspecified, at, {}, "truncated parameter header");
     }
-    uint16_t length = Load16(at + 2);
-    if (ABSL_PREDICT_FALSE(length < 4 || length > region.size())) {
+    const uint16_t length = Load16(at + 2);
+    if (ABSL_PREDICT_FALSE(length < 4 || length > left)) {
       return Fail(Cause::kUnspecified, at, {},
                   "parameter length exceeds its container or is below 4");
     }
     // RFC 5354 §3: padding between parameters counts in the enclosing length;
     // the last parameter's padding does not.
-    size_t padded = Padded(length);
-    absl::Span<const uint8_t> rest;
-    if (padded < region.size()) {
-      rest = region.subspan(padded);
-    } else if (padded > region.size() && length != region.size()) {
-      return Fail(Cause::kInvalidValues, at + length, region.subspan(0, length),
+    const size_t padded = Padded(length);
+    const uint8_t* next;
+    if (ABSL_PREDICT_TRUE(padded <= left)) {
+      next = at + padded;
+    } else if (length == left) {
+      next = end;
+    } else {
+      return Fail(Cause::kInvalidValues, at + length, absl::MakeConstSpan(at, length),
                   "partial padding after parameter");
     }
-    Tlv tlv{Load16(at), region.subspan(4, length - 4), region.subspan(0, length)};
+    const Tlv tlv{Load16(at), absl::MakeConstSpan(at + 4, length - 4u),
+                  absl::MakeConstSpan(at, length)};
+    const absl::Span<const uint8_t> rest =
+        absl::MakeConstSpan(next, static_cast<size_t>(end - next));
     Verdict verdict = on_param(tlv, rest);
     if (verdict == Verdict::kFailed) {
       return false;
@@ -155,7 +165,7 @@ bool Decoder::Walk(absl::Span<const uint8_t> region, F&& on_param) {
         }
       }
     }
-    region = rest;
+    at = next;
   }
   return true;
 }
@@ -179,7 +189,18 @@ bool Decoder::CheckTransport(const Tlv& tlv) {
     return Invalid(tlv, "SCTP Transport Use is neither DATA ONLY nor DATA PLUS CONTROL");
   }
   size_t addresses = 0;
-  bool ok = Walk(tlv.value.subspan(fixed), [&](const Tlv& a, absl::Span<const uint8_t>) {
+  absl::Span<const uint8_t> region = tlv.value.subspan(fixed);
+  // Fast path: well-formed IPv4/IPv6 Address TLVs (header 0x0001 0x0008 or
+  // 0x0002 0x0014, no padding needed). Anything else goes to the full walk,
+  // which reports the fault.
+  while (region.size() >= 8) {
+    uint32_t header = Load32(region.data());
+    size_t step = header == 0x00010008u ? 8 : (header == 0x00020014u ? 20 : 0);
+    if (step == 0 || step > region.size()) break;
+    ++addresses;
+    region.remove_prefix(step);
+  }
+  bool ok = Walk(region, [&](const Tlv& a, absl::Span<const uint8_t>) {
     if (!IpAddress::Matches(PureParamType(a.type))) {
       return Verdict::kUnknown;
     }
@@ -214,9 +235,64 @@ bool Decoder::CheckPolicy(const Tlv& tlv) {
   return true;
 }
 
+// Fast paths for the Pool Element shape that registrars send: SCTP user
+// transport, policy, SCTP ASAP transport, each with well-formed IPv4/IPv6
+// addresses. They only answer "certainly valid"; anything else goes through
+// the full checks, which find and report the fault.
+namespace {
+
+// An SCTP Transport TLV at p (at most `left` bytes); returns its padded size or 0.
+size_t QuickSctpTransport(const uint8_t* p, size_t left) {
+  if (left < 16 || Load16(p) != T(ParamType::kSctpTransport)) return 0;
+  const size_t length = Load16(p + 2);
+  if (length > left || Load16(p + 6) > 1) return 0;
+  // The common cases, one or two IPv4 addresses, without the loop.
+  if (length == 16) return Load32(p + 8) == 0x00010008u ? 16 : 0;
+  if (length == 24 && Load32(p + 8) == 0x00010008u && Load32(p + 16) == 0x00010008u) return 24;
+  size_t at = 8;
+  size_t addresses = 0;
+  while (at + 8 <= length) {
+    const uint32_t header = Load32(p + at);
+    const size_t step = header == 0x00010008u ? 8 : (header == 0x00020014u ? 20 : 0);
+    if (step == 0 || at + step > length) return 0;
+    at += step;
+    ++addresses;
+  }
+  return at == length && addresses > 0 ? length : 0;  // address TLVs need no padding
+}
+
+// A policy TLV at p; returns its padded size or 0.
+size_t QuickPolicy(const uint8_t* p, size_t left) {
+  if (left < 8 || Load16(p) != T(ParamType::kPolicy)) return 0;
+  const size_t length = Load16(p + 2);
+  if (length > left || length % 4 != 0) return 0;
+  const uint32_t type = Load32(p + 4);
+  const int expected = Policy::ExpectedValueCount(type);
+  return expected >= 0 && length == 8 + 4 * static_cast<size_t>(expected) ? length : 0;
+}
+
+bool QuickPoolElement(absl::Span<const uint8_t> value) {
+  const uint8_t* p = value.data() + 12;
+  size_t left = value.size() - 12;
+  size_t n = QuickSctpTransport(p, left);
+  if (n == 0) return false;
+  p += n;
+  left -= n;
+  if ((n = QuickPolicy(p, left)) == 0) return false;
+  p += n;
+  left -= n;
+  if (left == 0) return true;
+  return QuickSctpTransport(p, left) == left;
+}
+
+}  // namespace
+
 bool Decoder::CheckPoolElement(const Tlv& tlv) {
   if (tlv.value.size() < 12) {
     return Invalid(tlv, "Pool Element parameter too short");
+  }
+  if (QuickPoolElement(tlv.value)) {
+    return true;
   }
   int transports = 0;
   bool has_policy = false;
@@ -567,7 +643,10 @@ bool Decoder::CheckRequired() {
 }
 
 bool Decoder::Run(Protocol protocol) {
-  *out_ = Message();
+  // Message is trivially destructible: construct in place rather than
+  // building a temporary and copying it.
+  static_assert(std::is_trivially_destructible_v<Message>);
+  new (out_) Message();
   out_->protocol = protocol;
   *error_ = DecodeError();
   const uint8_t* p = message_.data();

@@ -159,17 +159,19 @@ class ParamList {
  public:
   ParamList() = default;
   // Values to encode; the caller keeps them alive.
-  ParamList(absl::Span<const T> values) : values_(values), size_(values.size()) {}  // NOLINT
+  ParamList(absl::Span<const T> values)  // NOLINT: implicit by design
+      : data_(values.data()), size_(static_cast<uint32_t>(values.size())) {}
   static ParamList Wire(absl::Span<const uint8_t> region, size_t count) {
     ParamList list;
-    list.wire_ = region;
-    list.size_ = count;
+    list.data_ = region.data();
+    list.wire_bytes_ = static_cast<uint32_t>(region.size());
+    list.size_ = static_cast<uint32_t>(count);
     return list;
   }
 
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  bool from_wire() const { return values_.empty() && size_ != 0; }
+  bool from_wire() const { return wire_bytes_ != 0; }
 
   class iterator {
    public:
@@ -192,13 +194,15 @@ class ParamList {
    private:
     friend class ParamList;
     iterator(const ParamList* list, size_t index) : list_(list), index_(index) {
-      rest_ = list->wire_;
+      if (list->from_wire()) {
+        rest_ = absl::MakeConstSpan(static_cast<const uint8_t*>(list->data_), list->wire_bytes_);
+      }
       Load();
     }
     void Load() {
       if (index_ >= list_->size_) return;
-      if (!list_->values_.empty()) {
-        current_ = list_->values_[index_];
+      if (!list_->from_wire()) {
+        current_ = static_cast<const T*>(list_->data_)[index_];
         return;
       }
       while (!rest_.empty()) {
@@ -220,9 +224,11 @@ class ParamList {
   iterator end() const { return iterator(this, size_); }
 
  private:
-  absl::Span<const uint8_t> wire_;
-  absl::Span<const T> values_;
-  size_t size_ = 0;
+  // Either `size_` values of T (wire_bytes_ == 0) or `wire_bytes_` bytes of
+  // validated TLVs holding `size_` matching parameters.
+  const void* data_ = nullptr;
+  uint32_t wire_bytes_ = 0;
+  uint32_t size_ = 0;
 };
 
 }  // namespace rspd::protocol

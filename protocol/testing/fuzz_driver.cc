@@ -58,7 +58,8 @@ void Mutate(std::vector<uint8_t>& v, const std::vector<uint8_t>& other, std::mt1
         if (other.empty()) break;
         size_t from = pick(other.size());
         size_t len = pick(other.size() - from) + 1;
-        v.insert(v.begin() + static_cast<long>(pick(v.size() + 1)), other.begin() + static_cast<long>(from),
+        v.insert(v.begin() + static_cast<long>(pick(v.size() + 1)),
+                 other.begin() + static_cast<long>(from),
                  other.begin() + static_cast<long>(from + len));
         break;
       }
