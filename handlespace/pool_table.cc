@@ -130,7 +130,7 @@ void PoolTable::IndexErase(uint32_t slot) {
 }
 
 void PoolTable::IndexGrow(size_t capacity) {
-  std::vector<uint32_t> old = std::move(index_);
+  HugeVector<uint32_t> old = std::move(index_);
   index_.assign(capacity, kEmpty);
   index_mask_ = capacity - 1;
   for (uint32_t e : old) {
@@ -735,7 +735,11 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
         }
       }
       const size_t inc = options.max_increment == 0 ? 1 : options.max_increment;
-      pool.cursor = static_cast<uint32_t>((pool.cursor + std::min(inc, n)) % size);
+      size_t next = pool.cursor + std::min(inc, n);  // n <= size: one wrap at most
+      if (next >= size) {
+        next -= size;
+      }
+      pool.cursor = static_cast<uint32_t>(next);
       break;
     }
     case SelectorKind::kRandom: {
@@ -762,23 +766,26 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
       // ascending, no duplicates; equal keys in round-robin order through
       // the sequence number, which a selected PE renews (moving it behind
       // its equals).
-      n = pool.ordered.TopK(want, kNeverKey, out);
+      uint32_t index[kMaxResolutionItems];
+      n = pool.ordered.TopK(want, kNeverKey, out, index);
       const size_t inc = options.max_increment != 0 ? options.max_increment : t.degrades ? n : 1;
       const size_t updates = std::min(inc, n);
       for (size_t i = 0; i < updates; ++i) {
-        Record& r = records_[out[i]];
-        const uint32_t at = pos_[out[i]];
+        // The first update is at the index TopK saw; later ones may have
+        // been moved by earlier updates, so their position is looked up.
+        const uint32_t at = i == 0 ? index[0] : pos_[out[i]];
         uint64_t key = pool.ordered.at(at).key;
         if (t.weighted_round_robin) {
-          key += WrrStride(r.policy[0]);
-        } else {
-          if (t.degrades) {
-            // RFC 5356 §5.2.2: the degradation counter of a returned PE is
-            // incremented; kept as counter * load_degradation, saturating.
-            r.degradation = Saturate32(uint64_t{r.degradation} + r.policy[1]);
-          }
+          key += WrrStride(records_[out[i]].policy[0]);
+        } else if (t.degrades) {
+          // RFC 5356 §5.2.2: the degradation counter of a returned PE is
+          // incremented; kept as counter * load_degradation, saturating.
+          Record& r = records_[out[i]];
+          r.degradation = Saturate32(uint64_t{r.degradation} + r.policy[1]);
           key = OrderKey(t, r.policy, r.degradation);
         }
+        // Otherwise the key is unchanged; the new sequence number moves the
+        // PE behind its equals (round robin among ties, RFC 5356 §5.1.2).
         pool.ordered.Update(at, key, NextSeq(pool), pos_.data());
       }
       if (t.weighted_round_robin && !pool.ordered.empty() &&

@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "handlespace/huge_page_allocator.h"
 #include "handlespace/policy.h"
 #include "handlespace/prng.h"
 #include "handlespace/selection.h"
@@ -193,9 +194,9 @@ class PoolTable {
     uint8_t use = 0;
     bool in_use = false;
     uint32_t size = 0;
-    uint32_t cursor = 0;            // RR head (RFC 5356 §4.1.2)
-    uint32_t seq = 0;               // next tie-break sequence number (ordered policies)
-    std::vector<uint32_t> members;  // RR and RAND
+    uint32_t cursor = 0;           // RR head (RFC 5356 §4.1.2)
+    uint32_t seq = 0;              // next tie-break sequence number (ordered policies)
+    HugeVector<uint32_t> members;  // RR and RAND
     OrderedSet ordered;
     WeightTree weights;
   };
@@ -235,11 +236,11 @@ class PoolTable {
   void IndexGrow(size_t capacity);
 
   Options options_;
-  std::vector<Record> records_;
-  std::vector<uint32_t> pos_;  // slot -> position in its pool's selection structure
+  HugeVector<Record> records_;
+  HugeVector<uint32_t> pos_;  // slot -> position in its pool's selection structure
   uint32_t free_slot_ = kNoSlot;
   size_t element_count_ = 0;
-  std::vector<uint32_t> index_;
+  HugeVector<uint32_t> index_;
   size_t index_mask_ = 0;
   std::vector<Pool> pools_;
   std::vector<uint32_t> free_pools_;

@@ -30,6 +30,8 @@
 #include <utility>
 #include <vector>
 
+#include "handlespace/huge_page_allocator.h"
+
 namespace rspd::handlespace {
 
 struct OrderedEntry {
@@ -43,31 +45,34 @@ struct OrderedEntry {
 
 class OrderedSet {
  public:
-  // Arity 4: the 4 children of a node are 64 bytes (one cache line when
-  // aligned, two at most), and a heap of 100,000 PEs is 9 levels deep
-  // instead of a binary heap's 17.
+  // Arity 4 with 16-byte entries: the 4 children of a node are exactly one
+  // 64-byte cache line (the array is 64-byte aligned and starts with 3
+  // padding entries, so children 4i+1..4i+4 begin on a line boundary), and a
+  // heap of 100,000 PEs is 9 levels deep instead of a binary heap's 17.
   static constexpr size_t kArity = 4;
   // TopK returns at most this many (kMaxResolutionItems in types.h).
   static constexpr size_t kMaxK = 128;
 
-  size_t size() const { return heap_.size(); }
-  bool empty() const { return heap_.empty(); }
-  const OrderedEntry& at(size_t i) const { return heap_[i]; }
-  const OrderedEntry& top() const { return heap_[0]; }
-  void Reserve(size_t n) { heap_.reserve(n); }
+  OrderedSet() : heap_(kPad, OrderedEntry{0, 0, 0}) {}
+
+  size_t size() const { return heap_.size() - kPad; }
+  bool empty() const { return heap_.size() == kPad; }
+  const OrderedEntry& at(size_t i) const { return heap_[i + kPad]; }
+  const OrderedEntry& top() const { return heap_[kPad]; }
+  void Reserve(size_t n) { heap_.reserve(n + kPad); }
   size_t MemoryBytes() const { return heap_.capacity() * sizeof(OrderedEntry); }
 
   void Insert(const OrderedEntry& e, uint32_t* pos) {
     heap_.push_back(e);
-    SiftUp(heap_.size() - 1, pos);
+    SiftUp(size() - 1, pos);
   }
 
   // Removes the entry at heap index `i`.
   void RemoveAt(size_t i, uint32_t* pos) {
-    const size_t last = heap_.size() - 1;
+    const size_t last = size() - 1;
     if (i != last) {
-      heap_[i] = heap_[last];
-      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      E(i) = E(last);
+      pos[E(i).slot] = static_cast<uint32_t>(i);
       heap_.pop_back();
       Restore(i, pos);
     } else {
@@ -77,40 +82,70 @@ class OrderedSet {
 
   // Replaces key and sequence of the entry at heap index `i`.
   void Update(size_t i, uint64_t key, uint32_t seq, uint32_t* pos) {
-    heap_[i].key = key;
-    heap_[i].seq = seq;
+    E(i).key = key;
+    E(i).seq = seq;
     Restore(i, pos);
   }
 
   // Writes the slots of the (up to) k smallest entries with key < `limit`,
-  // ascending. O(k log k): a frontier of candidates, never the whole heap.
-  size_t TopK(size_t k, uint64_t limit, uint32_t* out) const {
-    const size_t n = heap_.size();
+  // ascending, and their heap indices to `index` if given. O(k log k): a
+  // frontier of candidates, never the whole heap.
+  size_t TopK(size_t k, uint64_t limit, uint32_t* out, uint32_t* index = nullptr) const {
+    const size_t n = size();
     k = std::min<size_t>(k, kMaxK);
-    if (k == 0 || n == 0 || heap_[0].key >= limit) {
+    if (k == 0 || n == 0 || at(0).key >= limit) {
       return 0;
     }
     if (k == 1) {
-      out[0] = heap_[0].slot;
+      out[0] = at(0).slot;
+      if (index != nullptr) {
+        index[0] = 0;
+      }
       return 1;
     }
-    // Frontier: a binary min-heap of heap indices, at most 1 + 3k entries.
-    uint32_t frontier[1 + kArity * kMaxK];
+    // Frontier: copies of the candidate entries (the children of every
+    // entry taken so far), at most 1 + 3k. Entries are copied so that the
+    // comparisons do not chase indices. Small k (the common 1-8 items of a
+    // resolution) scans the frontier linearly; larger k keeps it a heap.
+    struct Candidate {
+      OrderedEntry e;
+      uint32_t index;
+    };
+    Candidate frontier[1 + kArity * kMaxK];
     size_t fsize = 0;
-    const auto greater = [this](uint32_t a, uint32_t b) { return heap_[b] < heap_[a]; };
-    frontier[fsize++] = 0;
+    frontier[fsize++] = {at(0), 0};
     size_t produced = 0;
+    const auto greater = [](const Candidate& a, const Candidate& b) { return b.e < a.e; };
+    const bool linear = k <= 8;
     while (produced < k && fsize > 0) {
-      std::pop_heap(frontier, frontier + fsize, greater);
-      const uint32_t i = frontier[--fsize];
-      if (heap_[i].key >= limit) {
+      Candidate best;
+      if (linear) {
+        size_t b = 0;
+        for (size_t c = 1; c < fsize; ++c) {
+          if (frontier[c].e < frontier[b].e) {
+            b = c;
+          }
+        }
+        best = frontier[b];
+        frontier[b] = frontier[--fsize];
+      } else {
+        std::pop_heap(frontier, frontier + fsize, greater);
+        best = frontier[--fsize];
+      }
+      if (best.e.key >= limit) {
         break;
       }
-      out[produced++] = heap_[i].slot;
-      const size_t first = i * kArity + 1;
-      for (size_t c = first; c < first + kArity && c < n; ++c) {
-        frontier[fsize++] = static_cast<uint32_t>(c);
-        std::push_heap(frontier, frontier + fsize, greater);
+      if (index != nullptr) {
+        index[produced] = best.index;
+      }
+      out[produced++] = best.e.slot;
+      const size_t first = size_t{best.index} * kArity + 1;
+      const size_t end = std::min(first + kArity, n);
+      for (size_t c = first; c < end; ++c) {
+        frontier[fsize++] = {at(c), static_cast<uint32_t>(c)};
+        if (!linear) {
+          std::push_heap(frontier, frontier + fsize, greater);
+        }
       }
     }
     return produced;
@@ -121,13 +156,13 @@ class OrderedSet {
   // free sequence number. The heap order is unchanged.
   uint32_t Resequence() {
     std::vector<std::pair<uint32_t, uint32_t>> order;
-    order.reserve(heap_.size());
-    for (size_t i = 0; i < heap_.size(); ++i) {
-      order.emplace_back(heap_[i].seq, static_cast<uint32_t>(i));
+    order.reserve(size());
+    for (size_t i = 0; i < size(); ++i) {
+      order.emplace_back(at(i).seq, static_cast<uint32_t>(i));
     }
     std::sort(order.begin(), order.end());
     for (size_t r = 0; r < order.size(); ++r) {
-      heap_[order[r].second].seq = static_cast<uint32_t>(r);
+      E(order[r].second).seq = static_cast<uint32_t>(r);
     }
     return static_cast<uint32_t>(order.size());
   }
@@ -135,16 +170,20 @@ class OrderedSet {
   // Subtracts `delta` from every key below `limit` (WRR virtual time
   // renormalization; preserves order).
   void ShiftKeys(uint64_t delta, uint64_t limit) {
-    for (OrderedEntry& e : heap_) {
-      if (e.key < limit) {
-        e.key -= delta;
+    for (size_t i = 0; i < size(); ++i) {
+      if (E(i).key < limit) {
+        E(i).key -= delta;
       }
     }
   }
 
  private:
+  static constexpr size_t kPad = 3;
+
+  OrderedEntry& E(size_t i) { return heap_[i + kPad]; }
+
   void Restore(size_t i, uint32_t* pos) {
-    if (i > 0 && heap_[i] < heap_[(i - 1) / kArity]) {
+    if (i > 0 && E(i) < E((i - 1) / kArity)) {
       SiftUp(i, pos);
     } else {
       SiftDown(i, pos);
@@ -152,23 +191,23 @@ class OrderedSet {
   }
 
   void SiftUp(size_t i, uint32_t* pos) {
-    const OrderedEntry e = heap_[i];
+    const OrderedEntry e = E(i);
     while (i > 0) {
       const size_t parent = (i - 1) / kArity;
-      if (!(e < heap_[parent])) {
+      if (!(e < E(parent))) {
         break;
       }
-      heap_[i] = heap_[parent];
-      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      E(i) = E(parent);
+      pos[E(i).slot] = static_cast<uint32_t>(i);
       i = parent;
     }
-    heap_[i] = e;
+    E(i) = e;
     pos[e.slot] = static_cast<uint32_t>(i);
   }
 
   void SiftDown(size_t i, uint32_t* pos) {
-    const size_t n = heap_.size();
-    const OrderedEntry e = heap_[i];
+    const size_t n = size();
+    const OrderedEntry e = E(i);
     while (true) {
       const size_t first = i * kArity + 1;
       if (first >= n) {
@@ -177,22 +216,22 @@ class OrderedSet {
       size_t best = first;
       const size_t end = std::min(first + kArity, n);
       for (size_t c = first + 1; c < end; ++c) {
-        if (heap_[c] < heap_[best]) {
+        if (E(c) < E(best)) {
           best = c;
         }
       }
-      if (!(heap_[best] < e)) {
+      if (!(E(best) < e)) {
         break;
       }
-      heap_[i] = heap_[best];
-      pos[heap_[i].slot] = static_cast<uint32_t>(i);
+      E(i) = E(best);
+      pos[E(i).slot] = static_cast<uint32_t>(i);
       i = best;
     }
-    heap_[i] = e;
+    E(i) = e;
     pos[e.slot] = static_cast<uint32_t>(i);
   }
 
-  std::vector<OrderedEntry> heap_;
+  HugeVector<OrderedEntry> heap_;
 };
 
 // Fenwick (binary indexed) tree of weights over member positions 0..n-1,
@@ -274,9 +313,9 @@ class WeightTree {
 
   size_t capacity_ = 0;  // power of two
   uint64_t total_ = 0;
-  std::vector<uint64_t> tree_;  // 1-based
-  std::vector<uint32_t> weights_;
-  std::vector<uint32_t> slots_;
+  HugeVector<uint64_t> tree_;  // 1-based
+  HugeVector<uint32_t> weights_;
+  HugeVector<uint32_t> slots_;
 };
 
 }  // namespace rspd::handlespace

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "handlespace/huge_page_allocator.h"
 #include "handlespace/types.h"
 
 namespace rspd::handlespace {
@@ -65,9 +66,9 @@ class TimerWheel {
   Tick cursor_;  // first tick not yet expired
   size_t armed_ = 0;
   std::vector<uint32_t> heads_;
-  std::vector<uint32_t> next_;
-  std::vector<uint32_t> prev_;
-  std::vector<Tick> expiry_;
+  HugeVector<uint32_t> next_;
+  HugeVector<uint32_t> prev_;
+  HugeVector<Tick> expiry_;
 };
 
 }  // namespace rspd::handlespace
