@@ -20,6 +20,10 @@ grep -q '\[::1\]:3863 > \[::1\]:3863 ASAP_' <<<"$text" || fail "no IPv6 endpoint
 grep -q '127.0.0.1:40000 > 127.0.0.1:3863 ASAP_SERVER_ANNOUNCE' <<<"$text" \
   || fail "announce over UDP not decoded"
 
+# The same capture as pcapng (editcap ships with tshark's wireshark-common).
+editcap -F pcapng "$dir/ok.pcap" "$dir/ok.pcapng"
+[ "$("$RSPCTL" decode "$dir/ok.pcapng")" = "$text" ] || fail "pcapng decodes differently"
+
 "$RSPCTL" decode --json "$dir/ok.pcap" >"$dir/ok.json"
 python3 - "$expected" "$dir/ok.json" <<'PY' || fail "bad JSON"
 import json, sys
