@@ -871,9 +871,14 @@ bool DecodeMessage(Protocol protocol, absl::Span<const uint8_t> bytes, Message* 
 }
 
 void EncodeAddress(Writer& w, const IpAddress& address) {
-  size_t p = w.BeginTlv(T(address.family == 4 ? ParamType::kIpv4Address : ParamType::kIpv6Address));
-  w.Bytes(address.span());
-  w.EndTlv(p);
+  // Address TLVs are 8 or 20 bytes and need no padding (RFC 5354 §3.1-3.2).
+  if (address.family == 4) {
+    w.U32(0x00010008u);
+    w.Bytes(address.bytes.data(), 4);
+  } else {
+    w.U32(0x00020014u);
+    w.Bytes(address.bytes.data(), 16);
+  }
 }
 
 void EncodeTransport(Writer& w, const Transport& t) {

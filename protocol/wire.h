@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <new>
+#include <type_traits>
 
 #include "absl/types/span.h"
 
@@ -80,7 +82,10 @@ class Writer {
   // Zero bytes up to the next multiple of 4.
   void Pad() {
     size_t pad = Padded(size_) - size_;
-    if (uint8_t* p = Reserve(pad)) memset(p, 0, pad);
+    if (pad == 0) return;
+    if (uint8_t* p = Reserve(pad)) {
+      for (size_t i = 0; i < pad; ++i) p[i] = 0;
+    }
   }
 
   // Starts a TLV (message or parameter) and returns its offset for EndTlv.
@@ -181,8 +186,10 @@ class ParamList {
     using pointer = const T*;
     using reference = const T&;
 
-    const T& operator*() const { return current_; }
-    const T* operator->() const { return &current_; }
+    const T& operator*() const {
+      return list_->from_wire() ? storage_.value : static_cast<const T*>(list_->data_)[index_];
+    }
+    const T* operator->() const { return &**this; }
     iterator& operator++() {
       ++index_;
       Load();
@@ -194,30 +201,34 @@ class ParamList {
    private:
     friend class ParamList;
     iterator(const ParamList* list, size_t index) : list_(list), index_(index) {
-      if (list->from_wire()) {
+      if (list->from_wire() && index < list->size_) {
         rest_ = absl::MakeConstSpan(static_cast<const uint8_t*>(list->data_), list->wire_bytes_);
+        Load();
       }
-      Load();
     }
+    // Decodes the next matching parameter (wire lists only).
     void Load() {
-      if (index_ >= list_->size_) return;
-      if (!list_->from_wire()) {
-        current_ = static_cast<const T*>(list_->data_)[index_];
-        return;
-      }
+      if (index_ >= list_->size_ || !list_->from_wire()) return;
       while (!rest_.empty()) {
         Tlv tlv = ReadTlv(rest_);
         rest_ = AfterTlv(rest_);
         if (T::Matches(PureParamType(tlv.type))) {
-          current_ = T::FromWire(tlv, rest_);
+          new (&storage_.value) T(T::FromWire(tlv, rest_));
           return;
         }
       }
     }
+    static_assert(std::is_trivially_destructible_v<T>, "kept in a union without destruction");
+    // Uninitialized until Load(): iterators over values never touch it, and
+    // end() costs nothing.
+    union Storage {
+      Storage() {}
+      T value;
+    };
     const ParamList* list_;
     size_t index_;
     absl::Span<const uint8_t> rest_;
-    T current_{};
+    Storage storage_;
   };
 
   iterator begin() const { return iterator(this, 0); }
