@@ -261,6 +261,11 @@ uint16_t PoolTable::Checksum(RegistrarId owner) const {
   return FinishChecksum(it == owner_index_.end() ? 0 : owners_[it->second].word_sum);
 }
 
+uint64_t PoolTable::ChecksumWordSum(RegistrarId owner) const {
+  const auto it = owner_index_.find(owner);
+  return it == owner_index_.end() ? 0 : owners_[it->second].word_sum;
+}
+
 size_t PoolTable::OwnedCount(RegistrarId owner) const {
   const auto it = owner_index_.find(owner);
   return it == owner_index_.end() ? 0 : owners_[it->second].count;
@@ -313,7 +318,7 @@ size_t PoolTable::MarkOwner(RegistrarId owner) {
   return n;
 }
 
-size_t PoolTable::SweepOwner(RegistrarId owner, std::vector<RemovedElement>* removed) {
+size_t PoolTable::SweepOwner(RegistrarId owner, std::vector<ElementEntry>* removed) {
   const auto it = owner_index_.find(owner);
   if (it == owner_index_.end()) {
     return 0;
@@ -645,7 +650,7 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo&
   return result;
 }
 
-void PoolTable::Remove(uint32_t slot, RemovedElement* removed) {
+void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   Record& r = records_[slot];
   const uint32_t p = r.pool;
   Pool& pool = pools_[p];
@@ -668,7 +673,7 @@ void PoolTable::Remove(uint32_t slot, RemovedElement* removed) {
   }
 }
 
-bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, RemovedElement* removed) {
+bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed) {
   const uint32_t slot = Find(handle, id);
   if (slot == kNoSlot) {
     return false;
@@ -692,7 +697,7 @@ bool PoolTable::SetExpiry(PoolHandleView handle, PoolElementId id, Tick expiry) 
   return true;
 }
 
-size_t PoolTable::Expire(Tick now, std::vector<RemovedElement>* removed) {
+size_t PoolTable::Expire(Tick now, std::vector<ElementEntry>* removed) {
   fired_.clear();
   timers_.Expire(now, &fired_);
   // RFC 5352 §2.2.4 / RFC 5353 §3.3.2: an expired registration is removed

@@ -73,9 +73,10 @@ struct ResolveOptions {
   uint32_t max_increment = 0;
 };
 
-// A PE removed by expiry, sweep or deregistration, for the caller's
-// DEREGISTRATION_RESPONSE / ENRP DEL_PE announcement.
-struct RemovedElement {
+// A PE with its pool handle: what a handle table chunk carries, and what
+// expiry, sweep or deregistration removed (for the caller's
+// DEREGISTRATION_RESPONSE / ENRP DEL_PE announcement).
+struct ElementEntry {
   PoolHandle handle;
   PoolElementInfo pe;
 };
@@ -108,7 +109,7 @@ class PoolTable {
 
   // RFC 5352 §3.2 deregistration and RFC 5353 §3.3 DEL_PE. Returns false if
   // the PE is unknown (the ASAP reply is still a success, §3.2).
-  bool Deregister(PoolHandleView handle, PoolElementId id, RemovedElement* removed = nullptr);
+  bool Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed = nullptr);
 
   // RFC 5352 §3.3 handle resolution: selects up to `options.max_items` PEs by
   // the pool's policy (RFC 5356), writes their slots to `out` (room for
@@ -121,7 +122,7 @@ class PoolTable {
   bool SetExpiry(PoolHandleView handle, PoolElementId id, Tick expiry);
   // Removes every PE whose timer is due at `now`; appends them to `removed`
   // when given. Returns how many were removed.
-  size_t Expire(Tick now, std::vector<RemovedElement>* removed);
+  size_t Expire(Tick now, std::vector<ElementEntry>* removed);
 
   // RFC 5353 §3.5.2: every PE owned by `from` becomes owned by `to`; both
   // checksums move with them. O(PEs of `from`). Returns how many moved.
@@ -129,11 +130,15 @@ class PoolTable {
   // RFC 5353 §3.6.2 PE checksum of `owner` (0xffff for an owner with no PEs,
   // the RFC 1071 checksum of nothing).
   uint16_t Checksum(RegistrarId owner) const;
+  // The integer word sum behind Checksum (pe_checksum.h): sums of several
+  // shards add up, and FinishChecksum of the total is the registrar-wide
+  // checksum of `owner`.
+  uint64_t ChecksumWordSum(RegistrarId owner) const;
   size_t OwnedCount(RegistrarId owner) const;
   // RFC 5353 §3.6.3 resync: mark every PE of `owner`; a registration or
   // update of a PE unmarks it; SweepOwner removes those still marked.
   size_t MarkOwner(RegistrarId owner);
-  size_t SweepOwner(RegistrarId owner, std::vector<RemovedElement>* removed);
+  size_t SweepOwner(RegistrarId owner, std::vector<ElementEntry>* removed);
   // Calls fn(slot) for every PE owned by `owner` (e.g. the H=1 keep-alives
   // after a takeover). `fn` must not modify the table.
   template <typename Fn>
@@ -225,7 +230,7 @@ class PoolTable {
   void SelectionRemove(Pool& pool, uint32_t slot);
   void SelectionRekey(Pool& pool, uint32_t slot, bool reset_position);
   uint32_t NextSeq(Pool& pool);
-  void Remove(uint32_t slot, RemovedElement* removed);
+  void Remove(uint32_t slot, ElementEntry* removed);
 
   // (pool, PE id) -> slot index: open addressing, linear probing, load <= 1/2.
   // An entry is (8-bit hash tag << 24) | slot; kEmpty marks a free bucket.

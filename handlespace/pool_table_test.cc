@@ -141,7 +141,7 @@ TEST(DeregistrationTest, LastPeDeletesPoolAndFreesPolicy) {
   // bring a different policy.
   PoolTable table;
   ASSERT_EQ(table.Register("p", MakePe(1, kPr1), kNever).cause, kNoError);
-  RemovedElement removed;
+  ElementEntry removed;
   EXPECT_TRUE(table.Deregister("p", 1, &removed));
   EXPECT_EQ(removed.handle, "p");
   EXPECT_EQ(removed.pe, MakePe(1, kPr1));
@@ -239,10 +239,10 @@ TEST(ResyncTest, MarkAndSweepRemovesOnlyUnconfirmed) {
   for (PoolElementId id = 1; id <= 3; ++id) {
     ASSERT_EQ(table.Register("p", MakePe(id, kPr2), kNever).cause, kNoError);
   }
-  std::vector<RemovedElement> removed;
+  std::vector<ElementEntry> removed;
   EXPECT_EQ(table.SweepOwner(kPr2, &removed), 3u);
   std::set<PoolElementId> ids;
-  for (const RemovedElement& r : removed) {
+  for (const ElementEntry& r : removed) {
     ids.insert(r.pe.id);
   }
   EXPECT_EQ(ids, (std::set<PoolElementId>{4, 5, 6}));
@@ -255,7 +255,7 @@ TEST(ExpiryTest, DueRegistrationsAreRemoved) {
   ASSERT_EQ(table.Register("p", MakePe(1, kPr1), 1000).cause, kNoError);
   ASSERT_EQ(table.Register("p", MakePe(2, kPr1), 2000).cause, kNoError);
   ASSERT_EQ(table.Register("p", MakePe(3, kPr1), kNever).cause, kNoError);
-  std::vector<RemovedElement> removed;
+  std::vector<ElementEntry> removed;
   EXPECT_EQ(table.Expire(999, &removed), 0u);
   EXPECT_EQ(table.Expire(1000, &removed), 1u);
   ASSERT_EQ(removed.size(), 1u);

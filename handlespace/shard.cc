@@ -1,0 +1,158 @@
+// File: handlespace/shard.cc
+
+#include "handlespace/shard.h"
+
+#include <algorithm>
+
+namespace rspd::handlespace {
+
+HandlespaceShard::HandlespaceShard(uint32_t index, const Options& options)
+    : index_(index), table_(options.table), rng_(options.seed) {
+  if (options.reserve_elements > 0) {
+    table_.Reserve(options.reserve_elements);
+  }
+}
+
+size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
+  ShardRequest* burst[kMaxBurst];
+  const size_t room = std::min(kMaxBurst, out.FreeCount());
+  const size_t n = in.DequeueBurst(absl::MakeSpan(burst, room));
+  for (size_t i = 0; i < n; ++i) {
+    Process(*burst[i]);
+  }
+  // Only this thread produces into `out` and `room` slots were free, so all fit.
+  const size_t sent = out.EnqueueBurst(absl::MakeConstSpan(burst, n));
+  (void)sent;
+  assert(sent == n);
+  return n;
+}
+
+void HandlespaceShard::DoRegister(ShardRequest& r, bool peer) {
+  r.reg = table_.Register(r.handle, r.pe, r.tick);
+  r.cause = r.reg.cause;
+  if (r.cause == kNoError) {
+    if (peer) {
+      ShardStats::Add(stats_.peer_updates);
+    } else if (r.reg.added) {
+      ShardStats::Add(stats_.registrations_added);
+    } else {
+      ShardStats::Add(stats_.registrations_updated);
+    }
+    if (!r.reg.added && r.reg.previous_home != r.pe.home) {
+      ShardStats::Add(stats_.ownership_moves);
+    }
+    return;
+  }
+  switch (r.cause) {
+    case Cause::kInconsistentPoolingPolicy:
+      ShardStats::Add(stats_.rejected_policy);
+      break;
+    case Cause::kInconsistentTransportType:
+      ShardStats::Add(stats_.rejected_transport);
+      break;
+    case Cause::kInconsistentDataControlConfiguration:
+      ShardStats::Add(stats_.rejected_data_control);
+      break;
+    case Cause::kLackOfResources:
+      ShardStats::Add(stats_.rejected_lack_of_resources);
+      break;
+    default:
+      ShardStats::Add(stats_.rejected_invalid_values);
+      break;
+  }
+}
+
+void HandlespaceShard::DoDeregister(ShardRequest& r) {
+  r.entries.resize(1);
+  r.found = table_.Deregister(r.handle, r.pe_id, &r.entries[0]);
+  if (r.found) {
+    ShardStats::Add(stats_.deregistrations);
+  } else {
+    // RFC 5352 §3.2: unknown PE -> still a success to the PE.
+    r.entries.clear();
+    ShardStats::Add(stats_.deregistrations_unknown);
+  }
+  r.cause = kNoError;
+}
+
+void HandlespaceShard::DoResolve(ShardRequest& r) {
+  size_t n = 0;
+  r.cause = table_.Resolve(r.handle, r.resolve, rng_, selected_, &n);
+  r.entries.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    r.entries[i].handle = r.handle;
+    r.entries[i].pe = table_.GetElement(selected_[i]);
+  }
+  r.count = n;
+  if (ABSL_PREDICT_FALSE(r.cause != kNoError)) {
+    ShardStats::Add(stats_.resolutions_unknown_pool);
+  } else {
+    ShardStats::Add(stats_.resolutions);
+    ShardStats::Add(stats_.pes_selected, n);
+  }
+}
+
+void HandlespaceShard::Process(ShardRequest& r) {
+  ShardStats::Add(stats_.commands);
+  r.cause = kNoError;
+  r.entries.clear();
+  r.count = 0;
+  switch (r.op) {
+    case ShardOp::kRegister:
+      DoRegister(r, /*peer=*/false);
+      break;
+    case ShardOp::kPeerUpdate:
+      // RFC 5353 §3.3: ADD_PE creates the pool or PE, or replaces it.
+      DoRegister(r, /*peer=*/true);
+      break;
+    case ShardOp::kDeregister:
+    case ShardOp::kPeerRemove:
+      // RFC 5353 §3.3: DEL_PE removes the PE (and an empty pool); not found
+      // -> nothing to do.
+      DoDeregister(r);
+      break;
+    case ShardOp::kResolve:
+      DoResolve(r);
+      break;
+    case ShardOp::kSetExpiry:
+      r.found = table_.SetExpiry(r.handle, r.pe_id, r.tick);
+      break;
+    case ShardOp::kExpire:
+      r.count = table_.Expire(r.tick, &r.entries);
+      ShardStats::Add(stats_.expirations, r.count);
+      break;
+    case ShardOp::kTakeOver:
+      r.count = table_.TakeOver(r.owner, r.to_owner);
+      ShardStats::Add(stats_.takeovers);
+      ShardStats::Add(stats_.pes_taken_over, r.count);
+      break;
+    case ShardOp::kMarkOwner:
+      r.count = table_.MarkOwner(r.owner);
+      break;
+    case ShardOp::kSweepOwner:
+      r.count = table_.SweepOwner(r.owner, &r.entries);
+      ShardStats::Add(stats_.sweep_removed, r.count);
+      break;
+    case ShardOp::kIterateChunk: {
+      std::vector<uint32_t> slots;
+      slots.reserve(r.max);
+      r.cursor = table_.IterateChunk(r.cursor, r.max, &slots, r.owner);
+      r.entries.resize(slots.size());
+      for (size_t i = 0; i < slots.size(); ++i) {
+        const PoolHandleView h = table_.pool_handle(slots[i]);
+        r.entries[i].handle.assign(h.data(), h.size());
+        r.entries[i].pe = table_.GetElement(slots[i]);
+      }
+      r.count = slots.size();
+      ShardStats::Add(stats_.table_chunks);
+      break;
+    }
+    case ShardOp::kChecksum:
+      r.checksum = table_.Checksum(r.owner);
+      r.word_sum = table_.ChecksumWordSum(r.owner);
+      r.count = table_.OwnedCount(r.owner);
+      break;
+  }
+}
+
+}  // namespace rspd::handlespace
