@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <memory>
@@ -41,14 +42,51 @@ struct Scenario {
   uint32_t pools;
   uint32_t per_pool;
   bool least_used;
+  // Operations per burst: 1 = one at a time; 32 = as HandlespaceShard::Poll
+  // runs them (a prefetch pass over the burst, then the operations).
+  uint32_t burst;
 };
 
-Scenario Get(const benchmark::State& state) {
+Scenario Get(const benchmark::State& state, int burst_arg) {
   const bool big_pools = state.range(0) != 0;
   return Scenario{
       static_cast<uint32_t>(big_pools ? bench::Scale(10, 2) : bench::Scale(1000, 4)),
       static_cast<uint32_t>(big_pools ? bench::Scale(100000, 16) : bench::Scale(1000, 8)),
-      state.range(1) != 0};
+      state.range(1) != 0, burst_arg < 0 ? 1u : static_cast<uint32_t>(state.range(burst_arg))};
+}
+
+uint32_t PeId(uint32_t i) { return static_cast<uint32_t>((uint64_t{i} + 1) * 2654435761u); }
+
+// Calls op(i, p) for every PE in registration order (for i < N, for p < P),
+// in bursts of s.burst; with bursts > 1, prefetch(i, p) runs over each burst
+// first.
+template <typename Prefetch, typename Op>
+void ForEachPe(const Scenario& s, Prefetch prefetch, Op op) {
+  uint32_t i = 0;
+  uint32_t p = 0;
+  const uint64_t total = uint64_t{s.pools} * s.per_pool;
+  for (uint64_t done = 0; done < total;) {
+    const uint64_t n = std::min<uint64_t>(s.burst, total - done);
+    if (s.burst > 1) {
+      uint32_t pi = i;
+      uint32_t pp = p;
+      for (uint64_t k = 0; k < n; ++k) {
+        prefetch(pi, pp);
+        if (++pp == s.pools) {
+          pp = 0;
+          ++pi;
+        }
+      }
+    }
+    for (uint64_t k = 0; k < n; ++k) {
+      op(i, p);
+      if (++p == s.pools) {
+        p = 0;
+        ++i;
+      }
+    }
+    done += n;
+  }
 }
 
 std::vector<std::string> Handles(uint32_t pools) {
@@ -64,7 +102,7 @@ std::vector<std::string> Handles(uint32_t pools) {
 PoolElementInfo MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_offset,
                        RegistrarId home) {
   PoolElementInfo pe;
-  pe.id = static_cast<uint32_t>((uint64_t{i} + 1) * 2654435761u);
+  pe.id = PeId(i);
   pe.home = home;
   pe.registration_life = 30;
   pe.user.type = ParamType::kSctpTransport;
@@ -87,17 +125,16 @@ PoolElementInfo MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_of
 // Registers the whole workload; returns false on any rejection.
 bool Populate(PoolTable& table, const Scenario& s, const std::vector<std::string>& handles,
               uint32_t load_offset = 0, RegistrarId home = kHome) {
-  for (uint32_t i = 0; i < s.per_pool; ++i) {
-    for (uint32_t p = 0; p < s.pools; ++p) {
-      const uint32_t g = i * s.pools + p;
-      const RegisterResult r = table.Register(
-          handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks);
-      if (r.cause != kNoError) {
-        return false;
-      }
-    }
-  }
-  return true;
+  bool ok = true;
+  ForEachPe(
+      s, [&](uint32_t i, uint32_t p) { table.PrefetchElement(handles[p], PeId(i)); },
+      [&](uint32_t i, uint32_t p) {
+        const uint32_t g = i * s.pools + p;
+        const RegisterResult r = table.Register(
+            handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks);
+        ok &= r.cause == kNoError;
+      });
+  return ok;
 }
 
 // A shard is sized for its configured capacity before it serves (STYLE rule
@@ -126,7 +163,7 @@ void SetOpCounters(benchmark::State& state, int64_t ops_per_iteration) {
 }
 
 void BM_Handlespace_Register(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, 2);
   const auto handles = Handles(s.pools);
   const int64_t n = int64_t{s.pools} * s.per_pool;
   double bytes_per_pe = 0;
@@ -153,7 +190,7 @@ void BM_Handlespace_Register(benchmark::State& state) {
 }
 
 void BM_Handlespace_ReRegister(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, 2);
   const auto handles = Handles(s.pools);
   const int64_t n = int64_t{s.pools} * s.per_pool;
   auto owned = NewTable(s);
@@ -173,7 +210,7 @@ void BM_Handlespace_ReRegister(benchmark::State& state) {
 }
 
 void BM_Handlespace_Deregister(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, 2);
   const auto handles = Handles(s.pools);
   const int64_t n = int64_t{s.pools} * s.per_pool;
   for (auto _ : state) {
@@ -184,13 +221,12 @@ void BM_Handlespace_Deregister(benchmark::State& state) {
       break;
     }
     state.ResumeTiming();
-    for (uint32_t i = 0; i < s.per_pool; ++i) {
-      for (uint32_t p = 0; p < s.pools; ++p) {
-        const bool ok =
-            table->Deregister(handles[p], static_cast<uint32_t>((uint64_t{i} + 1) * 2654435761u));
-        benchmark::DoNotOptimize(ok);
-      }
-    }
+    ForEachPe(
+        s, [&](uint32_t i, uint32_t p) { table->PrefetchElement(handles[p], PeId(i)); },
+        [&](uint32_t i, uint32_t p) {
+          const bool ok = table->Deregister(handles[p], PeId(i));
+          benchmark::DoNotOptimize(ok);
+        });
     state.PauseTiming();
     if (table->element_count() != 0) {
       state.SkipWithError("deregistration left PEs");
@@ -202,7 +238,7 @@ void BM_Handlespace_Deregister(benchmark::State& state) {
 }
 
 void BM_Handlespace_Resolve(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, 3);
   const uint32_t items = static_cast<uint32_t>(state.range(2));
   const auto handles = Handles(s.pools);
   const int64_t resolutions = bench::Scale(1000000, 1000);
@@ -217,14 +253,23 @@ void BM_Handlespace_Resolve(benchmark::State& state) {
   const ResolveOptions options{items, 0};
   for (auto _ : state) {
     uint32_t p = 0;  // r % P, without a division per resolution
-    for (int64_t r = 0; r < resolutions; ++r) {
-      size_t count = 0;
-      const Cause c = table.Resolve(handles[p], options, rng, out, &count);
-      benchmark::DoNotOptimize(c);
-      benchmark::DoNotOptimize(out[0]);
-      if (++p == s.pools) {
-        p = 0;
+    for (int64_t r = 0; r < resolutions;) {
+      const int64_t n = std::min<int64_t>(s.burst, resolutions - r);
+      if (s.burst > 1) {
+        uint32_t pp = p;
+        for (int64_t k = 0; k < n; ++k) {
+          table.PrefetchPool(handles[pp]);
+          pp = pp + 1 == s.pools ? 0 : pp + 1;
+        }
       }
+      for (int64_t k = 0; k < n; ++k) {
+        size_t count = 0;
+        const Cause c = table.Resolve(handles[p], options, rng, out, &count);
+        benchmark::DoNotOptimize(c);
+        benchmark::DoNotOptimize(out[0]);
+        p = p + 1 == s.pools ? 0 : p + 1;
+      }
+      r += n;
     }
   }
   SetOpCounters(state, resolutions);
@@ -235,7 +280,7 @@ void BM_Handlespace_Resolve(benchmark::State& state) {
 // "dynamic loads"); only resolutions are counted as items, the
 // re-registrations are part of the time.
 void BM_Handlespace_ResolveDynamic(benchmark::State& state) {
-  Scenario s = Get(state);
+  Scenario s = Get(state, -1);
   s.least_used = true;
   const uint32_t items = static_cast<uint32_t>(state.range(2));
   const auto handles = Handles(s.pools);
@@ -271,7 +316,7 @@ void BM_Handlespace_ResolveDynamic(benchmark::State& state) {
 // RFC 5353 §3.5.2 takeover: all PEs owned by the failed PR 0x2 re-home to us
 // (0x1), checksums moved; then both checksums are read.
 void BM_Handlespace_TakeOver(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, -1);
   const auto handles = Handles(s.pools);
   const int64_t n = int64_t{s.pools} * s.per_pool;
   for (auto _ : state) {
@@ -301,7 +346,7 @@ void BM_Handlespace_TakeOver(benchmark::State& state) {
 // max elements per HANDLE_TABLE_RESPONSE), each PE read out in full
 // (PoolElementInfo, as an encoder needs it) with its pool handle.
 void BM_Handlespace_IterateChunks(benchmark::State& state) {
-  const Scenario s = Get(state);
+  const Scenario s = Get(state, -1);
   const auto handles = Handles(s.pools);
   const int64_t n = int64_t{s.pools} * s.per_pool;
   auto owned = NewTable(s);
@@ -345,12 +390,28 @@ void Scenarios(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 }
 
+// Args: {big_pools, least_used, burst}.
+void BurstScenarios(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"big_pools", "lu", "burst"});
+  for (int burst : {1, 32}) {
+    for (int big : {0, 1}) {
+      for (int lu : {0, 1}) {
+        b->Args({big, lu, burst});
+      }
+    }
+  }
+  b->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
+}
+
+// Args: {big_pools, least_used, items, burst}.
 void ResolveScenarios(benchmark::internal::Benchmark* b) {
-  b->ArgNames({"big_pools", "lu", "items"});
-  for (int big : {0, 1}) {
-    for (int lu : {0, 1}) {
-      for (int items : {1, 3}) {
-        b->Args({big, lu, items});
+  b->ArgNames({"big_pools", "lu", "items", "burst"});
+  for (int burst : {1, 32}) {
+    for (int big : {0, 1}) {
+      for (int lu : {0, 1}) {
+        for (int items : {1, 3}) {
+          b->Args({big, lu, items, burst});
+        }
       }
     }
   }
@@ -367,9 +428,9 @@ void DynamicScenarios(benchmark::internal::Benchmark* b) {
   b->Unit(benchmark::kMillisecond)->Iterations(1)->UseRealTime();
 }
 
-BENCHMARK(BM_Handlespace_Register)->Apply(Scenarios);
-BENCHMARK(BM_Handlespace_ReRegister)->Apply(Scenarios);
-BENCHMARK(BM_Handlespace_Deregister)->Apply(Scenarios);
+BENCHMARK(BM_Handlespace_Register)->Apply(BurstScenarios);
+BENCHMARK(BM_Handlespace_ReRegister)->Apply(BurstScenarios);
+BENCHMARK(BM_Handlespace_Deregister)->Apply(BurstScenarios);
 BENCHMARK(BM_Handlespace_Resolve)->Apply(ResolveScenarios);
 BENCHMARK(BM_Handlespace_ResolveDynamic)->Apply(DynamicScenarios);
 BENCHMARK(BM_Handlespace_TakeOver)->Apply(Scenarios);

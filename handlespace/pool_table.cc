@@ -402,6 +402,27 @@ void PoolTable::FreeSpill(uint32_t slot) {
   }
 }
 
+PackedPolicy PoolTable::PolicyOf(uint32_t slot) const {
+  const Record& r = records_[slot];
+  PackedPolicy p{r.value[0], r.value[1], 0, 0};
+  if (ABSL_PREDICT_FALSE(r.flags & Record::kDpf)) {
+    const auto& extra = dpf_.find(slot)->second;
+    p[2] = extra[0];
+    p[3] = extra[1];
+  }
+  return p;
+}
+
+void PoolTable::StorePolicy(uint32_t slot, const PackedPolicy& p, const PolicyTraits& t) {
+  Record& r = records_[slot];
+  r.value[0] = p[0];
+  r.value[1] = p[1];
+  if (ABSL_PREDICT_FALSE(t.uses_dpf || t.uses_distance)) {
+    dpf_[slot] = {p[2], p[3]};
+    r.flags |= Record::kDpf;
+  }
+}
+
 PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
   const Record& r = records_[slot];
   const Pool& pool = pools_[r.pool];
@@ -413,7 +434,7 @@ PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
   pe.user.port = r.user_port;
   pe.user.use = static_cast<TransportUse>(r.user_use);
   pe.asap.port = r.asap_port;
-  pe.policy = UnpackPolicy(pool.policy, r.policy);
+  pe.policy = UnpackPolicy(pool.policy, PolicyOf(slot));
   if (r.flags & Record::kSpilled) {
     uint32_t idx;
     std::memcpy(&idx, r.addr, sizeof(idx));
@@ -462,6 +483,7 @@ void PoolTable::SelectionInsert(Pool& pool, uint32_t slot) {
     case SelectorKind::kRandom:
       // RFC 5356 §4.1.2: a new PE joins the circular list (at its end).
       pos_[slot] = static_cast<uint32_t>(pool.members.size());
+      GrowGently(pool.members);
       pool.members.push_back(slot);
       break;
     case SelectorKind::kOrdered: {
@@ -469,19 +491,19 @@ void PoolTable::SelectionInsert(Pool& pool, uint32_t slot) {
       if (t.weighted_round_robin) {
         // A new PE starts one stride after the current virtual time, i.e.
         // it joins the current round (RFC 5356 §4.2.2).
-        const uint64_t stride = WrrStride(r.policy[0]);
+        const uint64_t stride = WrrStride(r.value[0]);
         const uint64_t now = pool.ordered.empty() || pool.ordered.top().key == kNeverKey
                                  ? 0
                                  : pool.ordered.top().key;
         key = stride == 0 ? kNeverKey : now + stride;
       } else {
-        key = OrderKey(t, r.policy, r.degradation);
+        key = OrderKey(t, PolicyOf(slot), r.degradation);
       }
       pool.ordered.Insert({key, NextSeq(pool), slot}, pos_.data());
       break;
     }
     case SelectorKind::kWeightedRandom:
-      pool.weights.Append(slot, RandomWeight(t, r.policy, r.degradation), pos_.data());
+      pool.weights.Append(slot, RandomWeight(t, PolicyOf(slot), r.degradation), pos_.data());
       break;
   }
 }
@@ -524,17 +546,17 @@ void PoolTable::SelectionRekey(Pool& pool, uint32_t slot, bool weight_changed) {
       if (!weight_changed) {
         return;  // keeps its place in the round
       }
-      const uint64_t stride = WrrStride(r.policy[0]);
+      const uint64_t stride = WrrStride(r.value[0]);
       const uint64_t top = pool.ordered.top().key;
       key = stride == 0 ? kNeverKey : (top == kNeverKey ? 0 : top) + stride;
     } else {
-      key = OrderKey(t, r.policy, r.degradation);
+      key = OrderKey(t, PolicyOf(slot), r.degradation);
     }
     if (key != e.key) {
       pool.ordered.Update(i, key, e.seq, pos_.data());
     }
   } else if (t.kind == SelectorKind::kWeightedRandom) {
-    pool.weights.Set(i, RandomWeight(t, r.policy, r.degradation));
+    pool.weights.Set(i, RandomWeight(t, PolicyOf(slot), r.degradation));
   }
 }
 
@@ -586,9 +608,9 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo&
       LinkOwner(slot, owner);
     }
     const PackedPolicy packed = PackPolicy(pe.policy);
-    const bool weight_changed = packed[0] != r.policy[0];
-    const bool rekey = packed != r.policy || r.degradation != 0;
-    r.policy = packed;
+    const bool weight_changed = packed[0] != r.value[0];
+    const bool rekey = packed != PolicyOf(slot) || r.degradation != 0;
+    StorePolicy(slot, packed, *pool.traits);
     r.degradation = 0;  // RFC 5356 §5.2.2: reset on re-registration
     r.registration_life = pe.registration_life;
     r.user_port = pe.user.port;
@@ -629,14 +651,14 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo&
   Record& r = records_[slot];
   r.pool = p;
   r.id = pe.id;
-  r.policy = PackPolicy(pe.policy);
+  r.flags = 0;
+  StorePolicy(slot, PackPolicy(pe.policy), *pools_[p].traits);
   r.degradation = 0;  // RFC 5356 §5.2.2: zero on registration
   r.registration_life = pe.registration_life;
   r.user_port = pe.user.port;
   r.asap_port = pe.asap.port;
   r.user_type = static_cast<uint8_t>(pe.user.type);
   r.user_use = static_cast<uint8_t>(pe.user.use);
-  r.flags = 0;
   StoreAddresses(slot, pe);
   Pool& pool = pools_[p];
   ++pool.size;
@@ -663,6 +685,9 @@ void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   timers_.Cancel(slot);
   IndexErase(slot);
   FreeSpill(slot);
+  if (r.flags & Record::kDpf) {
+    dpf_.erase(slot);
+  }
   r.flags = Record::kFree;
   r.pool = kNoSlot;
   r.id = free_slot_;
@@ -681,6 +706,32 @@ bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, ElementEntry
   // RFC 5352 §3.2: remove the PE; the pool goes with its last PE.
   Remove(slot, removed);
   return true;
+}
+
+void PoolTable::PrefetchElement(PoolHandleView handle, PoolElementId id) const {
+  const uint32_t p = FindPool(handle);
+  if (p != kNoSlot) {
+    __builtin_prefetch(&index_[HashKey(p, id) & index_mask_]);
+  }
+}
+
+void PoolTable::PrefetchPool(PoolHandleView handle) const {
+  const uint32_t p = FindPool(handle);
+  if (p == kNoSlot) {
+    return;
+  }
+  const Pool& pool = pools_[p];
+  switch (pool.traits->kind) {
+    case SelectorKind::kRoundRobin:
+      __builtin_prefetch(&pool.members[pool.cursor]);
+      break;
+    case SelectorKind::kOrdered:
+      pool.ordered.Prefetch();
+      break;
+    case SelectorKind::kRandom:
+    case SelectorKind::kWeightedRandom:
+      break;  // random positions: nothing useful to fetch ahead
+  }
 }
 
 uint32_t PoolTable::Find(PoolHandleView handle, PoolElementId id) const {
@@ -781,13 +832,13 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
         const uint32_t at = i == 0 ? index[0] : pos_[out[i]];
         uint64_t key = pool.ordered.at(at).key;
         if (t.weighted_round_robin) {
-          key += WrrStride(records_[out[i]].policy[0]);
+          key += WrrStride(records_[out[i]].value[0]);
         } else if (t.degrades) {
           // RFC 5356 §5.2.2: the degradation counter of a returned PE is
           // incremented; kept as counter * load_degradation, saturating.
           Record& r = records_[out[i]];
-          r.degradation = Saturate32(uint64_t{r.degradation} + r.policy[1]);
-          key = OrderKey(t, r.policy, r.degradation);
+          r.degradation = Saturate32(uint64_t{r.degradation} + r.value[1]);
+          key = OrderKey(t, PolicyOf(out[i]), r.degradation);
         }
         // Otherwise the key is unchanged; the new sequence number moves the
         // PE behind its equals (round robin among ties, RFC 5356 §5.1.2).
@@ -821,8 +872,8 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
         const size_t inc = options.max_increment != 0 ? options.max_increment : n;
         for (size_t i = 0; i < std::min(inc, n); ++i) {
           Record& r = records_[out[i]];
-          r.degradation = Saturate32(uint64_t{r.degradation} + r.policy[1]);
-          pool.weights.Set(at[i], RandomWeight(t, r.policy, r.degradation));
+          r.degradation = Saturate32(uint64_t{r.degradation} + r.value[1]);
+          pool.weights.Set(at[i], RandomWeight(t, PolicyOf(out[i]), r.degradation));
         }
       }
       break;

@@ -14,7 +14,7 @@
 //     §3.6.3 mark-and-sweep resync, §3.2.3 chunked handle table iteration.
 //
 // Memory (the target is <= 128 bytes per PE at 1M PEs): a PE is a
-// 72-byte record in a slot array with a free list (no heap node per PE), a
+// 64-byte record (one cache line) in a slot array with a free list (no heap node per PE), a
 // 4-byte entry in an open-addressing (pool, PE id) index at load <= 1/2,
 // 4 bytes of selection position, 16 bytes of timer links and deadline, and
 // 4-16 bytes in its pool's selection structure. Pool handles are stored once
@@ -151,6 +151,15 @@ class PoolTable {
   uint32_t IterateChunk(uint32_t cursor, size_t max, std::vector<uint32_t>* out,
                         RegistrarId owner_filter = 0) const;
 
+  // Burst support (DESIGN.md: work moves in bursts). A shard that holds a
+  // burst of commands first prefetches what each will touch, then runs them,
+  // so that the cache misses of a burst overlap instead of queueing: the
+  // (pool, PE id) index bucket of a registration, re-registration or
+  // deregistration, and the selection head of a resolution. Hints only; they
+  // change nothing.
+  void PrefetchElement(PoolHandleView handle, PoolElementId id) const;
+  void PrefetchPool(PoolHandleView handle) const;
+
   // Lookups. Slots are valid until the next modification of the table.
   uint32_t Find(PoolHandleView handle, PoolElementId id) const;
   PoolElementInfo GetElement(uint32_t slot) const;
@@ -170,12 +179,13 @@ class PoolTable {
   struct Record {
     static constexpr uint8_t kMarked = 1;   // RFC 5353 §3.6.3 resync mark
     static constexpr uint8_t kSpilled = 2;  // addresses in spills_
+    static constexpr uint8_t kDpf = 4;      // DPF values in dpf_
     static constexpr uint8_t kFree = 0x80;  // slot on the free list
     uint32_t pool;
     PoolElementId id;  // next free slot while free
     uint32_t owner_prev;
     uint32_t owner_next;
-    PackedPolicy policy;   // policy.h
+    uint32_t value[2];     // PackedPolicy[0..1]; [2..3] (DPF) in dpf_
     uint32_t degradation;  // RFC 5356 §5.2.2 accumulator
     int32_t registration_life;
     uint16_t owner;  // index into owners_
@@ -226,6 +236,8 @@ class PoolTable {
   void UnlinkOwner(uint32_t slot);
   void StoreAddresses(uint32_t slot, const PoolElementInfo& pe);
   void FreeSpill(uint32_t slot);
+  PackedPolicy PolicyOf(uint32_t slot) const;
+  void StorePolicy(uint32_t slot, const PackedPolicy& p, const PolicyTraits& t);
   void SelectionInsert(Pool& pool, uint32_t slot);
   void SelectionRemove(Pool& pool, uint32_t slot);
   void SelectionRekey(Pool& pool, uint32_t slot, bool reset_position);
@@ -253,6 +265,9 @@ class PoolTable {
   std::vector<Owner> owners_;
   absl::flat_hash_map<RegistrarId, uint16_t> owner_index_;
   std::vector<Spill> spills_;
+  // DPF and distance of the RSPLIB DPF policies (rare; keeps the record at
+  // 64 bytes, one cache line).
+  absl::flat_hash_map<uint32_t, std::array<uint32_t, 2>> dpf_;
   std::vector<uint32_t> free_spills_;
   TimerWheel timers_;
   std::vector<uint32_t> fired_;  // scratch for Expire

@@ -34,6 +34,16 @@
 
 namespace rspd::handlespace {
 
+// Before a push_back: grows a full vector by 1/4 instead of doubling, so a
+// big pool's selection array wastes at most 20% (11% on average) instead of
+// up to 50%; still amortized O(1) per insertion.
+template <typename V>
+void GrowGently(V& v) {
+  if (v.size() == v.capacity()) {
+    v.reserve(v.capacity() + v.capacity() / 4 + 8);
+  }
+}
+
 struct OrderedEntry {
   uint64_t key;
   uint32_t seq;
@@ -63,6 +73,7 @@ class OrderedSet {
   size_t MemoryBytes() const { return heap_.capacity() * sizeof(OrderedEntry); }
 
   void Insert(const OrderedEntry& e, uint32_t* pos) {
+    GrowGently(heap_);
     heap_.push_back(e);
     SiftUp(size() - 1, pos);
   }
@@ -149,6 +160,15 @@ class OrderedSet {
       }
     }
     return produced;
+  }
+
+  // Hint: the root and its children (what TopK and the update touch first).
+  void Prefetch() const {
+    const OrderedEntry* base = heap_.data();
+    __builtin_prefetch(base + kPad);
+    if (size() > 1) {
+      __builtin_prefetch(base + kPad + 1);
+    }
   }
 
   // Renumbers sequences 0..n-1 preserving their order (when a pool's 32-bit
@@ -256,6 +276,8 @@ class WeightTree {
     if (i + 1 > capacity_) {
       Grow();
     }
+    GrowGently(slots_);
+    GrowGently(weights_);
     slots_.push_back(slot);
     weights_.push_back(0);
     pos[slot] = static_cast<uint32_t>(i);
