@@ -57,21 +57,23 @@ Scenario Get(const benchmark::State& state, int burst_arg) {
 
 uint32_t PeId(uint32_t i) { return static_cast<uint32_t>((uint64_t{i} + 1) * 2654435761u); }
 
-// Calls op(i, p) for every PE in registration order (for i < N, for p < P),
-// in bursts of s.burst; with bursts > 1, prefetch(i, p) runs over each burst
-// first.
+// Calls op(i, p, hint) for every PE in registration order (for i < N, for
+// p < P), in bursts of s.burst. With bursts > 1 a first pass calls
+// hint = prefetch(i, p) over the burst, as HandlespaceShard::Poll does; with
+// burst 1 the hint is kNoSlot.
 template <typename Prefetch, typename Op>
 void ForEachPe(const Scenario& s, Prefetch prefetch, Op op) {
   uint32_t i = 0;
   uint32_t p = 0;
+  uint32_t hints[64];
   const uint64_t total = uint64_t{s.pools} * s.per_pool;
   for (uint64_t done = 0; done < total;) {
-    const uint64_t n = std::min<uint64_t>(s.burst, total - done);
+    const uint64_t n = std::min<uint64_t>(std::min<uint32_t>(s.burst, 64), total - done);
     if (s.burst > 1) {
       uint32_t pi = i;
       uint32_t pp = p;
       for (uint64_t k = 0; k < n; ++k) {
-        prefetch(pi, pp);
+        hints[k] = prefetch(pi, pp);
         if (++pp == s.pools) {
           pp = 0;
           ++pi;
@@ -79,7 +81,7 @@ void ForEachPe(const Scenario& s, Prefetch prefetch, Op op) {
       }
     }
     for (uint64_t k = 0; k < n; ++k) {
-      op(i, p);
+      op(i, p, s.burst > 1 ? hints[k] : kNoSlot);
       if (++p == s.pools) {
         p = 0;
         ++i;
@@ -127,11 +129,11 @@ bool Populate(PoolTable& table, const Scenario& s, const std::vector<std::string
               uint32_t load_offset = 0, RegistrarId home = kHome) {
   bool ok = true;
   ForEachPe(
-      s, [&](uint32_t i, uint32_t p) { table.PrefetchElement(handles[p], PeId(i)); },
-      [&](uint32_t i, uint32_t p) {
+      s, [&](uint32_t i, uint32_t p) { return table.PrefetchElement(handles[p], PeId(i)); },
+      [&](uint32_t i, uint32_t p, uint32_t hint) {
         const uint32_t g = i * s.pools + p;
         const RegisterResult r = table.Register(
-            handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks);
+            handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks, hint);
         ok &= r.cause == kNoError;
       });
   return ok;
@@ -222,9 +224,9 @@ void BM_Handlespace_Deregister(benchmark::State& state) {
     }
     state.ResumeTiming();
     ForEachPe(
-        s, [&](uint32_t i, uint32_t p) { table->PrefetchElement(handles[p], PeId(i)); },
-        [&](uint32_t i, uint32_t p) {
-          const bool ok = table->Deregister(handles[p], PeId(i));
+        s, [&](uint32_t i, uint32_t p) { return table->PrefetchElement(handles[p], PeId(i)); },
+        [&](uint32_t i, uint32_t p, uint32_t hint) {
+          const bool ok = table->Deregister(handles[p], PeId(i), nullptr, hint);
           benchmark::DoNotOptimize(ok);
         });
     state.PauseTiming();

@@ -153,6 +153,16 @@ uint32_t PoolTable::FindPool(PoolHandleView handle) const {
   return it == pool_index_.end() ? kNoSlot : it->second;
 }
 
+uint32_t PoolTable::FindPoolHinted(PoolHandleView handle, uint32_t hint) const {
+  if (hint < pools_.size()) {
+    const Pool& pool = pools_[hint];
+    if (pool.in_use && PoolHandleView(pool.handle) == handle) {
+      return hint;
+    }
+  }
+  return FindPool(handle);
+}
+
 uint32_t PoolTable::CreatePool(PoolHandleView handle, const PoolElementInfo& pe) {
   uint32_t p;
   if (!free_pools_.empty()) {
@@ -210,8 +220,13 @@ size_t PoolTable::PoolSize(PoolHandleView handle) const {
 // ---- owners ------------------------------------------------------------------
 
 uint16_t PoolTable::OwnerIndex(RegistrarId id) {
+  if (id == last_owner_id_ && last_owner_ != 0xffff) {
+    return last_owner_;
+  }
   const auto it = owner_index_.find(id);
   if (ABSL_PREDICT_TRUE(it != owner_index_.end())) {
+    last_owner_id_ = id;
+    last_owner_ = it->second;
     return it->second;
   }
   const uint16_t idx = static_cast<uint16_t>(owners_.size());
@@ -562,7 +577,8 @@ void PoolTable::SelectionRekey(Pool& pool, uint32_t slot, bool weight_changed) {
 
 // ---- registration ------------------------------------------------------------
 
-RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry) {
+RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry,
+                                   uint32_t pool_hint) {
   RegisterResult result;
   // RFC 5352 §3.1 rule 5: the PR MAY reject invalid values.
   if (ABSL_PREDICT_FALSE(handle.empty() || handle.size() > kMaxPoolHandleSize ||
@@ -573,7 +589,7 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo&
     result.cause = Cause::kInvalidValues;
     return result;
   }
-  uint32_t p = FindPool(handle);
+  uint32_t p = FindPoolHinted(handle, pool_hint);
   uint32_t slot = kNoSlot;
   if (p != kNoSlot) {
     const Pool& pool = pools_[p];
@@ -698,8 +714,10 @@ void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   }
 }
 
-bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed) {
-  const uint32_t slot = Find(handle, id);
+bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed,
+                           uint32_t pool_hint) {
+  const uint32_t p = FindPoolHinted(handle, pool_hint);
+  const uint32_t slot = p == kNoSlot ? kNoSlot : FindInPool(p, id);
   if (slot == kNoSlot) {
     return false;
   }
@@ -708,11 +726,12 @@ bool PoolTable::Deregister(PoolHandleView handle, PoolElementId id, ElementEntry
   return true;
 }
 
-void PoolTable::PrefetchElement(PoolHandleView handle, PoolElementId id) const {
+uint32_t PoolTable::PrefetchElement(PoolHandleView handle, PoolElementId id) const {
   const uint32_t p = FindPool(handle);
   if (p != kNoSlot) {
     __builtin_prefetch(&index_[HashKey(p, id) & index_mask_]);
   }
+  return p;
 }
 
 void PoolTable::PrefetchPool(PoolHandleView handle) const {

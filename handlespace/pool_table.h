@@ -105,11 +105,14 @@ class PoolTable {
   // RFC 5352 §3.1 registration and RFC 5353 §3.3 ADD_PE: adds the PE or
   // replaces its attributes, makes `pe.home` its owner, and arms its timer
   // for `expiry` (kNever: no timer). Rejections carry the RFC 5354 cause.
-  RegisterResult Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry);
+  // `pool_hint` is what PrefetchElement returned for this command (optional).
+  RegisterResult Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry,
+                          uint32_t pool_hint = kNoSlot);
 
   // RFC 5352 §3.2 deregistration and RFC 5353 §3.3 DEL_PE. Returns false if
   // the PE is unknown (the ASAP reply is still a success, §3.2).
-  bool Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed = nullptr);
+  bool Deregister(PoolHandleView handle, PoolElementId id, ElementEntry* removed = nullptr,
+                  uint32_t pool_hint = kNoSlot);
 
   // RFC 5352 §3.3 handle resolution: selects up to `options.max_items` PEs by
   // the pool's policy (RFC 5356), writes their slots to `out` (room for
@@ -156,8 +159,10 @@ class PoolTable {
   // so that the cache misses of a burst overlap instead of queueing: the
   // (pool, PE id) index bucket of a registration, re-registration or
   // deregistration, and the selection head of a resolution. Hints only; they
-  // change nothing.
-  void PrefetchElement(PoolHandleView handle, PoolElementId id) const;
+  // change nothing. PrefetchElement returns a pool hint for the command's
+  // Register/Deregister call, which then skips hashing the handle again (a
+  // hint is checked, so a stale one is harmless).
+  uint32_t PrefetchElement(PoolHandleView handle, PoolElementId id) const;
   void PrefetchPool(PoolHandleView handle) const;
 
   // Lookups. Slots are valid until the next modification of the table.
@@ -228,6 +233,7 @@ class PoolTable {
   };
 
   uint32_t FindPool(PoolHandleView handle) const;
+  uint32_t FindPoolHinted(PoolHandleView handle, uint32_t hint) const;
   uint32_t CreatePool(PoolHandleView handle, const PoolElementInfo& pe);
   void DeletePool(uint32_t pool);
   uint32_t FindInPool(uint32_t pool, PoolElementId id) const;
@@ -264,6 +270,9 @@ class PoolTable {
   absl::flat_hash_map<std::string, uint32_t> pool_index_;
   std::vector<Owner> owners_;
   absl::flat_hash_map<RegistrarId, uint16_t> owner_index_;
+  // Most PEs have the same home (this registrar): skip the map for it.
+  RegistrarId last_owner_id_ = 0;
+  uint16_t last_owner_ = 0xffff;
   std::vector<Spill> spills_;
   // DPF and distance of the RSPLIB DPF policies (rare; keeps the record at
   // 64 bytes, one cache line).

@@ -15,20 +15,22 @@ HandlespaceShard::HandlespaceShard(uint32_t index, const Options& options)
 
 size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
   ShardRequest* burst[kMaxBurst];
+  uint32_t hint[kMaxBurst];
   const size_t room = std::min(kMaxBurst, out.FreeCount());
   const size_t n = in.DequeueBurst(absl::MakeSpan(burst, room));
   // Prefetch pass, then the work: the burst's cache misses overlap.
   for (size_t i = 0; i < n; ++i) {
     const ShardRequest& r = *burst[i];
+    hint[i] = kNoSlot;
     switch (r.op) {
       case ShardOp::kRegister:
       case ShardOp::kPeerUpdate:
-        table_.PrefetchElement(r.handle, r.pe.id);
+        hint[i] = table_.PrefetchElement(r.handle, r.pe.id);
         break;
       case ShardOp::kDeregister:
       case ShardOp::kPeerRemove:
       case ShardOp::kSetExpiry:
-        table_.PrefetchElement(r.handle, r.pe_id);
+        hint[i] = table_.PrefetchElement(r.handle, r.pe_id);
         break;
       case ShardOp::kResolve:
         table_.PrefetchPool(r.handle);
@@ -38,7 +40,7 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
     }
   }
   for (size_t i = 0; i < n; ++i) {
-    Process(*burst[i]);
+    Process(*burst[i], hint[i]);
   }
   // Only this thread produces into `out` and `room` slots were free, so all fit.
   const size_t sent = out.EnqueueBurst(absl::MakeConstSpan(burst, n));
@@ -47,8 +49,8 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
   return n;
 }
 
-void HandlespaceShard::DoRegister(ShardRequest& r, bool peer) {
-  r.reg = table_.Register(r.handle, r.pe, r.tick);
+void HandlespaceShard::DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint) {
+  r.reg = table_.Register(r.handle, r.pe, r.tick, pool_hint);
   r.cause = r.reg.cause;
   if (r.cause == kNoError) {
     if (peer) {
@@ -82,9 +84,9 @@ void HandlespaceShard::DoRegister(ShardRequest& r, bool peer) {
   }
 }
 
-void HandlespaceShard::DoDeregister(ShardRequest& r) {
+void HandlespaceShard::DoDeregister(ShardRequest& r, uint32_t pool_hint) {
   r.entries.resize(1);
-  r.found = table_.Deregister(r.handle, r.pe_id, &r.entries[0]);
+  r.found = table_.Deregister(r.handle, r.pe_id, &r.entries[0], pool_hint);
   if (r.found) {
     ShardStats::Add(stats_.deregistrations);
   } else {
@@ -112,24 +114,24 @@ void HandlespaceShard::DoResolve(ShardRequest& r) {
   }
 }
 
-void HandlespaceShard::Process(ShardRequest& r) {
+void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
   ShardStats::Add(stats_.commands);
   r.cause = kNoError;
   r.entries.clear();
   r.count = 0;
   switch (r.op) {
     case ShardOp::kRegister:
-      DoRegister(r, /*peer=*/false);
+      DoRegister(r, /*peer=*/false, pool_hint);
       break;
     case ShardOp::kPeerUpdate:
       // RFC 5353 §3.3: ADD_PE creates the pool or PE, or replaces it.
-      DoRegister(r, /*peer=*/true);
+      DoRegister(r, /*peer=*/true, pool_hint);
       break;
     case ShardOp::kDeregister:
     case ShardOp::kPeerRemove:
       // RFC 5353 §3.3: DEL_PE removes the PE (and an empty pool); not found
       // -> nothing to do.
-      DoDeregister(r);
+      DoDeregister(r, pool_hint);
       break;
     case ShardOp::kResolve:
       DoResolve(r);

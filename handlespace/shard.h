@@ -139,8 +139,8 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
 
   HandlespaceShard(uint32_t index, const Options& options);
 
-  // Executes one command in place.
-  void Process(ShardRequest& request);
+  // Executes one command in place (`pool_hint`: see PoolTable::PrefetchElement).
+  void Process(ShardRequest& request, uint32_t pool_hint = kNoSlot);
   // Takes up to kMaxBurst requests from `in` (never more than `out` can
   // take back, so no answer is ever dropped), processes them and puts them on
   // `out`. Returns how many were processed.
@@ -151,8 +151,8 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
   const ShardStats& stats() const { return stats_; }
 
  private:
-  void DoRegister(ShardRequest& r, bool peer);
-  void DoDeregister(ShardRequest& r);
+  void DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint);
+  void DoDeregister(ShardRequest& r, uint32_t pool_hint);
   void DoResolve(ShardRequest& r);
 
   const uint32_t index_;
