@@ -41,12 +41,18 @@ Layout LayoutOf(PolicyType type) {
 
 uint32_t* FieldOf(PolicyInfo& p, Field f) {
   switch (f) {
-    case kWeight: return &p.weight;
-    case kLoad: return &p.load;
-    case kDegradation: return &p.load_degradation;
-    case kDpf: return &p.dpf;
-    case kDistance: return &p.distance;
-    case kNone: break;
+    case kWeight:
+      return &p.weight;
+    case kLoad:
+      return &p.load;
+    case kDegradation:
+      return &p.load_degradation;
+    case kDpf:
+      return &p.dpf;
+    case kDistance:
+      return &p.distance;
+    case kNone:
+      break;
   }
   return nullptr;
 }
@@ -81,7 +87,8 @@ protocol::Cause PoolElementFromWire(const protocol::PoolElement& wire,
                       ? static_cast<protocol::TransportUse>(user.transport_use)
                       : protocol::TransportUse::kDataOnly;
   for (const protocol::IpAddress& a : user.addresses) {
-    if (!out->user.addresses.push_back(AddressFromWire(a))) return protocol::Cause::kLackOfResources;
+    if (!out->user.addresses.push_back(AddressFromWire(a)))
+      return protocol::Cause::kLackOfResources;
   }
   if (wire.has_asap_transport) {
     out->asap.port = wire.asap_transport.port;

@@ -16,7 +16,8 @@ TEST(PeConvertTest, EveryPolicyAndTransportRoundTrips) {
     // DCCP's service code is not held by the handlespace yet (see the
     // handlespace follow-up in docs/decisions.md).
     if (sample.name.rfind("asap_registration_", 0) != 0 ||
-        sample.name.find("response") != std::string::npos || sample.name.find("dccp") != std::string::npos) {
+        sample.name.find("response") != std::string::npos ||
+        sample.name.find("dccp") != std::string::npos) {
       continue;
     }
     SCOPED_TRACE(sample.name);
@@ -50,8 +51,8 @@ TEST(PeConvertTest, PriorityAndDpfFieldsLandWhereTheHandlespaceReadsThem) {
   handlespace::PoolElementInfo info;
   ASSERT_EQ(PoolElementFromWire(pe, &info), handlespace::kNoError);
   EXPECT_EQ(info.policy.weight, 7u);
-  pe.policy = protocol::Policy::Of(protocol::PolicyType::kLeastUsedWithDegradationWithDpf,
-                                   {1, 2, 3, 4});
+  pe.policy =
+      protocol::Policy::Of(protocol::PolicyType::kLeastUsedWithDegradationWithDpf, {1, 2, 3, 4});
   ASSERT_EQ(PoolElementFromWire(pe, &info), handlespace::kNoError);
   EXPECT_EQ(info.policy.load, 1u);
   EXPECT_EQ(info.policy.load_degradation, 2u);

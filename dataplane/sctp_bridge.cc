@@ -52,14 +52,15 @@ std::array<uint8_t, 20> KeyOf(const Endpoint& e) {
   return key;
 }
 
-int ReceiveCallback(struct socket* /*sock*/, union sctp_sockstore /*addr*/, void* data,
-                    size_t length, struct sctp_rcvinfo info, int flags, void* ulp_info) {
+int ReceiveCallback(struct socket* /*sock*/, union sctp_sockstore addr, void* data, size_t length,
+                    struct sctp_rcvinfo info, int flags, void* ulp_info) {
   auto* listener = static_cast<SctpBridge::Listener*>(ulp_info);
   if (data == nullptr) {
     return 1;  // the association is gone; nothing to deliver
   }
-  listener->bridge->OnReceive(listener, data, length, static_cast<uint32_t>(info.rcv_assoc_id),
-                              ntohl(info.rcv_ppid), info.rcv_sid, flags);
+  listener->bridge->OnReceive(listener, data, length, ntohs(addr.sconn.sconn_port),
+                              static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid),
+                              info.rcv_sid, flags);
   free(data);  // usrsctp hands ownership of `data` to the callback
   return 1;
 }
@@ -181,14 +182,15 @@ void SctpBridge::AdvanceTimers(uint32_t elapsed_ms) { usrsctp_handle_timers(elap
 
 int SctpBridge::Output(Peer* peer, const void* buffer, size_t length) {
   ++stats_.packets_out;
-  int error = output_(peer->endpoint,
-                      absl::MakeConstSpan(static_cast<const uint8_t*>(buffer), length));
+  int error =
+      output_(peer->endpoint, absl::MakeConstSpan(static_cast<const uint8_t*>(buffer), length));
   if (error != 0) ++stats_.output_errors;
   return error;
 }
 
-void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length, uint32_t assoc,
-                           uint32_t ppid, uint16_t stream, int flags) {
+void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
+                           uint16_t remote_port, uint32_t assoc, uint32_t ppid, uint16_t stream,
+                           int flags) {
   const auto* bytes = static_cast<const uint8_t*>(data);
   if (flags & MSG_NOTIFICATION) {
     const auto* n = static_cast<const sctp_notification*>(data);
@@ -215,11 +217,11 @@ void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length, 
     std::vector<uint8_t> whole = std::move(partial);
     listener->partial.erase(assoc);
     ++stats_.messages_in;
-    deliver_(Delivery{listener->peer, listener->port, assoc, ppid, stream, whole});
+    deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
     return;
   }
   ++stats_.messages_in;
-  deliver_(Delivery{listener->peer, listener->port, assoc, ppid, stream, message});
+  deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
 }
 
 bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
@@ -249,8 +251,8 @@ void SctpBridge::Abort(Peer* peer, uint16_t local_port, AssocId assoc) {
     sctp_sndinfo info{};
     info.snd_flags = SCTP_ABORT;
     info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-    usrsctp_sendv(listener->socket, nullptr, 0, nullptr, 0, &info, sizeof(info),
-                  SCTP_SENDV_SNDINFO, 0);
+    usrsctp_sendv(listener->socket, nullptr, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
+                  0);
   }
 }
 

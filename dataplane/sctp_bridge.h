@@ -54,7 +54,8 @@ class SctpBridge {
 
   struct Delivery {
     Peer* peer;
-    uint16_t local_port;  // which of our SCTP ports (ASAP or ENRP)
+    uint16_t local_port;   // which of our SCTP ports (ASAP or ENRP)
+    uint16_t remote_port;  // the sender's SCTP port
     AssocId assoc;
     uint32_t ppid;
     uint16_t stream;
@@ -108,8 +109,8 @@ class SctpBridge {
   // a peer's listening socket.
   struct Listener;
   int Output(Peer* peer, const void* buffer, size_t length);
-  void OnReceive(Listener* listener, const void* data, size_t length, uint32_t assoc,
-                 uint32_t ppid, uint16_t stream, int flags);
+  void OnReceive(Listener* listener, const void* data, size_t length, uint16_t remote_port,
+                 uint32_t assoc, uint32_t ppid, uint16_t stream, int flags);
 
  private:
   Peer* FindOrCreatePeer(const Endpoint& from);

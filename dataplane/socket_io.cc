@@ -80,7 +80,8 @@ size_t UdpSocketIo::Receive() {
       continue;
     }
     if (kept != static_cast<size_t>(i)) {
-      memmove(&rx_buffers_[kept * kMaxDatagram], &rx_buffers_[i * kMaxDatagram], messages[i].msg_len);
+      memmove(&rx_buffers_[kept * kMaxDatagram], &rx_buffers_[i * kMaxDatagram],
+              messages[i].msg_len);
       rx_from_[kept].address = rx_from_[i].address;
     }
     rx_from_[kept].length = messages[i].msg_hdr.msg_namelen;

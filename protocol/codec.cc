@@ -1080,17 +1080,27 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
         break;
     }
   }
+  return FinishMessage(w);
+}
+
+void BeginMessage(Writer& w, uint8_t type, uint8_t flags) {
+  w.U8(type);
+  w.U8(flags);
+  w.U16(0);
+}
+
+size_t FinishMessage(Writer& w) {
+  // The message length excludes the trailing padding (RFC 5354 §4).
+  const size_t unpadded = w.content_end();
+  if (w.overflow() || unpadded > 0xffff) {
+    return 0;
+  }
+  w.Pad();
   if (w.overflow()) {
     return 0;
   }
-  // The message length excludes the trailing padding (RFC 5354 §4).
-  size_t unpadded = w.content_end();
-  if (unpadded > 0xffff) {
-    return 0;
-  }
-  size_t end = w.size();
   Store16(w.data() + 2, static_cast<uint16_t>(unpadded));
-  return end;
+  return w.size();
 }
 
 size_t EncodeErrorReport(Protocol protocol, const DecodeError& error, uint32_t sender_id,

@@ -227,8 +227,16 @@ size_t EncodeMessage(const Message& message, absl::Span<uint8_t> buffer);
 size_t EncodeErrorReport(Protocol protocol, const DecodeError& error, uint32_t sender_id,
                          uint32_t receiver_id, absl::Span<uint8_t> buffer);
 
-// Parameter encoders, for callers that build messages piecewise (the
-// registrar writes PE parameters straight from its tables).
+// Piecewise encoding, for callers that write parameters straight from their
+// tables (the registrar's handle resolution responses):
+//   Writer w(buffer);
+//   BeginMessage(w, type, flags);
+//   EncodePoolHandle(w, handle); ... EncodePoolElement(w, pe); ...
+//   size_t n = FinishMessage(w);  // 0 if it did not fit
+void BeginMessage(Writer& w, uint8_t type, uint8_t flags);
+size_t FinishMessage(Writer& w);
+
+// Parameter encoders.
 void EncodeAddress(Writer& w, const IpAddress& address);
 void EncodeTransport(Writer& w, const Transport& transport);
 void EncodePolicy(Writer& w, const Policy& policy);

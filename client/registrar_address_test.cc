@@ -1,0 +1,36 @@
+#include "client/asap_session.h"
+
+#include "gtest/gtest.h"
+
+namespace rspd::client {
+namespace {
+
+TEST(RegistrarAddressTest, ParsesHostsAndPorts) {
+  auto a = ParseRegistrarAddress("127.0.0.1");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->udp_port, 9899);  // RFC 6951 default
+  a = ParseRegistrarAddress("127.0.0.1:40000");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->udp_port, 40000);
+  a = ParseRegistrarAddress("[::1]:40001");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->udp_port, 40001);
+  a = ParseRegistrarAddress("::1");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "::1");
+}
+
+TEST(RegistrarAddressTest, RejectsBadInputWithAClearMessage) {
+  EXPECT_EQ(ParseRegistrarAddress("registrar.example").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRegistrarAddress("127.0.0.1:0").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRegistrarAddress("127.0.0.1:99999").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRegistrarAddress("[::1").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace rspd::client

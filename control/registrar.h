@@ -1,0 +1,57 @@
+// File: control/registrar.h
+//
+// The running registrar on the socket I/O backend: one UDP socket (SCTP over
+// UDP, RFC 6951) -> SCTP bridge (usrsctp AF_CONN) -> ASAP server ->
+// handlespace, in one loop on one thread (shards inline, DESIGN.md "Small
+// machines"). Run() returns when RequestStop() is called (from a signal
+// handler thread or another thread).
+//
+// Example:
+//   auto registrar = Registrar::Create(config);
+//   std::thread stopper([&] { WaitForSignal(); (*registrar)->RequestStop(); });
+//   (*registrar)->Run();
+
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "control/asap_server.h"
+#include "control/config.h"
+#include "dataplane/sctp_bridge.h"
+#include "dataplane/socket_io.h"
+#include "handlespace/pool_table.h"
+
+namespace rspd::control {
+
+class Registrar {
+ public:
+  static absl::StatusOr<std::unique_ptr<Registrar>> Create(const RegistrarConfig& config);
+  ~Registrar();
+
+  // The UDP port actually bound (differs from the configured one when that is 0).
+  uint16_t udp_port() const { return io_->port(); }
+  const RegistrarConfig& config() const { return config_; }
+
+  void Run();
+  void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+
+  // Counters of every layer, "name value" per line.
+  std::string DescribeStats() const;
+
+ private:
+  explicit Registrar(const RegistrarConfig& config);
+  static uint64_t NowMillis();
+
+  RegistrarConfig config_;
+  std::unique_ptr<dataplane::UdpSocketIo> io_;
+  std::unique_ptr<dataplane::SctpBridge> bridge_;
+  handlespace::PoolTable table_;
+  std::unique_ptr<AsapServer> asap_;
+  std::atomic<bool> stop_{false};
+  uint64_t now_ = 0;
+};
+
+}  // namespace rspd::control
