@@ -58,14 +58,17 @@ Scenario Get(const benchmark::State& state, int burst_arg) {
 uint32_t PeId(uint32_t i) { return static_cast<uint32_t>((uint64_t{i} + 1) * 2654435761u); }
 
 // Calls op(i, p, hint) for every PE in registration order (for i < N, for
-// p < P), in bursts of s.burst. With bursts > 1 a first pass calls
-// hint = prefetch(i, p) over the burst, as HandlespaceShard::Poll does; with
-// burst 1 the hint is kNoSlot.
-template <typename Prefetch, typename Op>
-void ForEachPe(const Scenario& s, Prefetch prefetch, Op op) {
+// p < P), in bursts of s.burst. With bursts > 1, prefetch passes run over
+// each burst first, as in HandlespaceShard::Poll: the index bucket (which
+// also yields the pool hint), then the record, then the selection entry.
+// With burst 1 the hint is kNoSlot.
+template <typename Op>
+void ForEachPe(const Scenario& s, const PoolTable& table, const std::vector<std::string>& handles,
+               Op op) {
   uint32_t i = 0;
   uint32_t p = 0;
   uint32_t hints[64];
+  uint32_t slots[64];
   const uint64_t total = uint64_t{s.pools} * s.per_pool;
   for (uint64_t done = 0; done < total;) {
     const uint64_t n = std::min<uint64_t>(std::min<uint32_t>(s.burst, 64), total - done);
@@ -73,11 +76,23 @@ void ForEachPe(const Scenario& s, Prefetch prefetch, Op op) {
       uint32_t pi = i;
       uint32_t pp = p;
       for (uint64_t k = 0; k < n; ++k) {
-        hints[k] = prefetch(pi, pp);
+        hints[k] = table.PrefetchElement(handles[pp], PeId(pi));
         if (++pp == s.pools) {
           pp = 0;
           ++pi;
         }
+      }
+      pi = i;
+      pp = p;
+      for (uint64_t k = 0; k < n; ++k) {
+        slots[k] = table.PrefetchSlot(hints[k], PeId(pi));
+        if (++pp == s.pools) {
+          pp = 0;
+          ++pi;
+        }
+      }
+      for (uint64_t k = 0; k < n; ++k) {
+        table.PrefetchSelection(hints[k], slots[k]);
       }
     }
     for (uint64_t k = 0; k < n; ++k) {
@@ -128,14 +143,12 @@ PoolElementInfo MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_of
 bool Populate(PoolTable& table, const Scenario& s, const std::vector<std::string>& handles,
               uint32_t load_offset = 0, RegistrarId home = kHome) {
   bool ok = true;
-  ForEachPe(
-      s, [&](uint32_t i, uint32_t p) { return table.PrefetchElement(handles[p], PeId(i)); },
-      [&](uint32_t i, uint32_t p, uint32_t hint) {
-        const uint32_t g = i * s.pools + p;
-        const RegisterResult r = table.Register(
-            handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks, hint);
-        ok &= r.cause == kNoError;
-      });
+  ForEachPe(s, table, handles, [&](uint32_t i, uint32_t p, uint32_t hint) {
+    const uint32_t g = i * s.pools + p;
+    const RegisterResult r = table.Register(
+        handles[p], MakePe(i, g, s.least_used, load_offset, home), kNow + kLifetimeTicks, hint);
+    ok &= r.cause == kNoError;
+  });
   return ok;
 }
 
@@ -223,12 +236,10 @@ void BM_Handlespace_Deregister(benchmark::State& state) {
       break;
     }
     state.ResumeTiming();
-    ForEachPe(
-        s, [&](uint32_t i, uint32_t p) { return table->PrefetchElement(handles[p], PeId(i)); },
-        [&](uint32_t i, uint32_t p, uint32_t hint) {
-          const bool ok = table->Deregister(handles[p], PeId(i), nullptr, hint);
-          benchmark::DoNotOptimize(ok);
-        });
+    ForEachPe(s, *table, handles, [&](uint32_t i, uint32_t p, uint32_t hint) {
+      const bool ok = table->Deregister(handles[p], PeId(i), nullptr, hint);
+      benchmark::DoNotOptimize(ok);
+    });
     state.PauseTiming();
     if (table->element_count() != 0) {
       state.SkipWithError("deregistration left PEs");

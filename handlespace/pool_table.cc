@@ -71,17 +71,35 @@ uint64_t PoolTable::HashKey(uint32_t pool, PoolElementId id) {
   return k;
 }
 
+namespace {
+
+// Index entry: tag (4 bits of the hash) | distance from the home bucket
+// (4 bits, 15 = "15 or more") | slot (24 bits). The tag skips most record
+// reads on a probe; the distance lets deletion shift entries back without
+// reading their records to rehash them (a record is a random cache miss).
+constexpr uint32_t kSlotMask = 0xffffff;
+constexpr uint32_t kDibSaturated = 15;
+inline uint32_t TagOf(uint64_t h) { return static_cast<uint32_t>(h >> 60); }
+inline uint32_t EntryTag(uint32_t e) { return e >> 28; }
+inline uint32_t EntryDib(uint32_t e) { return (e >> 24) & 0xf; }
+inline uint32_t MakeEntry(uint32_t tag, size_t dib, uint32_t slot) {
+  const uint32_t d = dib < kDibSaturated ? static_cast<uint32_t>(dib) : kDibSaturated;
+  return tag << 28 | d << 24 | slot;
+}
+
+}  // namespace
+
 uint32_t PoolTable::FindInPool(uint32_t pool, PoolElementId id) const {
   const uint64_t h = HashKey(pool, id);
-  const uint32_t tag = static_cast<uint32_t>(h >> 56);
+  const uint32_t tag = TagOf(h);
   size_t i = h & index_mask_;
   while (true) {
     const uint32_t e = index_[i];
     if (e == kEmpty) {
       return kNoSlot;
     }
-    if ((e >> 24) == tag) {
-      const uint32_t s = e & 0xffffff;
+    if (EntryTag(e) == tag) {
+      const uint32_t s = e & kSlotMask;
       if (records_[s].id == id && records_[s].pool == pool) {
         return s;
       }
@@ -95,17 +113,18 @@ void PoolTable::IndexInsert(uint32_t slot) {
     IndexGrow(index_.size() * 2);
   }
   const uint64_t h = HashKey(records_[slot].pool, records_[slot].id);
-  size_t i = h & index_mask_;
+  const size_t home = h & index_mask_;
+  size_t i = home;
   while (index_[i] != kEmpty) {
     i = (i + 1) & index_mask_;
   }
-  index_[i] = static_cast<uint32_t>(h >> 56) << 24 | slot;
+  index_[i] = MakeEntry(TagOf(h), (i - home) & index_mask_, slot);
 }
 
 void PoolTable::IndexErase(uint32_t slot) {
   const uint64_t h = HashKey(records_[slot].pool, records_[slot].id);
   size_t i = h & index_mask_;
-  while ((index_[i] & 0xffffff) != slot || index_[i] == kEmpty) {
+  while (index_[i] == kEmpty || (index_[i] & kSlotMask) != slot) {
     i = (i + 1) & index_mask_;
   }
   // Backward-shift deletion (no tombstones): pull later members of the probe
@@ -117,12 +136,16 @@ void PoolTable::IndexErase(uint32_t slot) {
     if (e == kEmpty) {
       break;
     }
-    const uint32_t s = e & 0xffffff;
-    const size_t home = HashKey(records_[s].pool, records_[s].id) & index_mask_;
-    // Move e to i unless its home lies cyclically in (i, j].
-    const bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-    if (!stays) {
-      index_[i] = e;
+    size_t dib = EntryDib(e);
+    if (ABSL_PREDICT_FALSE(dib == kDibSaturated)) {
+      const uint32_t s = e & kSlotMask;
+      dib = (j - (HashKey(records_[s].pool, records_[s].id) & index_mask_)) & index_mask_;
+    }
+    // The entry may move back to the hole at i if its home is not after i:
+    // its distance covers the gap.
+    const size_t gap = (j - i) & index_mask_;
+    if (dib >= gap) {
+      index_[i] = MakeEntry(EntryTag(e), dib - gap, e & kSlotMask);
       i = j;
     }
   }
@@ -137,12 +160,14 @@ void PoolTable::IndexGrow(size_t capacity) {
     if (e == kEmpty) {
       continue;
     }
-    const uint32_t s = e & 0xffffff;
-    size_t i = HashKey(records_[s].pool, records_[s].id) & index_mask_;
+    const uint32_t s = e & kSlotMask;
+    const uint64_t h = HashKey(records_[s].pool, records_[s].id);
+    const size_t home = h & index_mask_;
+    size_t i = home;
     while (index_[i] != kEmpty) {
       i = (i + 1) & index_mask_;
     }
-    index_[i] = e;
+    index_[i] = MakeEntry(TagOf(h), (i - home) & index_mask_, s);
   }
 }
 
@@ -732,6 +757,53 @@ uint32_t PoolTable::PrefetchElement(PoolHandleView handle, PoolElementId id) con
     __builtin_prefetch(&index_[HashKey(p, id) & index_mask_]);
   }
   return p;
+}
+
+uint32_t PoolTable::PrefetchSlot(uint32_t pool_hint, PoolElementId id) const {
+  if (pool_hint >= pools_.size()) {
+    return kNoSlot;
+  }
+  const uint64_t h = HashKey(pool_hint, id);
+  const uint32_t tag = TagOf(h);
+  size_t i = h & index_mask_;
+  for (int probes = 0; probes < 4; ++probes) {  // the first few buckets only
+    const uint32_t e = index_[i];
+    if (e == kEmpty) {
+      return kNoSlot;
+    }
+    if (EntryTag(e) == tag) {
+      const uint32_t s = e & kSlotMask;
+      __builtin_prefetch(&records_[s]);
+      __builtin_prefetch(&pos_[s]);
+      return s;
+    }
+    i = (i + 1) & index_mask_;
+  }
+  return kNoSlot;
+}
+
+void PoolTable::PrefetchSelection(uint32_t pool_hint, uint32_t slot) const {
+  if (pool_hint >= pools_.size() || slot >= records_.size()) {
+    return;
+  }
+  const Pool& pool = pools_[pool_hint];
+  if (!pool.in_use) {
+    return;
+  }
+  const uint32_t at = pos_[slot];
+  switch (pool.traits->kind) {
+    case SelectorKind::kRoundRobin:
+    case SelectorKind::kRandom:
+      if (at < pool.members.size()) {
+        __builtin_prefetch(&pool.members[at]);
+      }
+      break;
+    case SelectorKind::kOrdered:
+      pool.ordered.PrefetchAt(at);
+      break;
+    case SelectorKind::kWeightedRandom:
+      break;
+  }
 }
 
 void PoolTable::PrefetchPool(PoolHandleView handle) const {

@@ -163,6 +163,13 @@ class PoolTable {
   // Register/Deregister call, which then skips hashing the handle again (a
   // hint is checked, so a stale one is harmless).
   uint32_t PrefetchElement(PoolHandleView handle, PoolElementId id) const;
+  // Later passes over the same burst, once the previous pass's lines have
+  // had time to arrive: PrefetchSlot reads the index bucket and prefetches
+  // the PE's record and selection position (returning the probable slot,
+  // unverified); PrefetchSelection prefetches the PE's entry in its pool's
+  // selection structure (heap entry, list or tree position).
+  uint32_t PrefetchSlot(uint32_t pool_hint, PoolElementId id) const;
+  void PrefetchSelection(uint32_t pool_hint, uint32_t slot) const;
   void PrefetchPool(PoolHandleView handle) const;
 
   // Lookups. Slots are valid until the next modification of the table.
@@ -251,7 +258,8 @@ class PoolTable {
   void Remove(uint32_t slot, ElementEntry* removed);
 
   // (pool, PE id) -> slot index: open addressing, linear probing, load <= 1/2.
-  // An entry is (8-bit hash tag << 24) | slot; kEmpty marks a free bucket.
+  // An entry is tag (4 bits) | probe distance (4 bits) | slot (24 bits), see
+  // pool_table.cc; kEmpty marks a free bucket.
   static constexpr uint32_t kEmpty = 0xffffffffu;
   static uint64_t HashKey(uint32_t pool, PoolElementId id);
   void IndexInsert(uint32_t slot);

@@ -162,6 +162,15 @@ class OrderedSet {
     return produced;
   }
 
+  // Hint: the entry at heap index i and its parent (a re-keyed or removed
+  // entry is compared with both).
+  void PrefetchAt(size_t i) const {
+    if (i < size()) {
+      __builtin_prefetch(heap_.data() + kPad + i);
+      __builtin_prefetch(heap_.data() + kPad + (i == 0 ? 0 : (i - 1) / kArity));
+    }
+  }
+
   // Hint: the root and its children (what TopK and the update touch first).
   void Prefetch() const {
     const OrderedEntry* base = heap_.data();

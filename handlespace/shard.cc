@@ -16,6 +16,7 @@ HandlespaceShard::HandlespaceShard(uint32_t index, const Options& options)
 size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
   ShardRequest* burst[kMaxBurst];
   uint32_t hint[kMaxBurst];
+  uint32_t slot[kMaxBurst];
   const size_t room = std::min(kMaxBurst, out.FreeCount());
   const size_t n = in.DequeueBurst(absl::MakeSpan(burst, room));
   // Prefetch pass, then the work: the burst's cache misses overlap.
@@ -37,6 +38,19 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
         break;
       default:
         break;
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const ShardRequest& r = *burst[i];
+    slot[i] = hint[i] == kNoSlot ? kNoSlot
+                                 : table_.PrefetchSlot(hint[i], r.op == ShardOp::kRegister ||
+                                                                        r.op == ShardOp::kPeerUpdate
+                                                                    ? r.pe.id
+                                                                    : r.pe_id);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (slot[i] != kNoSlot) {
+      table_.PrefetchSelection(hint[i], slot[i]);
     }
   }
   for (size_t i = 0; i < n; ++i) {
