@@ -264,20 +264,27 @@ void BM_Handlespace_Resolve(benchmark::State& state) {
   Prng rng(1);
   uint32_t out[kMaxResolutionItems];
   const ResolveOptions options{items, 0};
+  uint32_t hints[64];
   for (auto _ : state) {
     uint32_t p = 0;  // r % P, without a division per resolution
     for (int64_t r = 0; r < resolutions;) {
-      const int64_t n = std::min<int64_t>(s.burst, resolutions - r);
+      const int64_t n = std::min<int64_t>(std::min<uint32_t>(s.burst, 64), resolutions - r);
       if (s.burst > 1) {
         uint32_t pp = p;
         for (int64_t k = 0; k < n; ++k) {
-          table.PrefetchPool(handles[pp]);
+          hints[k] = table.PrefetchPool(handles[pp]);
           pp = pp + 1 == s.pools ? 0 : pp + 1;
+        }
+        if (items > 1) {
+          for (int64_t k = 0; k < n; ++k) {
+            table.PrefetchPoolDeeper(hints[k]);
+          }
         }
       }
       for (int64_t k = 0; k < n; ++k) {
         size_t count = 0;
-        const Cause c = table.Resolve(handles[p], options, rng, out, &count);
+        const Cause c =
+            table.Resolve(handles[p], options, rng, out, &count, s.burst > 1 ? hints[k] : kNoSlot);
         benchmark::DoNotOptimize(c);
         benchmark::DoNotOptimize(out[0]);
         p = p + 1 == s.pools ? 0 : p + 1;

@@ -806,10 +806,10 @@ void PoolTable::PrefetchSelection(uint32_t pool_hint, uint32_t slot) const {
   }
 }
 
-void PoolTable::PrefetchPool(PoolHandleView handle) const {
+uint32_t PoolTable::PrefetchPool(PoolHandleView handle) const {
   const uint32_t p = FindPool(handle);
   if (p == kNoSlot) {
-    return;
+    return p;
   }
   const Pool& pool = pools_[p];
   switch (pool.traits->kind) {
@@ -822,6 +822,14 @@ void PoolTable::PrefetchPool(PoolHandleView handle) const {
     case SelectorKind::kRandom:
     case SelectorKind::kWeightedRandom:
       break;  // random positions: nothing useful to fetch ahead
+  }
+  return p;
+}
+
+void PoolTable::PrefetchPoolDeeper(uint32_t pool_hint) const {
+  if (pool_hint < pools_.size() && pools_[pool_hint].in_use &&
+      pools_[pool_hint].traits->kind == SelectorKind::kOrdered) {
+    pools_[pool_hint].ordered.PrefetchSecondLevel();
   }
 }
 
@@ -858,9 +866,9 @@ size_t PoolTable::Expire(Tick now, std::vector<ElementEntry>* removed) {
 // ---- handle resolution ---------------------------------------------------------
 
 Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, Prng& rng,
-                         uint32_t* out, size_t* count) {
+                         uint32_t* out, size_t* count, uint32_t pool_hint) {
   *count = 0;
-  const uint32_t p = FindPool(handle);
+  const uint32_t p = FindPoolHinted(handle, pool_hint);
   if (ABSL_PREDICT_FALSE(p == kNoSlot)) {
     // RFC 5352 §3.3: a missing pool is answered with Unknown Pool Handle.
     return Cause::kUnknownPoolHandle;

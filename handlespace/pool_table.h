@@ -118,8 +118,9 @@ class PoolTable {
   // the pool's policy (RFC 5356), writes their slots to `out` (room for
   // kMaxResolutionItems) and sets `*count`. Updates per-policy state. Returns
   // kUnknownPoolHandle for a missing pool.
+  // `pool_hint`: what PrefetchPool returned for this resolution (optional).
   Cause Resolve(PoolHandleView handle, const ResolveOptions& options, Prng& rng, uint32_t* out,
-                size_t* count);
+                size_t* count, uint32_t pool_hint = kNoSlot);
 
   // Re-arms the timer of a PE (keep-alive answered, timeout moved). False if unknown.
   bool SetExpiry(PoolHandleView handle, PoolElementId id, Tick expiry);
@@ -170,7 +171,11 @@ class PoolTable {
   // selection structure (heap entry, list or tree position).
   uint32_t PrefetchSlot(uint32_t pool_hint, PoolElementId id) const;
   void PrefetchSelection(uint32_t pool_hint, uint32_t slot) const;
-  void PrefetchPool(PoolHandleView handle) const;
+  // Returns a pool hint for Resolve. PrefetchPoolDeeper is a second pass
+  // for a multi-item resolution of an ordered pool: it reads the root's
+  // children and prefetches the children of the smallest.
+  uint32_t PrefetchPool(PoolHandleView handle) const;
+  void PrefetchPoolDeeper(uint32_t pool_hint) const;
 
   // Lookups. Slots are valid until the next modification of the table.
   uint32_t Find(PoolHandleView handle, PoolElementId id) const;

@@ -171,6 +171,23 @@ class OrderedSet {
     }
   }
 
+  // Hint: the children of the root's smallest child (TopK's third item).
+  void PrefetchSecondLevel() const {
+    const size_t n = size();
+    if (n < 2) {
+      return;
+    }
+    size_t best = 1;
+    for (size_t c = 2; c <= kArity && c < n; ++c) {
+      if (at(c) < at(best)) {
+        best = c;
+      }
+    }
+    if (best * kArity + 1 < n) {
+      __builtin_prefetch(heap_.data() + kPad + best * kArity + 1);
+    }
+  }
+
   // Hint: the root and its children (what TopK and the update touch first).
   void Prefetch() const {
     const OrderedEntry* base = heap_.data();

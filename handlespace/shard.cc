@@ -34,7 +34,7 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
         hint[i] = table_.PrefetchElement(r.handle, r.pe_id);
         break;
       case ShardOp::kResolve:
-        table_.PrefetchPool(r.handle);
+        hint[i] = table_.PrefetchPool(r.handle);
         break;
       default:
         break;
@@ -42,6 +42,13 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
   }
   for (size_t i = 0; i < n; ++i) {
     const ShardRequest& r = *burst[i];
+    if (r.op == ShardOp::kResolve) {
+      slot[i] = kNoSlot;
+      if (r.resolve.max_items > 1) {
+        table_.PrefetchPoolDeeper(hint[i]);
+      }
+      continue;
+    }
     slot[i] = hint[i] == kNoSlot ? kNoSlot
                                  : table_.PrefetchSlot(hint[i], r.op == ShardOp::kRegister ||
                                                                         r.op == ShardOp::kPeerUpdate
@@ -111,9 +118,9 @@ void HandlespaceShard::DoDeregister(ShardRequest& r, uint32_t pool_hint) {
   r.cause = kNoError;
 }
 
-void HandlespaceShard::DoResolve(ShardRequest& r) {
+void HandlespaceShard::DoResolve(ShardRequest& r, uint32_t pool_hint) {
   size_t n = 0;
-  r.cause = table_.Resolve(r.handle, r.resolve, rng_, selected_, &n);
+  r.cause = table_.Resolve(r.handle, r.resolve, rng_, selected_, &n, pool_hint);
   r.entries.resize(n);
   for (size_t i = 0; i < n; ++i) {
     r.entries[i].handle = r.handle;
@@ -148,7 +155,7 @@ void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
       DoDeregister(r, pool_hint);
       break;
     case ShardOp::kResolve:
-      DoResolve(r);
+      DoResolve(r, pool_hint);
       break;
     case ShardOp::kSetExpiry:
       r.found = table_.SetExpiry(r.handle, r.pe_id, r.tick);

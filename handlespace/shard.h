@@ -153,7 +153,7 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
  private:
   void DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint);
   void DoDeregister(ShardRequest& r, uint32_t pool_hint);
-  void DoResolve(ShardRequest& r);
+  void DoResolve(ShardRequest& r, uint32_t pool_hint);
 
   const uint32_t index_;
   PoolTable table_;
