@@ -2,7 +2,13 @@
 
 #include <cstdio>
 
+#include "absl/flags/flag.h"
 #include "tools/version.h"
+
+ABSL_FLAG(std::string, registrar, "127.0.0.1",
+          "register, resolve: the registrar, HOST[:UDP_PORT] (SCTP over UDP, default port 9899)");
+ABSL_FLAG(std::string, pool, "", "register, resolve: the pool handle");
+ABSL_FLAG(bool, json, false, "decode, resolve: print one JSON object per line");
 
 namespace rspd::tools {
 namespace {
@@ -17,6 +23,8 @@ int RunVersion(const std::vector<std::string>& /*args*/) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       kDecodeCommand,
+      kRegisterCommand,
+      kResolveCommand,
       {"version", "print the version", RunVersion},
   };
   return commands;

@@ -8,6 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
+
+// Flags several commands share (defined in rspctl_commands.cc).
+ABSL_DECLARE_FLAG(std::string, registrar);
+ABSL_DECLARE_FLAG(std::string, pool);
+ABSL_DECLARE_FLAG(bool, json);
+
 namespace rspd::tools {
 
 struct Command {
@@ -21,5 +28,7 @@ const std::vector<Command>& Commands();
 
 // The commands, each defined in its own rspctl_<name>.cc.
 extern const Command kDecodeCommand;
+extern const Command kRegisterCommand;
+extern const Command kResolveCommand;
 
 }  // namespace rspd::tools

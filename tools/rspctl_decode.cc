@@ -21,7 +21,6 @@
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
 
-ABSL_FLAG(bool, json, false, "decode: print one JSON object per message");
 ABSL_FLAG(uint16_t, encapsulation_port, 9899,
           "decode: UDP port of SCTP over UDP encapsulation (RFC 6951)");
 

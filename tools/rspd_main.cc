@@ -2,16 +2,12 @@
 //
 // Thin main: flags -> control::RegistrarConfig -> run until SIGINT/SIGTERM.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -21,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "control/config.h"
+#include "control/registrar.h"
 #include "tools/version.h"
 
 ABSL_FLAG(std::string, io, "socket", "packet I/O backend: socket (kernel UDP) or dpdk");
@@ -48,6 +45,7 @@ ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
           "MAX-TIME-LAST-HEARD (RFC 5353 §4)");
 ABSL_FLAG(absl::Duration, max_time_no_response, absl::Seconds(5),
           "MAX-TIME-NO-RESPONSE (RFC 5353 §4)");
+ABSL_FLAG(bool, print_stats, true, "print every counter when stopping");
 ABSL_FLAG(absl::Duration, takeover_expiry, absl::Seconds(5),
           "how long a takeover waits for INIT_TAKEOVER_ACKs (not in RFC 5353; RSPLIB 5 s)");
 
@@ -87,42 +85,6 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   return config;
 }
 
-// Binds the UDP socket that carries SCTP (RFC 6951) and returns its fd, with the
-// bound port (which differs from the configured one when that is 0) in *port.
-absl::StatusOr<int> BindEncapsulationSocket(const control::RegistrarConfig& config,
-                                            uint16_t* port) {
-  sockaddr_storage storage{};
-  socklen_t length;
-  int family;
-  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-      inet_pton(AF_INET, config.bind_address.c_str(), &v4->sin_addr) == 1) {
-    family = v4->sin_family = AF_INET;
-    v4->sin_port = htons(config.udp_encapsulation_port);
-    length = sizeof(*v4);
-  } else {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    inet_pton(AF_INET6, config.bind_address.c_str(), &v6->sin6_addr);
-    family = v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(config.udp_encapsulation_port);
-    length = sizeof(*v6);
-  }
-  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) {
-    return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
-  }
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
-    int error = errno;
-    close(fd);
-    return absl::UnavailableError(absl::StrCat("bind UDP ", config.bind_address, ":",
-                                               config.udp_encapsulation_port, ": ",
-                                               strerror(error)));
-  }
-  getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
-  *port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&storage)->sin_port
-                                  : reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
-  return fd;
-}
-
 int Run() {
   absl::StatusOr<control::RegistrarConfig> config = ConfigFromFlags();
   if (!config.ok()) {
@@ -141,25 +103,35 @@ int Run() {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  uint16_t udp_port = 0;
-  absl::StatusOr<int> udp_fd = BindEncapsulationSocket(*config, &udp_port);
-  if (!udp_fd.ok()) {
-    fprintf(stderr, "rspd: %s\n", std::string(udp_fd.status().message()).c_str());
+  absl::StatusOr<std::unique_ptr<control::Registrar>> registrar =
+      control::Registrar::Create(*config);
+  if (!registrar.ok()) {
+    fprintf(stderr, "rspd: %s\n", std::string(registrar.status().message()).c_str());
     return 1;
   }
 
   printf("rspd %s\n", kVersion);
   printf("configuration:\n%s", control::DescribeConfig(*config).c_str());
   printf("listening:\n");
-  printf("  udp %s:%u  SCTP over UDP (RFC 6951)\n", config->bind_address.c_str(), udp_port);
+  printf("  udp %s:%u  SCTP over UDP (RFC 6951)\n", config->bind_address.c_str(),
+         (*registrar)->udp_port());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("ready; Ctrl-C stops\n");
   fflush(stdout);
 
+  // The loop runs here; a second thread waits for the stop signal.
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  close(*udp_fd);
+  std::thread stopper([&] {
+    sigwait(&stop_signals, &signal_number);
+    (*registrar)->RequestStop();
+  });
+  (*registrar)->Run();
+  stopper.join();
+  if (absl::GetFlag(FLAGS_print_stats)) {
+    printf("statistics:\n%s", (*registrar)->DescribeStats().c_str());
+  }
+  registrar->reset();
   printf("rspd: stopped by %s\n", strsignal(signal_number));
   return 0;
 }

@@ -1,0 +1,162 @@
+// `rspctl register`: become a pool element. Registers at the registrar, stays
+// registered (re-registering every T4 and answering keep-alives) until
+// SIGINT/SIGTERM, then deregisters (RFC 5352 §3.1, §3.2, §3.4).
+
+#include <arpa/inet.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/random/random.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/asap_session.h"
+#include "protocol/describe.h"
+#include "tools/rspctl_commands.h"
+#include "tools/rspctl_policy.h"
+
+ABSL_FLAG(std::string, address, "127.0.0.1",
+          "register: the PE's user transport addresses, comma-separated");
+ABSL_FLAG(uint16_t, port, 7, "register: the PE's user transport port");
+ABSL_FLAG(std::string, transport, "sctp", "register: user transport: sctp, tcp or udp");
+ABSL_FLAG(bool, control_channel, false, "register: SCTP transport carries ASAP control too");
+ABSL_FLAG(int32_t, lifetime, 30, "register: registration life in seconds (-1: infinite)");
+ABSL_FLAG(uint32_t, pe_id, 0, "register: PE identifier; 0 draws a random one (RFC 5352 §3.1)");
+
+namespace rspd::tools {
+namespace {
+
+absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::string& text) {
+  std::vector<protocol::IpAddress> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::string s(part);
+    uint8_t bytes[16];
+    if (inet_pton(AF_INET, s.c_str(), bytes) == 1) {
+      out.push_back(protocol::IpAddress::V4(protocol::Load32(bytes)));
+    } else if (inet_pton(AF_INET6, s.c_str(), bytes) == 1) {
+      out.push_back(protocol::IpAddress::V6(bytes));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", s, "'"));
+    }
+  }
+  if (out.empty()) return absl::InvalidArgumentError("--address: no address");
+  return out;
+}
+
+// T4-reregistration (RFC 5352 §7.1): min(10 min, lifetime - 20 s); half the
+// lifetime when that is shorter than 20 s.
+absl::Duration ReregistrationInterval(int32_t lifetime) {
+  if (lifetime < 0) return absl::Minutes(10);
+  absl::Duration life = absl::Seconds(lifetime);
+  absl::Duration t4 = life > absl::Seconds(40) ? life - absl::Seconds(20) : life / 2;
+  return std::min(t4, absl::Minutes(10));
+}
+
+int RunRegister(const std::vector<std::string>& /*args*/) {
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  if (pool.empty()) {
+    fprintf(stderr, "rspctl register: --pool is required\n");
+    return 2;
+  }
+  absl::StatusOr<client::RegistrarAddress> registrar =
+      client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
+  absl::StatusOr<protocol::Policy> policy = PolicyFromFlags();
+  absl::StatusOr<std::vector<protocol::IpAddress>> addresses =
+      ParseAddresses(absl::GetFlag(FLAGS_address));
+  for (const absl::Status& s : {registrar.status(), policy.status(), addresses.status()}) {
+    if (!s.ok()) {
+      fprintf(stderr, "rspctl register: %s\n", std::string(s.message()).c_str());
+      return 2;
+    }
+  }
+  client::PoolElementSpec pe;
+  pe.pe_id = absl::GetFlag(FLAGS_pe_id);
+  if (pe.pe_id == 0) {
+    absl::BitGen gen;
+    pe.pe_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
+  }
+  pe.registration_life = absl::GetFlag(FLAGS_lifetime);
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (transport == "sctp") {
+    pe.transport = protocol::ParamType::kSctpTransport;
+  } else if (transport == "tcp") {
+    pe.transport = protocol::ParamType::kTcpTransport;
+  } else if (transport == "udp") {
+    pe.transport = protocol::ParamType::kUdpTransport;
+  } else {
+    fprintf(stderr, "rspctl register: --transport must be sctp, tcp or udp\n");
+    return 2;
+  }
+  pe.port = absl::GetFlag(FLAGS_port);
+  pe.control_channel = absl::GetFlag(FLAGS_control_channel);
+  pe.addresses = *addresses;
+  pe.policy = *policy;
+
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  std::unique_ptr<client::AsapSession> session;
+  bool registered = false;
+  const absl::Duration t4 = ReregistrationInterval(pe.registration_life);
+  absl::Duration wait = absl::ZeroDuration();
+  while (true) {
+    timespec timeout = absl::ToTimespec(wait);
+    int signal_number = sigtimedwait(&stop, nullptr, &timeout);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    if (session == nullptr || !session->connected()) {
+      // RFC 5352 §3.6 server hunt, with one registrar: retry every second.
+      auto s = client::AsapSession::Connect(*registrar, absl::Seconds(3));
+      if (!s.ok()) {
+        fprintf(stderr, "rspctl register: %s\n", std::string(s.status().message()).c_str());
+        wait = absl::Seconds(1);
+        continue;
+      }
+      session = std::move(*s);
+    }
+    absl::Status status = session->Register(pool, pe, absl::Seconds(5));
+    if (absl::IsFailedPrecondition(status)) {
+      // RFC 5352 §3.1: a rejection must not be retried unchanged.
+      fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
+      return 1;
+    }
+    if (!status.ok()) {
+      fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
+      session.reset();
+      wait = absl::Seconds(1);
+      continue;
+    }
+    if (!registered) {
+      printf("registered pe_id=0x%08x pool=%s registrar=%s\n", pe.pe_id, pool.c_str(),
+             absl::GetFlag(FLAGS_registrar).c_str());
+      fflush(stdout);
+      registered = true;
+    }
+    wait = t4;
+  }
+  if (session != nullptr && session->connected()) {
+    absl::Status status = session->Deregister(pool, pe.pe_id, absl::Seconds(5));
+    if (!status.ok()) {
+      fprintf(stderr, "rspctl register: deregistration: %s\n",
+              std::string(status.message()).c_str());
+      return 1;
+    }
+  }
+  printf("deregistered pe_id=0x%08x\n", pe.pe_id);
+  return 0;
+}
+
+}  // namespace
+
+const Command kRegisterCommand = {
+    "register",
+    "register a PE (--pool, --policy, --address, --port, --lifetime) until interrupted",
+    RunRegister};
+
+}  // namespace rspd::tools

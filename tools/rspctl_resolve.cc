@@ -1,0 +1,89 @@
+// `rspctl resolve`: ask the registrar which PEs serve a pool (RFC 5352 §3.3)
+// and print them, one per line (or one JSON object per PE with --json).
+// Exit status 1 for an unknown pool or an unreachable registrar.
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/asap_session.h"
+#include "protocol/describe.h"
+#include "tools/rspctl_commands.h"
+
+ABSL_FLAG(uint32_t, items, 0, "resolve: how many PEs to ask for (0: the registrar's default)");
+
+namespace rspd::tools {
+namespace {
+
+const char* TransportName(protocol::ParamType type) {
+  switch (type) {
+    case protocol::ParamType::kSctpTransport: return "sctp";
+    case protocol::ParamType::kTcpTransport: return "tcp";
+    case protocol::ParamType::kUdpTransport: return "udp";
+    case protocol::ParamType::kUdpLiteTransport: return "udplite";
+    case protocol::ParamType::kDccpTransport: return "dccp";
+    default: return "opaque";
+  }
+}
+
+int RunResolve(const std::vector<std::string>& /*args*/) {
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  if (pool.empty()) {
+    fprintf(stderr, "rspctl resolve: --pool is required\n");
+    return 2;
+  }
+  absl::StatusOr<client::RegistrarAddress> registrar =
+      client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
+  if (!registrar.ok()) {
+    fprintf(stderr, "rspctl resolve: %s\n", std::string(registrar.status().message()).c_str());
+    return 2;
+  }
+  auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
+  if (!session.ok()) {
+    fprintf(stderr, "rspctl resolve: %s\n", std::string(session.status().message()).c_str());
+    return 1;
+  }
+  absl::StatusOr<client::Resolution> resolution =
+      (*session)->Resolve(pool, absl::GetFlag(FLAGS_items), absl::Seconds(5));
+  if (!resolution.ok()) {
+    fprintf(stderr, "rspctl resolve: %s\n", std::string(resolution.status().message()).c_str());
+    return 1;
+  }
+  const bool json = absl::GetFlag(FLAGS_json);
+  for (const client::ResolvedElement& e : resolution->elements) {
+    std::vector<std::string> addresses;
+    for (const protocol::IpAddress& a : e.addresses) {
+      addresses.push_back(protocol::AddressToString(a));
+    }
+    std::vector<std::string> values;
+    for (size_t i = 0; i < e.policy.value_count; ++i) values.push_back(absl::StrCat(e.policy.values[i]));
+    if (json) {
+      printf("{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
+             "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
+             "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
+             pool.c_str(), e.pe_id, e.home_registrar, e.registration_life,
+             TransportName(e.transport), absl::StrJoin(addresses, "\",\"").c_str(), e.port,
+             e.transport_use == 1 ? "data+control" : "data",
+             protocol::PolicyTypeName(e.policy.type), e.policy.type,
+             absl::StrJoin(values, ",").c_str());
+    } else {
+      printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"[%s] life=%d\n", e.pe_id,
+             e.home_registrar, TransportName(e.transport), absl::StrJoin(addresses, ",").c_str(),
+             e.port, protocol::PolicyTypeName(e.policy.type), absl::StrJoin(values, ",").c_str(),
+             e.registration_life);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+const Command kResolveCommand = {
+    "resolve", "print the PEs the registrar selects for --pool ([--items N] [--json])",
+    RunResolve};
+
+}  // namespace rspd::tools
