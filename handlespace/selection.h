@@ -162,12 +162,15 @@ class OrderedSet {
     return produced;
   }
 
-  // Hint: the entry at heap index i and its parent (a re-keyed or removed
-  // entry is compared with both).
+  // Hint: the entry at heap index i, its parent and its children (a re-keyed
+  // or removed entry is compared with them).
   void PrefetchAt(size_t i) const {
     if (i < size()) {
       __builtin_prefetch(heap_.data() + kPad + i);
       __builtin_prefetch(heap_.data() + kPad + (i == 0 ? 0 : (i - 1) / kArity));
+      if (i * kArity + 1 < size()) {
+        __builtin_prefetch(heap_.data() + kPad + i * kArity + 1);  // children
+      }
     }
   }
 
