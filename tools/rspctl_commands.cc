@@ -25,6 +25,7 @@ const std::vector<Command>& Commands() {
       kDecodeCommand,
       kRegisterCommand,
       kResolveCommand,
+      kUnreachableCommand,
       {"version", "print the version", RunVersion},
   };
   return commands;

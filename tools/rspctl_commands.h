@@ -30,5 +30,6 @@ const std::vector<Command>& Commands();
 extern const Command kDecodeCommand;
 extern const Command kRegisterCommand;
 extern const Command kResolveCommand;
+extern const Command kUnreachableCommand;
 
 }  // namespace rspd::tools

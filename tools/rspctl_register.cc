@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -26,6 +27,12 @@ ABSL_FLAG(std::string, transport, "sctp", "register: user transport: sctp, tcp o
 ABSL_FLAG(bool, control_channel, false, "register: SCTP transport carries ASAP control too");
 ABSL_FLAG(int32_t, lifetime, 30, "register: registration life in seconds (-1: infinite)");
 ABSL_FLAG(uint32_t, pe_id, 0, "register: PE identifier; 0 draws a random one (RFC 5352 §3.1)");
+ABSL_FLAG(uint32_t, count, 1,
+          "register: how many PEs to register over the one association; PE i gets pe_id+i, "
+          "port+i and the policy value (weight, priority or load) + i*value_step");
+ABSL_FLAG(bool, reregister, true,
+          "register: re-register every T4 to renew the lifetime (false: let it expire)");
+ABSL_FLAG(uint32_t, value_step, 0, "register: policy value increment between the --count PEs");
 
 namespace rspd::tools {
 namespace {
@@ -102,9 +109,22 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
+  const uint32_t count = std::max<uint32_t>(1, absl::GetFlag(FLAGS_count));
+  const uint32_t step = absl::GetFlag(FLAGS_value_step);
+  std::vector<client::PoolElementSpec> pes;
+  for (uint32_t i = 0; i < count; ++i) {
+    client::PoolElementSpec p = pe;
+    p.pe_id = pe.pe_id + i;
+    p.port = static_cast<uint16_t>(pe.port + i);
+    if (p.policy.value_count > 0) p.policy.values[0] += i * step;
+    pes.push_back(p);
+  }
+
   std::unique_ptr<client::AsapSession> session;
   bool registered = false;
-  const absl::Duration t4 = ReregistrationInterval(pe.registration_life);
+  const absl::Duration t4 = absl::GetFlag(FLAGS_reregister)
+                                ? ReregistrationInterval(pe.registration_life)
+                                : absl::InfiniteDuration();
   absl::Duration wait = absl::ZeroDuration();
   while (true) {
     timespec timeout = absl::ToTimespec(wait);
@@ -120,7 +140,11 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
       }
       session = std::move(*s);
     }
-    absl::Status status = session->Register(pool, pe, absl::Seconds(5));
+    absl::Status status;
+    for (const client::PoolElementSpec& p : pes) {
+      status = session->Register(pool, p, absl::Seconds(5));
+      if (!status.ok()) break;
+    }
     if (absl::IsFailedPrecondition(status)) {
       // RFC 5352 §3.1: a rejection must not be retried unchanged.
       fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
@@ -133,30 +157,34 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
       continue;
     }
     if (!registered) {
-      printf("registered pe_id=0x%08x pool=%s registrar=%s\n", pe.pe_id, pool.c_str(),
-             absl::GetFlag(FLAGS_registrar).c_str());
+      for (const client::PoolElementSpec& p : pes) {
+        printf("registered pe_id=0x%08x pool=%s registrar=%s\n", p.pe_id, pool.c_str(),
+               absl::GetFlag(FLAGS_registrar).c_str());
+      }
       fflush(stdout);
       registered = true;
     }
     wait = t4;
   }
-  if (session != nullptr && session->connected()) {
-    absl::Status status = session->Deregister(pool, pe.pe_id, absl::Seconds(5));
+  int result = 0;
+  for (const client::PoolElementSpec& p : pes) {
+    if (session == nullptr || !session->connected()) break;
+    absl::Status status = session->Deregister(pool, p.pe_id, absl::Seconds(5));
     if (!status.ok()) {
       fprintf(stderr, "rspctl register: deregistration: %s\n",
               std::string(status.message()).c_str());
-      return 1;
+      result = 1;
+      continue;
     }
+    printf("deregistered pe_id=0x%08x\n", p.pe_id);
   }
-  printf("deregistered pe_id=0x%08x\n", pe.pe_id);
-  return 0;
+  return result;
 }
 
 }  // namespace
 
 const Command kRegisterCommand = {
-    "register",
-    "register a PE (--pool, --policy, --address, --port, --lifetime) until interrupted",
+    "register", "register a PE (--pool, --policy, --address, --port, --lifetime) until interrupted",
     RunRegister};
 
 }  // namespace rspd::tools

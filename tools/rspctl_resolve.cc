@@ -21,12 +21,18 @@ namespace {
 
 const char* TransportName(protocol::ParamType type) {
   switch (type) {
-    case protocol::ParamType::kSctpTransport: return "sctp";
-    case protocol::ParamType::kTcpTransport: return "tcp";
-    case protocol::ParamType::kUdpTransport: return "udp";
-    case protocol::ParamType::kUdpLiteTransport: return "udplite";
-    case protocol::ParamType::kDccpTransport: return "dccp";
-    default: return "opaque";
+    case protocol::ParamType::kSctpTransport:
+      return "sctp";
+    case protocol::ParamType::kTcpTransport:
+      return "tcp";
+    case protocol::ParamType::kUdpTransport:
+      return "udp";
+    case protocol::ParamType::kUdpLiteTransport:
+      return "udplite";
+    case protocol::ParamType::kDccpTransport:
+      return "dccp";
+    default:
+      return "opaque";
   }
 }
 
@@ -60,16 +66,17 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
       addresses.push_back(protocol::AddressToString(a));
     }
     std::vector<std::string> values;
-    for (size_t i = 0; i < e.policy.value_count; ++i) values.push_back(absl::StrCat(e.policy.values[i]));
+    for (size_t i = 0; i < e.policy.value_count; ++i)
+      values.push_back(absl::StrCat(e.policy.values[i]));
     if (json) {
-      printf("{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
-             "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
-             "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
-             pool.c_str(), e.pe_id, e.home_registrar, e.registration_life,
-             TransportName(e.transport), absl::StrJoin(addresses, "\",\"").c_str(), e.port,
-             e.transport_use == 1 ? "data+control" : "data",
-             protocol::PolicyTypeName(e.policy.type), e.policy.type,
-             absl::StrJoin(values, ",").c_str());
+      printf(
+          "{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
+          "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
+          "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
+          pool.c_str(), e.pe_id, e.home_registrar, e.registration_life, TransportName(e.transport),
+          absl::StrJoin(addresses, "\",\"").c_str(), e.port,
+          e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
+          e.policy.type, absl::StrJoin(values, ",").c_str());
     } else {
       printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"[%s] life=%d\n", e.pe_id,
              e.home_registrar, TransportName(e.transport), absl::StrJoin(addresses, ",").c_str(),
@@ -83,7 +90,6 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
 }  // namespace
 
 const Command kResolveCommand = {
-    "resolve", "print the PEs the registrar selects for --pool ([--items N] [--json])",
-    RunResolve};
+    "resolve", "print the PEs the registrar selects for --pool ([--items N] [--json])", RunResolve};
 
 }  // namespace rspd::tools
