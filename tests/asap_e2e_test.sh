@@ -158,7 +158,7 @@ stat() { sed -n "s/^$1 //p" "$dir/rspd.out"; }
 [ "$(stat keep_alive_acks)" -ge 1 ] || fail "no keep-alive answered"
 
 # The capture: every message decodes, in Wireshark and in rspctl decode.
-kill -INT "$tshark_pid"
+kill -INT "$tshark_pid" 2>/dev/null || fail "tshark stopped capturing early: $(cat "$dir/tshark.log")"
 wait "$tshark_pid" || true
 decoded=$("$RSPCTL" decode --encapsulation_port="$port" "$dir/asap.pcapng" 2>"$dir/decode.err") \
   || fail "rspctl decode found malformed messages: $(grep MALFORMED <<<"$decoded" | head -3)"
