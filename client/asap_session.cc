@@ -64,7 +64,8 @@ std::vector<uint8_t> Encode(const Message& m) {
   return out;
 }
 
-Message Asap(AsapType type, const std::string& pool) {
+// `pool` must outlive the message (Message holds views).
+Message Asap(AsapType type, absl::string_view pool) {
   Message m;
   m.protocol = protocol::Protocol::kAsap;
   m.type = static_cast<uint8_t>(type);
@@ -74,7 +75,7 @@ Message Asap(AsapType type, const std::string& pool) {
 }
 
 absl::Status CauseStatus(const Message& m, const char* what) {
-  protocol::Cause cause = m.error_causes.begin()->code;
+  protocol::Cause cause = m.error_causes.front().code;
   return absl::FailedPreconditionError(absl::StrCat(what, " rejected: ", protocol::CauseName(cause),
                                                     " (cause ", static_cast<int>(cause), ")"));
 }
@@ -93,8 +94,8 @@ absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) 
       if (text[close + 1] != ':') return absl::InvalidArgumentError("expected ':' after ']'");
       port = text.substr(close + 2);
     }
-  } else if (size_t colon = text.rfind(':'); colon != std::string::npos &&
-                                             text.find(':') == colon) {
+  } else if (size_t colon = text.rfind(':');
+             colon != std::string::npos && text.find(':') == colon) {
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
@@ -162,12 +163,11 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(const Registra
     return absl::UnavailableError(absl::StrCat("connect: ", strerror(errno)));
   }
   std::unique_lock<std::mutex> lock(session->mu_);
-  bool up = session->cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
-    return session->connected_ || session->closed_;
-  });
+  bool up = session->cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                                  [&] { return session->connected_ || session->closed_; });
   if (!up || !session->connected_) {
-    return absl::UnavailableError(absl::StrCat("no SCTP association to registrar ",
-                                               registrar.host, " (UDP ", registrar.udp_port, ")"));
+    return absl::UnavailableError(absl::StrCat("no SCTP association to registrar ", registrar.host,
+                                               " (UDP ", registrar.udp_port, ")"));
   }
   return session;
 }
@@ -235,7 +235,7 @@ void AsapSession::OnReceive(const void* data, size_t length, int flags) {
       if (!ids.empty() && (m.flags & protocol::kFlagHome)) home_ = m.server_id;
     }
     for (uint32_t id : ids) {
-      Message ack = Asap(AsapType::kEndpointKeepAliveAck, std::string(m.pool_handle));
+      Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
       ack.has_pe_id = true;
       ack.pe_id = id;
       if (SendMessage(Encode(ack)).ok()) {
@@ -261,8 +261,7 @@ absl::Status AsapSession::SendMessage(absl::Span<const uint8_t> message) {
 }
 
 absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint8_t> request,
-                                                           AsapType reply,
-                                                           const std::string& pool,
+                                                           AsapType reply, const std::string& pool,
                                                            absl::Duration timeout) {
   std::lock_guard<std::mutex> one_at_a_time(request_mu_);
   if (absl::Status s = SendMessage(request); !s.ok()) return s;
@@ -276,9 +275,8 @@ absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint
       protocol::DecodeError error;
       if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) continue;
       if (m.type == static_cast<uint8_t>(AsapType::kError)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("registrar answered ASAP_ERROR: ",
-                         protocol::CauseName(m.error_causes.begin()->code)));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "registrar answered ASAP_ERROR: ", protocol::CauseName(m.error_causes.front().code)));
       }
       if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool)) {
         return bytes;
@@ -286,10 +284,9 @@ absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint
     }
     if (closed_) return absl::UnavailableError("association to the registrar is gone");
     if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && inbox_.empty()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("no ", protocol::MessageTypeName(protocol::Protocol::kAsap,
-                                                        static_cast<uint8_t>(reply)),
-                       " within ", absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no ", protocol::MessageTypeName(protocol::Protocol::kAsap, static_cast<uint8_t>(reply)),
+          " within ", absl::FormatDuration(timeout)));
     }
   }
 }
@@ -362,7 +359,7 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
   protocol::DecodeError error;
   protocol::DecodeMessage(protocol::Protocol::kAsap, *bytes, &reply, &error);
   if (reply.has_error && reply.pool_elements.empty()) {
-    if (reply.error_causes.begin()->code == protocol::Cause::kUnknownPoolHandle) {
+    if (reply.error_causes.front().code == protocol::Cause::kUnknownPoolHandle) {
       return absl::NotFoundError(absl::StrCat("unknown pool handle '", pool, "'"));
     }
     return CauseStatus(reply, "handle resolution");

@@ -1,5 +1,4 @@
 #include "client/asap_session.h"
-
 #include "gtest/gtest.h"
 
 namespace rspd::client {

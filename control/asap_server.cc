@@ -56,7 +56,8 @@ std::string AsapServer::SessionKey(absl::string_view handle, uint32_t pe_id) {
 AsapServer::Tick AsapServer::KeepAliveDelay() {
   // RFC 5352 §3.4 / RFC 5355 §2.14: spread keep-alives with ±50 % jitter.
   const int64_t interval = std::max<int64_t>(1, Millis(config_.keep_alive_interval));
-  return static_cast<Tick>(absl::Uniform<int64_t>(jitter_, interval / 2, interval + interval / 2 + 1));
+  return static_cast<Tick>(
+      absl::Uniform<int64_t>(jitter_, interval / 2, interval + interval / 2 + 1));
 }
 
 void AsapServer::Reply(const AssocRef& to, const Message& m) {
@@ -151,9 +152,8 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
     pe.asap = handlespace::AsapTransport();
     pe.asap.port = remote_port;
     pe.asap.addresses.push_back(remote_ip);
-    const Tick expiry = pe.registration_life < 0
-                            ? kNever
-                            : now + static_cast<Tick>(pe.registration_life) * 1000;
+    const Tick expiry =
+        pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
     result = table_->Register(m.pool_handle, pe, expiry);
     cause = result.cause;
   }

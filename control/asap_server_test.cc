@@ -38,10 +38,10 @@ class AsapServerTest : public ::testing::Test {
     return out;
   }
 
-  std::vector<uint8_t> Registration(const std::string& pool, uint32_t id,
-                                    protocol::Policy policy, int32_t life = 30,
-                                    protocol::ParamType transport = protocol::ParamType::kSctpTransport,
-                                    uint32_t address = 0x7f000001) {
+  std::vector<uint8_t> Registration(
+      const std::string& pool, uint32_t id, protocol::Policy policy, int32_t life = 30,
+      protocol::ParamType transport = protocol::ParamType::kSctpTransport,
+      uint32_t address = 0x7f000001) {
     addresses_ = {protocol::IpAddress::V4(address)};
     Message m;
     m.type = static_cast<uint8_t>(AsapType::kRegistration);
@@ -84,7 +84,7 @@ class AsapServerTest : public ::testing::Test {
     return m;
   }
   static Cause FirstCause(const Message& m) {
-    return m.has_error ? m.error_causes.begin()->code : handlespace::kNoError;
+    return m.has_error ? m.error_causes.front().code : handlespace::kNoError;
   }
 
   RegistrarConfig config_;
@@ -99,7 +99,8 @@ class AsapServerTest : public ::testing::Test {
 
 TEST_F(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
   // RFC 5352 §3.1 rules 1 and 4.
-  Message reply = Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  Message reply =
+      Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   EXPECT_EQ(reply.type, static_cast<uint8_t>(AsapType::kRegistrationResponse));
   EXPECT_EQ(reply.flags & protocol::kFlagRegistrationReject, 0);
   EXPECT_EQ(reply.pe_id, 1u);
@@ -115,10 +116,11 @@ TEST_F(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
 TEST_F(AsapServerTest, InconsistentPolicyIsRejectedWithThePoolsPolicy) {
   // RFC 5352 §3.1 rule 2, cause 0x5 carrying the pool's policy.
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kLeastUsed, {5})));
-  Message reply = Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  Message reply =
+      Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   EXPECT_EQ(reply.flags & protocol::kFlagRegistrationReject, protocol::kFlagRegistrationReject);
   ASSERT_EQ(FirstCause(reply), Cause::kInconsistentPoolingPolicy);
-  auto info = reply.error_causes.begin()->info;
+  auto info = reply.error_causes.front().info;
   ASSERT_EQ(info.size(), 12u);  // Policy TLV: LU with its load
   EXPECT_EQ(protocol::Load32(info.data() + 4), 0x40000001u);
   EXPECT_EQ(table_.Find("echo", 2), handlespace::kNoSlot);
@@ -127,15 +129,17 @@ TEST_F(AsapServerTest, InconsistentPolicyIsRejectedWithThePoolsPolicy) {
 
 TEST_F(AsapServerTest, InconsistentTransportIsRejected) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
-  Message reply = Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin),
-                                       30, protocol::ParamType::kTcpTransport));
+  Message reply =
+      Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 30,
+                           protocol::ParamType::kTcpTransport));
   EXPECT_EQ(FirstCause(reply), Cause::kInconsistentTransportType);
 }
 
 TEST_F(AsapServerTest, AddressesOutsideTheAssociationAreRejected) {
   // RFC 5352 §2.2.1: the PE's addresses must be the association's.
-  Message reply = Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin),
-                                       30, protocol::ParamType::kSctpTransport, 0x0a000001));
+  Message reply =
+      Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 30,
+                           protocol::ParamType::kSctpTransport, 0x0a000001));
   EXPECT_EQ(FirstCause(reply), Cause::kInvalidValues);
   EXPECT_EQ(table_.element_count(), 0u);
 }
@@ -156,7 +160,8 @@ TEST_F(AsapServerTest, DeregistrationRemovesOnlyFromItsOwnAssociation) {
 
 TEST_F(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   for (uint32_t id = 1; id <= 5; ++id) {
-    Deliver(Registration("lu", id, protocol::Policy::Of(protocol::PolicyType::kLeastUsed, {100 - id})));
+    Deliver(
+        Registration("lu", id, protocol::Policy::Of(protocol::PolicyType::kLeastUsed, {100 - id})));
   }
   Message hr;
   hr.type = static_cast<uint8_t>(AsapType::kHandleResolution);
@@ -252,7 +257,8 @@ TEST_F(AsapServerTest, BadInputIsAnsweredWithTheRfcErrorAndCounted) {
   EXPECT_EQ(error.type, static_cast<uint8_t>(AsapType::kError));
   EXPECT_EQ(FirstCause(error), Cause::kUnrecognizedMessage);
   // A Pool Element parameter with a bad length.
-  std::vector<uint8_t> bad = Registration("echo", 3, protocol::Policy::Of(protocol::PolicyType::kRoundRobin));
+  std::vector<uint8_t> bad =
+      Registration("echo", 3, protocol::Policy::Of(protocol::PolicyType::kRoundRobin));
   bad[14] = 0xff;
   error = Deliver(bad);
   EXPECT_EQ(error.type, static_cast<uint8_t>(AsapType::kError));

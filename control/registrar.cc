@@ -58,8 +58,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
       config, &r->table_,
       [self](const AssocRef& to, absl::Span<const uint8_t> message) {
         return self->bridge_->Send(static_cast<dataplane::SctpBridge::Peer*>(to.peer),
-                                   self->config_.asap_port, to.assoc, protocol::kAsapPpid,
-                                   message);
+                                   self->config_.asap_port, to.assoc, protocol::kAsapPpid, message);
       },
       config.server_id);
   dataplane::SctpBridge::Options options;
@@ -79,8 +78,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
       },
       [self](dataplane::SctpBridge::Peer* peer, uint16_t port, uint32_t assoc,
              dataplane::SctpBridge::AssocEvent event) {
-        if (port == self->config_.asap_port &&
-            event == dataplane::SctpBridge::AssocEvent::kDown) {
+        if (port == self->config_.asap_port && event == dataplane::SctpBridge::AssocEvent::kDown) {
           self->asap_->OnAssociationDown({peer, assoc}, self->now_);
         }
       });
@@ -96,10 +94,10 @@ void Registrar::Run() {
     now_ = NowMillis();
     // Drain what arrived, burst by burst (bounded so that timers still run).
     for (int bursts = 0; bursts < 64; ++bursts) {
-      size_t n = io_->ReceiveBurst([this](const dataplane::Endpoint& from,
-                                          absl::Span<const uint8_t> packet) {
-        bridge_->Input(from, packet);
-      });
+      size_t n = io_->ReceiveBurst(
+          [this](const dataplane::Endpoint& from, absl::Span<const uint8_t> packet) {
+            bridge_->Input(from, packet);
+          });
       io_->Flush();
       if (n < dataplane::UdpSocketIo::kBurst) break;
     }

@@ -48,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Check(DecodeMessage(protocol, absl::MakeConstSpan(first.data(), n), &report, &report_error),
           "error report decodes");
     Check(report.has_error && !report.error_causes.empty(), "error report has a cause");
-    Check(report.error_causes.begin()->code == error.cause, "error report keeps the cause");
+    Check(report.error_causes.front().code == error.cause, "error report keeps the cause");
     return 0;
   }
   (void)DescribeMessage(message);

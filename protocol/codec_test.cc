@@ -216,7 +216,7 @@ TEST(CodecRoundTripTest, EnrpFixedFieldsAndParameters) {
   Result list = Decode(Find(samples, "enrp_list_response").bytes, Protocol::kEnrp);
   ASSERT_TRUE(list.ok);
   ASSERT_EQ(list.message.servers.size(), 2u);
-  EXPECT_EQ(list.message.servers.begin()->server_id, 0x11111111u);
+  EXPECT_EQ(list.message.servers.front().server_id, 0x11111111u);
 
   EXPECT_EQ(Find(samples, "enrp_list_request").bytes.size(), 12u);  // RFC 5353 §2.5: 0xC
 }
@@ -249,8 +249,8 @@ TEST(CodecRoundTripTest, AsapSpecialFields) {
   ASSERT_TRUE(reject.ok);
   EXPECT_EQ(reject.message.flags, kFlagRegistrationReject);
   ASSERT_EQ(reject.message.error_causes.size(), 1u);
-  EXPECT_EQ(reject.message.error_causes.begin()->code, Cause::kInconsistentPoolingPolicy);
-  EXPECT_EQ(reject.message.error_causes.begin()->info.size(), 8u);
+  EXPECT_EQ(reject.message.error_causes.front().code, Cause::kInconsistentPoolingPolicy);
+  EXPECT_EQ(reject.message.error_causes.front().info.size(), 8u);
 }
 
 // ---- Tolerance ------------------------------------------------------------------
@@ -482,7 +482,7 @@ TEST(CodecEncodeTest, ErrorReportCarriesTheOffendingParameter) {
   Result decoded = Decode(report);
   ASSERT_TRUE(decoded.ok) << decoded.error.reason;
   EXPECT_EQ(decoded.message.type, static_cast<uint8_t>(AsapType::kError));
-  const ErrorCause& cause = *decoded.message.error_causes.begin();
+  const ErrorCause cause = decoded.message.error_causes.front();
   EXPECT_EQ(cause.code, Cause::kUnrecognizedParameter);
   EXPECT_EQ(Bytes(cause.info.begin(), cause.info.end()), Bytes({0x40, 0x77, 0, 6, 1, 2}));
 

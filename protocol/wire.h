@@ -231,6 +231,10 @@ class ParamList {
     Storage storage_;
   };
 
+  // The first item, by value. (`*begin()` refers into the iterator: do not
+  // bind it to a reference that outlives the iterator.)
+  T front() const { return *begin(); }
+
   iterator begin() const { return iterator(this, 0); }
   iterator end() const { return iterator(this, size_); }
 
