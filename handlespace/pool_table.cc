@@ -173,6 +173,36 @@ void PoolTable::IndexGrow(size_t capacity) {
 
 // ---- pools -------------------------------------------------------------------
 
+size_t PoolTable::HandleHash::operator()(PoolHandleView h) const {
+  const auto load = [](const char* p, size_t n) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, n);
+    return v;
+  };
+  const auto mix = [](uint64_t a, uint64_t b) {
+    const unsigned __int128 m =
+        static_cast<unsigned __int128>(a ^ 0xa0761d6478bd642fULL) * (b ^ 0xe7037ed1a0b428dbULL);
+    return static_cast<uint64_t>(m >> 64) ^ static_cast<uint64_t>(m);
+  };
+  const char* p = h.data();
+  size_t n = h.size();
+  uint64_t seed = n * 0x8ebc6af09c88c6e3ULL;
+  while (n > 16) {
+    seed = mix(load(p, 8) ^ seed, load(p + 8, 8));
+    p += 16;
+    n -= 16;
+  }
+  uint64_t a = 0;
+  uint64_t b = 0;
+  if (n >= 8) {
+    a = load(p, 8);
+    b = load(p + n - 8, 8);
+  } else if (n > 0) {
+    a = load(p, n);
+  }
+  return mix(a ^ seed, b ^ 0x589965cc75374cc3ULL);
+}
+
 uint32_t PoolTable::FindPool(PoolHandleView handle) const {
   const auto it = pool_index_.find(handle);
   return it == pool_index_.end() ? kNoSlot : it->second;

@@ -217,19 +217,21 @@ class PoolTable {
     uint8_t addr[20];  // inline addresses, or spill index
   };
 
-  struct Pool {
-    std::string handle;
-    uint32_t handle_sum = 0;  // HandleWordSum(handle), RFC 5353 §3.6.2
-    PolicyType policy = PolicyType::kRoundRobin;
+  // Hot fields of a resolution first: traits, counters, the ordered heap's
+  // and the member list's pointers share the first cache line.
+  struct alignas(64) Pool {
     const PolicyTraits* traits = nullptr;
+    uint32_t size = 0;
+    uint32_t cursor = 0;  // RR head (RFC 5356 §4.1.2)
+    uint32_t seq = 0;     // next tie-break sequence number (ordered policies)
+    bool in_use = false;
     uint8_t transport = 0;  // RFC 5352 §3.1: fixed by the first PE
     uint8_t use = 0;
-    bool in_use = false;
-    uint32_t size = 0;
-    uint32_t cursor = 0;           // RR head (RFC 5356 §4.1.2)
-    uint32_t seq = 0;              // next tie-break sequence number (ordered policies)
-    HugeVector<uint32_t> members;  // RR and RAND
     OrderedSet ordered;
+    HugeVector<uint32_t> members;  // RR and RAND
+    PolicyType policy = PolicyType::kRoundRobin;
+    uint32_t handle_sum = 0;  // HandleWordSum(handle), RFC 5353 §3.6.2
+    std::string handle;
     WeightTree weights;
   };
   struct Owner {
@@ -280,7 +282,18 @@ class PoolTable {
   size_t index_mask_ = 0;
   std::vector<Pool> pools_;
   std::vector<uint32_t> free_pools_;
-  absl::flat_hash_map<std::string, uint32_t> pool_index_;
+  // Handle hashing is on every command's path: a short-string hash that
+  // reads the handle in at most two overlapping 8-byte loads (handles are
+  // typically 4-32 bytes) and one multiply per 16 bytes.
+  struct HandleHash {
+    using is_transparent = void;
+    size_t operator()(PoolHandleView h) const;
+  };
+  struct HandleEq {
+    using is_transparent = void;
+    bool operator()(PoolHandleView a, PoolHandleView b) const { return a == b; }
+  };
+  absl::flat_hash_map<std::string, uint32_t, HandleHash, HandleEq> pool_index_;
   std::vector<Owner> owners_;
   absl::flat_hash_map<RegistrarId, uint16_t> owner_index_;
   // Most PEs have the same home (this registrar): skip the map for it.
