@@ -44,17 +44,27 @@ struct AssocRef {
 };
 
 // Counters, declared once (STYLE rule 14). Every reject and drop has its own.
-#define RSPD_ASAP_SERVER_STATS(X)                                                            \
-  X(registrations)                                                                           \
-  X(reregistrations)                                                                         \
-  X(registrations_rejected)                                                                  \
-  X(deregistrations)                                                                         \
-  X(resolutions)                                                                             \
-  X(resolutions_unknown_pool)                                                                \
-  X(keep_alives_sent) X(keep_alive_acks) X(unreachable_reports) X(removed_by_deregistration) \
-      X(removed_by_lifetime) X(removed_by_keep_alive) X(removed_by_unreachable)              \
-          X(removed_by_association_loss) X(malformed_messages) X(unsupported_messages)       \
-              X(errors_sent) X(send_failures)
+// clang-format off
+#define RSPD_ASAP_SERVER_STATS(X) \
+  X(registrations) \
+  X(reregistrations) \
+  X(registrations_rejected) \
+  X(deregistrations) \
+  X(resolutions) \
+  X(resolutions_unknown_pool) \
+  X(keep_alives_sent) \
+  X(keep_alive_acks) \
+  X(unreachable_reports) \
+  X(removed_by_deregistration) \
+  X(removed_by_lifetime) \
+  X(removed_by_keep_alive) \
+  X(removed_by_unreachable) \
+  X(removed_by_association_loss) \
+  X(malformed_messages) \
+  X(unsupported_messages) \
+  X(errors_sent) \
+  X(send_failures)
+// clang-format on
 
 struct AsapServerStats {
 #define RSPD_STAT_FIELD(name) std::atomic<uint64_t> name{0};
