@@ -204,6 +204,30 @@ void BM_Handlespace_Register(benchmark::State& state) {
   state.counters["peak_rss_MB"] = static_cast<double>(bench::PeakRssBytes()) / (1 << 20);
 }
 
+// As BM_Handlespace_Register, but the table starts empty and grows (no
+// Reserve): the cost of a shard that was not sized for its load.
+void BM_Handlespace_RegisterGrow(benchmark::State& state) {
+  const Scenario s = Get(state, 2);
+  const auto handles = Handles(s.pools);
+  const int64_t n = int64_t{s.pools} * s.per_pool;
+  double bytes_per_pe = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto table = std::make_unique<PoolTable>();
+    state.ResumeTiming();
+    if (!Populate(*table, s, handles)) {
+      state.SkipWithError("registration rejected");
+      break;
+    }
+    state.PauseTiming();
+    bytes_per_pe = static_cast<double>(table->MemoryBytes()) / static_cast<double>(n);
+    table.reset();
+    state.ResumeTiming();
+  }
+  SetOpCounters(state, n);
+  state.counters["bytes_per_pe"] = bytes_per_pe;
+}
+
 void BM_Handlespace_ReRegister(benchmark::State& state) {
   const Scenario s = Get(state, 2);
   const auto handles = Handles(s.pools);
@@ -449,6 +473,13 @@ void DynamicScenarios(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(BM_Handlespace_Register)->Apply(BurstScenarios);
+BENCHMARK(BM_Handlespace_RegisterGrow)
+    ->ArgNames({"big_pools", "lu", "burst"})
+    ->Args({0, 0, 32})
+    ->Args({0, 1, 32})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 BENCHMARK(BM_Handlespace_ReRegister)->Apply(BurstScenarios);
 BENCHMARK(BM_Handlespace_Deregister)->Apply(BurstScenarios);
 BENCHMARK(BM_Handlespace_Resolve)->Apply(ResolveScenarios);

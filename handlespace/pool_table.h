@@ -14,8 +14,8 @@
 //     §3.6.3 mark-and-sweep resync, §3.2.3 chunked handle table iteration.
 //
 // Memory (the target is <= 128 bytes per PE at 1M PEs): a PE is a
-// 64-byte record (one cache line) in a slot array with a free list (no heap node per PE), a
-// 4-byte entry in an open-addressing (pool, PE id) index at load <= 1/2,
+// 64-byte record (one cache line) in a slot array with a free list (no heap
+// node per PE), a 4-byte entry in an open-addressing (pool, PE id) index at load <= 1/2,
 // 4 bytes of selection position, 16 bytes of timer links and deadline, and
 // 4-16 bytes in its pool's selection structure. Pool handles are stored once
 // per pool. Addresses are inline when they fit 20 bytes (e.g. one IPv6 user
@@ -28,7 +28,7 @@
 //   if (r.cause != kNoError) { /* send REGISTRATION_RESPONSE R=1 with r.cause */ }
 //   uint32_t slots[3];
 //   size_t n = 0;
-//   Cause c = table.Resolve("echo", {.max_items = 3}, rng, slots, &n);
+//   Cause c = table.Resolve("echo", ResolveOptions{3, 0}, rng, slots, &n);
 
 #pragma once
 
