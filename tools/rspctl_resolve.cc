@@ -78,9 +78,10 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
           e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
           e.policy.type, absl::StrJoin(values, ",").c_str());
     } else {
-      printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"[%s] life=%d\n", e.pe_id,
+      printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"%s life=%d\n", e.pe_id,
              e.home_registrar, TransportName(e.transport), absl::StrJoin(addresses, ",").c_str(),
-             e.port, protocol::PolicyTypeName(e.policy.type), absl::StrJoin(values, ",").c_str(),
+             e.port, protocol::PolicyTypeName(e.policy.type),
+             values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
              e.registration_life);
     }
   }
