@@ -1,7 +1,9 @@
 // File: bench/handlespace_bench.cc
 //
 // Handlespace throughput and memory (issue 4), on one core, -c opt:
-//   bazel run -c opt //bench:handlespace_bench -- --benchmark_repetitions=3
+//   bazel run -c opt //bench:handlespace_bench -- --benchmark_repetitions=5
+//     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+// (results and analysis: bench/RESULTS.md, section Handlespace).
 // The workload is the issue's, exactly: pool p has handle "pool%06u"; PE i of
 // each pool has ID (uint32)((i+1)*2654435761); registration interleaves pools
 // (for i < N, for p < P; g = i*P + p); each PE has one IPv4 SCTP user
