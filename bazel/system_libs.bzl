@@ -1,7 +1,9 @@
 """Wraps Debian's system libraries as Bazel targets by asking pkg-config.
 
 `system_libs(name, modules)` creates `@name//:<target>` for every entry of
-`modules` (target name -> list of pkg-config module names). Each target is a
+`modules` (target name -> list of pkg-config module names), and for every entry
+of `plain_libraries` (target name -> link flags) for libraries without a
+pkg-config file. Each pkg-config target is a
 cc_library whose include directories are symlinked into the repository (so
 Bazel sees the headers as declared and passes them with -isystem) and whose
 link flags are pkg-config's `--libs`. Runs at fetch time; needs no network.
@@ -36,12 +38,23 @@ def _system_libs_impl(rctx):
         build.append("    linkopts = %s," % repr(linkopts))
         build.append(")")
         build.append("")
+    for target, flags in rctx.attr.plain_libraries.items():
+        # Libraries that ship no pkg-config file: link flags only (the caller
+        # declares the few functions it uses).
+        build.append("cc_library(")
+        build.append('    name = "%s",' % target)
+        build.append("    linkopts = %s," % repr(flags))
+        build.append(")")
+        build.append("")
     rctx.file("BUILD.bazel", "\n".join(build))
     rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
 
 system_libs = repository_rule(
     implementation = _system_libs_impl,
-    attrs = {"modules": attr.string_list_dict(mandatory = True)},
+    attrs = {
+        "modules": attr.string_list_dict(mandatory = True),
+        "plain_libraries": attr.string_list_dict(),
+    },
     local = True,
     environ = ["PKG_CONFIG_PATH"],
 )

@@ -13,6 +13,7 @@ PACKAGES=(
   libdpdk-dev dpdk    # DPDK 22.11 (dataplane --io=dpdk)
   libpcap-dev         # rspctl decode, golden captures
   tshark              # wire checks against Wireshark's ASAP/ENRP dissectors
+  librsplib3          # RSPLIB (reference implementation): interop test, benchmark baseline
   clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)
   clang-format        # tools/format.sh
   iproute2            # network namespaces in system tests
