@@ -267,6 +267,19 @@ bool PoolTable::PoolPolicy(PoolHandleView handle, PolicyType* type) const {
   return true;
 }
 
+bool PoolTable::GetPoolAttributes(PoolHandleView handle, PoolAttributes* attributes) const {
+  const uint32_t p = FindPool(handle);
+  if (p == kNoSlot) {
+    return false;
+  }
+  const Pool& pool = pools_[p];
+  attributes->policy = pool.policy;
+  attributes->transport = static_cast<ParamType>(pool.transport);
+  attributes->use = static_cast<TransportUse>(pool.use);
+  attributes->size = pool.size;
+  return true;
+}
+
 size_t PoolTable::PoolSize(PoolHandleView handle) const {
   const uint32_t p = FindPool(handle);
   return p == kNoSlot ? 0 : pools_[p].size;
@@ -415,6 +428,10 @@ size_t PoolTable::SweepOwner(RegistrarId owner, std::vector<ElementEntry>* remov
 
 void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
   Record& r = records_[slot];
+  if (ABSL_PREDICT_FALSE(pe.user.type == ParamType::kDccpTransport)) {
+    dccp_service_[slot] = pe.user.dccp_service_code;
+    r.flags |= Record::kDccp;
+  }
   r.user_count = pe.user.addresses.size;
   r.asap_count = pe.asap.addresses.size;
   size_t bytes = 0;
@@ -505,6 +522,9 @@ PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
   pe.user.use = static_cast<TransportUse>(r.user_use);
   pe.asap.port = r.asap_port;
   pe.policy = UnpackPolicy(pool.policy, PolicyOf(slot));
+  if (ABSL_PREDICT_FALSE(r.flags & Record::kDccp)) {
+    pe.user.dccp_service_code = dccp_service_.find(slot)->second;
+  }
   if (r.flags & Record::kSpilled) {
     uint32_t idx;
     std::memcpy(&idx, r.addr, sizeof(idx));
@@ -758,6 +778,9 @@ void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   FreeSpill(slot);
   if (r.flags & Record::kDpf) {
     dpf_.erase(slot);
+  }
+  if (r.flags & Record::kDccp) {
+    dccp_service_.erase(slot);
   }
   r.flags = Record::kFree;
   r.pool = kNoSlot;

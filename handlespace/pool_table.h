@@ -60,6 +60,15 @@ struct RegisterResult {
   uint32_t slot = kNoSlot;
 };
 
+// What the first PE fixed for its pool (RFC 5352 §3.1 rule 1), e.g. for the
+// parameters of an Inconsistent Pooling Policy / Transport Type rejection.
+struct PoolAttributes {
+  PolicyType policy = PolicyType::kRoundRobin;
+  ParamType transport = ParamType::kSctpTransport;
+  TransportUse use = TransportUse::kDataOnly;
+  size_t size = 0;  // PEs in the pool
+};
+
 struct ResolveOptions {
   // How many PEs to return at most (RFC 5356 "at most the requested number";
   // RSPLIB MaxHResItems, default 3); capped at kMaxResolutionItems.
@@ -185,6 +194,8 @@ class PoolTable {
   PoolHandleView pool_handle(uint32_t slot) const { return pools_[records_[slot].pool].handle; }
   // The pool's policy type (fixed by its first PE), or false if no such pool.
   bool PoolPolicy(PoolHandleView handle, PolicyType* type) const;
+  // The pool's policy type, transport type and use, or false if no such pool.
+  bool GetPoolAttributes(PoolHandleView handle, PoolAttributes* attributes) const;
   size_t PoolSize(PoolHandleView handle) const;
 
   size_t pool_count() const { return pool_index_.size(); }
@@ -197,6 +208,7 @@ class PoolTable {
     static constexpr uint8_t kMarked = 1;   // RFC 5353 §3.6.3 resync mark
     static constexpr uint8_t kSpilled = 2;  // addresses in spills_
     static constexpr uint8_t kDpf = 4;      // DPF values in dpf_
+    static constexpr uint8_t kDccp = 8;     // DCCP service code in dccp_service_
     static constexpr uint8_t kFree = 0x80;  // slot on the free list
     uint32_t pool;
     PoolElementId id;  // next free slot while free
@@ -303,6 +315,8 @@ class PoolTable {
   // DPF and distance of the RSPLIB DPF policies (rare; keeps the record at
   // 64 bytes, one cache line).
   absl::flat_hash_map<uint32_t, std::array<uint32_t, 2>> dpf_;
+  // DCCP service codes (RFC 5354 §3.3), likewise rare.
+  absl::flat_hash_map<uint32_t, uint32_t> dccp_service_;
   std::vector<uint32_t> free_spills_;
   TimerWheel timers_;
   std::vector<uint32_t> fired_;  // scratch for Expire

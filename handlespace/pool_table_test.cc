@@ -77,6 +77,38 @@ TEST(RegistrationTest, ReRegistrationRunsTheSameChecks) {
   EXPECT_EQ(table.GetElement(table.Find("p", 2)), MakePe(2, kPr1));
 }
 
+TEST(RegistrationTest, PoolAttributesComeFromTheFirstPe) {
+  // RFC 5352 §3.1 rule 1; the ASAP layer quotes them in a rejection.
+  PoolTable table;
+  PoolElementInfo pe = MakePe(1, kPr1, PolicyType::kLeastUsed, 7);
+  pe.user.use = TransportUse::kDataPlusControl;
+  ASSERT_EQ(table.Register("p", pe, kNever).cause, kNoError);
+  PoolAttributes a;
+  ASSERT_TRUE(table.GetPoolAttributes("p", &a));
+  EXPECT_EQ(a.policy, PolicyType::kLeastUsed);
+  EXPECT_EQ(a.transport, ParamType::kSctpTransport);
+  EXPECT_EQ(a.use, TransportUse::kDataPlusControl);
+  EXPECT_EQ(a.size, 1u);
+  EXPECT_FALSE(table.GetPoolAttributes("q", &a));
+}
+
+TEST(RegistrationTest, DccpServiceCodeIsKept) {
+  // RFC 5354 §3.3: the DCCP transport carries a service code.
+  PoolTable table;
+  PoolElementInfo pe = MakePe(1, kPr1);
+  pe.user.type = ParamType::kDccpTransport;
+  pe.user.dccp_service_code = 0x12345678;
+  const RegisterResult r = table.Register("d", pe, kNever);
+  ASSERT_EQ(r.cause, kNoError);
+  EXPECT_EQ(table.GetElement(r.slot), pe);
+  pe.user.dccp_service_code = 42;
+  ASSERT_EQ(table.Register("d", pe, kNever).cause, kNoError);
+  EXPECT_EQ(table.GetElement(r.slot).user.dccp_service_code, 42u);
+  EXPECT_TRUE(table.Deregister("d", 1));
+  ASSERT_EQ(table.Register("d", MakePe(1, kPr1), kNever).cause, kNoError);  // slot reused, SCTP
+  EXPECT_EQ(table.GetElement(table.Find("d", 1)).user.dccp_service_code, 0u);
+}
+
 TEST(RegistrationTest, RejectsInvalidValues) {
   // RFC 5352 §3.1 rule 5.
   PoolTable table;

@@ -131,8 +131,11 @@ struct UserTransport {
   uint16_t port = 0;
   TransportUse use = TransportUse::kDataOnly;
   AddressList addresses;
+  // RFC 5354 §3.3: the DCCP transport's service code (DCCP only).
+  uint32_t dccp_service_code = 0;
   friend bool operator==(const UserTransport& a, const UserTransport& b) {
-    return a.type == b.type && a.port == b.port && a.use == b.use && a.addresses == b.addresses;
+    return a.type == b.type && a.port == b.port && a.use == b.use && a.addresses == b.addresses &&
+           a.dccp_service_code == b.dccp_service_code;
   }
 };
 
