@@ -177,9 +177,10 @@ void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
       ShardStats::Add(stats_.sweep_removed, r.count);
       break;
     case ShardOp::kIterateChunk: {
-      std::vector<uint32_t> slots;
-      slots.reserve(r.max);
-      r.cursor = table_.IterateChunk(r.cursor, r.max, &slots, r.owner);
+      std::vector<uint32_t>& slots = chunk_slots_;  // keeps its capacity: no allocation
+      slots.clear();
+      const uint32_t max = std::max<uint32_t>(r.max, 1);  // 0 would never advance
+      r.cursor = table_.IterateChunk(r.cursor, max, &slots, r.owner);
       r.entries.resize(slots.size());
       for (size_t i = 0; i < slots.size(); ++i) {
         const PoolHandleView h = table_.pool_handle(slots[i]);

@@ -160,6 +160,7 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
   Prng rng_;
   ShardStats stats_;
   uint32_t selected_[kMaxResolutionItems];
+  std::vector<uint32_t> chunk_slots_;  // scratch for IterateChunk
 };
 
 }  // namespace rspd::handlespace
