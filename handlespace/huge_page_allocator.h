@@ -5,9 +5,10 @@
 // 2 MiB-aligned and advised as transparent huge pages (madvise
 // MADV_HUGEPAGE; Debian's default THP mode is "madvise"), so that random
 // lookups in a million-entry table miss the cache but not also the TLB.
-// Measured on the team VM (bench/handlespace_bench.cc, 1M PEs): the PE index
-// probe, a TLB miss plus a cache miss with 4 KiB pages, dominated
-// registration time. Smaller blocks come from operator new, 64-byte aligned.
+// Why: in bench/handlespace_bench.cc at 1M PEs the random probe of the 8 MB
+// PE index dominated registration time (perf, team VM); with 4 KiB pages
+// such a probe can miss the TLB as well as the cache. Smaller blocks come from operator new,
+// 64-byte aligned.
 //
 // Allocation happens when a table grows or is reserved (startup, STYLE rule
 // 10: the shard loop itself does not allocate once sized); madvise is a

@@ -18,9 +18,9 @@
 //
 // Example:
 //   OrderedSet set;
-//   set.Insert({.key = load, .seq = pool_seq++, .slot = s}, pos);
+//   set.Insert(OrderedEntry{load, pool_seq++, s}, pos);
 //   uint32_t out[3];
-//   size_t n = set.TopK(3, out);  // lowest keys, ascending
+//   size_t n = set.TopK(3, /*limit=*/~uint64_t{0}, out);  // lowest keys, ascending
 
 #pragma once
 
