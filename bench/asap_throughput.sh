@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 5 benchmark: handle resolutions/s and registrations/s through rspd over
+# loopback, against a plain usrsctp echo server (tools/sctp_echo) on the same
+# packet path, with the same request bytes, reply sizes and concurrency,
+# measured alternately in the same run. Prints a Markdown table of medians.
+#
+#   bench/asap_throughput.sh [REPETITIONS=3] [SECONDS=3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+reps="${1:-3}"
+seconds="${2:-3}"
+bazel build -c opt //tools:rspd //tools:sctp_echo //tools:rspd_load >/dev/null 2>&1
+B="$(bazel info -c opt bazel-bin 2>/dev/null)/tools"
+dir=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+start_rspd() {
+  "$B/rspd" --bind_address=127.0.0.1 --udp_port=0 --keep_alive_interval=1h --print_stats=false \
+    >"$dir/server.out" 2>&1 &
+  server=$!
+  until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
+  port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/server.out")
+}
+start_echo() {  # reply size
+  "$B/sctp_echo" --udp_port=0 --reply_size="$1" >"$dir/server.out" 2>&1 &
+  server=$!
+  until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
+  port=$(sed -n 's/^sctp_echo udp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/server.out")
+}
+stop_server() { kill -INT "$server"; wait "$server" 2>/dev/null || true; }
+load() {  # mode associations [flags...]
+  local mode="$1" assocs="$2"; shift 2
+  "$B/rspd_load" --target="127.0.0.1:$port" --mode="$mode" --associations="$assocs" \
+    --in_flight=32 --seconds="$seconds" --warmup_seconds=1 "$@"
+}
+rate() { sed -n 's/.* rate=\([0-9]*\) msg\/s/\1/p'; }
+reply() { sed -n 's/.* reply_bytes=\([0-9]*\) .*/\1/p'; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+echo "| associations | request | rspd msg/s | echo msg/s | rspd / echo |"
+echo "| --- | --- | --- | --- | --- |"
+for assocs in 1 32 100; do
+  for kind in resolve register; do
+    : >"$dir/rspd.rates"
+    : >"$dir/echo.rates"
+    for rep in $(seq "$reps"); do
+      start_rspd
+      out=$(load "$kind" "$assocs" --pool="p$rep")
+      stop_server
+      echo "$out" | rate >>"$dir/rspd.rates"
+      size=$(echo "$out" | reply)
+      start_echo "$size"
+      load echo "$assocs" --echo_requests="$kind" --pool="p$rep" | rate >>"$dir/echo.rates"
+      stop_server
+    done
+    r=$(median <"$dir/rspd.rates")
+    e=$(median <"$dir/echo.rates")
+    echo "| $assocs | $kind | $r | $e | $(awk -v r="$r" -v e="$e" 'BEGIN {printf "%.0f %%", 100 * r / e}') |"
+  done
+done

@@ -1,0 +1,231 @@
+// rspd_load: a load generator for the registrar's throughput benchmark
+// (bench/asap_throughput.sh). Opens --associations SCTP associations (usrsctp,
+// UDP encapsulation) to --target and keeps --in_flight requests outstanding
+// on each: handle resolutions (--mode=resolve), registrations and
+// re-registrations (--mode=register), or the resolution request sent to an
+// echo server (--mode=echo). Prints the answered messages per second over
+// --seconds after --warmup_seconds.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <usrsctp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "client/asap_session.h"
+#include "protocol/codec.h"
+
+ABSL_FLAG(std::string, target, "127.0.0.1:9899", "HOST:UDP_PORT of rspd or sctp_echo");
+ABSL_FLAG(std::string, mode, "resolve", "resolve | register | echo");
+ABSL_FLAG(std::string, echo_requests, "resolve",
+          "echo: send the requests of this mode (resolve | register), so that the baseline "
+          "carries the same bytes");
+ABSL_FLAG(int, associations, 1, "SCTP associations");
+ABSL_FLAG(int, in_flight, 32, "outstanding requests per association");
+ABSL_FLAG(double, seconds, 5, "measurement window");
+ABSL_FLAG(double, warmup_seconds, 1, "time before measuring");
+ABSL_FLAG(std::string, pool, "load", "pool handle");
+ABSL_FLAG(int, pes, 10, "resolve: PEs registered in the pool first");
+ABSL_FLAG(uint32_t, items, 3, "resolve: PEs asked for per resolution");
+
+namespace {
+
+using rspd::protocol::AsapType;
+using rspd::protocol::Message;
+
+std::vector<uint8_t> Encode(const Message& m) {
+  std::vector<uint8_t> out(4096);
+  out.resize(rspd::protocol::EncodeMessage(m, absl::MakeSpan(out)));
+  return out;
+}
+
+std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) {
+  Message m;
+  m.type = static_cast<uint8_t>(AsapType::kHandleResolution);
+  m.has_pool_handle = true;
+  m.pool_handle = pool;
+  m.has_handle_resolution_items = true;
+  m.handle_resolution_items = items;
+  return Encode(m);
+}
+
+std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id) {
+  static const rspd::protocol::IpAddress kLoopback[1] = {
+      rspd::protocol::IpAddress::V4(0x7f000001)};
+  Message m;
+  m.type = static_cast<uint8_t>(AsapType::kRegistration);
+  m.has_pool_handle = true;
+  m.pool_handle = pool;
+  m.has_pool_element = true;
+  m.pool_element.pe_id = pe_id;
+  m.pool_element.registration_life = 300;
+  m.pool_element.user_transport.port = static_cast<uint16_t>(20000 + pe_id % 40000);
+  m.pool_element.user_transport.addresses =
+      rspd::protocol::ParamList<rspd::protocol::IpAddress>(kLoopback);
+  m.pool_element.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
+  return Encode(m);
+}
+
+// One association with its pre-encoded requests, sent round-robin.
+struct Connection {
+  struct socket* socket = nullptr;
+  std::vector<std::vector<uint8_t>> requests;
+  size_t next = 0;
+  uint8_t reply_type = 0;  // 0: any message counts (echo)
+  std::atomic<uint64_t> answered{0};
+  std::atomic<uint64_t> last_reply_size{0};
+  std::mutex mu;
+  std::condition_variable cv;
+  bool up = false;
+  bool down = false;
+
+  void SendNext() {
+    const std::vector<uint8_t>& r = requests[next];
+    next = (next + 1) % requests.size();
+    sctp_sndinfo info{};
+    info.snd_ppid = htonl(rspd::protocol::kAsapPpid);
+    usrsctp_sendv(socket, r.data(), r.size(), nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
+                  0);
+  }
+};
+
+int OnReceive(struct socket*, union sctp_sockstore, void* data, size_t length,
+              struct sctp_rcvinfo, int flags, void* ulp_info) {
+  auto* c = static_cast<Connection*>(ulp_info);
+  if (data == nullptr) return 1;
+  if (flags & MSG_NOTIFICATION) {
+    const auto* n = static_cast<const sctp_notification*>(data);
+    if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
+      std::lock_guard<std::mutex> lock(c->mu);
+      if (n->sn_assoc_change.sac_state == SCTP_COMM_UP) {
+        c->up = true;
+      } else {
+        c->down = true;
+      }
+      c->cv.notify_all();
+    }
+  } else if (length >= 4 &&
+             (c->reply_type == 0 || static_cast<const uint8_t*>(data)[0] == c->reply_type)) {
+    c->answered.fetch_add(1, std::memory_order_relaxed);
+    c->last_reply_size.store(length, std::memory_order_relaxed);
+    c->SendNext();  // the receive thread is the only sender after the start
+  }
+  free(data);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  auto target = rspd::client::ParseRegistrarAddress(absl::GetFlag(FLAGS_target));
+  if (!target.ok()) {
+    fprintf(stderr, "rspd_load: %s\n", std::string(target.status().message()).c_str());
+    return 2;
+  }
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  // The session starts usrsctp for this process; in resolve mode it also
+  // fills the pool.
+  auto setup = rspd::client::AsapSession::Connect(*target, absl::Seconds(5));
+  if (!setup.ok()) {
+    fprintf(stderr, "rspd_load: %s\n", std::string(setup.status().message()).c_str());
+    return 1;
+  }
+  if (mode == "resolve") {
+    for (int i = 0; i < absl::GetFlag(FLAGS_pes); ++i) {
+      rspd::client::PoolElementSpec pe;
+      pe.pe_id = static_cast<uint32_t>(i + 1);
+      pe.registration_life = -1;
+      pe.port = static_cast<uint16_t>(7000 + i);
+      pe.addresses = {rspd::protocol::IpAddress::V4(0x7f000001)};
+      pe.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
+      if (absl::Status s = (*setup)->Register(pool, pe); !s.ok()) {
+        fprintf(stderr, "rspd_load: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+    }
+  }
+
+  const int count = absl::GetFlag(FLAGS_associations);
+  const int in_flight = absl::GetFlag(FLAGS_in_flight);
+  std::vector<std::unique_ptr<Connection>> connections;
+  sockaddr_in remote{};
+  remote.sin_family = AF_INET;
+  remote.sin_port = htons(target->sctp_port);
+  inet_pton(AF_INET, target->host.c_str(), &remote.sin_addr);
+  for (int i = 0; i < count; ++i) {
+    auto c = std::make_unique<Connection>();
+    const bool registrations =
+        mode == "register" || (mode == "echo" && absl::GetFlag(FLAGS_echo_requests) == "register");
+    if (registrations) {
+      c->reply_type = static_cast<uint8_t>(AsapType::kRegistrationResponse);
+      for (uint32_t k = 0; k < 1000; ++k) {
+        c->requests.push_back(
+            RegistrationRequest(pool, 0x10000000u + static_cast<uint32_t>(i) * 1000 + k));
+      }
+    } else {
+      c->reply_type = static_cast<uint8_t>(AsapType::kHandleResolutionResponse);
+      c->requests.push_back(ResolutionRequest(pool, absl::GetFlag(FLAGS_items)));
+    }
+    if (mode == "echo") c->reply_type = 0;  // the echo server's replies are opaque
+    c->socket = usrsctp_socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP, OnReceive, nullptr, 0, c.get());
+    const int on = 1;
+    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
+    sctp_event event{};
+    event.se_assoc_id = SCTP_ALL_ASSOC;
+    event.se_on = 1;
+    event.se_type = SCTP_ASSOC_CHANGE;
+    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
+    sctp_udpencaps encaps{};
+    encaps.sue_address.ss_family = AF_INET;
+    encaps.sue_port = htons(target->udp_port);
+    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
+                       sizeof(encaps));
+    usrsctp_set_non_blocking(c->socket, 1);
+    usrsctp_connect(c->socket, reinterpret_cast<sockaddr*>(&remote), sizeof(remote));
+    connections.push_back(std::move(c));
+  }
+  for (auto& c : connections) {
+    std::unique_lock<std::mutex> lock(c->mu);
+    if (!c->cv.wait_for(lock, std::chrono::seconds(10), [&] { return c->up || c->down; }) ||
+        !c->up) {
+      fprintf(stderr, "rspd_load: an association did not come up\n");
+      return 1;
+    }
+  }
+  for (auto& c : connections) {
+    for (int k = 0; k < in_flight; ++k) c->SendNext();
+  }
+  auto total = [&] {
+    uint64_t sum = 0;
+    for (auto& c : connections) sum += c->answered.load(std::memory_order_relaxed);
+    return sum;
+  };
+  std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_warmup_seconds)));
+  const uint64_t start = total();
+  const auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(std::chrono::duration<double>(absl::GetFlag(FLAGS_seconds)));
+  const uint64_t end = total();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  printf("mode=%s associations=%d in_flight=%d reply_bytes=%llu rate=%.0f msg/s\n", mode.c_str(),
+         count, in_flight,
+         static_cast<unsigned long long>(connections[0]->last_reply_size.load()),
+         static_cast<double>(end - start) / elapsed);
+  fflush(stdout);
+  _exit(0);  // skip usrsctp teardown: the measurement is done
+}
