@@ -4,8 +4,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <usrsctp.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,46 +17,6 @@ namespace {
 
 using protocol::AsapType;
 using protocol::Message;
-
-std::once_flag g_init;
-absl::Status g_init_status;
-
-// usrsctp (threaded) with UDP encapsulation on a free local port: two
-// processes cannot share one (PLATFORM.md).
-void InitOnce() {
-  int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  socklen_t length = sizeof(any);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&any), &length) != 0) {
-    g_init_status = absl::InternalError(absl::StrCat("no free UDP port: ", strerror(errno)));
-    if (fd >= 0) close(fd);
-    return;
-  }
-  uint16_t port = ntohs(any.sin_port);
-  close(fd);
-  usrsctp_init(port, nullptr, nullptr);
-  // Fail fast: give up an association after 4 retransmissions with RTO at
-  // most 1 s, rather than the RFC's minutes; a PE then hunts for another
-  // registrar (RFC 5352 §3.7).
-  usrsctp_sysctl_set_sctp_rto_max_default(1000);
-  usrsctp_sysctl_set_sctp_init_rto_max_default(1000);
-  usrsctp_sysctl_set_sctp_assoc_rtx_max_default(4);
-  usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);
-}
-
-int ReceiveCallback(struct socket*, union sctp_sockstore, void* data, size_t length,
-                    struct sctp_rcvinfo, int flags, void* ulp_info) {
-  auto* session = static_cast<AsapSession*>(ulp_info);
-  if (data == nullptr) {
-    session->OnReceive(nullptr, 0, 0);
-    return 1;
-  }
-  session->OnReceive(data, length, flags);
-  free(data);
-  return 1;
-}
 
 std::vector<uint8_t> Encode(const Message& m) {
   std::vector<uint8_t> out(65536);
@@ -117,71 +77,23 @@ absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) 
 
 absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(const RegistrarAddress& registrar,
                                                                   absl::Duration timeout) {
-  std::call_once(g_init, InitOnce);
-  if (!g_init_status.ok()) return g_init_status;
-  sockaddr_storage remote{};
-  socklen_t remote_length;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&remote);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&remote);
-  if (inet_pton(AF_INET, registrar.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(registrar.sctp_port);
-    remote_length = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, registrar.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(registrar.sctp_port);
-    remote_length = sizeof(*v6);
-  } else {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", registrar.host));
-  }
   std::unique_ptr<AsapSession> session(new AsapSession());
-  session->socket_ = usrsctp_socket(remote.ss_family, SOCK_STREAM, IPPROTO_SCTP, ReceiveCallback,
-                                    nullptr, 0, session.get());
-  if (session->socket_ == nullptr) {
-    return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
+  AsapSession* self = session.get();
+  auto association = SctpAssociation::Connect(
+      registrar.host, registrar.sctp_port, registrar.udp_port, timeout,
+      [self](uint32_t ppid, absl::Span<const uint8_t> data) {
+        return ppid == protocol::kAsapPpid && self->HandleUnsolicited(data);
+      });
+  if (!association.ok()) {
+    return absl::UnavailableError(absl::StrCat("registrar ", registrar.host, " (UDP ",
+                                               registrar.udp_port,
+                                               "): ", association.status().message()));
   }
-  const int on = 1;
-  usrsctp_setsockopt(session->socket_, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
-  sctp_event event{};
-  event.se_assoc_id = SCTP_ALL_ASSOC;
-  event.se_on = 1;
-  event.se_type = SCTP_ASSOC_CHANGE;
-  usrsctp_setsockopt(session->socket_, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
-  // RFC 6951 §5: the registrar's UDP port for encapsulation.
-  sctp_udpencaps encaps{};
-  encaps.sue_address.ss_family = remote.ss_family;
-  encaps.sue_port = htons(registrar.udp_port);
-  usrsctp_setsockopt(session->socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
-                     sizeof(encaps));
-  sctp_initmsg init{};
-  init.sinit_max_attempts = 3;
-  init.sinit_max_init_timeo = 1000;
-  usrsctp_setsockopt(session->socket_, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
-  usrsctp_set_non_blocking(session->socket_, 1);
-  if (usrsctp_connect(session->socket_, reinterpret_cast<sockaddr*>(&remote), remote_length) != 0 &&
-      errno != EINPROGRESS) {
-    return absl::UnavailableError(absl::StrCat("connect: ", strerror(errno)));
-  }
-  std::unique_lock<std::mutex> lock(session->mu_);
-  bool up = session->cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                                  [&] { return session->connected_ || session->closed_; });
-  if (!up || !session->connected_) {
-    return absl::UnavailableError(absl::StrCat("no SCTP association to registrar ", registrar.host,
-                                               " (UDP ", registrar.udp_port, ")"));
-  }
+  session->association_ = std::move(*association);
   return session;
 }
 
-AsapSession::~AsapSession() {
-  if (socket_ != nullptr) {
-    usrsctp_close(socket_);  // graceful SHUTDOWN; callbacks stop with the socket
-  }
-}
-
-bool AsapSession::connected() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return connected_;
-}
+AsapSession::~AsapSession() = default;
 
 uint32_t AsapSession::home_registrar() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -193,100 +105,62 @@ uint64_t AsapSession::keep_alives_answered() const {
   return keep_alives_answered_;
 }
 
-void AsapSession::OnReceive(const void* data, size_t length, int flags) {
-  if (data == nullptr) {
-    std::lock_guard<std::mutex> lock(mu_);
-    connected_ = false;
-    closed_ = true;
-    cv_.notify_all();
-    return;
+bool AsapSession::HandleUnsolicited(absl::Span<const uint8_t> data) {
+  if (data.empty() || data[0] != static_cast<uint8_t>(AsapType::kEndpointKeepAlive)) {
+    return false;
   }
-  if (flags & MSG_NOTIFICATION) {
-    const auto* n = static_cast<const sctp_notification*>(data);
-    if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
-      std::lock_guard<std::mutex> lock(mu_);
-      uint16_t state = n->sn_assoc_change.sac_state;
-      if (state == SCTP_COMM_UP || state == SCTP_RESTART) {
-        connected_ = true;
-      } else {
-        connected_ = false;
-        closed_ = true;
-      }
-      cv_.notify_all();
-    }
-    return;
-  }
-  std::vector<uint8_t> bytes(static_cast<const uint8_t*>(data),
-                             static_cast<const uint8_t*>(data) + length);
   Message m;
   protocol::DecodeError error;
-  if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) {
-    return;  // nothing sensible to answer a registrar's malformed message with
+  if (!protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error)) {
+    return true;  // nothing sensible to answer a malformed keep-alive with
   }
-  if (m.type == static_cast<uint8_t>(AsapType::kEndpointKeepAlive)) {
-    // RFC 5352 §3.4 KA1-KA2: ACK every keep-alive for a pool we are in;
-    // KA2.4: H=1 makes the sender our home registrar.
-    std::vector<uint32_t> ids;
-    {
+  // RFC 5352 §3.4 KA1-KA2: ACK every keep-alive for a pool we are in;
+  // KA2.4: H=1 makes the sender our home registrar.
+  std::vector<uint32_t> ids;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [pool, id] : registered_) {
+      if (pool == m.pool_handle && (!m.has_pe_id || m.pe_id == id)) ids.push_back(id);
+    }
+    if (!ids.empty() && (m.flags & protocol::kFlagHome)) home_ = m.server_id;
+  }
+  for (uint32_t id : ids) {
+    Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
+    ack.has_pe_id = true;
+    ack.pe_id = id;
+    if (association_->Send(protocol::kAsapPpid, Encode(ack)).ok()) {
       std::lock_guard<std::mutex> lock(mu_);
-      for (const auto& [pool, id] : registered_) {
-        if (pool == m.pool_handle && (!m.has_pe_id || m.pe_id == id)) ids.push_back(id);
-      }
-      if (!ids.empty() && (m.flags & protocol::kFlagHome)) home_ = m.server_id;
+      ++keep_alives_answered_;
     }
-    for (uint32_t id : ids) {
-      Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
-      ack.has_pe_id = true;
-      ack.pe_id = id;
-      if (SendMessage(Encode(ack)).ok()) {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++keep_alives_answered_;
-      }
-    }
-    return;
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  inbox_.push_back(std::move(bytes));
-  cv_.notify_all();
-}
-
-absl::Status AsapSession::SendMessage(absl::Span<const uint8_t> message) {
-  sctp_sndinfo info{};
-  info.snd_ppid = htonl(protocol::kAsapPpid);  // RFC 5352 §5
-  if (usrsctp_sendv(socket_, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
-                    SCTP_SENDV_SNDINFO, 0) < 0) {
-    return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
-  }
-  return absl::OkStatus();
+  return true;
 }
 
 absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint8_t> request,
                                                            AsapType reply, const std::string& pool,
                                                            absl::Duration timeout) {
   std::lock_guard<std::mutex> one_at_a_time(request_mu_);
-  if (absl::Status s = SendMessage(request); !s.ok()) return s;
-  std::unique_lock<std::mutex> lock(mu_);
-  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
+  if (absl::Status s = association_->Send(protocol::kAsapPpid, request); !s.ok()) return s;
+  const absl::Time deadline = absl::Now() + timeout;
   while (true) {
-    while (!inbox_.empty()) {
-      std::vector<uint8_t> bytes = std::move(inbox_.front());
-      inbox_.pop_front();
-      Message m;
-      protocol::DecodeError error;
-      if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) continue;
-      if (m.type == static_cast<uint8_t>(AsapType::kError)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "registrar answered ASAP_ERROR: ", protocol::CauseName(m.error_causes.front().code)));
-      }
-      if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool)) {
-        return bytes;
-      }
-    }
-    if (closed_) return absl::UnavailableError("association to the registrar is gone");
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && inbox_.empty()) {
+    absl::StatusOr<SctpAssociation::Received> received =
+        association_->Receive(std::max(deadline - absl::Now(), absl::ZeroDuration()));
+    if (absl::IsDeadlineExceeded(received.status())) {
       return absl::DeadlineExceededError(absl::StrCat(
           "no ", protocol::MessageTypeName(protocol::Protocol::kAsap, static_cast<uint8_t>(reply)),
           " within ", absl::FormatDuration(timeout)));
+    }
+    if (!received.ok()) return received.status();
+    if (received->ppid != protocol::kAsapPpid) continue;
+    Message m;
+    protocol::DecodeError error;
+    if (!protocol::DecodeMessage(protocol::Protocol::kAsap, received->data, &m, &error)) continue;
+    if (m.type == static_cast<uint8_t>(AsapType::kError)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "registrar answered ASAP_ERROR: ", protocol::CauseName(m.error_causes.front().code)));
+    }
+    if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool)) {
+      return std::move(received->data);
     }
   }
 }
@@ -385,7 +259,7 @@ absl::Status AsapSession::ReportUnreachable(const std::string& pool, uint32_t pe
   Message m = Asap(AsapType::kEndpointUnreachable, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
-  return SendMessage(Encode(m));
+  return association_->Send(protocol::kAsapPpid, Encode(m));
 }
 
 }  // namespace rspd::client

@@ -18,9 +18,7 @@
 
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,9 +26,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/sctp_association.h"
 #include "protocol/codec.h"
-
-struct socket;
 
 namespace rspd::client {
 
@@ -73,8 +70,8 @@ struct Resolution {
 
 class AsapSession {
  public:
-  // Starts usrsctp (once per process) and connects. Fails with Unavailable
-  // when no association comes up within `timeout`.
+  // Starts usrsctp (StartSctp) if needed and connects. Fails with
+  // Unavailable when no association comes up within `timeout`.
   static absl::StatusOr<std::unique_ptr<AsapSession>> Connect(const RegistrarAddress& registrar,
                                                               absl::Duration timeout);
   ~AsapSession();
@@ -96,28 +93,22 @@ class AsapSession {
   // RFC 5352 §3.5: tells the registrar that a PE did not answer.
   absl::Status ReportUnreachable(const std::string& pool, uint32_t pe_id);
 
-  bool connected() const;
+  bool connected() const { return association_->connected(); }
   // The registrar that last claimed to be home with an H=1 keep-alive (0: none).
   uint32_t home_registrar() const;
   uint64_t keep_alives_answered() const;
 
-  // For usrsctp's receive callback only.
-  void OnReceive(const void* data, size_t length, int flags);
-
  private:
   AsapSession() = default;
-  absl::Status SendMessage(absl::Span<const uint8_t> message);
+  // Answers keep-alives on usrsctp's thread; true if `data` was one.
+  bool HandleUnsolicited(absl::Span<const uint8_t> data);
   // Sends `request` and waits for a message of type `reply` matching `pool`.
   absl::StatusOr<std::vector<uint8_t>> Transact(absl::Span<const uint8_t> request,
                                                 protocol::AsapType reply, const std::string& pool,
                                                 absl::Duration timeout);
 
-  struct socket* socket_ = nullptr;
+  std::unique_ptr<SctpAssociation> association_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool connected_ = false;
-  bool closed_ = false;
-  std::deque<std::vector<uint8_t>> inbox_;
   std::vector<std::pair<std::string, uint32_t>> registered_;  // answered keep-alives
   uint32_t home_ = 0;
   uint64_t keep_alives_answered_ = 0;

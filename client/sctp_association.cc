@@ -1,0 +1,261 @@
+#include "client/sctp_association.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <usrsctp.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace rspd::client {
+namespace {
+
+std::mutex g_stack_mu;
+uint16_t g_stack_port = 0;
+
+uint16_t FreeUdpPort() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  socklen_t length = sizeof(any);
+  uint16_t port = 0;
+  if (fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&any), &length) == 0) {
+    port = ntohs(any.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+void Subscribe(struct socket* s) {
+  const int on = 1;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
+  sctp_event event{};
+  event.se_assoc_id = SCTP_ALL_ASSOC;
+  event.se_on = 1;
+  event.se_type = SCTP_ASSOC_CHANGE;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
+}
+
+// SCTP_ASSOC_CHANGE: 1 up, -1 down, 0 other.
+int AssocState(const void* data, size_t length) {
+  const auto* n = static_cast<const sctp_notification*>(data);
+  if (length < sizeof(sctp_assoc_change) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE) return 0;
+  uint16_t state = n->sn_assoc_change.sac_state;
+  if (state == SCTP_COMM_UP || state == SCTP_RESTART) return 1;
+  if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP || state == SCTP_CANT_STR_ASSOC) {
+    return -1;
+  }
+  return 0;
+}
+
+int AssociationCallback(struct socket*, union sctp_sockstore, void* data, size_t length,
+                        struct sctp_rcvinfo info, int flags, void* ulp_info) {
+  auto* a = static_cast<SctpAssociation*>(ulp_info);
+  a->OnReceive(data, length, ntohl(info.rcv_ppid), flags);
+  free(data);
+  return 1;
+}
+
+int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t length,
+                   struct sctp_rcvinfo info, int flags, void* ulp_info) {
+  if (data == nullptr) return 1;
+  auto* s = static_cast<SctpServer*>(ulp_info);
+  s->OnReceive(data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid),
+               flags);
+  free(data);
+  return 1;
+}
+
+}  // namespace
+
+absl::Status StartSctp(uint16_t udp_port) {
+  std::lock_guard<std::mutex> lock(g_stack_mu);
+  if (g_stack_port != 0) {
+    if (udp_port != 0 && udp_port != g_stack_port) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "SCTP already runs over UDP port ", g_stack_port, ", not ", udp_port));
+    }
+    return absl::OkStatus();
+  }
+  uint16_t port = udp_port != 0 ? udp_port : FreeUdpPort();
+  if (port == 0) return absl::InternalError(absl::StrCat("no free UDP port: ", strerror(errno)));
+  usrsctp_init(port, nullptr, nullptr);
+  // Fail fast: give up an association after 4 retransmissions with RTO at
+  // most 1 s, rather than the RFC's minutes; a PE then hunts for another
+  // registrar and a PU fails over (RFC 5352 §3.7).
+  usrsctp_sysctl_set_sctp_rto_max_default(1000);
+  usrsctp_sysctl_set_sctp_init_rto_max_default(1000);
+  usrsctp_sysctl_set_sctp_assoc_rtx_max_default(4);
+  usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);
+  g_stack_port = port;
+  return absl::OkStatus();
+}
+
+uint16_t SctpUdpPort() {
+  std::lock_guard<std::mutex> lock(g_stack_mu);
+  return g_stack_port;
+}
+
+absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(
+    const std::string& host, uint16_t sctp_port, uint16_t udp_port, absl::Duration timeout,
+    Handler handler) {
+  if (absl::Status s = StartSctp(); !s.ok()) return s;
+  sockaddr_storage remote{};
+  socklen_t remote_length;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&remote);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&remote);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(sctp_port);
+    remote_length = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(sctp_port);
+    remote_length = sizeof(*v6);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
+  }
+  std::unique_ptr<SctpAssociation> a(new SctpAssociation());
+  a->handler_ = std::move(handler);
+  a->socket_ = usrsctp_socket(remote.ss_family, SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
+                              nullptr, 0, a.get());
+  if (a->socket_ == nullptr) {
+    return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
+  }
+  Subscribe(a->socket_);
+  // RFC 6951 §5: the peer's UDP encapsulation port.
+  sctp_udpencaps encaps{};
+  encaps.sue_address.ss_family = remote.ss_family;
+  encaps.sue_port = htons(udp_port);
+  usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
+                     sizeof(encaps));
+  sctp_initmsg init{};
+  init.sinit_max_attempts = 3;
+  init.sinit_max_init_timeo = 1000;
+  usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
+  usrsctp_set_non_blocking(a->socket_, 1);
+  if (usrsctp_connect(a->socket_, reinterpret_cast<sockaddr*>(&remote), remote_length) != 0 &&
+      errno != EINPROGRESS) {
+    return absl::UnavailableError(absl::StrCat("connect: ", strerror(errno)));
+  }
+  std::unique_lock<std::mutex> lock(a->mu_);
+  bool settled = a->cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                                 [&] { return a->connected_ || a->closed_; });
+  if (!settled || !a->connected_) {
+    return absl::UnavailableError(
+        absl::StrCat("no SCTP association to ", host, ":", sctp_port, " (UDP ", udp_port, ")"));
+  }
+  return a;
+}
+
+SctpAssociation::~SctpAssociation() {
+  if (socket_ != nullptr) usrsctp_close(socket_);
+}
+
+bool SctpAssociation::connected() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return connected_;
+}
+
+void SctpAssociation::OnReceive(const void* data, size_t length, uint32_t ppid, int flags) {
+  if (data == nullptr || (flags & MSG_NOTIFICATION)) {
+    int state = data == nullptr ? -1 : AssocState(data, length);
+    if (state == 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    connected_ = state > 0;
+    closed_ = state < 0;
+    cv_.notify_all();
+    return;
+  }
+  absl::Span<const uint8_t> bytes(static_cast<const uint8_t*>(data), length);
+  if (handler_ && handler_(ppid, bytes)) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  inbox_.push_back({ppid, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  cv_.notify_all();
+}
+
+absl::Status SctpAssociation::Send(uint32_t ppid, absl::Span<const uint8_t> message) {
+  sctp_sndinfo info{};
+  info.snd_ppid = htonl(ppid);
+  if (usrsctp_sendv(socket_, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
+                    SCTP_SENDV_SNDINFO, 0) < 0) {
+    return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SctpAssociation::Received> SctpAssociation::Receive(absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  bool ready = cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                            [&] { return !inbox_.empty() || closed_; });
+  if (!inbox_.empty()) {
+    Received r = std::move(inbox_.front());
+    inbox_.pop_front();
+    return r;
+  }
+  if (closed_) return absl::UnavailableError("the association is gone");
+  (void)ready;
+  return absl::DeadlineExceededError(
+      absl::StrCat("no message within ", absl::FormatDuration(timeout)));
+}
+
+absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_port,
+                                                               MessageFn on_message,
+                                                               EventFn on_event) {
+  if (absl::Status s = StartSctp(); !s.ok()) return s;
+  std::unique_ptr<SctpServer> server(new SctpServer());
+  server->on_message_ = std::move(on_message);
+  server->on_event_ = std::move(on_event);
+  server->socket_ = usrsctp_socket(AF_INET6, SOCK_SEQPACKET, IPPROTO_SCTP, ServerCallback, nullptr,
+                                   0, server.get());
+  if (server->socket_ == nullptr) {
+    return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
+  }
+  Subscribe(server->socket_);
+  sockaddr_in6 local{};
+  local.sin6_family = AF_INET6;
+  local.sin6_port = htons(sctp_port);
+  local.sin6_addr = in6addr_any;
+  if (usrsctp_bind(server->socket_, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+      usrsctp_listen(server->socket_, 1) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen on SCTP port ", sctp_port, ": ", strerror(errno)));
+  }
+  return server;
+}
+
+SctpServer::~SctpServer() {
+  if (socket_ != nullptr) usrsctp_close(socket_);
+}
+
+void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid,
+                           int flags) {
+  if (flags & MSG_NOTIFICATION) {
+    int state = AssocState(data, length);
+    if (state != 0 && on_event_) {
+      const auto* n = static_cast<const sctp_notification*>(data);
+      on_event_(static_cast<uint32_t>(n->sn_assoc_change.sac_assoc_id), state > 0);
+    }
+    return;
+  }
+  on_message_(assoc, ppid, absl::MakeConstSpan(static_cast<const uint8_t*>(data), length));
+}
+
+absl::Status SctpServer::Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message) {
+  sctp_sndinfo info{};
+  info.snd_ppid = htonl(ppid);
+  info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
+  if (usrsctp_sendv(socket_, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
+                    SCTP_SENDV_SNDINFO, 0) < 0) {
+    return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rspd::client

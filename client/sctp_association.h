@@ -1,0 +1,110 @@
+// File: client/sctp_association.h
+//
+// SCTP for applications, over usrsctp with UDP encapsulation (RFC 6951): the
+// process-wide stack, an outgoing association (PU to PE, PE or PU to
+// registrar) and a server socket that accepts associations (a PE's service).
+// Messages carry their PPID (ASAP 11 for control, anything else for data,
+// RFC 5352 §3.8). Callbacks run on usrsctp's receive thread.
+//
+// Example:
+//   StartSctp(7000);  // a PE serves SCTP port 7000 over UDP port 7000
+//   auto server = SctpServer::Listen(7000, on_message, on_event);
+//   auto a = SctpAssociation::Connect("127.0.0.1", 7000, 7000, absl::Seconds(3));
+//   (*a)->Send(0, bytes);
+//   auto reply = (*a)->Receive(absl::Seconds(1));
+
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+
+struct socket;
+
+namespace rspd::client {
+
+// Starts usrsctp for this process with UDP encapsulation on `udp_port` (0: a
+// free port). Later calls are no-ops when compatible; asking for a specific
+// port after the stack started on another is FailedPrecondition.
+absl::Status StartSctp(uint16_t udp_port = 0);
+// The UDP port the stack encapsulates on (0 before StartSctp).
+uint16_t SctpUdpPort();
+
+// Rule of this library (docs/decisions.md): a PE's service listens for SCTP
+// over UDP on the UDP port equal to its SCTP port, so that a PU knows where to
+// send from the PE's registered transport alone.
+
+class SctpAssociation {
+ public:
+  struct Received {
+    uint32_t ppid = 0;
+    std::vector<uint8_t> data;
+  };
+  // Called on usrsctp's thread for each message; returning true consumes it
+  // (it is not queued for Receive).
+  using Handler = std::function<bool(uint32_t ppid, absl::Span<const uint8_t> data)>;
+
+  static absl::StatusOr<std::unique_ptr<SctpAssociation>> Connect(const std::string& host,
+                                                                  uint16_t sctp_port,
+                                                                  uint16_t udp_port,
+                                                                  absl::Duration timeout,
+                                                                  Handler handler = nullptr);
+  ~SctpAssociation();
+  SctpAssociation(const SctpAssociation&) = delete;
+  SctpAssociation& operator=(const SctpAssociation&) = delete;
+
+  absl::Status Send(uint32_t ppid, absl::Span<const uint8_t> message);
+  // The next message not consumed by the handler. DeadlineExceeded after
+  // `timeout`, Unavailable once the association is gone.
+  absl::StatusOr<Received> Receive(absl::Duration timeout);
+  bool connected() const;
+
+  // For usrsctp's receive callback only.
+  void OnReceive(const void* data, size_t length, uint32_t ppid, int flags);
+
+ private:
+  SctpAssociation() = default;
+
+  struct socket* socket_ = nullptr;
+  Handler handler_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool connected_ = false;
+  bool closed_ = false;
+  std::deque<Received> inbox_;
+};
+
+// Accepts associations on one SCTP port (one-to-many socket).
+class SctpServer {
+ public:
+  using MessageFn = std::function<void(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t>)>;
+  using EventFn = std::function<void(uint32_t assoc, bool up)>;
+
+  static absl::StatusOr<std::unique_ptr<SctpServer>> Listen(uint16_t sctp_port, MessageFn on_message,
+                                                            EventFn on_event);
+  ~SctpServer();
+  SctpServer(const SctpServer&) = delete;
+  SctpServer& operator=(const SctpServer&) = delete;
+
+  absl::Status Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message);
+
+  // For usrsctp's receive callback only.
+  void OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid, int flags);
+
+ private:
+  SctpServer() = default;
+  struct socket* socket_ = nullptr;
+  MessageFn on_message_;
+  EventFn on_event_;
+};
+
+}  // namespace rspd::client
