@@ -40,6 +40,8 @@ bool IsUserTransport(ParamType t) {
 
 PoolTable::PoolTable(const Options& options)
     : options_(options), timers_(options.timer_buckets, options.timer_tick_shift) {
+  // One cache line per PE record (the memory budget in pool_table.h).
+  static_assert(sizeof(Record) == 64, "PE record must stay 64 bytes");
   options_.max_pool_elements = std::min(options_.max_pool_elements, (size_t{1} << 24) - 1);
   IndexGrow(16);
 }
