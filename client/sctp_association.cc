@@ -66,8 +66,7 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
                    struct sctp_rcvinfo info, int flags, void* ulp_info) {
   if (data == nullptr) return 1;
   auto* s = static_cast<SctpServer*>(ulp_info);
-  s->OnReceive(data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid),
-               flags);
+  s->OnReceive(data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid), flags);
   free(data);
   return 1;
 }
@@ -78,8 +77,8 @@ absl::Status StartSctp(uint16_t udp_port) {
   std::lock_guard<std::mutex> lock(g_stack_mu);
   if (g_stack_port != 0) {
     if (udp_port != 0 && udp_port != g_stack_port) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "SCTP already runs over UDP port ", g_stack_port, ", not ", udp_port));
+      return absl::FailedPreconditionError(
+          absl::StrCat("SCTP already runs over UDP port ", g_stack_port, ", not ", udp_port));
     }
     return absl::OkStatus();
   }
@@ -102,9 +101,11 @@ uint16_t SctpUdpPort() {
   return g_stack_port;
 }
 
-absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(
-    const std::string& host, uint16_t sctp_port, uint16_t udp_port, absl::Duration timeout,
-    Handler handler) {
+absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const std::string& host,
+                                                                          uint16_t sctp_port,
+                                                                          uint16_t udp_port,
+                                                                          absl::Duration timeout,
+                                                                          Handler handler) {
   if (absl::Status s = StartSctp(); !s.ok()) return s;
   sockaddr_storage remote{};
   socklen_t remote_length;

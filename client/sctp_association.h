@@ -89,8 +89,8 @@ class SctpServer {
   using MessageFn = std::function<void(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t>)>;
   using EventFn = std::function<void(uint32_t assoc, bool up)>;
 
-  static absl::StatusOr<std::unique_ptr<SctpServer>> Listen(uint16_t sctp_port, MessageFn on_message,
-                                                            EventFn on_event);
+  static absl::StatusOr<std::unique_ptr<SctpServer>> Listen(uint16_t sctp_port,
+                                                            MessageFn on_message, EventFn on_event);
   ~SctpServer();
   SctpServer(const SctpServer&) = delete;
   SctpServer& operator=(const SctpServer&) = delete;

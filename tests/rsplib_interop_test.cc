@@ -40,9 +40,9 @@ unsigned int ExpectedVerdict(const protocol::testing::Sample& s) {
 // SERVER_ANNOUNCE; BUSINESS_CARD; cookies whose length is not a multiple of 4
 // (its parser does not skip the cookie's padding).
 bool RsplibRejects(const std::string& name) {
-  for (const char* known : {"asap_registration_udplite", "asap_registration_dccp",
-                            "asap_registration_opaque", "asap_server_announce",
-                            "asap_business_card", "asap_cookie", "asap_cookie_echo"}) {
+  for (const char* known :
+       {"asap_registration_udplite", "asap_registration_dccp", "asap_registration_opaque",
+        "asap_server_announce", "asap_business_card", "asap_cookie", "asap_cookie_echo"}) {
     if (name == known) return true;
   }
   return false;
@@ -61,12 +61,12 @@ TEST(RsplibInteropTest, RsplibParsesEveryMessageWeSend) {
     ++accepted;
   }
   EXPECT_EQ(accepted, static_cast<int>(samples.size()) - 7);
-  EXPECT_EQ(ParseWithRsplib(protocol::testing::HandleResolutionResponse(32),
-                            protocol::Protocol::kAsap),
-            0u);
-  EXPECT_EQ(ParseWithRsplib(protocol::testing::HandleTableResponse(4, 32),
-                            protocol::Protocol::kEnrp),
-            0u);
+  EXPECT_EQ(
+      ParseWithRsplib(protocol::testing::HandleResolutionResponse(32), protocol::Protocol::kAsap),
+      0u);
+  EXPECT_EQ(
+      ParseWithRsplib(protocol::testing::HandleTableResponse(4, 32), protocol::Protocol::kEnrp),
+      0u);
 }
 
 TEST(RsplibInteropTest, CookiesPaddedToFourBytesPass) {

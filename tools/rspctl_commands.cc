@@ -23,6 +23,8 @@ int RunVersion(const std::vector<std::string>& /*args*/) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       kDecodeCommand,
+      kEchoClientCommand,
+      kEchoServerCommand,
       kRegisterCommand,
       kResolveCommand,
       kUnreachableCommand,

@@ -28,6 +28,8 @@ const std::vector<Command>& Commands();
 
 // The commands, each defined in its own rspctl_<name>.cc.
 extern const Command kDecodeCommand;
+extern const Command kEchoClientCommand;
+extern const Command kEchoServerCommand;
 extern const Command kRegisterCommand;
 extern const Command kResolveCommand;
 extern const Command kUnreachableCommand;

@@ -63,8 +63,7 @@ std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) 
 }
 
 std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id) {
-  static const rspd::protocol::IpAddress kLoopback[1] = {
-      rspd::protocol::IpAddress::V4(0x7f000001)};
+  static const rspd::protocol::IpAddress kLoopback[1] = {rspd::protocol::IpAddress::V4(0x7f000001)};
   Message m;
   m.type = static_cast<uint8_t>(AsapType::kRegistration);
   m.has_pool_handle = true;
@@ -102,8 +101,8 @@ struct Connection {
   }
 };
 
-int OnReceive(struct socket*, union sctp_sockstore, void* data, size_t length,
-              struct sctp_rcvinfo, int flags, void* ulp_info) {
+int OnReceive(struct socket*, union sctp_sockstore, void* data, size_t length, struct sctp_rcvinfo,
+              int flags, void* ulp_info) {
   auto* c = static_cast<Connection*>(ulp_info);
   if (data == nullptr) return 1;
   if (flags & MSG_NOTIFICATION) {
@@ -223,8 +222,7 @@ int main(int argc, char** argv) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   printf("mode=%s associations=%d in_flight=%d reply_bytes=%llu rate=%.0f msg/s\n", mode.c_str(),
-         count, in_flight,
-         static_cast<unsigned long long>(connections[0]->last_reply_size.load()),
+         count, in_flight, static_cast<unsigned long long>(connections[0]->last_reply_size.load()),
          static_cast<double>(end - start) / elapsed);
   fflush(stdout);
   _exit(0);  // skip usrsctp teardown: the measurement is done

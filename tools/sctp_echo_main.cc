@@ -55,8 +55,7 @@ int main(int argc, char** argv) {
       },
       [](rspd::dataplane::SctpBridge::Peer*, uint16_t, uint32_t,
          rspd::dataplane::SctpBridge::AssocEvent) {});
-  printf("sctp_echo udp %s:%u\nready\n", absl::GetFlag(FLAGS_bind_address).c_str(),
-         (*io)->port());
+  printf("sctp_echo udp %s:%u\nready\n", absl::GetFlag(FLAGS_bind_address).c_str(), (*io)->port());
   fflush(stdout);
 
   std::atomic<bool> stopping{false};

@@ -1,0 +1,132 @@
+#include "client/pool_user_session.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "protocol/describe.h"
+
+namespace rspd::client {
+namespace {
+
+using protocol::AsapType;
+using protocol::Message;
+
+std::vector<uint8_t> Encode(const Message& m) {
+  std::vector<uint8_t> out(65536);
+  out.resize(protocol::EncodeMessage(m, absl::MakeSpan(out)));
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PoolUserSession>> PoolUserSession::Open(AsapSession* registrar,
+                                                                       const std::string& pool,
+                                                                       Options options) {
+  std::unique_ptr<PoolUserSession> session(new PoolUserSession());
+  session->registrar_ = registrar;
+  session->pool_ = pool;
+  session->options_ = std::move(options);
+  if (absl::Status s = session->ConnectToNext(); !s.ok()) return s;
+  return session;
+}
+
+std::vector<uint8_t> PoolUserSession::cookie() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return cookie_;
+}
+
+bool PoolUserSession::HandleControl(absl::Span<const uint8_t> data) {
+  Message m;
+  protocol::DecodeError error;
+  if (!protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error)) return true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (m.type == static_cast<uint8_t>(AsapType::kCookie)) {
+    // RFC 5352 §3.8: keep only the latest cookie.
+    cookie_.assign(m.cookie.begin(), m.cookie.end());
+  } else if (m.type == static_cast<uint8_t>(AsapType::kBusinessCard)) {
+    // RFC 5352 §3.9 BC2: the PE's preferred failover order.
+    business_card_.clear();
+    for (const protocol::PoolElement& e : m.pool_elements) {
+      ResolvedElement r;
+      r.pe_id = e.pe_id;
+      r.transport = e.user_transport.type;
+      r.port = e.user_transport.port;
+      r.addresses.assign(e.user_transport.addresses.begin(), e.user_transport.addresses.end());
+      business_card_.push_back(std::move(r));
+    }
+  }
+  return true;
+}
+
+absl::Status PoolUserSession::ConnectToNext() {
+  std::vector<ResolvedElement> candidates;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    candidates = business_card_;
+  }
+  absl::StatusOr<Resolution> resolution = registrar_->Resolve(pool_, options_.items);
+  if (resolution.ok()) {
+    candidates.insert(candidates.end(), resolution->elements.begin(), resolution->elements.end());
+  } else if (candidates.empty()) {
+    return resolution.status();
+  }
+  for (const ResolvedElement& pe : candidates) {
+    if (failed_.count(pe.pe_id) || pe.addresses.empty() ||
+        pe.transport != protocol::ParamType::kSctpTransport) {
+      continue;
+    }
+    // The PE's SCTP port doubles as its UDP encapsulation port (this
+    // library's rule, sctp_association.h).
+    auto association = SctpAssociation::Connect(
+        protocol::AddressToString(pe.addresses.front()), pe.port, pe.port, absl::Seconds(2),
+        [this](uint32_t ppid, absl::Span<const uint8_t> data) {
+          return ppid == protocol::kAsapPpid && HandleControl(data);
+        });
+    if (!association.ok()) {
+      failed_.insert(pe.pe_id);
+      (void)registrar_->ReportUnreachable(pool_, pe.pe_id);
+      continue;
+    }
+    association_ = std::move(*association);
+    pe_id_ = pe.pe_id;
+    // RFC 5352 §3.8: the old PE's cookie, unmodified, as the first control
+    // message to the new PE.
+    std::vector<uint8_t> cookie = this->cookie();
+    if (!cookie.empty()) {
+      Message echo;
+      echo.type = static_cast<uint8_t>(AsapType::kCookieEcho);
+      echo.has_cookie = true;
+      echo.cookie = cookie;
+      (void)association_->Send(protocol::kAsapPpid, Encode(echo));
+    }
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(absl::StrCat("no reachable PE in pool '", pool_, "'"));
+}
+
+absl::StatusOr<std::vector<uint8_t>> PoolUserSession::Call(absl::Span<const uint8_t> request) {
+  for (int attempt = 0; attempt <= options_.max_failovers; ++attempt) {
+    absl::Status status = association_->Send(options_.data_ppid, request);
+    if (status.ok()) {
+      absl::StatusOr<SctpAssociation::Received> reply =
+          association_->Receive(options_.reply_timeout);
+      if (reply.ok()) return std::move(reply->data);
+      status = reply.status();
+    }
+    // RFC 5352 §3.5: report the failed PE once, then fail over (§6.5.5).
+    const uint32_t failed = pe_id_;
+    failed_.insert(failed);
+    (void)registrar_->ReportUnreachable(pool_, failed);
+    if (absl::Status s = ConnectToNext(); !s.ok()) return s;
+    ++failovers_;
+    if (options_.log) {
+      options_.log(absl::StrFormat("failover: pe_id=0x%08x (%s) -> pe_id=0x%08x, cookie %s",
+                                   failed, status.message(), pe_id_,
+                                   cookie().empty() ? "none"
+                                                    : absl::StrCat("echoed (", cookie().size(),
+                                                                   " bytes)")));
+    }
+  }
+  return absl::UnavailableError("too many failovers");
+}
+
+}  // namespace rspd::client

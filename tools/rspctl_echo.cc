@@ -1,0 +1,164 @@
+// `rspctl echo-server` and `rspctl echo-client`: a PE service and a PU that
+// keeps a session alive across PE failures (RFC 5352 §3.8 cookies, §6.5.5
+// failover). The server registers in --pool with a control channel, echoes
+// every data message, and after each one hands the PU a cookie with its
+// state; the client calls it every --interval and prints each failover.
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "client/asap_session.h"
+#include "client/pool_user_session.h"
+#include "client/sctp_association.h"
+#include "protocol/codec.h"
+#include "tools/rspctl_commands.h"
+
+ABSL_FLAG(uint16_t, echo_port, 7000,
+          "echo-server: SCTP port of the service (also its UDP encapsulation port)");
+ABSL_FLAG(int, echo_count, 10, "echo-client: how many calls");
+ABSL_FLAG(absl::Duration, echo_interval, absl::Milliseconds(200), "echo-client: time between calls");
+
+namespace rspd::tools {
+namespace {
+
+using protocol::AsapType;
+using protocol::Message;
+
+int RunEchoServer(const std::vector<std::string>& /*args*/) {
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  const uint16_t port = absl::GetFlag(FLAGS_echo_port);
+  auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
+  if (pool.empty() || !registrar.ok()) {
+    fprintf(stderr, "rspctl echo-server: --pool and a valid --registrar are required\n");
+    return 2;
+  }
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // The service's UDP encapsulation port is its SCTP port (sctp_association.h).
+  if (absl::Status s = client::StartSctp(port); !s.ok()) {
+    fprintf(stderr, "rspctl echo-server: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  absl::BitGen gen;
+  const uint32_t pe_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
+  std::atomic<uint64_t> served{0};
+  std::unique_ptr<client::SctpServer> server;
+  auto listening = client::SctpServer::Listen(
+      port,
+      [&](uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> data) {
+        if (ppid == protocol::kAsapPpid) {
+          Message m;
+          protocol::DecodeError error;
+          if (protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error) &&
+              m.type == static_cast<uint8_t>(AsapType::kCookieEcho)) {
+            printf("cookie echo from a failed-over PU: %s\n",
+                   std::string(m.cookie.begin(), m.cookie.end()).c_str());
+            fflush(stdout);
+          }
+          return;
+        }
+        (void)server->Send(assoc, ppid, data);  // the echo
+        // RFC 5352 §3.8: a PE may send a cookie at any time; this one
+        // carries the session state a successor would need.
+        std::string state = absl::StrCat("pe=", pe_id, " served=", ++served);
+        Message cookie;
+        cookie.type = static_cast<uint8_t>(AsapType::kCookie);
+        cookie.has_cookie = true;
+        cookie.cookie = absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(state.data()),
+                                            state.size());
+        std::vector<uint8_t> bytes(256);
+        bytes.resize(protocol::EncodeMessage(cookie, absl::MakeSpan(bytes)));
+        (void)server->Send(assoc, protocol::kAsapPpid, bytes);
+      },
+      nullptr);
+  if (!listening.ok()) {
+    fprintf(stderr, "rspctl echo-server: %s\n", std::string(listening.status().message()).c_str());
+    return 1;
+  }
+  server = std::move(*listening);
+  auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
+  if (!session.ok()) {
+    fprintf(stderr, "rspctl echo-server: %s\n", std::string(session.status().message()).c_str());
+    return 1;
+  }
+  client::PoolElementSpec pe;
+  pe.pe_id = pe_id;
+  pe.port = port;
+  pe.control_channel = true;
+  pe.registration_life = -1;
+  pe.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  if (absl::Status s = (*session)->Register(pool, pe); !s.ok()) {
+    fprintf(stderr, "rspctl echo-server: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  printf("echo-server pe_id=0x%08x pool=%s port=%u\n", pe_id, pool.c_str(), port);
+  fflush(stdout);
+  int signal_number;
+  sigwait(&stop, &signal_number);
+  (void)(*session)->Deregister(pool, pe_id);
+  printf("echo-server pe_id=0x%08x served %llu\n", pe_id,
+         static_cast<unsigned long long>(served.load()));
+  return 0;
+}
+
+int RunEchoClient(const std::vector<std::string>& /*args*/) {
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
+  if (pool.empty() || !registrar.ok()) {
+    fprintf(stderr, "rspctl echo-client: --pool and a valid --registrar are required\n");
+    return 2;
+  }
+  auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
+  if (!session.ok()) {
+    fprintf(stderr, "rspctl echo-client: %s\n", std::string(session.status().message()).c_str());
+    return 1;
+  }
+  client::PoolUserSession::Options options;
+  options.log = [](const std::string& line) {
+    printf("%s\n", line.c_str());
+    fflush(stdout);
+  };
+  auto pu = client::PoolUserSession::Open(session->get(), pool, options);
+  if (!pu.ok()) {
+    fprintf(stderr, "rspctl echo-client: %s\n", std::string(pu.status().message()).c_str());
+    return 1;
+  }
+  const int count = absl::GetFlag(FLAGS_echo_count);
+  for (int i = 1; i <= count; ++i) {
+    std::string text = absl::StrCat("hello ", i);
+    auto reply = (*pu)->Call(
+        absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+    if (!reply.ok()) {
+      fprintf(stderr, "rspctl echo-client: %s\n", std::string(reply.status().message()).c_str());
+      return 1;
+    }
+    printf("echo %d from pe_id=0x%08x: %s\n", i, (*pu)->pe_id(),
+           std::string(reply->begin(), reply->end()).c_str());
+    fflush(stdout);
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_echo_interval)));
+  }
+  printf("echo-client: %d calls, %d failovers\n", count, (*pu)->failovers());
+  return 0;
+}
+
+}  // namespace
+
+const Command kEchoServerCommand = {
+    "echo-server", "a PE that echoes (--pool, --echo_port) and hands out cookies", RunEchoServer};
+const Command kEchoClientCommand = {
+    "echo-client", "a PU calling --pool's echo service, failing over (--echo_count)",
+    RunEchoClient};
+
+}  // namespace rspd::tools
