@@ -169,12 +169,19 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   protocol::Writer w(absl::MakeSpan(info));
   ErrorCause error{cause, {}};
   if (cause != kNoError) {
-    handlespace::PolicyInfo pool_policy;
-    if (cause == Cause::kInconsistentPoolingPolicy &&
-        table_->PoolPolicy(m.pool_handle, &pool_policy.type)) {
+    handlespace::PoolAttributes pool;
+    const bool pool_known = table_->GetPoolAttributes(m.pool_handle, &pool);
+    if (cause == Cause::kInconsistentPoolingPolicy && pool_known) {
+      handlespace::PolicyInfo pool_policy;
+      pool_policy.type = pool.policy;
       protocol::EncodePolicy(w, PolicyToWire(pool_policy));
-    } else if (cause == Cause::kInconsistentTransportType) {
-      protocol::EncodeTransport(w, m.pool_element.user_transport);
+    } else if (cause == Cause::kInconsistentTransportType && pool_known) {
+      // A transport parameter of the pool's type (its values are the
+      // rejected PE's: only the type is what the cause tells).
+      protocol::Transport transport = m.pool_element.user_transport;
+      transport.type = pool.transport;
+      if (transport.type == protocol::ParamType::kOpaqueTransport) transport.opaque = {};
+      protocol::EncodeTransport(w, transport);
     } else if (cause == Cause::kInvalidValues) {
       protocol::EncodePoolElement(w, m.pool_element);
     }

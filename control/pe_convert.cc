@@ -83,6 +83,7 @@ protocol::Cause PoolElementFromWire(const protocol::PoolElement& wire,
   }
   out->user.type = user.type;
   out->user.port = user.port;
+  out->user.dccp_service_code = user.dccp_service_code;
   out->user.use = user.type == protocol::ParamType::kSctpTransport
                       ? static_cast<protocol::TransportUse>(user.transport_use)
                       : protocol::TransportUse::kDataOnly;
@@ -125,6 +126,7 @@ WirePoolElement::WirePoolElement(const handlespace::PoolElementInfo& info) {
   element_.user_transport.type = info.user.type;
   element_.user_transport.port = info.user.port;
   element_.user_transport.transport_use = static_cast<uint16_t>(info.user.use);
+  element_.user_transport.dccp_service_code = info.user.dccp_service_code;
   for (size_t i = 0; i < info.user.addresses.size; ++i) {
     user_[i] = AddressToWire(info.user.addresses.items[i]);
   }

@@ -13,11 +13,8 @@ namespace {
 TEST(PeConvertTest, EveryPolicyAndTransportRoundTrips) {
   int converted = 0;
   for (const auto& sample : protocol::testing::AllSamples()) {
-    // DCCP's service code is not held by the handlespace yet (see the
-    // handlespace follow-up in docs/decisions.md).
     if (sample.name.rfind("asap_registration_", 0) != 0 ||
-        sample.name.find("response") != std::string::npos ||
-        sample.name.find("dccp") != std::string::npos) {
+        sample.name.find("response") != std::string::npos) {
       continue;
     }
     SCOPED_TRACE(sample.name);
@@ -41,7 +38,7 @@ TEST(PeConvertTest, EveryPolicyAndTransportRoundTrips) {
     EXPECT_EQ(a, b);
     ++converted;
   }
-  EXPECT_EQ(converted, 16 + 3);  // every policy in SCTP, plus TCP, UDP and UDP-Lite
+  EXPECT_EQ(converted, 16 + 4);  // every policy in SCTP, plus TCP, UDP, UDP-Lite and DCCP
 }
 
 TEST(PeConvertTest, PriorityAndDpfFieldsLandWhereTheHandlespaceReadsThem) {
