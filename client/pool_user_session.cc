@@ -119,11 +119,10 @@ absl::StatusOr<std::vector<uint8_t>> PoolUserSession::Call(absl::Span<const uint
     if (absl::Status s = ConnectToNext(); !s.ok()) return s;
     ++failovers_;
     if (options_.log) {
-      options_.log(absl::StrFormat("failover: pe_id=0x%08x (%s) -> pe_id=0x%08x, cookie %s",
-                                   failed, status.message(), pe_id_,
-                                   cookie().empty() ? "none"
-                                                    : absl::StrCat("echoed (", cookie().size(),
-                                                                   " bytes)")));
+      options_.log(absl::StrFormat(
+          "failover: pe_id=0x%08x (%s) -> pe_id=0x%08x, cookie %s", failed, status.message(),
+          pe_id_,
+          cookie().empty() ? "none" : absl::StrCat("echoed (", cookie().size(), " bytes)")));
     }
   }
   return absl::UnavailableError("too many failovers");

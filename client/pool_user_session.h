@@ -69,7 +69,7 @@ class PoolUserSession {
   int failovers_ = 0;
   std::set<uint32_t> failed_;
   mutable std::mutex mu_;
-  std::vector<uint8_t> cookie_;                // latest ASAP_COOKIE (RFC 5352 §3.8)
+  std::vector<uint8_t> cookie_;                 // latest ASAP_COOKIE (RFC 5352 §3.8)
   std::vector<ResolvedElement> business_card_;  // latest ASAP_BUSINESS_CARD (§3.9)
 };
 

@@ -24,7 +24,8 @@
 ABSL_FLAG(uint16_t, echo_port, 7000,
           "echo-server: SCTP port of the service (also its UDP encapsulation port)");
 ABSL_FLAG(int, echo_count, 10, "echo-client: how many calls");
-ABSL_FLAG(absl::Duration, echo_interval, absl::Milliseconds(200), "echo-client: time between calls");
+ABSL_FLAG(absl::Duration, echo_interval, absl::Milliseconds(200),
+          "echo-client: time between calls");
 
 namespace rspd::tools {
 namespace {
@@ -75,8 +76,8 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
         Message cookie;
         cookie.type = static_cast<uint8_t>(AsapType::kCookie);
         cookie.has_cookie = true;
-        cookie.cookie = absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(state.data()),
-                                            state.size());
+        cookie.cookie =
+            absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(state.data()), state.size());
         std::vector<uint8_t> bytes(256);
         bytes.resize(protocol::EncodeMessage(cookie, absl::MakeSpan(bytes)));
         (void)server->Send(assoc, protocol::kAsapPpid, bytes);
