@@ -18,12 +18,6 @@ namespace {
 using protocol::AsapType;
 using protocol::Message;
 
-std::vector<uint8_t> Encode(const Message& m) {
-  std::vector<uint8_t> out(65536);
-  out.resize(protocol::EncodeMessage(m, absl::MakeSpan(out)));
-  return out;
-}
-
 // `pool` must outlive the message (Message holds views).
 Message Asap(AsapType type, absl::string_view pool) {
   Message m;
@@ -128,7 +122,7 @@ bool AsapSession::HandleUnsolicited(absl::Span<const uint8_t> data) {
     Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
     ack.has_pe_id = true;
     ack.pe_id = id;
-    if (association_->Send(protocol::kAsapPpid, Encode(ack)).ok()) {
+    if (association_->Send(protocol::kAsapPpid, protocol::EncodeMessageToVector(ack)).ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       ++keep_alives_answered_;
     }
@@ -179,7 +173,7 @@ absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpe
       protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(pe.addresses));
   m.pool_element.policy = pe.policy;
   absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(Encode(m), AsapType::kRegistrationResponse, pool, timeout);
+      Transact(protocol::EncodeMessageToVector(m), AsapType::kRegistrationResponse, pool, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -200,8 +194,8 @@ absl::Status AsapSession::Deregister(const std::string& pool, uint32_t pe_id,
   Message m = Asap(AsapType::kDeregistration, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
-  absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(Encode(m), AsapType::kDeregistrationResponse, pool, timeout);
+  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
+      protocol::EncodeMessageToVector(m), AsapType::kDeregistrationResponse, pool, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -226,8 +220,8 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
     m.has_handle_resolution_items = true;
     m.handle_resolution_items = items;
   }
-  absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(Encode(m), AsapType::kHandleResolutionResponse, pool, timeout);
+  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
+      protocol::EncodeMessageToVector(m), AsapType::kHandleResolutionResponse, pool, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -259,7 +253,7 @@ absl::Status AsapSession::ReportUnreachable(const std::string& pool, uint32_t pe
   Message m = Asap(AsapType::kEndpointUnreachable, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
-  return association_->Send(protocol::kAsapPpid, Encode(m));
+  return association_->Send(protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
 }
 
 }  // namespace rspd::client

@@ -10,12 +10,6 @@ namespace {
 using protocol::AsapType;
 using protocol::Message;
 
-std::vector<uint8_t> Encode(const Message& m) {
-  std::vector<uint8_t> out(65536);
-  out.resize(protocol::EncodeMessage(m, absl::MakeSpan(out)));
-  return out;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PoolUserSession>> PoolUserSession::Open(AsapSession* registrar,
@@ -96,7 +90,7 @@ absl::Status PoolUserSession::ConnectToNext() {
       echo.type = static_cast<uint8_t>(AsapType::kCookieEcho);
       echo.has_cookie = true;
       echo.cookie = cookie;
-      (void)association_->Send(protocol::kAsapPpid, Encode(echo));
+      (void)association_->Send(protocol::kAsapPpid, protocol::EncodeMessageToVector(echo));
     }
     return absl::OkStatus();
   }

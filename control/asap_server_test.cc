@@ -32,12 +32,6 @@ class AsapServerTest : public ::testing::Test {
         1);
   }
 
-  static std::vector<uint8_t> Encode(const Message& m) {
-    std::vector<uint8_t> out(4096);
-    out.resize(protocol::EncodeMessage(m, absl::MakeSpan(out)));
-    return out;
-  }
-
   std::vector<uint8_t> Registration(
       const std::string& pool, uint32_t id, protocol::Policy policy, int32_t life = 30,
       protocol::ParamType transport = protocol::ParamType::kSctpTransport,
@@ -55,7 +49,7 @@ class AsapServerTest : public ::testing::Test {
     m.pool_element.user_transport.addresses =
         protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(addresses_));
     m.pool_element.policy = policy;
-    return Encode(m);
+    return protocol::EncodeMessageToVector(m);
   }
   std::vector<uint8_t> Simple(AsapType type, const std::string& pool, uint32_t id = 0,
                               bool with_id = true) {
@@ -65,7 +59,7 @@ class AsapServerTest : public ::testing::Test {
     m.pool_handle = pool;
     m.has_pe_id = with_id;
     m.pe_id = id;
-    return Encode(m);
+    return protocol::EncodeMessageToVector(m);
   }
 
   // Delivers a message and returns the decoded answer (the last one sent).
@@ -169,7 +163,7 @@ TEST_F(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   hr.pool_handle = "lu";
   hr.has_handle_resolution_items = true;
   hr.handle_resolution_items = 2;
-  Message reply = Deliver(Encode(hr));
+  Message reply = Deliver(protocol::EncodeMessageToVector(hr));
   EXPECT_EQ(reply.type, static_cast<uint8_t>(AsapType::kHandleResolutionResponse));
   ASSERT_TRUE(reply.has_policy);  // RFC 5352 §2.2.6: not RR, so present
   EXPECT_EQ(reply.policy.kind(), protocol::PolicyType::kLeastUsed);
@@ -179,7 +173,7 @@ TEST_F(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   EXPECT_EQ(ids, (std::vector<uint32_t>{5, 4}));  // lowest loads first (RFC 5356 §5.1)
   // Without the option, the configured maximum (3).
   hr.has_handle_resolution_items = false;
-  EXPECT_EQ(Deliver(Encode(hr)).pool_elements.size(), 3u);
+  EXPECT_EQ(Deliver(protocol::EncodeMessageToVector(hr)).pool_elements.size(), 3u);
 }
 
 TEST_F(AsapServerTest, UnknownPoolIsAnsweredWithItsCause) {

@@ -1083,6 +1083,12 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
   return FinishMessage(w);
 }
 
+std::vector<uint8_t> EncodeMessageToVector(const Message& message) {
+  std::vector<uint8_t> out(Padded(0xffff));  // the largest message RFC 5354 §4 allows
+  out.resize(EncodeMessage(message, absl::MakeSpan(out)));
+  return out;
+}
+
 void BeginMessage(Writer& w, uint8_t type, uint8_t flags) {
   w.U8(type);
   w.U8(flags);

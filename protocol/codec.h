@@ -30,6 +30,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -220,6 +221,11 @@ bool DecodeMessage(Protocol protocol, absl::Span<const uint8_t> bytes, Message* 
 // Encodes `message` into `buffer` and returns the bytes written (a multiple of
 // 4), or 0 if it does not fit or `message.type` is not a known type.
 size_t EncodeMessage(const Message& message, absl::Span<uint8_t> buffer);
+
+// Encodes into a new vector sized to the message: for control-plane, client
+// and test code (the fast path encodes into its own buffers). Empty if the
+// message cannot be encoded.
+std::vector<uint8_t> EncodeMessageToVector(const Message& message);
 
 // Encodes the error report for a rejected message (ASAP_ERROR or ENRP_ERROR
 // with one Operation Error cause carrying error.offending, RFC 5352 §2.2.14,

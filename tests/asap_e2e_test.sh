@@ -15,16 +15,7 @@ cleanup() {
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# Polls a condition (a command) until it holds or 20 s pass.
-await() {
-  local what="$1"; shift
-  for _ in $(seq 200); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  fail "timed out waiting for: $what"
-}
+source tests/test_lib.sh
 
 # Capture everything on loopback UDP while the test runs.
 tshark -n -i lo -f "udp" -w "$dir/asap.pcapng" >"$dir/tshark.log" 2>&1 &

@@ -10,15 +10,7 @@ dir="${TEST_TMPDIR:-$(mktemp -d)}"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-await() {
-  local what="$1"; shift
-  for _ in $(seq 200); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.1
-  done
-  fail "timed out waiting for: $what"
-}
+source tests/test_lib.sh
 
 "$RSPD" --bind_address=127.0.0.1 --udp_port=0 >"$dir/rspd.out" 2>&1 &
 rspd_pid=$!

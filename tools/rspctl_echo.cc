@@ -20,6 +20,7 @@
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
 #include "tools/rspctl_commands.h"
+#include "tools/stop_signals.h"
 
 ABSL_FLAG(uint16_t, echo_port, 7000,
           "echo-server: SCTP port of the service (also its UDP encapsulation port)");
@@ -41,11 +42,7 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     fprintf(stderr, "rspctl echo-server: --pool and a valid --registrar are required\n");
     return 2;
   }
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t stop = BlockStopSignals();
   // The service's UDP encapsulation port is its SCTP port (sctp_association.h).
   if (absl::Status s = client::StartSctp(port); !s.ok()) {
     fprintf(stderr, "rspctl echo-server: %s\n", std::string(s.message()).c_str());

@@ -19,6 +19,7 @@
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_policy.h"
+#include "tools/stop_signals.h"
 
 ABSL_FLAG(std::string, address, "127.0.0.1",
           "register: the PE's user transport addresses, comma-separated");
@@ -103,11 +104,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   pe.addresses = *addresses;
   pe.policy = *policy;
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t stop = BlockStopSignals();
 
   const uint32_t count = std::max<uint32_t>(1, absl::GetFlag(FLAGS_count));
   const uint32_t step = absl::GetFlag(FLAGS_value_step);

@@ -46,12 +46,6 @@ namespace {
 using rspd::protocol::AsapType;
 using rspd::protocol::Message;
 
-std::vector<uint8_t> Encode(const Message& m) {
-  std::vector<uint8_t> out(4096);
-  out.resize(rspd::protocol::EncodeMessage(m, absl::MakeSpan(out)));
-  return out;
-}
-
 std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) {
   Message m;
   m.type = static_cast<uint8_t>(AsapType::kHandleResolution);
@@ -59,7 +53,7 @@ std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) 
   m.pool_handle = pool;
   m.has_handle_resolution_items = true;
   m.handle_resolution_items = items;
-  return Encode(m);
+  return rspd::protocol::EncodeMessageToVector(m);
 }
 
 std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id) {
@@ -75,7 +69,7 @@ std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id
   m.pool_element.user_transport.addresses =
       rspd::protocol::ParamList<rspd::protocol::IpAddress>(kLoopback);
   m.pool_element.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
-  return Encode(m);
+  return rspd::protocol::EncodeMessageToVector(m);
 }
 
 // One association with its pre-encoded requests, sent round-robin.

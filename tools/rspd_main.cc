@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/config.h"
 #include "control/registrar.h"
+#include "tools/stop_signals.h"
 #include "tools/version.h"
 
 ABSL_FLAG(std::string, io, "socket", "packet I/O backend: socket (kernel UDP) or dpdk");
@@ -96,12 +97,8 @@ int Run() {
     return 2;
   }
 
-  // Block the stop signals before anything else so that sigwait() receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before any thread starts, so that only sigwait() receives them.
+  sigset_t stop_signals = tools::BlockStopSignals();
 
   absl::StatusOr<std::unique_ptr<control::Registrar>> registrar =
       control::Registrar::Create(*config);

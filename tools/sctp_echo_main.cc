@@ -19,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "dataplane/sctp_bridge.h"
 #include "dataplane/socket_io.h"
+#include "tools/stop_signals.h"
 
 ABSL_FLAG(std::string, bind_address, "127.0.0.1", "local address");
 ABSL_FLAG(uint16_t, udp_port, 9899, "UDP encapsulation port; 0 picks one");
@@ -27,11 +28,7 @@ ABSL_FLAG(uint32_t, reply_size, 0, "bytes per reply; 0 echoes the request");
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t stop = rspd::tools::BlockStopSignals();
 
   auto io = rspd::dataplane::UdpSocketIo::Open(absl::GetFlag(FLAGS_bind_address),
                                                absl::GetFlag(FLAGS_udp_port));

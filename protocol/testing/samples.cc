@@ -12,13 +12,6 @@ constexpr uint32_t kServerB = 0x22222222;
 
 const uint8_t kV6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42};
 
-std::vector<uint8_t> Encode(const Message& m) {
-  std::vector<uint8_t> buffer(65536 + 64);
-  size_t n = EncodeMessage(m, absl::MakeSpan(buffer));
-  buffer.resize(n);
-  return buffer;
-}
-
 Message Asap(AsapType type, uint8_t flags = 0) {
   Message m;
   m.protocol = Protocol::kAsap;
@@ -75,7 +68,7 @@ const uint8_t kOpaque[] = {'h', 't', 't', 'p', ':', '/', '/', 'x'};
 std::vector<Sample> AllSamples() {
   std::vector<Sample> out;
   auto add = [&out](const std::string& name, const Message& m) {
-    out.push_back({m.protocol, m.type, name, Encode(m)});
+    out.push_back({m.protocol, m.type, name, EncodeMessageToVector(m)});
   };
 
   // Every policy type (RFC 5356 and RSPLIB) in a REGISTRATION.
@@ -353,7 +346,7 @@ std::vector<uint8_t> HandleResolutionResponse(int count) {
                          Policy::Of(PolicyType::kLeastUsed, {static_cast<uint32_t>(i) << 20})));
   }
   m.pool_elements = ParamList<PoolElement>(absl::MakeConstSpan(pes));
-  return Encode(m);
+  return EncodeMessageToVector(m);
 }
 
 std::vector<uint8_t> HandleTableResponse(int pools, int per_pool) {
@@ -371,7 +364,7 @@ std::vector<uint8_t> HandleTableResponse(int pools, int per_pool) {
     entries.push_back({h, ParamList<PoolElement>(absl::MakeConstSpan(pes))});
   }
   m.pool_entries = ParamList<PoolEntry>(absl::MakeConstSpan(entries));
-  return Encode(m);
+  return EncodeMessageToVector(m);
 }
 
 }  // namespace rspd::protocol::testing
