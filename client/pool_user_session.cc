@@ -18,6 +18,7 @@ absl::StatusOr<std::unique_ptr<PoolUserSession>> PoolUserSession::Open(AsapSessi
   std::unique_ptr<PoolUserSession> session(new PoolUserSession());
   session->registrar_ = registrar;
   session->pool_ = pool;
+  session->cache_ = ResolutionCache(options.stale_cache_value);
   session->options_ = std::move(options);
   if (absl::Status s = session->ConnectToNext(); !s.ok()) return s;
   return session;
@@ -57,11 +58,20 @@ absl::Status PoolUserSession::ConnectToNext() {
     std::lock_guard<std::mutex> lock(mu_);
     candidates = business_card_;
   }
-  absl::StatusOr<Resolution> resolution = registrar_->Resolve(pool_, options_.items);
-  if (resolution.ok()) {
-    candidates.insert(candidates.end(), resolution->elements.begin(), resolution->elements.end());
-  } else if (candidates.empty()) {
-    return resolution.status();
+  // RFC 5352 §3.3: a fresh cache entry answers (C4); else resolve (C1, C2).
+  const absl::Time now = absl::Now();
+  const Resolution* cached = cache_.Find(pool_, now);
+  if (cached == nullptr) {
+    absl::StatusOr<Resolution> resolution = registrar_->Resolve(pool_, options_.items);
+    if (resolution.ok()) {
+      cache_.Store(pool_, std::move(*resolution), now);
+      cached = cache_.Find(pool_, now);
+    } else if (candidates.empty()) {
+      return resolution.status();
+    }
+  }
+  if (cached != nullptr) {
+    candidates.insert(candidates.end(), cached->elements.begin(), cached->elements.end());
   }
   for (const ResolvedElement& pe : candidates) {
     if (failed_.count(pe.pe_id) || pe.addresses.empty() ||
@@ -77,6 +87,7 @@ absl::Status PoolUserSession::ConnectToNext() {
         });
     if (!association.ok()) {
       failed_.insert(pe.pe_id);
+      cache_.Purge(pool_, pe.pe_id);
       (void)registrar_->ReportUnreachable(pool_, pe.pe_id);
       continue;
     }
@@ -109,6 +120,7 @@ absl::StatusOr<std::vector<uint8_t>> PoolUserSession::Call(absl::Span<const uint
     // RFC 5352 §3.5: report the failed PE once, then fail over (§6.5.5).
     const uint32_t failed = pe_id_;
     failed_.insert(failed);
+    cache_.Purge(pool_, failed);
     (void)registrar_->ReportUnreachable(pool_, failed);
     if (absl::Status s = ConnectToNext(); !s.ok()) return s;
     ++failovers_;

@@ -4,7 +4,8 @@
 // §3.9): it resolves the pool handle, talks to one PE over SCTP, and when that
 // PE fails (no answer in time, or the association dies) it reports the PE as
 // unreachable, picks another (the PE's business card order first, RFC 5352
-// §3.9 BC2, else a fresh resolution), sends the last cookie the old PE gave
+// §3.9 BC2, else the cached or a fresh resolution, §3.3 C1-C4), sends the
+// last cookie the old PE gave
 // it as the first control message (ASAP_COOKIE_ECHO, §3.8) and resends the
 // request: ASAP_SEND_FAILOVER semantics (§6.5.5).
 //
@@ -26,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/asap_session.h"
+#include "client/resolution_cache.h"
 #include "client/sctp_association.h"
 
 namespace rspd::client {
@@ -34,8 +36,9 @@ class PoolUserSession {
  public:
   struct Options {
     absl::Duration reply_timeout = absl::Seconds(1);
-    uint32_t items = 3;      // PEs asked for per resolution
-    int max_failovers = 16;  // per call
+    uint32_t items = 3;                                   // PEs asked for per resolution
+    int max_failovers = 16;                               // per call
+    absl::Duration stale_cache_value = absl::Seconds(1);  // RFC 5352 §3.3 C2
     uint32_t data_ppid = 0;  // data never uses PPID 11 (RFC 5352 §3.8)
     // Told about each failover ("failover: ...").
     std::function<void(const std::string&)> log;
@@ -68,6 +71,7 @@ class PoolUserSession {
   uint32_t pe_id_ = 0;
   int failovers_ = 0;
   std::set<uint32_t> failed_;
+  ResolutionCache cache_;
   mutable std::mutex mu_;
   std::vector<uint8_t> cookie_;                 // latest ASAP_COOKIE (RFC 5352 §3.8)
   std::vector<ResolvedElement> business_card_;  // latest ASAP_BUSINESS_CARD (§3.9)
