@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
   using rspd::protocol::Protocol;
   auto registrar = rspd::client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
   if (!registrar.ok()) return 2;
-  auto association = rspd::client::SctpAssociation::Connect(
-      registrar->host, registrar->sctp_port, registrar->udp_port, absl::Seconds(5));
+  auto association = rspd::client::SctpAssociation::Connect(registrar->host, registrar->sctp_port,
+                                                            registrar->udp_port, absl::Seconds(5));
   if (!association.ok()) {
     fprintf(stderr, "asap_fuzz_client: %s\n", std::string(association.status().message()).c_str());
     return 1;
@@ -68,8 +68,8 @@ int main(int argc, char** argv) {
     while (true) {
       auto reply = (*association)->Receive(absl::ZeroDuration());
       if (!reply.ok()) break;
-      if (!reply->data.empty() && reply->data[0] == static_cast<uint8_t>(
-                                                       rspd::protocol::AsapType::kError)) {
+      if (!reply->data.empty() &&
+          reply->data[0] == static_cast<uint8_t>(rspd::protocol::AsapType::kError)) {
         ++errors;
       }
     }
@@ -85,11 +85,10 @@ int main(int argc, char** argv) {
     auto reply = (*association)->Receive(absl::Seconds(5));
     if (!reply.ok()) break;
     if (reply->data[0] == static_cast<uint8_t>(rspd::protocol::AsapType::kError)) ++errors;
-    answered = reply->data[0] ==
-               static_cast<uint8_t>(rspd::protocol::AsapType::kHandleResolutionResponse);
+    answered =
+        reply->data[0] == static_cast<uint8_t>(rspd::protocol::AsapType::kHandleResolutionResponse);
   }
-  printf("sent %d malformed messages, %d ASAP_ERROR answers, association %s, resolution %s\n",
-         sent, errors, (*association)->connected() ? "up" : "down",
-         answered ? "answered" : "unanswered");
+  printf("sent %d malformed messages, %d ASAP_ERROR answers, association %s, resolution %s\n", sent,
+         errors, (*association)->connected() ? "up" : "down", answered ? "answered" : "unanswered");
   return (*association)->connected() && answered ? 0 : 1;
 }

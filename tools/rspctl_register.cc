@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/asap_session.h"
+#include "client/server_hunt.h"
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_policy.h"
@@ -31,6 +32,8 @@ ABSL_FLAG(uint32_t, pe_id, 0, "register: PE identifier; 0 draws a random one (RF
 ABSL_FLAG(uint32_t, count, 1,
           "register: how many PEs to register over the one association; PE i gets pe_id+i, "
           "port+i and the policy value (weight, priority or load) + i*value_step");
+ABSL_FLAG(absl::Duration, server_hunt_timeout, absl::Seconds(10),
+          "register: T5-Serverhunt, doubled after each failed round up to 60 s (RFC 5352 §3.6)");
 ABSL_FLAG(bool, reregister, true,
           "register: re-register every T4 to renew the lifetime (false: let it expire)");
 ABSL_FLAG(uint32_t, value_step, 0, "register: policy value increment between the --count PEs");
@@ -70,12 +73,12 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     fprintf(stderr, "rspctl register: --pool is required\n");
     return 2;
   }
-  absl::StatusOr<client::RegistrarAddress> registrar =
-      client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
+  absl::StatusOr<std::vector<client::RegistrarAddress>> registrars =
+      client::ParseRegistrarList(absl::GetFlag(FLAGS_registrar));
   absl::StatusOr<protocol::Policy> policy = PolicyFromFlags();
   absl::StatusOr<std::vector<protocol::IpAddress>> addresses =
       ParseAddresses(absl::GetFlag(FLAGS_address));
-  for (const absl::Status& s : {registrar.status(), policy.status(), addresses.status()}) {
+  for (const absl::Status& s : {registrars.status(), policy.status(), addresses.status()}) {
     if (!s.ok()) {
       fprintf(stderr, "rspctl register: %s\n", std::string(s.message()).c_str());
       return 2;
@@ -117,26 +120,39 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     pes.push_back(p);
   }
 
+  client::ServerHunt::Options hunt_options;
+  hunt_options.t5 = absl::GetFlag(FLAGS_server_hunt_timeout);
+  client::ServerHunt hunt(*registrars, hunt_options);
   std::unique_ptr<client::AsapSession> session;
-  bool registered = false;
   const absl::Duration t4 = absl::GetFlag(FLAGS_reregister)
                                 ? ReregistrationInterval(pe.registration_life)
                                 : absl::InfiniteDuration();
-  absl::Duration wait = absl::ZeroDuration();
+  absl::Time next_registration = absl::InfinitePast();
+  absl::Time next_hunt = absl::InfinitePast();
+  bool reported = false;
   while (true) {
-    timespec timeout = absl::ToTimespec(wait);
-    int signal_number = sigtimedwait(&stop, nullptr, &timeout);
+    // Wake often enough to notice a lost registrar quickly (RFC 5352 §3.7).
+    timespec tick = absl::ToTimespec(absl::Milliseconds(100));
+    int signal_number = sigtimedwait(&stop, nullptr, &tick);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
-    if (session == nullptr || !session->connected()) {
-      // RFC 5352 §3.6 server hunt, with one registrar: retry every second.
-      auto s = client::AsapSession::Connect(*registrar, absl::Seconds(3));
+    const absl::Time now = absl::Now();
+    if (session != nullptr && !session->connected()) {
+      fprintf(stderr, "rspctl register: lost registrar %s; hunting\n", hunt.current().c_str());
+      session.reset();
+    }
+    if (session == nullptr) {
+      if (now < next_hunt) continue;
+      auto s = hunt.Hunt();
       if (!s.ok()) {
         fprintf(stderr, "rspctl register: %s\n", std::string(s.status().message()).c_str());
-        wait = absl::Seconds(1);
+        next_hunt = absl::Now() + hunt.t5();  // SH5: wait, then a new round
         continue;
       }
       session = std::move(*s);
+      next_registration = now;  // register at the new home at once (§3.1 rule 4)
+      reported = false;
     }
+    if (now < next_registration) continue;
     absl::Status status;
     for (const client::PoolElementSpec& p : pes) {
       status = session->Register(pool, p, absl::Seconds(5));
@@ -150,18 +166,17 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     if (!status.ok()) {
       fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
       session.reset();
-      wait = absl::Seconds(1);
       continue;
     }
-    if (!registered) {
+    if (!reported) {
       for (const client::PoolElementSpec& p : pes) {
         printf("registered pe_id=0x%08x pool=%s registrar=%s\n", p.pe_id, pool.c_str(),
-               absl::GetFlag(FLAGS_registrar).c_str());
+               hunt.current().c_str());
       }
       fflush(stdout);
-      registered = true;
+      reported = true;
     }
-    wait = t4;
+    next_registration = now + t4;
   }
   int result = 0;
   for (const client::PoolElementSpec& p : pes) {

@@ -1,0 +1,57 @@
+// File: client/server_hunt.h
+//
+// RFC 5352 §3.6 server hunt: find a registrar to be the home PR among a list
+// (static configuration, and registrars learned from SERVER_ANNOUNCEs). SH1
+// tries the registrars in turn from the one after the last that failed;
+// SH2-SH5: each attempt waits up to T5, and a round in which none answered
+// doubles T5 up to RETRAN-MAX; SH3: success resets T5; SH6: the first
+// registrar that answers becomes home.
+//
+// Example:
+//   ServerHunt hunt({a, b}, {});
+//   auto session = hunt.Hunt();          // Unavailable after a failed round
+//   if (!session.ok()) sleep(hunt.t5());
+
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/asap_session.h"
+
+namespace rspd::client {
+
+class ServerHunt {
+ public:
+  struct Options {
+    absl::Duration t5 = absl::Seconds(10);          // T5-Serverhunt (RFC 5352 §7.1)
+    absl::Duration retran_max = absl::Seconds(60);  // RETRAN-MAX (RFC 5352 §7.2)
+  };
+
+  ServerHunt(std::vector<RegistrarAddress> registrars, Options options);
+
+  // Adds a registrar (e.g. heard in an announce); no duplicates.
+  void Add(const RegistrarAddress& registrar);
+  // One round over the registrars; the first association that comes up.
+  absl::StatusOr<std::unique_ptr<AsapSession>> Hunt();
+
+  // The current T5 (doubled after each failed round).
+  absl::Duration t5() const { return t5_; }
+  // The registrar of the last successful hunt, as "HOST:PORT".
+  std::string current() const;
+
+ private:
+  std::vector<RegistrarAddress> registrars_;
+  Options options_;
+  absl::Duration t5_;
+  size_t next_ = 0;
+  size_t current_ = 0;
+};
+
+// Parses a comma-separated list of HOST[:PORT] registrars.
+absl::StatusOr<std::vector<RegistrarAddress>> ParseRegistrarList(const std::string& text);
+
+}  // namespace rspd::client
