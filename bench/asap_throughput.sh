@@ -15,7 +15,7 @@ dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 start_rspd() {
-  "$B/rspd" --bind_address=127.0.0.1 --udp_port=0 --keep_alive_interval=1h --print_stats=false \
+  "$B/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
     >"$dir/server.out" 2>&1 &
   server=$!
   until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done

@@ -53,6 +53,10 @@ absl::Status RegistrarConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("announce_group: not an IP address: '", announce_group, "'"));
   }
+  if (announce_ttl < 1 || announce_ttl > 255) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("announce_ttl must be in [1, 255], got ", announce_ttl));
+  }
   for (const auto& [name, value] : {
            std::pair<const char*, absl::Duration>{"keep_alive_interval", keep_alive_interval},
            {"keep_alive_timeout", keep_alive_timeout},
@@ -104,7 +108,8 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   duration("keep_alive_timeout", c.keep_alive_timeout);
   duration("server_announce_cycle", c.server_announce_cycle);
   line("announce", c.announce_group.empty() ? std::string("off")
-                                            : absl::StrCat(c.announce_group, ":", c.announce_port));
+                                            : absl::StrCat(c.announce_group, ":", c.announce_port,
+                                                           " ttl ", c.announce_ttl));
   duration("peer_heartbeat_cycle", c.peer_heartbeat_cycle);
   duration("max_time_last_heard", c.max_time_last_heard);
   duration("max_time_no_response", c.max_time_no_response);

@@ -57,6 +57,7 @@ struct RegistrarConfig {
   absl::Duration server_announce_cycle = absl::Seconds(1);
   std::string announce_group = "224.0.1.185";  // RFC 5352 §8.4
   uint16_t announce_port = 3863;               // RFC-DIGEST §8 item 8
+  int announce_ttl = 1;                        // link-local unless configured
 
   // RFC 5353 §4 thresholds.
   absl::Duration peer_heartbeat_cycle = absl::Seconds(30);

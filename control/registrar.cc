@@ -53,6 +53,17 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
     return io.status();
   }
   r->io_ = std::move(*io);
+  absl::StatusOr<std::unique_ptr<ServerAnnouncer>> announcer =
+      ServerAnnouncer::Create(config, &r->announce_status_);
+  if (!announcer.ok()) {
+    return announcer.status();
+  }
+  r->announcer_ = std::move(*announcer);
+  if (r->announcer_ != nullptr) {
+    r->announce_status_ =
+        absl::StrCat("to ", config.announce_group, ":", config.announce_port, " every ",
+                     absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
+  }
   Registrar* self = r.get();
   r->asap_ = std::make_unique<AsapServer>(
       config, &r->table_,
@@ -88,10 +99,12 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
 void Registrar::Run() {
   uint64_t last = NowMillis();
   now_ = last;
-  pollfd fds[1] = {{io_->fd(), POLLIN, 0}};
+  pollfd fds[2] = {{io_->fd(), POLLIN, 0},
+                   {announcer_ != nullptr ? announcer_->fd() : -1, POLLIN, 0}};
   while (!stop_.load(std::memory_order_relaxed)) {
-    poll(fds, 1, kTickMillis);
+    poll(fds, announcer_ != nullptr ? 2 : 1, kTickMillis);
     now_ = NowMillis();
+    if (announcer_ != nullptr && (fds[1].revents & POLLIN)) announcer_->OnReadable(now_);
     // Drain what arrived, burst by burst (bounded so that timers still run).
     for (int bursts = 0; bursts < 64; ++bursts) {
       size_t n = io_->ReceiveBurst(
@@ -105,6 +118,7 @@ void Registrar::Run() {
       bridge_->AdvanceTimers(static_cast<uint32_t>(now_ - last));
       last = now_;
       asap_->OnTimer(now_);
+      if (announcer_ != nullptr) announcer_->OnTimer(now_);
       io_->Flush();
     }
   }
@@ -113,14 +127,16 @@ void Registrar::Run() {
 std::string Registrar::DescribeStats() const {
   const auto& b = bridge_->stats();
   const auto& io = io_->stats();
-  std::string out = absl::StrCat(
-      "udp_rx_datagrams ", io.rx_datagrams, "\nudp_rx_truncated ", io.rx_truncated,
-      "\nudp_tx_datagrams ", io.tx_datagrams, "\nudp_tx_errors ", io.tx_errors,
-      "\nsctp_packets_in ", b.packets_in, "\nsctp_packets_out ", b.packets_out,
-      "\nsctp_messages_in ", b.messages_in, "\nsctp_messages_out ", b.messages_out,
-      "\nsctp_send_failures ", b.send_failures, "\nsctp_peers ", bridge_->peer_count(),
-      "\nsctp_peers_rejected ", b.peers_rejected, "\nhandlespace_pools ", table_.pool_count(),
-      "\nhandlespace_pool_elements ", table_.element_count(), "\n");
+  std::string out =
+      absl::StrCat("udp_rx_datagrams ", io.rx_datagrams, "\nudp_rx_truncated ", io.rx_truncated,
+                   "\nudp_tx_datagrams ", io.tx_datagrams, "\nudp_tx_errors ", io.tx_errors,
+                   "\nsctp_packets_in ", b.packets_in, "\nsctp_packets_out ", b.packets_out,
+                   "\nsctp_messages_in ", b.messages_in, "\nsctp_messages_out ", b.messages_out,
+                   "\nsctp_send_failures ", b.send_failures, "\nsctp_peers ", bridge_->peer_count(),
+                   "\nsctp_peers_rejected ", b.peers_rejected, "\nhandlespace_pools ",
+                   table_.pool_count(), "\nhandlespace_pool_elements ", table_.element_count(),
+                   "\nannounces_sent ", announcer_ ? announcer_->announces_sent() : 0,
+                   "\nannounces_heard ", announcer_ ? announcer_->announces_heard() : 0, "\n");
   absl::StrAppend(&out, asap_->stats().Describe());
   return out;
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "control/announcer.h"
 #include "control/asap_server.h"
 #include "control/config.h"
 #include "dataplane/sctp_bridge.h"
@@ -34,6 +35,8 @@ class Registrar {
   // The UDP port actually bound (differs from the configured one when that is 0).
   uint16_t udp_port() const { return io_->port(); }
   const RegistrarConfig& config() const { return config_; }
+  // "to GROUP:PORT every ..." or why announces are off.
+  const std::string& announce_status() const { return announce_status_; }
 
   void Run();
   void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
@@ -50,6 +53,8 @@ class Registrar {
   std::unique_ptr<dataplane::SctpBridge> bridge_;
   handlespace::PoolTable table_;
   std::unique_ptr<AsapServer> asap_;
+  std::unique_ptr<ServerAnnouncer> announcer_;
+  std::string announce_status_;
   std::atomic<bool> stop_{false};
   uint64_t now_ = 0;
 };

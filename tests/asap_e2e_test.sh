@@ -23,7 +23,7 @@ tshark_pid=$!
 pids+=("$tshark_pid")
 await "tshark capturing" grep -q "Capturing on" "$dir/tshark.log"
 
-"$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id=0x5eed \
+"$RSPD" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --server_id=0x5eed \
   --keep_alive_interval=500ms --keep_alive_timeout=800ms --max_bad_pe_reports=2 \
   --max_handle_resolution_items=3 >"$dir/rspd.out" 2>&1 &
 rspd_pid=$!

@@ -12,7 +12,7 @@ cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done;
 trap cleanup EXIT
 source tests/test_lib.sh
 
-"$RSPD" --bind_address=127.0.0.1 --udp_port=0 >"$dir/rspd.out" 2>&1 &
+"$RSPD" --bind_address=127.0.0.1 --announce_group= --udp_port=0 >"$dir/rspd.out" 2>&1 &
 rspd_pid=$!
 pids+=("$rspd_pid")
 await "rspd ready" grep -q '^ready' "$dir/rspd.out"

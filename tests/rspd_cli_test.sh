@@ -30,7 +30,7 @@ grep -q 'bind_address' <<<"$err" || fail "unclear message: $err"
 
 # Start, wait for the ready line (an event, not a sleep), stop with SIGINT.
 out="${TEST_TMPDIR:-/tmp}/rspd.out"
-coproc RSPD_PROC { exec "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id=0x2a 2>&1; }
+coproc RSPD_PROC { exec "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id=0x2a --announce_group= 2>&1; }
 pid=$RSPD_PROC_PID
 : >"$out"
 while IFS= read -r -t 30 line <&"${RSPD_PROC[0]}"; do
@@ -41,6 +41,7 @@ grep -q '^ready' "$out" || fail "rspd never became ready: $(cat "$out")"
 grep -Eq '^  udp 127\.0\.0\.1:[1-9][0-9]*  SCTP over UDP' "$out" || fail "no UDP endpoint: $(cat "$out")"
 grep -q 'server_id *= 0x0000002a' "$out" || fail "server id not shown"
 grep -q 'sctp port 3863  ASAP' "$out" || fail "no ASAP endpoint"
+grep -q '^  announces off (--announce_group is empty)' "$out" || fail "announce state not shown"
 kill -INT "$pid"
 set +e
 wait "$pid"; rc=$?

@@ -13,7 +13,7 @@ trap cleanup EXIT
 source tests/test_lib.sh
 
 start_rspd() {  # name server_id
-  "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id="$2" >"$dir/$1.out" 2>&1 &
+  "$RSPD" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --server_id="$2" >"$dir/$1.out" 2>&1 &
   pids+=("$!")
   eval "pid_$1=$!"
   await "rspd $1 ready" grep -q '^ready' "$dir/$1.out"

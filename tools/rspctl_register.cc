@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "client/announce_listener.h"
 #include "client/asap_session.h"
 #include "client/server_hunt.h"
 #include "protocol/describe.h"
@@ -34,6 +36,11 @@ ABSL_FLAG(uint32_t, count, 1,
           "port+i and the policy value (weight, priority or load) + i*value_step");
 ABSL_FLAG(absl::Duration, server_hunt_timeout, absl::Seconds(10),
           "register: T5-Serverhunt, doubled after each failed round up to 60 s (RFC 5352 §3.6)");
+ABSL_FLAG(std::string, announce_group, "",
+          "register: also learn registrars from ASAP_SERVER_ANNOUNCEs on GROUP[:PORT] "
+          "(RFC 5352 §3.6), e.g. 224.0.1.185:3863; they are reached on UDP port 9899");
+ABSL_FLAG(std::string, announce_interface, "127.0.0.1",
+          "register: the local IPv4 address whose interface hears the announces");
 ABSL_FLAG(bool, reregister, true,
           "register: re-register every T4 to renew the lifetime (false: let it expire)");
 ABSL_FLAG(uint32_t, value_step, 0, "register: policy value increment between the --count PEs");
@@ -73,8 +80,12 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     fprintf(stderr, "rspctl register: --pool is required\n");
     return 2;
   }
+  const std::string announce_group = absl::GetFlag(FLAGS_announce_group);
   absl::StatusOr<std::vector<client::RegistrarAddress>> registrars =
       client::ParseRegistrarList(absl::GetFlag(FLAGS_registrar));
+  if (!registrars.ok() && !announce_group.empty() && absl::GetFlag(FLAGS_registrar).empty()) {
+    registrars = std::vector<client::RegistrarAddress>();  // announces only
+  }
   absl::StatusOr<protocol::Policy> policy = PolicyFromFlags();
   absl::StatusOr<std::vector<protocol::IpAddress>> addresses =
       ParseAddresses(absl::GetFlag(FLAGS_address));
@@ -123,6 +134,30 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   client::ServerHunt::Options hunt_options;
   hunt_options.t5 = absl::GetFlag(FLAGS_server_hunt_timeout);
   client::ServerHunt hunt(*registrars, hunt_options);
+  // Registrars heard in announces, handed over from the listener's thread.
+  std::mutex announced_mu;
+  std::vector<client::RegistrarAddress> announced;
+  std::unique_ptr<client::AnnounceListener> listener;
+  if (!announce_group.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(announce_group, ':');
+    uint32_t announce_port = protocol::kAsapPort;
+    if (parts.size() > 2 || (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &announce_port) ||
+                                                   announce_port == 0 || announce_port > 65535))) {
+      fprintf(stderr, "rspctl register: bad --announce_group '%s'\n", announce_group.c_str());
+      return 2;
+    }
+    auto started = client::AnnounceListener::Start(
+        parts[0], static_cast<uint16_t>(announce_port), absl::GetFlag(FLAGS_announce_interface),
+        protocol::kSctpUdpEncapsulationPort, [&](const client::RegistrarAddress& r) {
+          std::lock_guard<std::mutex> lock(announced_mu);
+          announced.push_back(r);
+        });
+    if (!started.ok()) {
+      fprintf(stderr, "rspctl register: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    listener = std::move(*started);
+  }
   std::unique_ptr<client::AsapSession> session;
   const absl::Duration t4 = absl::GetFlag(FLAGS_reregister)
                                 ? ReregistrationInterval(pe.registration_life)
@@ -136,6 +171,11 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     int signal_number = sigtimedwait(&stop, nullptr, &tick);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
     const absl::Time now = absl::Now();
+    {
+      std::lock_guard<std::mutex> lock(announced_mu);
+      for (const client::RegistrarAddress& r : announced) hunt.Add(r);
+      announced.clear();
+    }
     if (session != nullptr && !session->connected()) {
       fprintf(stderr, "rspctl register: lost registrar %s; hunting\n", hunt.current().c_str());
       session.reset();

@@ -40,6 +40,7 @@ ABSL_FLAG(absl::Duration, server_announce_cycle, absl::Seconds(1),
 ABSL_FLAG(std::string, announce_group, "224.0.1.185",
           "multicast group for ASAP_SERVER_ANNOUNCE (RFC 5352 §8.4); empty disables");
 ABSL_FLAG(uint16_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
+ABSL_FLAG(int, announce_ttl, 1, "multicast TTL of the announces (1: this link only)");
 ABSL_FLAG(absl::Duration, peer_heartbeat_cycle, absl::Seconds(30),
           "PEER-HEARTBEAT-CYCLE (RFC 5353 §4)");
 ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
@@ -76,6 +77,7 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
   config.announce_group = absl::GetFlag(FLAGS_announce_group);
   config.announce_port = absl::GetFlag(FLAGS_announce_port);
+  config.announce_ttl = absl::GetFlag(FLAGS_announce_ttl);
   config.peer_heartbeat_cycle = absl::GetFlag(FLAGS_peer_heartbeat_cycle);
   config.max_time_last_heard = absl::GetFlag(FLAGS_max_time_last_heard);
   config.max_time_no_response = absl::GetFlag(FLAGS_max_time_no_response);
@@ -114,6 +116,7 @@ int Run() {
          (*registrar)->udp_port());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
+  printf("  announces %s\n", (*registrar)->announce_status().c_str());
   printf("ready; Ctrl-C stops\n");
   fflush(stdout);
 

@@ -16,6 +16,10 @@
 namespace rspd::tools {
 
 inline sigset_t BlockStopSignals() {
+  // A shell starts background jobs with SIGINT ignored, and an ignored
+  // signal never reaches sigwait: restore the default disposition first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
