@@ -69,8 +69,7 @@ void AnnounceListener::Loop() {
     protocol::Message m;
     protocol::DecodeError error;
     if (!protocol::DecodeMessage(protocol::Protocol::kAsap,
-                                 absl::MakeConstSpan(buffer, static_cast<size_t>(n)), &m,
-                                 &error) ||
+                                 absl::MakeConstSpan(buffer, static_cast<size_t>(n)), &m, &error) ||
         m.type != static_cast<uint8_t>(protocol::AsapType::kServerAnnounce)) {
       continue;
     }

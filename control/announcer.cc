@@ -111,8 +111,7 @@ void ServerAnnouncer::OnReadable(Tick now) {
     protocol::Message m;
     protocol::DecodeError error;
     if (!protocol::DecodeMessage(protocol::Protocol::kAsap,
-                                 absl::MakeConstSpan(buffer, static_cast<size_t>(n)), &m,
-                                 &error) ||
+                                 absl::MakeConstSpan(buffer, static_cast<size_t>(n)), &m, &error) ||
         m.type != static_cast<uint8_t>(protocol::AsapType::kServerAnnounce) ||
         m.server_id == config_.server_id) {
       continue;

@@ -2,7 +2,7 @@
 # Checks (default) or fixes (--fix) the C++ formatting of every tracked source file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t files < <(git ls-files '*.h' '*.cc' | grep -v '^bazel/')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.h' '*.cc' | grep -v '^bazel/')
 if [ ${#files[@]} -eq 0 ]; then exit 0; fi
 if [ "${1:-}" = "--fix" ]; then
   clang-format -i "${files[@]}"
