@@ -136,13 +136,15 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   handlespace::PoolElementInfo pe;
   Cause cause = PoolElementFromWire(m.pool_element, &pe);
   if (cause == kNoError) {
-    // RFC 5352 §2.2.1: the PE's addresses MUST be among the association's
-    // (with UDP encapsulation, the one address the packets come from).
+    // RFC 5352 §2.2.1: the PE's addresses must be the association's. Over
+    // UDP encapsulation the registrar sees one of them, the packets' source;
+    // a multi-homed PE (RSPLIB binds all its addresses) lists more, so the
+    // source must be among the PE's addresses (docs/decisions.md).
+    bool source_listed = false;
     for (size_t i = 0; i < pe.user.addresses.size; ++i) {
-      if (pe.user.addresses.items[i] != remote_ip) {
-        cause = Cause::kInvalidValues;
-      }
+      source_listed |= pe.user.addresses.items[i] == remote_ip;
     }
+    if (!source_listed) cause = Cause::kInvalidValues;
   }
   handlespace::RegisterResult result;
   if (cause == kNoError) {

@@ -129,6 +129,25 @@ TEST_F(AsapServerTest, InconsistentTransportIsRejected) {
   EXPECT_EQ(FirstCause(reply), Cause::kInconsistentTransportType);
 }
 
+TEST_F(AsapServerTest, MultiHomedPeListingTheSourceAddressIsAccepted) {
+  // A PE bound to several addresses (as RSPLIB PEs are) lists the one the
+  // registrar sees among others.
+  addresses_ = {protocol::IpAddress::V4(0x0a000001), protocol::IpAddress::V4(0x7f000001)};
+  Message m;
+  m.type = static_cast<uint8_t>(AsapType::kRegistration);
+  m.has_pool_handle = true;
+  m.pool_handle = "multi";
+  m.has_pool_element = true;
+  m.pool_element.pe_id = 9;
+  m.pool_element.registration_life = 30;
+  m.pool_element.user_transport.port = 7000;
+  m.pool_element.user_transport.addresses =
+      protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(addresses_));
+  m.pool_element.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  EXPECT_FALSE(Deliver(protocol::EncodeMessageToVector(m)).has_error);
+  EXPECT_EQ(table_.GetElement(table_.Find("multi", 9)).user.addresses.size, 2);
+}
+
 TEST_F(AsapServerTest, AddressesOutsideTheAssociationAreRejected) {
   // RFC 5352 §2.2.1: the PE's addresses must be the association's.
   Message reply =
