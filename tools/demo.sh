@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # README command 1: install what is needed, build, and run the registrar on
-# the default socket I/O with a small live demo: three PEs register in pool
-# "demo" (Round Robin), a PU resolves it every second and prints the PE it
-# would use; after a few rounds one PE is killed (kill -9) and the registrar's
-# keep-alives remove it, so the PU moves on to the others. Ctrl-C stops all.
-# Extra arguments go to rspd.
+# the default socket I/O with a small live demo: three echo PEs register in
+# pool "demo"; a PU keeps a session with the pool, calling it twice a second;
+# after a few calls the PE it uses is killed with kill -9, and the PU fails
+# over to another PE, echoing the cookie the dead one gave it (RFC 5352
+# §3.8). Ctrl-C stops everything. Extra arguments go to rspd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
@@ -28,21 +28,26 @@ cat "$dir/rspd.out"
 port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/rspd.out")
 R="--registrar=127.0.0.1:$port"
 
-echo "== three pool elements register in pool \"demo\""
+echo "== three echo PEs register in pool \"demo\""
 for i in 1 2 3; do
-  "$RSPCTL" register $R --pool=demo --pe_id=$i --port=$((7000 + i)) --lifetime=30 &
+  "$RSPCTL" echo-server $R --pool=demo --echo_port=$((47000 + i)) | tee "$dir/pe$i.out" &
   pids+=("$!")
-  eval "pe$i=$!"
 done
-sleep 1
-echo "== a pool user resolves \"demo\" every second (Ctrl-C stops the demo)"
-round=0
-while true; do
-  round=$((round + 1))
-  echo "round $round: $("$RSPCTL" resolve $R --pool=demo --items=1 2>&1)"
-  if [ "$round" -eq 6 ]; then
-    echo "== kill -9 of PE 1: the registrar's keep-alives find it gone"
-    kill -KILL "$pe1"
+for i in 1 2 3; do
+  for _ in $(seq 100); do grep -q '^echo-server' "$dir/pe$i.out" && break; sleep 0.1; done
+done
+echo "== the pool as a PU sees it"
+"$RSPCTL" resolve $R --pool=demo --items=3
+echo "== a PU calls the pool twice a second (Ctrl-C stops the demo)"
+"$RSPCTL" echo-client $R --pool=demo --echo_count=1000000 --echo_interval=500ms \
+  | tee "$dir/pu.out" &
+pids+=("$!")
+for _ in $(seq 100); do [ "$(grep -c '^echo ' "$dir/pu.out")" -ge 6 ] && break; sleep 0.1; done
+used=$(grep '^echo ' "$dir/pu.out" | tail -1 | sed -n 's/.*pe_id=0x\([0-9a-f]*\):.*/\1/p')
+for i in 1 2 3; do
+  if grep -q "pe_id=0x$used" "$dir/pe$i.out"; then
+    echo "== kill -9 of the PE in use (pe_id=0x$used): watch the PU fail over"
+    pkill -KILL -f "echo_port=$((47000 + i))" || true
   fi
-  sleep 1
 done
+wait
