@@ -8,13 +8,6 @@
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
-dir="${TEST_TMPDIR:-$(mktemp -d)}"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
 source tests/test_lib.sh
 
 # Capture everything on loopback UDP while the test runs.
@@ -23,14 +16,9 @@ tshark_pid=$!
 pids+=("$tshark_pid")
 await "tshark capturing" grep -q "Capturing on" "$dir/tshark.log"
 
-"$RSPD" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --server_id=0x5eed \
-  --keep_alive_interval=500ms --keep_alive_timeout=800ms --max_bad_pe_reports=2 \
-  --max_handle_resolution_items=3 >"$dir/rspd.out" 2>&1 &
-rspd_pid=$!
-pids+=("$rspd_pid")
-await "rspd ready" grep -q '^ready' "$dir/rspd.out"
-port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/rspd.out")
-[ -n "$port" ] || fail "no port in: $(cat "$dir/rspd.out")"
+start_rspd rspd --server_id=0x5eed --keep_alive_interval=500ms --keep_alive_timeout=800ms \
+  --max_bad_pe_reports=2 --max_handle_resolution_items=3
+port=$rspd_port
 R="--registrar=127.0.0.1:$port"
 
 # 10 pools x 10 PEs, one pool per policy. PE i of pool k: id k*100+i+1,

@@ -6,17 +6,10 @@
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
-dir="${TEST_TMPDIR:-$(mktemp -d)}"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 source tests/test_lib.sh
 
-"$RSPD" --bind_address=127.0.0.1 --announce_group= --udp_port=0 >"$dir/rspd.out" 2>&1 &
-rspd_pid=$!
-pids+=("$rspd_pid")
-await "rspd ready" grep -q '^ready' "$dir/rspd.out"
-R="--registrar=127.0.0.1:$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/rspd.out")"
+start_rspd rspd
+R="--registrar=127.0.0.1:$rspd_port"
 
 # Each PE serves SCTP over UDP on one port; pick two from a range unlikely to clash.
 base=$((40000 + RANDOM % 20000))

@@ -1,4 +1,7 @@
-# Helpers for the shell tests (sourced; run from the workspace root, as Bazel does).
+# Helpers for the shell system tests. Sourced from the workspace root (as
+# Bazel runs tests), after RSPD (and RSPCTL) are set.
+
+dir="${TEST_TMPDIR:-$(mktemp -d)}"
 
 # Stops the test with a message.
 fail() {
@@ -16,4 +19,28 @@ await() {
     sleep 0.1
   done
   fail "timed out waiting for: $what"
+}
+
+# Background processes to kill when the test ends (append with pids+=("$!")).
+pids=()
+kill_spawned() {
+  for p in "${pids[@]}"; do
+    kill -CONT "$p" 2>/dev/null || true
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  wait 2>/dev/null || true
+}
+trap kill_spawned EXIT
+
+# start_rspd NAME [rspd flags...]: rspd on 127.0.0.1 with a free UDP port and
+# no announces, output in $dir/NAME.out. Waits until it is ready and sets
+# NAME_pid and NAME_port.
+start_rspd() {
+  local name="$1"
+  shift
+  "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --announce_group= "$@" >"$dir/$name.out" 2>&1 &
+  pids+=("$!")
+  printf -v "${name}_pid" '%s' "$!"
+  await "rspd $name ready" grep -q '^ready' "$dir/$name.out"
+  printf -v "${name}_port" '%s' "$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/$name.out")"
 }

@@ -1,0 +1,22 @@
+"""rspd_system_test: a shell test that drives real rspd and rspctl processes.
+
+The script gets `$(location //tools:rspd)` and `$(location //tools:rspctl)`
+(then `extra_args`) as arguments and can source tests/test_lib.sh.
+"""
+
+def rspd_system_test(name, srcs, extra_args = [], extra_data = [], tags = []):
+    native.sh_test(
+        name = name,
+        size = "medium",
+        srcs = srcs,
+        args = [
+            "$(location //tools:rspd)",
+            "$(location //tools:rspctl)",
+        ] + extra_args,
+        data = [
+            "test_lib.sh",
+            "//tools:rspctl",
+            "//tools:rspd",
+        ] + extra_data,
+        tags = tags,
+    )
