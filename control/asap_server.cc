@@ -43,9 +43,21 @@ std::string AsapServerStats::Describe() const {
   return out;
 }
 
-AsapServer::AsapServer(const RegistrarConfig& config, handlespace::PoolTable* table, SendFn send,
-                       uint64_t seed)
-    : config_(config), table_(table), send_(std::move(send)), rng_(seed), buffer_(kMaxMessage) {}
+AsapServer::AsapServer(const RegistrarConfig& config,
+                       std::vector<handlespace::HandlespaceShard*> shards, SendFn send)
+    : config_(config), shards_(std::move(shards)), send_(std::move(send)), buffer_(kMaxMessage) {}
+
+handlespace::HandlespaceShard& AsapServer::ShardFor(absl::string_view handle) {
+  return *shards_[handlespace::ShardOf(handle, static_cast<uint32_t>(shards_.size()))];
+}
+
+bool AsapServer::RemoveFromHandlespace(absl::string_view handle, uint32_t pe_id) {
+  request_.op = handlespace::ShardOp::kDeregister;
+  request_.handle.assign(handle.data(), handle.size());
+  request_.pe_id = pe_id;
+  ShardFor(handle).Process(request_);
+  return request_.found;
+}
 
 std::string AsapServer::SessionKey(absl::string_view handle, uint32_t pe_id) {
   std::string key(handle);
@@ -156,8 +168,13 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
     pe.asap.addresses.push_back(remote_ip);
     const Tick expiry =
         pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
-    result = table_->Register(m.pool_handle, pe, expiry);
-    cause = result.cause;
+    request_.op = handlespace::ShardOp::kRegister;
+    request_.handle.assign(m.pool_handle.data(), m.pool_handle.size());
+    request_.pe = pe;
+    request_.tick = expiry;
+    ShardFor(m.pool_handle).Process(request_);
+    result = request_.reg;
+    cause = request_.cause;
   }
 
   Message reply = Asap(AsapType::kRegistrationResponse);
@@ -172,7 +189,7 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   ErrorCause error{cause, {}};
   if (cause != kNoError) {
     handlespace::PoolAttributes pool;
-    const bool pool_known = table_->GetPoolAttributes(m.pool_handle, &pool);
+    const bool pool_known = ShardFor(m.pool_handle).table().GetPoolAttributes(m.pool_handle, &pool);
     if (cause == Cause::kInconsistentPoolingPolicy && pool_known) {
       handlespace::PolicyInfo pool_policy;
       pool_policy.type = pool.policy;
@@ -213,7 +230,8 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
   reply.pe_id = m.pe_id;
   auto it = sessions_.find(SessionKey(m.pool_handle, m.pe_id));
   const bool registered_here = it != sessions_.end();
-  if (!registered_here && table_->Find(m.pool_handle, m.pe_id) != handlespace::kNoSlot) {
+  if (!registered_here &&
+      ShardFor(m.pool_handle).table().Find(m.pool_handle, m.pe_id) != handlespace::kNoSlot) {
     // RFC 5355 §2.1-2.4: no deregistration by proxy. A PE registered at
     // another registrar (or over another association) is not ours to remove.
     ErrorCause error{Cause::kRejectedDueToSecurity, {}};
@@ -232,7 +250,7 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
   // RFC 5352 §3.2: remove it (the pool goes when it empties); an unknown PE
   // is answered with success too.
   if (registered_here) {
-    table_->Deregister(m.pool_handle, m.pe_id);
+    RemoveFromHandlespace(m.pool_handle, m.pe_id);
     sessions_.erase(it);
     AsapServerStats::Bump(stats_.removed_by_deregistration);
   }
@@ -250,10 +268,12 @@ void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
     options.max_items = std::min<uint32_t>(m.handle_resolution_items,
                                            static_cast<uint32_t>(handlespace::kMaxResolutionItems));
   }
-  uint32_t slots[handlespace::kMaxResolutionItems];
-  size_t count = 0;
-  Cause cause = table_->Resolve(m.pool_handle, options, rng_, slots, &count);
-  if (cause != kNoError || count == 0) {
+  request_.op = handlespace::ShardOp::kResolve;
+  request_.handle.assign(m.pool_handle.data(), m.pool_handle.size());
+  request_.resolve = options;
+  handlespace::HandlespaceShard& shard = ShardFor(m.pool_handle);
+  shard.Process(request_);
+  if (request_.cause != kNoError || request_.entries.empty()) {
     // RFC 5352 §3.3: a missing pool MUST be answered with Unknown Pool Handle.
     AsapServerStats::Bump(stats_.resolutions_unknown_pool);
     Message reply = Asap(AsapType::kHandleResolutionResponse);
@@ -268,14 +288,16 @@ void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
   protocol::Writer w(absl::MakeSpan(buffer_));
   protocol::BeginMessage(w, Type(AsapType::kHandleResolutionResponse), 0);
   protocol::EncodePoolHandle(w, m.pool_handle);
-  handlespace::PolicyInfo pool_policy;
+  handlespace::PoolAttributes pool;
   // RFC 5352 §2.2.6: the overall policy is included unless it is Round Robin.
-  if (table_->PoolPolicy(m.pool_handle, &pool_policy.type) &&
-      pool_policy.type != protocol::PolicyType::kRoundRobin) {
+  if (shard.table().GetPoolAttributes(m.pool_handle, &pool) &&
+      pool.policy != protocol::PolicyType::kRoundRobin) {
+    handlespace::PolicyInfo pool_policy;
+    pool_policy.type = pool.policy;
     protocol::EncodePolicy(w, PolicyToWire(pool_policy));
   }
-  for (size_t i = 0; i < count; ++i) {
-    WirePoolElement pe(table_->GetElement(slots[i]));
+  for (const handlespace::ElementEntry& entry : request_.entries) {
+    WirePoolElement pe(entry.pe);
     protocol::EncodePoolElement(w, pe.element());
   }
   size_t n = protocol::FinishMessage(w);
@@ -329,7 +351,7 @@ void AsapServer::SendKeepAlive(absl::string_view handle, uint32_t pe_id, Session
 
 void AsapServer::Remove(absl::string_view handle, uint32_t pe_id, std::atomic<uint64_t>& reason) {
   std::string key = SessionKey(handle, pe_id);  // `handle` may point into the session map
-  table_->Deregister(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
+  RemoveFromHandlespace(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
   sessions_.erase(key);
   AsapServerStats::Bump(reason);
 }
@@ -344,7 +366,7 @@ void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
   for (const std::string& key : lost) {
     uint32_t pe_id;
     memcpy(&pe_id, key.data() + key.size() - sizeof(pe_id), sizeof(pe_id));
-    table_->Deregister(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
+    RemoveFromHandlespace(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
     sessions_.erase(key);
     AsapServerStats::Bump(stats_.removed_by_association_loss);
   }
@@ -352,21 +374,24 @@ void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
 
 void AsapServer::OnTimer(Tick now) {
   // Registration lifetimes (RFC 5352 §3.2: the PE is told with a
-  // DEREGISTRATION_RESPONSE).
-  expired_.clear();
-  table_->Expire(now, &expired_);
-  for (const handlespace::ElementEntry& e : expired_) {
-    auto it = sessions_.find(SessionKey(e.handle, e.pe.id));
-    if (it != sessions_.end()) {
-      Message reply = Asap(AsapType::kDeregistrationResponse);
-      reply.has_pool_handle = true;
-      reply.pool_handle = e.handle;
-      reply.has_pe_id = true;
-      reply.pe_id = e.pe.id;
-      if (it->second.assoc_up) Reply(it->second.assoc, reply);
-      sessions_.erase(it);
+  // DEREGISTRATION_RESPONSE), shard by shard.
+  for (handlespace::HandlespaceShard* shard : shards_) {
+    request_.op = handlespace::ShardOp::kExpire;
+    request_.tick = now;
+    shard->Process(request_);
+    for (const handlespace::ElementEntry& e : request_.entries) {
+      auto it = sessions_.find(SessionKey(e.handle, e.pe.id));
+      if (it != sessions_.end()) {
+        Message reply = Asap(AsapType::kDeregistrationResponse);
+        reply.has_pool_handle = true;
+        reply.pool_handle = e.handle;
+        reply.has_pe_id = true;
+        reply.pe_id = e.pe.id;
+        if (it->second.assoc_up) Reply(it->second.assoc, reply);
+        sessions_.erase(it);
+      }
+      AsapServerStats::Bump(stats_.removed_by_lifetime);
     }
-    AsapServerStats::Bump(stats_.removed_by_lifetime);
   }
   // Keep-alive rounds, checked every 100 ms: a tenth of the smallest
   // sensible interval, and cheap next to the rounds themselves.

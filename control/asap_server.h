@@ -5,11 +5,13 @@
 // keep-alives to owned PEs (§3.4), unreachable reports (§3.5), lifetime
 // expiry, and ASAP_ERROR for what cannot be decoded (§2.2.14). It decodes
 // each message, applies it to the handlespace and sends the answer through a
-// callback. Single-threaded: the I/O loop calls it (shards inline, DESIGN.md
-// "Small machines"). Time is an argument in milliseconds.
+// callback. Every handlespace change and resolution is a command to the
+// pool's shard (`ShardOf`), processed inline: the I/O loop calls this
+// (shards on the I/O lcore, DESIGN.md "Small machines"). Reads of a shard's
+// table happen on the same thread. Time is an argument in milliseconds.
 //
 // Example:
-//   AsapServer server(config, &table, send);
+//   AsapServer server(config, {&shard}, send);
 //   server.OnMessage(assoc, remote_ip, message, now_ms);
 //   server.OnTimer(now_ms);
 
@@ -26,6 +28,8 @@
 #include "absl/types/span.h"
 #include "control/config.h"
 #include "handlespace/pool_table.h"
+#include "handlespace/router.h"
+#include "handlespace/shard.h"
 #include "protocol/codec.h"
 
 namespace rspd::control {
@@ -84,8 +88,8 @@ class AsapServer {
   using SendFn = std::function<bool(const AssocRef& to, absl::Span<const uint8_t> message)>;
   using Tick = handlespace::Tick;  // milliseconds
 
-  AsapServer(const RegistrarConfig& config, handlespace::PoolTable* table, SendFn send,
-             uint64_t seed);
+  AsapServer(const RegistrarConfig& config, std::vector<handlespace::HandlespaceShard*> shards,
+             SendFn send);
 
   // One ASAP message from `from`, whose remote transport address is
   // `remote_ip` / `remote_port` (RFC 5352 §3.1 rule 4 records it as the PE's
@@ -119,15 +123,17 @@ class AsapServer {
   void SendKeepAlive(absl::string_view handle, uint32_t pe_id, Session& session, Tick now);
   void Remove(absl::string_view handle, uint32_t pe_id, std::atomic<uint64_t>& reason);
   void Reply(const AssocRef& to, const protocol::Message& m);
+  handlespace::HandlespaceShard& ShardFor(absl::string_view handle);
+  // kDeregister on the pool's shard; true if the PE was there.
+  bool RemoveFromHandlespace(absl::string_view handle, uint32_t pe_id);
   Tick KeepAliveDelay();
 
   RegistrarConfig config_;
-  handlespace::PoolTable* table_;
+  std::vector<handlespace::HandlespaceShard*> shards_;
   SendFn send_;
-  handlespace::Prng rng_;
-  absl::BitGen jitter_;
+  handlespace::ShardRequest request_;  // reused: no allocation once warm
+  absl::BitGen jitter_;                // keep-alive jitter (not selection: shards own their Prng)
   absl::flat_hash_map<std::string, Session> sessions_;
-  std::vector<handlespace::ElementEntry> expired_;
   std::vector<uint8_t> buffer_;
   Tick next_sweep_ = 0;
   AsapServerStats stats_;

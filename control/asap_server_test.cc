@@ -24,12 +24,11 @@ class AsapServerTest : public ::testing::Test {
     config_.keep_alive_interval = absl::Seconds(5);
     config_.keep_alive_timeout = absl::Seconds(5);
     server_ = std::make_unique<AsapServer>(
-        config_, &table_,
+        config_, std::vector<handlespace::HandlespaceShard*>{&shard_},
         [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
           sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
           return send_ok_;
-        },
-        1);
+        });
   }
 
   std::vector<uint8_t> Registration(
@@ -82,7 +81,8 @@ class AsapServerTest : public ::testing::Test {
   }
 
   RegistrarConfig config_;
-  handlespace::PoolTable table_;
+  handlespace::HandlespaceShard shard_{0, {}};
+  const handlespace::PoolTable& table_ = shard_.table();
   std::unique_ptr<AsapServer> server_;
   std::vector<std::pair<AssocRef, std::vector<uint8_t>>> sent_;
   std::vector<uint8_t> last_bytes_;

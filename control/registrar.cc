@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -65,13 +66,19 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
                      absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
   Registrar* self = r.get();
+  std::vector<handlespace::HandlespaceShard*> shards;
+  for (int i = 0; i < std::max(1, config.shard_lcores); ++i) {
+    handlespace::HandlespaceShard::Options options;
+    options.seed = config.server_id + static_cast<uint64_t>(i);
+    r->shards_.push_back(
+        std::make_unique<handlespace::HandlespaceShard>(static_cast<uint32_t>(i), options));
+    shards.push_back(r->shards_.back().get());
+  }
   r->asap_ = std::make_unique<AsapServer>(
-      config, &r->table_,
-      [self](const AssocRef& to, absl::Span<const uint8_t> message) {
+      config, std::move(shards), [self](const AssocRef& to, absl::Span<const uint8_t> message) {
         return self->bridge_->Send(static_cast<dataplane::SctpBridge::Peer*>(to.peer),
                                    self->config_.asap_port, to.assoc, protocol::kAsapPpid, message);
-      },
-      config.server_id);
+      });
   dataplane::SctpBridge::Options options;
   options.listen_ports = {config.asap_port, config.enrp_port};
   r->bridge_ = std::make_unique<dataplane::SctpBridge>(
@@ -125,6 +132,11 @@ void Registrar::Run() {
 }
 
 std::string Registrar::DescribeStats() const {
+  size_t pools = 0, elements = 0;
+  for (const auto& shard : shards_) {
+    pools += shard->table().pool_count();
+    elements += shard->table().element_count();
+  }
   const auto& b = bridge_->stats();
   const auto& io = io_->stats();
   std::string out =
@@ -133,10 +145,10 @@ std::string Registrar::DescribeStats() const {
                    "\nsctp_packets_in ", b.packets_in, "\nsctp_packets_out ", b.packets_out,
                    "\nsctp_messages_in ", b.messages_in, "\nsctp_messages_out ", b.messages_out,
                    "\nsctp_send_failures ", b.send_failures, "\nsctp_peers ", bridge_->peer_count(),
-                   "\nsctp_peers_rejected ", b.peers_rejected, "\nhandlespace_pools ",
-                   table_.pool_count(), "\nhandlespace_pool_elements ", table_.element_count(),
-                   "\nannounces_sent ", announcer_ ? announcer_->announces_sent() : 0,
-                   "\nannounces_heard ", announcer_ ? announcer_->announces_heard() : 0, "\n");
+                   "\nsctp_peers_rejected ", b.peers_rejected, "\nhandlespace_pools ", pools,
+                   "\nhandlespace_pool_elements ", elements, "\nannounces_sent ",
+                   announcer_ ? announcer_->announces_sent() : 0, "\nannounces_heard ",
+                   announcer_ ? announcer_->announces_heard() : 0, "\n");
   absl::StrAppend(&out, asap_->stats().Describe());
   return out;
 }

@@ -23,7 +23,7 @@
 #include "control/config.h"
 #include "dataplane/sctp_bridge.h"
 #include "dataplane/socket_io.h"
-#include "handlespace/pool_table.h"
+#include "handlespace/shard.h"
 
 namespace rspd::control {
 
@@ -41,6 +41,7 @@ class Registrar {
   void Run();
   void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
 
+  size_t shard_count() const { return shards_.size(); }
   // Counters of every layer, "name value" per line.
   std::string DescribeStats() const;
 
@@ -51,7 +52,9 @@ class Registrar {
   RegistrarConfig config_;
   std::unique_ptr<dataplane::UdpSocketIo> io_;
   std::unique_ptr<dataplane::SctpBridge> bridge_;
-  handlespace::PoolTable table_;
+  // The handlespace: max(1, shard_lcores) shards, run inline on this loop's
+  // thread (shard lcores of their own are not implemented yet).
+  std::vector<std::unique_ptr<handlespace::HandlespaceShard>> shards_;
   std::unique_ptr<AsapServer> asap_;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;

@@ -16,7 +16,8 @@ tshark_pid=$!
 pids+=("$tshark_pid")
 await "tshark capturing" grep -q "Capturing on" "$dir/tshark.log"
 
-start_rspd rspd --server_id=0x5eed --keep_alive_interval=500ms --keep_alive_timeout=800ms \
+# Four handlespace shards: the ten pools spread over them (ShardOf).
+start_rspd rspd --server_id=0x5eed --shard_lcores=4 --keep_alive_interval=500ms --keep_alive_timeout=800ms \
   --max_bad_pe_reports=2 --max_handle_resolution_items=3
 port=$rspd_port
 R="--registrar=127.0.0.1:$port"
