@@ -29,14 +29,18 @@ class ServerHunt {
   struct Options {
     absl::Duration t5 = absl::Seconds(10);          // T5-Serverhunt (RFC 5352 §7.1)
     absl::Duration retran_max = absl::Seconds(60);  // RETRAN-MAX (RFC 5352 §7.2)
+    absl::Duration t7 = absl::Seconds(5);           // T7-ENRPoutdate (RFC 5352 §7.1)
   };
 
   ServerHunt(std::vector<RegistrarAddress> registrars, Options options);
 
-  // Adds a registrar (e.g. heard in an announce); no duplicates.
-  void Add(const RegistrarAddress& registrar);
-  // One round over the registrars; the first association that comes up.
-  absl::StatusOr<std::unique_ptr<AsapSession>> Hunt();
+  // A registrar heard in an announce at `now` (RFC 5352 §3.6): added, or its
+  // T7 restarted. Unlike the configured ones, it is dropped when T7 expires.
+  void Heard(const RegistrarAddress& registrar, absl::Time now);
+  // One round over the registrars known at `now`; the first association
+  // that comes up.
+  absl::StatusOr<std::unique_ptr<AsapSession>> Hunt(absl::Time now = absl::Now());
+  size_t known() const { return registrars_.size(); }
 
   // The current T5 (doubled after each failed round).
   absl::Duration t5() const { return t5_; }
@@ -44,7 +48,11 @@ class ServerHunt {
   std::string current() const;
 
  private:
-  std::vector<RegistrarAddress> registrars_;
+  struct Known {
+    RegistrarAddress address;
+    absl::Time heard = absl::InfiniteFuture();  // configured: never outdated
+  };
+  std::vector<Known> registrars_;
   Options options_;
   absl::Duration t5_;
   size_t next_ = 0;

@@ -173,7 +173,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     const absl::Time now = absl::Now();
     {
       std::lock_guard<std::mutex> lock(announced_mu);
-      for (const client::RegistrarAddress& r : announced) hunt.Add(r);
+      for (const client::RegistrarAddress& r : announced) hunt.Heard(r, now);
       announced.clear();
     }
     if (session != nullptr && !session->connected()) {
