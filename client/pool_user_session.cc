@@ -39,6 +39,10 @@ bool PoolUserSession::HandleControl(absl::Span<const uint8_t> data) {
     cookie_.assign(m.cookie.begin(), m.cookie.end());
   } else if (m.type == static_cast<uint8_t>(AsapType::kBusinessCard)) {
     // RFC 5352 §3.9 BC2: the PE's preferred failover order.
+    if (options_.log) {
+      options_.log(absl::StrFormat("business card from pe_id=0x%08x: %d PEs", pe_id_,
+                                   static_cast<int>(m.pool_elements.size())));
+    }
     business_card_.clear();
     for (const protocol::PoolElement& e : m.pool_elements) {
       ResolvedElement r;
@@ -58,6 +62,7 @@ absl::Status PoolUserSession::ConnectToNext() {
     std::lock_guard<std::mutex> lock(mu_);
     candidates = business_card_;
   }
+  const size_t from_card = candidates.size();
   // RFC 5352 §3.3: a fresh cache entry answers (C4); else resolve (C1, C2).
   const absl::Time now = absl::Now();
   const Resolution* cached = cache_.Find(pool_, now);
@@ -73,7 +78,8 @@ absl::Status PoolUserSession::ConnectToNext() {
   if (cached != nullptr) {
     candidates.insert(candidates.end(), cached->elements.begin(), cached->elements.end());
   }
-  for (const ResolvedElement& pe : candidates) {
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const ResolvedElement& pe = candidates[i];
     if (failed_.count(pe.pe_id) || pe.addresses.empty() ||
         pe.transport != protocol::ParamType::kSctpTransport) {
       continue;
@@ -93,6 +99,7 @@ absl::Status PoolUserSession::ConnectToNext() {
     }
     association_ = std::move(*association);
     pe_id_ = pe.pe_id;
+    chosen_from_card_ = i < from_card;
     // RFC 5352 §3.8: the old PE's cookie, unmodified, as the first control
     // message to the new PE.
     std::vector<uint8_t> cookie = this->cookie();
@@ -126,8 +133,8 @@ absl::StatusOr<std::vector<uint8_t>> PoolUserSession::Call(absl::Span<const uint
     ++failovers_;
     if (options_.log) {
       options_.log(absl::StrFormat(
-          "failover: pe_id=0x%08x (%s) -> pe_id=0x%08x, cookie %s", failed, status.message(),
-          pe_id_,
+          "failover: pe_id=0x%08x (%s) -> pe_id=0x%08x (%s), cookie %s", failed, status.message(),
+          pe_id_, chosen_from_card_ ? "from its business card" : "resolved",
           cookie().empty() ? "none" : absl::StrCat("echoed (", cookie().size(), " bytes)")));
     }
   }

@@ -69,6 +69,7 @@ class PoolUserSession {
   Options options_;
   std::unique_ptr<SctpAssociation> association_;
   uint32_t pe_id_ = 0;
+  bool chosen_from_card_ = false;  // the current PE came from a business card
   int failovers_ = 0;
   std::set<uint32_t> failed_;
   ResolutionCache cache_;

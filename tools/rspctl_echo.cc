@@ -1,6 +1,7 @@
 // `rspctl echo-server` and `rspctl echo-client`: a PE service and a PU that
 // keeps a session alive across PE failures (RFC 5352 §3.8 cookies, §6.5.5
-// failover). The server registers in --pool with a control channel, echoes
+// failover). The server registers in --pool with a control channel, gives
+// each new PU a business card (§3.9) naming the pool's other PEs, echoes
 // every data message, and after each one hands the PU a cookie with its
 // state; the client calls it every --interval and prints each failover.
 
@@ -8,6 +9,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -51,6 +54,12 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
   absl::BitGen gen;
   const uint32_t pe_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
   std::atomic<uint64_t> served{0};
+  // RFC 5352 §3.9: the business card this PE hands each new PU, listing the
+  // other PEs of the pool in its preferred failover order. Refreshed by the
+  // main thread (a resolution must not block usrsctp's callback thread).
+  std::mutex card_mu;
+  std::vector<uint8_t> card;
+  std::set<uint32_t> carded;  // associations that got it
   std::unique_ptr<client::SctpServer> server;
   auto listening = client::SctpServer::Listen(
       port,
@@ -65,6 +74,12 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
             fflush(stdout);
           }
           return;
+        }
+        {
+          std::lock_guard<std::mutex> lock(card_mu);
+          if (!card.empty() && carded.insert(assoc).second) {
+            (void)server->Send(assoc, protocol::kAsapPpid, card);
+          }
         }
         (void)server->Send(assoc, ppid, data);  // the echo
         // RFC 5352 §3.8: a PE may send a cookie at any time; this one
@@ -103,8 +118,39 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
   }
   printf("echo-server pe_id=0x%08x pool=%s port=%u\n", pe_id, pool.c_str(), port);
   fflush(stdout);
-  int signal_number;
-  sigwait(&stop, &signal_number);
+  while (true) {
+    timespec second = absl::ToTimespec(absl::Seconds(1));
+    int signal_number = sigtimedwait(&stop, nullptr, &second);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    auto others = (*session)->Resolve(pool, 16, absl::Seconds(2));
+    if (!others.ok()) continue;
+    std::vector<protocol::IpAddress> addresses;  // storage the card's PEs point into
+    std::vector<protocol::PoolElement> elements;
+    addresses.reserve(others->elements.size());
+    for (const client::ResolvedElement& e : others->elements) {
+      if (e.pe_id == pe_id || e.addresses.empty()) continue;
+      addresses.push_back(e.addresses.front());
+      protocol::PoolElement pe_param;
+      pe_param.pe_id = e.pe_id;
+      pe_param.home_registrar = e.home_registrar;
+      pe_param.registration_life = e.registration_life;
+      pe_param.user_transport.type = e.transport;
+      pe_param.user_transport.port = e.port;
+      pe_param.user_transport.transport_use = e.transport_use;
+      pe_param.user_transport.addresses =
+          protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&addresses.back(), 1));
+      pe_param.policy = e.policy;
+      elements.push_back(pe_param);
+    }
+    if (elements.empty()) continue;
+    Message bc;
+    bc.type = static_cast<uint8_t>(AsapType::kBusinessCard);
+    bc.has_pool_handle = true;
+    bc.pool_handle = pool;
+    bc.pool_elements = protocol::ParamList<protocol::PoolElement>(absl::MakeConstSpan(elements));
+    std::lock_guard<std::mutex> lock(card_mu);
+    card = protocol::EncodeMessageToVector(bc);
+  }
   (void)(*session)->Deregister(pool, pe_id);
   printf("echo-server pe_id=0x%08x served %llu\n", pe_id,
          static_cast<unsigned long long>(served.load()));
