@@ -10,13 +10,14 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "tools/rspctl_commands.h"
 #include "tools/version.h"
 
 int main(int argc, char** argv) {
   std::string usage = "the rspd operator CLI.\nUsage: rspctl COMMAND [flags] [args]\nCommands:\n";
   for (const rspd::tools::Command& command : rspd::tools::Commands()) {
-    absl::StrAppend(&usage, "  ", command.name, "  ", command.help, "\n");
+    absl::StrAppend(&usage, absl::StrFormat("  %-12s %s\n", command.name, command.help));
   }
   absl::FlagsUsageConfig usage_config;
   usage_config.version_string = [] { return std::string("rspctl ") + rspd::kVersion + "\n"; };

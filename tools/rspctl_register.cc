@@ -236,7 +236,9 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
 }  // namespace
 
 const Command kRegisterCommand = {
-    "register", "register a PE (--pool, --policy, --address, --port, --lifetime) until interrupted",
+    "register",
+    "register PEs (--pool, --policy, --port, --count) until interrupted; --registrar may list "
+    "several registrars, --announce_group adds announced ones",
     RunRegister};
 
 }  // namespace rspd::tools
