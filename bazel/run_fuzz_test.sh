@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A short fuzz run of the decoder: the seed corpus plus RSPD_FUZZ_RUNS
+# A short fuzz run of a fuzz target: its seed corpus plus RSPD_FUZZ_RUNS
 # mutations (libFuzzer under --config=fuzz, the mutation driver otherwise).
 set -euo pipefail
 FUZZER="$1"
