@@ -5,12 +5,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "control/pe_convert.h"
+#include "handlespace/pool_table.h"
 
 namespace rspd::control {
 namespace {
 
 using handlespace::kNever;
 using handlespace::kNoError;
+using handlespace::ShardOp;
 using protocol::AsapType;
 using protocol::Cause;
 using protocol::ErrorCause;
@@ -32,6 +34,11 @@ Message Asap(AsapType type, uint8_t flags = 0) {
 
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
+// Keep-alive timers: 16 ms buckets, 4096 of them (a 65 s revolution, longer
+// than any sensible keep-alive interval, so a timer fires on its first visit).
+constexpr size_t kTimerBuckets = 4096;
+constexpr unsigned kTimerTickShift = 4;
+
 }  // namespace
 
 std::string AsapServerStats::Describe() const {
@@ -43,26 +50,50 @@ std::string AsapServerStats::Describe() const {
   return out;
 }
 
-AsapServer::AsapServer(const RegistrarConfig& config,
-                       std::vector<handlespace::HandlespaceShard*> shards, SendFn send)
-    : config_(config), shards_(std::move(shards)), send_(std::move(send)), buffer_(kMaxMessage) {}
-
-handlespace::HandlespaceShard& AsapServer::ShardFor(absl::string_view handle) {
-  return *shards_[handlespace::ShardOf(handle, static_cast<uint32_t>(shards_.size()))];
-}
-
-bool AsapServer::RemoveFromHandlespace(absl::string_view handle, uint32_t pe_id) {
-  request_.op = handlespace::ShardOp::kDeregister;
-  request_.handle.assign(handle.data(), handle.size());
-  request_.pe_id = pe_id;
-  ShardFor(handle).Process(request_);
-  return request_.found;
-}
+AsapServer::AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send)
+    : config_(config),
+      shards_(shards),
+      send_(std::move(send)),
+      expiry_in_flight_(shards->shard_count(), false),
+      keep_alive_timers_(kTimerBuckets, kTimerTickShift),
+      buffer_(kMaxMessage) {}
 
 std::string AsapServer::SessionKey(absl::string_view handle, uint32_t pe_id) {
   std::string key(handle);
   key.append(reinterpret_cast<const char*>(&pe_id), sizeof(pe_id));
   return key;
+}
+
+uint32_t AsapServer::FindSession(absl::string_view handle, uint32_t pe_id) const {
+  auto it = session_index_.find(SessionKey(handle, pe_id));
+  return it == session_index_.end() ? kNoSession : it->second;
+}
+
+uint32_t AsapServer::AddSession(std::string key) {
+  uint32_t slot;
+  if (!free_sessions_.empty()) {
+    slot = free_sessions_.back();
+    free_sessions_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(sessions_.size());
+    sessions_.emplace_back();
+    if (sessions_.size() > keep_alive_timers_.capacity()) {
+      keep_alive_timers_.Resize(std::max<size_t>(64, 2 * sessions_.size()));
+    }
+  }
+  Session& session = sessions_[slot];
+  session = Session();
+  session.key = std::move(key);
+  session_index_.emplace(session.key, slot);
+  return slot;
+}
+
+void AsapServer::EraseSession(uint32_t slot) {
+  Session& session = sessions_[slot];
+  session_index_.erase(session.key);
+  keep_alive_timers_.Cancel(slot);
+  session.key.clear();
+  free_sessions_.push_back(slot);
 }
 
 AsapServer::Tick AsapServer::KeepAliveDelay() {
@@ -72,11 +103,112 @@ AsapServer::Tick AsapServer::KeepAliveDelay() {
       absl::Uniform<int64_t>(jitter_, interval / 2, interval + interval / 2 + 1));
 }
 
+AsapServer::Job* AsapServer::NewJob(JobKind kind, ShardOp op, absl::string_view handle) {
+  Job* job;
+  if (!free_jobs_.empty()) {
+    job = free_jobs_.back();
+    free_jobs_.pop_back();
+  } else {
+    jobs_.push_back(std::make_unique<Job>());
+    job = jobs_.back().get();
+    job->request.cookie = reinterpret_cast<uintptr_t>(job);
+  }
+  job->kind = kind;
+  job->from = AssocRef();
+  job->reason = nullptr;
+  job->shard = 0;
+  job->request.op = op;
+  job->request.handle.assign(handle.data(), handle.size());
+  return job;
+}
+
+void AsapServer::Release(Job* job) { free_jobs_.push_back(job); }
+
+bool AsapServer::Submit(Job* job, bool must_run) {
+  return SubmitToShard(shards_->ShardFor(job->request.handle), job, must_run);
+}
+
+bool AsapServer::SubmitToShard(uint32_t shard, Job* job, bool must_run) {
+  if (shards_->Submit(shard, &job->request, must_run)) return true;
+  // DESIGN.md: a full ring is back-pressure, counted and answered.
+  AsapServerStats::Bump(stats_.shards_busy);
+  Release(job);
+  return false;
+}
+
+void AsapServer::CollectAnswers(Tick now) {
+  const ShardExecutor::Done done = [this, now](handlespace::ShardRequest* request) {
+    Job* job = reinterpret_cast<Job*>(static_cast<uintptr_t>(request->cookie));
+    OnAnswer(*job, now);
+    Release(job);
+  };
+  // Inline, an answer may submit a follow-up (a deregistration after its
+  // lookup), answered at once: collect until nothing is left.
+  while (shards_->Collect(done) != 0 && !shards_->threaded()) {
+  }
+}
+
+void AsapServer::OnAnswer(Job& job, Tick now) {
+  switch (job.kind) {
+    case JobKind::kRegistration:
+      FinishRegistration(job, now);
+      return;
+    case JobKind::kDeregistration:
+      FinishRemoval(job);
+      AsapServerStats::Bump(stats_.deregistrations);
+      ReplyWithCause(job.from, AsapType::kDeregistrationResponse, job.request.handle,
+                     &job.request.pe_id, kNoError);
+      return;
+    case JobKind::kDeregistrationLookup:
+      FinishDeregistrationLookup(job);
+      return;
+    case JobKind::kResolution:
+      FinishResolution(job);
+      return;
+    case JobKind::kRemoval:
+      FinishRemoval(job);
+      return;
+    case JobKind::kExpiry:
+      FinishExpiry(job);
+      return;
+  }
+}
+
 void AsapServer::Reply(const AssocRef& to, const Message& m) {
   size_t n = protocol::EncodeMessage(m, absl::MakeSpan(buffer_));
   if (n == 0 || !send_(to, absl::MakeConstSpan(buffer_.data(), n))) {
     AsapServerStats::Bump(stats_.send_failures);
   }
+}
+
+void AsapServer::ReplyWithCause(const AssocRef& to, AsapType type, absl::string_view handle,
+                                const uint32_t* pe_id, Cause cause) {
+  Message reply = Asap(type);
+  reply.has_pool_handle = true;
+  reply.pool_handle = handle;
+  if (pe_id != nullptr) {
+    reply.has_pe_id = true;
+    reply.pe_id = *pe_id;
+  }
+  ErrorCause error{cause, {}};
+  if (cause != kNoError) {
+    reply.has_error = true;
+    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
+  }
+  Reply(to, reply);
+}
+
+void AsapServer::RejectRegistration(const AssocRef& to, absl::string_view handle, uint32_t pe_id,
+                                    const ErrorCause& error) {
+  Message reply = Asap(AsapType::kRegistrationResponse, protocol::kFlagRegistrationReject);
+  reply.has_pool_handle = true;
+  reply.pool_handle = handle;
+  reply.has_pe_id = true;
+  reply.pe_id = pe_id;
+  reply.has_error = true;
+  reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
+  AsapServerStats::Bump(stats_.registrations_rejected);
+  Reply(to, reply);
 }
 
 void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
@@ -158,104 +290,126 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
     }
     if (!source_listed) cause = Cause::kInvalidValues;
   }
-  handlespace::RegisterResult result;
-  if (cause == kNoError) {
-    // RFC 5352 §3.1 rule 4: we become the home registrar and record the
-    // source transport address as the PE's ASAP transport.
-    pe.home = config_.server_id;
-    pe.asap = handlespace::AsapTransport();
-    pe.asap.port = remote_port;
-    pe.asap.addresses.push_back(remote_ip);
-    const Tick expiry =
-        pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
-    request_.op = handlespace::ShardOp::kRegister;
-    request_.handle.assign(m.pool_handle.data(), m.pool_handle.size());
-    request_.pe = pe;
-    request_.tick = expiry;
-    ShardFor(m.pool_handle).Process(request_);
-    result = request_.reg;
-    cause = request_.cause;
-  }
-
-  Message reply = Asap(AsapType::kRegistrationResponse);
-  reply.has_pool_handle = true;
-  reply.pool_handle = m.pool_handle;
-  reply.has_pe_id = true;
-  reply.pe_id = m.pool_element.pe_id;
-  // Cause information (RFC 5354 §3.12): the pool's policy for 0x5, a
-  // transport for 0x7, the offending Pool Element for 0x3.
-  uint8_t info[1024];
-  protocol::Writer w(absl::MakeSpan(info));
-  ErrorCause error{cause, {}};
   if (cause != kNoError) {
-    handlespace::PoolAttributes pool;
-    const bool pool_known = ShardFor(m.pool_handle).table().GetPoolAttributes(m.pool_handle, &pool);
-    if (cause == Cause::kInconsistentPoolingPolicy && pool_known) {
-      handlespace::PolicyInfo pool_policy;
-      pool_policy.type = pool.policy;
-      protocol::EncodePolicy(w, PolicyToWire(pool_policy));
-    } else if (cause == Cause::kInconsistentTransportType && pool_known) {
-      // A transport parameter of the pool's type (its values are the
-      // rejected PE's: only the type is what the cause tells).
-      protocol::Transport transport = m.pool_element.user_transport;
-      transport.type = pool.transport;
-      if (transport.type == protocol::ParamType::kOpaqueTransport) transport.opaque = {};
-      protocol::EncodeTransport(w, transport);
-    } else if (cause == Cause::kInvalidValues) {
-      protocol::EncodePoolElement(w, m.pool_element);
-    }
+    // Cause information (RFC 5354 §3.12): the offending Pool Element for 0x3.
+    uint8_t info[1024];
+    protocol::Writer w(absl::MakeSpan(info));
+    if (cause == Cause::kInvalidValues) protocol::EncodePoolElement(w, m.pool_element);
+    ErrorCause error{cause, {}};
     if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
-    reply.flags = protocol::kFlagRegistrationReject;
-    reply.has_error = true;
-    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
-    AsapServerStats::Bump(stats_.registrations_rejected);
-    Reply(from, reply);
+    RejectRegistration(from, m.pool_handle, m.pool_element.pe_id, error);
     return;
   }
-  AsapServerStats::Bump(result.added ? stats_.registrations : stats_.reregistrations);
-  Session& session = sessions_[SessionKey(m.pool_handle, pe.id)];
-  session.assoc = from;
-  session.assoc_up = true;
-  session.bad_reports = 0;
-  session.ack_deadline = kNever;
-  session.next_keep_alive = now + KeepAliveDelay();
-  Reply(from, reply);
+  // RFC 5352 §3.1 rule 4: we become the home registrar and record the
+  // source transport address as the PE's ASAP transport.
+  pe.home = config_.server_id;
+  pe.asap = handlespace::AsapTransport();
+  pe.asap.port = remote_port;
+  pe.asap.addresses.push_back(remote_ip);
+  Job* job = NewJob(JobKind::kRegistration, ShardOp::kRegister, m.pool_handle);
+  job->from = from;
+  job->request.pe = pe;
+  job->request.tick =
+      pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
+  if (!Submit(job, /*must_run=*/false)) {
+    RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
+  }
+}
+
+void AsapServer::FinishRegistration(Job& job, Tick now) {
+  const handlespace::ShardRequest& r = job.request;
+  if (r.cause != kNoError) {
+    // Cause information (RFC 5354 §3.12): the pool's policy for 0x5, a
+    // transport of the pool's type for 0x7, the offending Pool Element for 0x3.
+    uint8_t info[1024];
+    protocol::Writer w(absl::MakeSpan(info));
+    WirePoolElement wire(r.pe);
+    if (r.cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
+      handlespace::PolicyInfo pool_policy;
+      pool_policy.type = r.pool.policy;
+      protocol::EncodePolicy(w, PolicyToWire(pool_policy));
+    } else if (r.cause == Cause::kInconsistentTransportType && r.pool_known) {
+      // Only the type is what the cause tells; the values are the PE's.
+      protocol::Transport transport = wire.element().user_transport;
+      transport.type = r.pool.transport;
+      protocol::EncodeTransport(w, transport);
+    } else if (r.cause == Cause::kInvalidValues) {
+      protocol::EncodePoolElement(w, wire.element());
+    }
+    ErrorCause error{r.cause, {}};
+    if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
+    RejectRegistration(job.from, r.handle, r.pe.id, error);
+    return;
+  }
+  AsapServerStats::Bump(r.reg.added ? stats_.registrations : stats_.reregistrations);
+  uint32_t slot = FindSession(r.handle, r.pe.id);
+  if (slot == kNoSession) slot = AddSession(SessionKey(r.handle, r.pe.id));
+  Session& session = sessions_[slot];
+  // A session being removed was registered before the removal reached the
+  // shard: the PE is gone once the removal is answered.
+  if (!session.removing) {
+    session.assoc = job.from;
+    session.assoc_up = true;
+    session.bad_reports = 0;
+    session.ack_deadline = kNever;
+    keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
+  }
+  ReplyWithCause(job.from, AsapType::kRegistrationResponse, r.handle, &r.pe.id, kNoError);
 }
 
 void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
-  Message reply = Asap(AsapType::kDeregistrationResponse);
-  reply.has_pool_handle = true;
-  reply.pool_handle = m.pool_handle;
-  reply.has_pe_id = true;
-  reply.pe_id = m.pe_id;
-  auto it = sessions_.find(SessionKey(m.pool_handle, m.pe_id));
-  const bool registered_here = it != sessions_.end();
-  if (!registered_here &&
-      ShardFor(m.pool_handle).table().Find(m.pool_handle, m.pe_id) != handlespace::kNoSlot) {
-    // RFC 5355 §2.1-2.4: no deregistration by proxy. A PE registered at
-    // another registrar (or over another association) is not ours to remove.
-    ErrorCause error{Cause::kRejectedDueToSecurity, {}};
-    reply.has_error = true;
-    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
-    Reply(from, reply);
+  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  if (slot == kNoSession) {
+    // Ours only if the shard has it with a session yet to come; someone
+    // else's (RFC 5355 §2.1-2.4: no deregistration by proxy) if it has it
+    // without; unknown otherwise.
+    Job* job = NewJob(JobKind::kDeregistrationLookup, ShardOp::kLookup, m.pool_handle);
+    job->from = from;
+    job->request.pe_id = m.pe_id;
+    if (!Submit(job, /*must_run=*/false)) {
+      ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id,
+                     Cause::kLackOfResources);
+    }
     return;
   }
-  if (registered_here && !(it->second.assoc == from)) {
-    ErrorCause error{Cause::kRejectedDueToSecurity, {}};
-    reply.has_error = true;
-    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
-    Reply(from, reply);
+  Session& session = sessions_[slot];
+  if (!(session.assoc == from)) {
+    // RFC 5355 §2.1-2.4: only over the association it registered on.
+    ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id,
+                   Cause::kRejectedDueToSecurity);
     return;
   }
-  // RFC 5352 §3.2: remove it (the pool goes when it empties); an unknown PE
-  // is answered with success too.
-  if (registered_here) {
-    RemoveFromHandlespace(m.pool_handle, m.pe_id);
-    sessions_.erase(it);
-    AsapServerStats::Bump(stats_.removed_by_deregistration);
+  if (session.removing) {
+    // Already on its way out (keep-alive timeout, report, lifetime).
+    AsapServerStats::Bump(stats_.deregistrations);
+    ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id, kNoError);
+    return;
   }
+  Job* job = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, m.pool_handle);
+  job->from = from;
+  job->reason = &stats_.removed_by_deregistration;
+  StartRemoval(slot, job);
+}
+
+void AsapServer::FinishDeregistrationLookup(Job& job) {
+  const handlespace::ShardRequest& r = job.request;
+  const uint32_t slot = FindSession(r.handle, r.pe_id);
+  if (slot != kNoSession && sessions_[slot].assoc == job.from && !sessions_[slot].removing) {
+    // Registered on this association after all (its answer came first).
+    Job* removal = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, r.handle);
+    removal->from = job.from;
+    removal->reason = &stats_.removed_by_deregistration;
+    StartRemoval(slot, removal);
+    return;
+  }
+  if (slot != kNoSession || r.found) {
+    ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id,
+                   Cause::kRejectedDueToSecurity);
+    return;
+  }
+  // RFC 5352 §3.2: an unknown PE is answered with success.
   AsapServerStats::Bump(stats_.deregistrations);
-  Reply(from, reply);
+  ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
 }
 
 void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
@@ -268,153 +422,157 @@ void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
     options.max_items = std::min<uint32_t>(m.handle_resolution_items,
                                            static_cast<uint32_t>(handlespace::kMaxResolutionItems));
   }
-  request_.op = handlespace::ShardOp::kResolve;
-  request_.handle.assign(m.pool_handle.data(), m.pool_handle.size());
-  request_.resolve = options;
-  handlespace::HandlespaceShard& shard = ShardFor(m.pool_handle);
-  shard.Process(request_);
-  if (request_.cause != kNoError || request_.entries.empty()) {
+  Job* job = NewJob(JobKind::kResolution, ShardOp::kResolve, m.pool_handle);
+  job->from = from;
+  job->request.resolve = options;
+  if (!Submit(job, /*must_run=*/false)) {
+    ReplyWithCause(from, AsapType::kHandleResolutionResponse, m.pool_handle, nullptr,
+                   Cause::kLackOfResources);
+  }
+}
+
+void AsapServer::FinishResolution(const Job& job) {
+  const handlespace::ShardRequest& r = job.request;
+  if (r.cause != kNoError || r.entries.empty()) {
     // RFC 5352 §3.3: a missing pool MUST be answered with Unknown Pool Handle.
     AsapServerStats::Bump(stats_.resolutions_unknown_pool);
-    Message reply = Asap(AsapType::kHandleResolutionResponse);
-    reply.has_pool_handle = true;
-    reply.pool_handle = m.pool_handle;
-    ErrorCause error{Cause::kUnknownPoolHandle, {}};
-    reply.has_error = true;
-    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
-    Reply(from, reply);
+    ReplyWithCause(job.from, AsapType::kHandleResolutionResponse, r.handle, nullptr,
+                   Cause::kUnknownPoolHandle);
     return;
   }
   protocol::Writer w(absl::MakeSpan(buffer_));
   protocol::BeginMessage(w, Type(AsapType::kHandleResolutionResponse), 0);
-  protocol::EncodePoolHandle(w, m.pool_handle);
-  handlespace::PoolAttributes pool;
+  protocol::EncodePoolHandle(w, r.handle);
   // RFC 5352 §2.2.6: the overall policy is included unless it is Round Robin.
-  if (shard.table().GetPoolAttributes(m.pool_handle, &pool) &&
-      pool.policy != protocol::PolicyType::kRoundRobin) {
+  if (r.pool_known && r.pool.policy != protocol::PolicyType::kRoundRobin) {
     handlespace::PolicyInfo pool_policy;
-    pool_policy.type = pool.policy;
+    pool_policy.type = r.pool.policy;
     protocol::EncodePolicy(w, PolicyToWire(pool_policy));
   }
-  for (const handlespace::ElementEntry& entry : request_.entries) {
+  for (const handlespace::ElementEntry& entry : r.entries) {
     WirePoolElement pe(entry.pe);
     protocol::EncodePoolElement(w, pe.element());
   }
   size_t n = protocol::FinishMessage(w);
-  if (n == 0 || !send_(from, absl::MakeConstSpan(buffer_.data(), n))) {
+  if (n == 0 || !send_(job.from, absl::MakeConstSpan(buffer_.data(), n))) {
     AsapServerStats::Bump(stats_.send_failures);
   }
 }
 
 void AsapServer::HandleKeepAliveAck(const Message& m, Tick now) {
-  auto it = sessions_.find(SessionKey(m.pool_handle, m.pe_id));
-  if (it == sessions_.end()) return;
+  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  if (slot == kNoSession || sessions_[slot].removing) return;
   AsapServerStats::Bump(stats_.keep_alive_acks);
-  it->second.ack_deadline = kNever;
-  it->second.next_keep_alive = now + KeepAliveDelay();
+  sessions_[slot].ack_deadline = kNever;
+  keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
 }
 
 void AsapServer::HandleUnreachable(const Message& m, Tick now) {
   AsapServerStats::Bump(stats_.unreachable_reports);
-  auto it = sessions_.find(SessionKey(m.pool_handle, m.pe_id));
-  if (it == sessions_.end()) return;  // not ours, or already gone
-  Session& session = it->second;
+  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  if (slot == kNoSession || sessions_[slot].removing) return;  // not ours, or already going
   // RFC 5352 §3.5: probe at once; a failed send removes the PE, otherwise
   // count the report and remove at MAX-BAD-PE-REPORT (RSPLIB: >=).
-  if (++session.bad_reports >= config_.max_bad_pe_reports) {
-    Remove(m.pool_handle, m.pe_id, stats_.removed_by_unreachable);
+  if (++sessions_[slot].bad_reports >= config_.max_bad_pe_reports) {
+    Remove(slot, stats_.removed_by_unreachable);
     return;
   }
-  SendKeepAlive(m.pool_handle, m.pe_id, session, now);
+  SendKeepAlive(slot, now);
 }
 
-void AsapServer::SendKeepAlive(absl::string_view handle, uint32_t pe_id, Session& session,
-                               Tick now) {
+void AsapServer::SendKeepAlive(uint32_t slot, Tick now) {
+  Session& session = sessions_[slot];
+  const absl::string_view handle(session.key.data(), session.key.size() - sizeof(uint32_t));
   Message ka = Asap(AsapType::kEndpointKeepAlive);
   ka.server_id = config_.server_id;
   ka.has_pool_handle = true;
   ka.pool_handle = handle;
   ka.has_pe_id = true;
-  ka.pe_id = pe_id;
+  memcpy(&ka.pe_id, session.key.data() + handle.size(), sizeof(uint32_t));
   size_t n = protocol::EncodeMessage(ka, absl::MakeSpan(buffer_));
   if (!session.assoc_up || n == 0 ||
       !send_(session.assoc, absl::MakeConstSpan(buffer_.data(), n))) {
     // RFC 5352 §3.4: a keep-alive that cannot be sent removes the PE.
-    Remove(handle, pe_id, stats_.removed_by_keep_alive);
+    Remove(slot, stats_.removed_by_keep_alive);
     return;
   }
   AsapServerStats::Bump(stats_.keep_alives_sent);
   if (session.ack_deadline == kNever) {
     session.ack_deadline = now + static_cast<Tick>(Millis(config_.keep_alive_timeout));
+    keep_alive_timers_.Arm(slot, session.ack_deadline);
   }
 }
 
-void AsapServer::Remove(absl::string_view handle, uint32_t pe_id, std::atomic<uint64_t>& reason) {
-  std::string key = SessionKey(handle, pe_id);  // `handle` may point into the session map
-  RemoveFromHandlespace(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
-  sessions_.erase(key);
-  AsapServerStats::Bump(reason);
+void AsapServer::Remove(uint32_t slot, std::atomic<uint64_t>& reason) {
+  const Session& session = sessions_[slot];
+  const absl::string_view handle(session.key.data(), session.key.size() - sizeof(uint32_t));
+  Job* job = NewJob(JobKind::kRemoval, ShardOp::kDeregister, handle);
+  job->reason = &reason;
+  StartRemoval(slot, job);
+}
+
+void AsapServer::StartRemoval(uint32_t slot, Job* job) {
+  Session& session = sessions_[slot];
+  memcpy(&job->request.pe_id, session.key.data() + session.key.size() - sizeof(uint32_t),
+         sizeof(uint32_t));
+  session.removing = true;
+  keep_alive_timers_.Cancel(slot);
+  Submit(job, /*must_run=*/true);
+}
+
+void AsapServer::FinishRemoval(const Job& job) {
+  const handlespace::ShardRequest& r = job.request;
+  const uint32_t slot = FindSession(r.handle, r.pe_id);
+  if (slot != kNoSession && sessions_[slot].removing) EraseSession(slot);
+  AsapServerStats::Bump(*job.reason);
 }
 
 void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
   // The association is the only path to these PEs: a keep-alive can no
   // longer be sent, which RFC 5352 §3.4 treats as a failed PE.
-  std::vector<std::string> lost;
-  for (auto& [key, session] : sessions_) {
-    if (session.assoc == assoc) lost.push_back(key);
-  }
-  for (const std::string& key : lost) {
-    uint32_t pe_id;
-    memcpy(&pe_id, key.data() + key.size() - sizeof(pe_id), sizeof(pe_id));
-    RemoveFromHandlespace(absl::string_view(key.data(), key.size() - sizeof(pe_id)), pe_id);
-    sessions_.erase(key);
-    AsapServerStats::Bump(stats_.removed_by_association_loss);
+  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
+    Session& session = sessions_[slot];
+    if (session.key.empty() || !(session.assoc == assoc)) continue;
+    session.assoc_up = false;
+    if (!session.removing) Remove(slot, stats_.removed_by_association_loss);
   }
 }
 
 void AsapServer::OnTimer(Tick now) {
   // Registration lifetimes (RFC 5352 §3.2: the PE is told with a
-  // DEREGISTRATION_RESPONSE), shard by shard.
-  for (handlespace::HandlespaceShard* shard : shards_) {
-    request_.op = handlespace::ShardOp::kExpire;
-    request_.tick = now;
-    shard->Process(request_);
-    for (const handlespace::ElementEntry& e : request_.entries) {
-      auto it = sessions_.find(SessionKey(e.handle, e.pe.id));
-      if (it != sessions_.end()) {
-        Message reply = Asap(AsapType::kDeregistrationResponse);
-        reply.has_pool_handle = true;
-        reply.pool_handle = e.handle;
-        reply.has_pe_id = true;
-        reply.pe_id = e.pe.id;
-        if (it->second.assoc_up) Reply(it->second.assoc, reply);
-        sessions_.erase(it);
-      }
-      AsapServerStats::Bump(stats_.removed_by_lifetime);
+  // DEREGISTRATION_RESPONSE), one expiry command per shard at a time.
+  for (uint32_t shard = 0; shard < shards_->shard_count(); ++shard) {
+    if (expiry_in_flight_[shard]) continue;
+    Job* job = NewJob(JobKind::kExpiry, ShardOp::kExpire, {});
+    job->request.tick = now;
+    job->shard = shard;
+    expiry_in_flight_[shard] = true;
+    SubmitToShard(shard, job, /*must_run=*/true);
+  }
+  // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4).
+  fired_.clear();
+  keep_alive_timers_.Expire(now, &fired_);
+  for (uint32_t slot : fired_) {
+    if (sessions_[slot].ack_deadline != kNever) {
+      Remove(slot, stats_.removed_by_keep_alive);  // no ACK within the timeout
+    } else {
+      SendKeepAlive(slot, now);
     }
   }
-  // Keep-alive rounds, checked every 100 ms: a tenth of the smallest
-  // sensible interval, and cheap next to the rounds themselves.
-  if (now < next_sweep_) return;
-  next_sweep_ = now + 100;
-  std::vector<std::pair<std::string, bool>> due;  // key, timed out
-  for (auto& [key, session] : sessions_) {
-    if (session.ack_deadline <= now) {
-      due.emplace_back(key, true);
-    } else if (session.ack_deadline == kNever && session.next_keep_alive <= now) {
-      due.emplace_back(key, false);
+}
+
+void AsapServer::FinishExpiry(Job& job) {
+  expiry_in_flight_[job.shard] = false;
+  for (const handlespace::ElementEntry& e : job.request.entries) {
+    AsapServerStats::Bump(stats_.removed_by_lifetime);
+    const uint32_t slot = FindSession(e.handle, e.pe.id);
+    // A session being removed goes when its removal is answered.
+    if (slot == kNoSession || sessions_[slot].removing) continue;
+    if (sessions_[slot].assoc_up) {
+      ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
+                     kNoError);
     }
-  }
-  for (const auto& [key, timed_out] : due) {
-    uint32_t pe_id;
-    memcpy(&pe_id, key.data() + key.size() - sizeof(pe_id), sizeof(pe_id));
-    absl::string_view handle(key.data(), key.size() - sizeof(pe_id));
-    if (timed_out) {
-      Remove(handle, pe_id, stats_.removed_by_keep_alive);
-      continue;
-    }
-    auto it = sessions_.find(key);
-    if (it != sessions_.end()) SendKeepAlive(handle, pe_id, it->second, now);
+    EraseSession(slot);
   }
 }
 

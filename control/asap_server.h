@@ -4,15 +4,25 @@
 // deregistration of PEs (§3.1, §3.2), handle resolution (§3.3), endpoint
 // keep-alives to owned PEs (§3.4), unreachable reports (§3.5), lifetime
 // expiry, and ASAP_ERROR for what cannot be decoded (§2.2.14). It decodes
-// each message, applies it to the handlespace and sends the answer through a
-// callback. Every handlespace change and resolution is a command to the
-// pool's shard (`ShardOf`), processed inline: the I/O loop calls this
-// (shards on the I/O lcore, DESIGN.md "Small machines"). Reads of a shard's
-// table happen on the same thread. Time is an argument in milliseconds.
+// each message on the I/O thread, turns what touches the handlespace into a
+// command for the pool's shard (ShardExecutor: inline, or on shard lcores
+// through rings) and sends the answer when the shard has processed it
+// (CollectAnswers). It never reads a shard's table.
+//
+// What the registrar knows about its own PEs beyond the handlespace (the
+// association, keep-alive state) is a Session per PE, created and removed
+// only when the shard's answer arrives, so it always mirrors the shard as
+// of the last answer (a shard answers in submission order). A session whose
+// removal is in flight is `removing` and ignored until the shard confirms.
+// Keep-alive rounds and ack deadlines are timers on a timing wheel: each
+// tick costs the sessions due, not all of them. Time is an argument in
+// milliseconds.
 //
 // Example:
-//   AsapServer server(config, {&shard}, send);
-//   server.OnMessage(assoc, remote_ip, message, now_ms);
+//   ShardExecutor shards({});
+//   AsapServer server(config, &shards, send);
+//   server.OnMessage(assoc, remote_ip, remote_port, message, now_ms);
+//   server.CollectAnswers(now_ms);   // the replies go out here
 //   server.OnTimer(now_ms);
 
 #pragma once
@@ -27,9 +37,9 @@
 #include "absl/random/random.h"
 #include "absl/types/span.h"
 #include "control/config.h"
-#include "handlespace/pool_table.h"
-#include "handlespace/router.h"
+#include "control/shard_executor.h"
 #include "handlespace/shard.h"
+#include "handlespace/timer_wheel.h"
 #include "protocol/codec.h"
 
 namespace rspd::control {
@@ -67,6 +77,7 @@ struct AssocRef {
   X(malformed_messages) \
   X(unsupported_messages) \
   X(errors_sent) \
+  X(shards_busy) \
   X(send_failures)
 // clang-format on
 
@@ -88,8 +99,8 @@ class AsapServer {
   using SendFn = std::function<bool(const AssocRef& to, absl::Span<const uint8_t> message)>;
   using Tick = handlespace::Tick;  // milliseconds
 
-  AsapServer(const RegistrarConfig& config, std::vector<handlespace::HandlespaceShard*> shards,
-             SendFn send);
+  // `shards` must outlive the server.
+  AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send);
 
   // One ASAP message from `from`, whose remote transport address is
   // `remote_ip` / `remote_port` (RFC 5352 §3.1 rule 4 records it as the PE's
@@ -100,18 +111,41 @@ class AsapServer {
   void OnAssociationDown(const AssocRef& assoc, Tick now);
   // Lifetimes, keep-alive rounds and keep-alive timeouts due at `now`.
   void OnTimer(Tick now);
+  // Takes the shards' answers and sends the replies they complete. Inline,
+  // everything submitted so far is answered when this returns.
+  void CollectAnswers(Tick now);
+  // Shard commands not yet collected.
+  size_t in_flight() const { return shards_->in_flight(); }
 
   const AsapServerStats& stats() const { return stats_; }
 
  private:
+  // What a shard command is for, and what its answer completes.
+  enum class JobKind : uint8_t {
+    kRegistration,          // REGISTRATION_RESPONSE to `from`
+    kDeregistration,        // DEREGISTRATION_RESPONSE to `from`
+    kDeregistrationLookup,  // a deregistration of a PE without a session
+    kResolution,            // HANDLE_RESOLUTION_RESPONSE to `from`
+    kRemoval,               // a PE the registrar removes (counted in `reason`)
+    kExpiry,                // lifetimes of one shard
+  };
+  struct Job {
+    handlespace::ShardRequest request;
+    JobKind kind = JobKind::kResolution;
+    AssocRef from;
+    std::atomic<uint64_t>* reason = nullptr;  // kRemoval, kDeregistration
+    uint32_t shard = 0;                       // kExpiry
+  };
   // What the registrar knows about an owned PE beyond the handlespace.
   struct Session {
+    std::string key;  // SessionKey(); empty while the slot is free
     AssocRef assoc;
     bool assoc_up = true;
-    Tick next_keep_alive = 0;
+    bool removing = false;                    // a removal is in flight
     Tick ack_deadline = handlespace::kNever;  // set while a keep-alive is unanswered
     int bad_reports = 0;
   };
+  static constexpr uint32_t kNoSession = 0xffffffffu;
   static std::string SessionKey(absl::string_view handle, uint32_t pe_id);
 
   void HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
@@ -120,22 +154,50 @@ class AsapServer {
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
   void HandleKeepAliveAck(const protocol::Message& m, Tick now);
   void HandleUnreachable(const protocol::Message& m, Tick now);
-  void SendKeepAlive(absl::string_view handle, uint32_t pe_id, Session& session, Tick now);
-  void Remove(absl::string_view handle, uint32_t pe_id, std::atomic<uint64_t>& reason);
-  void Reply(const AssocRef& to, const protocol::Message& m);
-  handlespace::HandlespaceShard& ShardFor(absl::string_view handle);
-  // kDeregister on the pool's shard; true if the PE was there.
-  bool RemoveFromHandlespace(absl::string_view handle, uint32_t pe_id);
+
+  void OnAnswer(Job& job, Tick now);
+  void FinishRegistration(Job& job, Tick now);
+  void FinishDeregistrationLookup(Job& job);
+  void FinishResolution(const Job& job);
+  void FinishRemoval(const Job& job);
+  void FinishExpiry(Job& job);
+
+  Job* NewJob(JobKind kind, handlespace::ShardOp op, absl::string_view handle);
+  // Submits to the handle's shard (or `shard`); false (job released) when
+  // the shard is busy and `must_run` is false.
+  bool Submit(Job* job, bool must_run);
+  bool SubmitToShard(uint32_t shard, Job* job, bool must_run);
+  void Release(Job* job);
+
+  uint32_t FindSession(absl::string_view handle, uint32_t pe_id) const;
+  uint32_t AddSession(std::string key);
+  void EraseSession(uint32_t slot);
+  // Removes the PE from the handlespace; its session goes when the shard confirms.
+  void Remove(uint32_t slot, std::atomic<uint64_t>& reason);
+  void StartRemoval(uint32_t slot, Job* job);
+  void SendKeepAlive(uint32_t slot, Tick now);
   Tick KeepAliveDelay();
 
+  void Reply(const AssocRef& to, const protocol::Message& m);
+  void RejectRegistration(const AssocRef& to, absl::string_view handle, uint32_t pe_id,
+                          const protocol::ErrorCause& error);
+  void ReplyWithCause(const AssocRef& to, protocol::AsapType type, absl::string_view handle,
+                      const uint32_t* pe_id, protocol::Cause cause);
+
   RegistrarConfig config_;
-  std::vector<handlespace::HandlespaceShard*> shards_;
+  ShardExecutor* shards_;
   SendFn send_;
-  handlespace::ShardRequest request_;  // reused: no allocation once warm
-  absl::BitGen jitter_;                // keep-alive jitter (not selection: shards own their Prng)
-  absl::flat_hash_map<std::string, Session> sessions_;
+  absl::BitGen jitter_;  // keep-alive jitter (not selection: shards own their Prng)
+  std::vector<std::unique_ptr<Job>> jobs_;
+  std::vector<Job*> free_jobs_;
+  std::vector<bool> expiry_in_flight_;  // per shard
+  std::vector<Session> sessions_;
+  std::vector<uint32_t> free_sessions_;
+  absl::flat_hash_map<std::string, uint32_t> session_index_;
+  // Per session: the next keep-alive, or the ack deadline while one is out.
+  handlespace::TimerWheel keep_alive_timers_;
+  std::vector<uint32_t> fired_;
   std::vector<uint8_t> buffer_;
-  Tick next_sweep_ = 0;
   AsapServerStats stats_;
 };
 

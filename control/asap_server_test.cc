@@ -1,8 +1,10 @@
 // The registrar's ASAP procedures (RFC 5352 §3) against a real handlespace,
-// with the transport replaced by a list of sent messages.
+// with the transport replaced by a list of sent messages. Every test runs
+// with the shard inline and with two shards on lcores of their own.
 
 #include "control/asap_server.h"
 
+#include <map>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -17,15 +19,20 @@ using protocol::Message;
 constexpr uint32_t kServerId = 0x5e5e5e5e;
 const handlespace::IpAddress kLoopback = handlespace::IpAddress::V4(0x7f000001);
 
-class AsapServerTest : public ::testing::Test {
+ShardExecutor::Options Lcores(int lcores) {
+  ShardExecutor::Options options;
+  options.lcores = lcores;
+  return options;
+}
+
+class AsapServerTest : public ::testing::TestWithParam<int> {
  protected:
-  AsapServerTest() {
+  AsapServerTest() : shards_(Lcores(GetParam())) {
     config_.server_id = kServerId;
     config_.keep_alive_interval = absl::Seconds(5);
     config_.keep_alive_timeout = absl::Seconds(5);
     server_ = std::make_unique<AsapServer>(
-        config_, std::vector<handlespace::HandlespaceShard*>{&shard_},
-        [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
+        config_, &shards_, [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
           sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
           return send_ok_;
         });
@@ -61,12 +68,37 @@ class AsapServerTest : public ::testing::Test {
     return protocol::EncodeMessageToVector(m);
   }
 
+  // Waits until the shards have answered everything and the replies are out.
+  void Settle() {
+    do {
+      server_->CollectAnswers(now_);
+    } while (server_->in_flight() != 0);
+  }
+  void Send(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1}) {
+    server_->OnMessage(from, kLoopback, 5000, bytes, now_);
+    Settle();
+  }
+  void Tick() {
+    server_->OnTimer(now_);
+    Settle();
+  }
   // Delivers a message and returns the decoded answer (the last one sent).
   Message Deliver(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1}) {
     size_t before = sent_.size();
-    server_->OnMessage(from, kLoopback, 5000, bytes, now_);
+    Send(bytes, from);
     EXPECT_GT(sent_.size(), before) << "no answer";
     return Last();
+  }
+  // The handlespace, read between settled steps (the shards are idle then).
+  const handlespace::PoolTable& TableOf(const std::string& pool) {
+    return shards_.shard(shards_.ShardFor(pool)).table();
+  }
+  uint32_t Find(const std::string& pool, uint32_t id) { return TableOf(pool).Find(pool, id); }
+  size_t ElementCount() {
+    size_t n = 0;
+    for (uint32_t k = 0; k < shards_.shard_count(); ++k)
+      n += shards_.shard(k).table().element_count();
+    return n;
   }
   Message Last() {
     Message m;
@@ -81,8 +113,7 @@ class AsapServerTest : public ::testing::Test {
   }
 
   RegistrarConfig config_;
-  handlespace::HandlespaceShard shard_{0, {}};
-  const handlespace::PoolTable& table_ = shard_.table();
+  ShardExecutor shards_;
   std::unique_ptr<AsapServer> server_;
   std::vector<std::pair<AssocRef, std::vector<uint8_t>>> sent_;
   std::vector<uint8_t> last_bytes_;
@@ -91,7 +122,7 @@ class AsapServerTest : public ::testing::Test {
   handlespace::Tick now_ = 1000;
 };
 
-TEST_F(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
+TEST_P(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
   // RFC 5352 §3.1 rules 1 and 4.
   Message reply =
       Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
@@ -99,15 +130,15 @@ TEST_F(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
   EXPECT_EQ(reply.flags & protocol::kFlagRegistrationReject, 0);
   EXPECT_EQ(reply.pe_id, 1u);
   EXPECT_FALSE(reply.has_error);
-  uint32_t slot = table_.Find("echo", 1);
+  uint32_t slot = Find("echo", 1);
   ASSERT_NE(slot, handlespace::kNoSlot);
-  handlespace::PoolElementInfo pe = table_.GetElement(slot);
+  handlespace::PoolElementInfo pe = TableOf("echo").GetElement(slot);
   EXPECT_EQ(pe.home, kServerId);
   EXPECT_EQ(pe.asap.port, 5000);
   EXPECT_EQ(server_->stats().registrations.load(), 1u);
 }
 
-TEST_F(AsapServerTest, InconsistentPolicyIsRejectedWithThePoolsPolicy) {
+TEST_P(AsapServerTest, InconsistentPolicyIsRejectedWithThePoolsPolicy) {
   // RFC 5352 §3.1 rule 2, cause 0x5 carrying the pool's policy.
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kLeastUsed, {5})));
   Message reply =
@@ -117,11 +148,11 @@ TEST_F(AsapServerTest, InconsistentPolicyIsRejectedWithThePoolsPolicy) {
   auto info = reply.error_causes.front().info;
   ASSERT_EQ(info.size(), 12u);  // Policy TLV: LU with its load
   EXPECT_EQ(protocol::Load32(info.data() + 4), 0x40000001u);
-  EXPECT_EQ(table_.Find("echo", 2), handlespace::kNoSlot);
+  EXPECT_EQ(Find("echo", 2), handlespace::kNoSlot);
   EXPECT_EQ(server_->stats().registrations_rejected.load(), 1u);
 }
 
-TEST_F(AsapServerTest, InconsistentTransportIsRejected) {
+TEST_P(AsapServerTest, InconsistentTransportIsRejected) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   Message reply =
       Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 30,
@@ -129,7 +160,7 @@ TEST_F(AsapServerTest, InconsistentTransportIsRejected) {
   EXPECT_EQ(FirstCause(reply), Cause::kInconsistentTransportType);
 }
 
-TEST_F(AsapServerTest, MultiHomedPeListingTheSourceAddressIsAccepted) {
+TEST_P(AsapServerTest, MultiHomedPeListingTheSourceAddressIsAccepted) {
   // A PE bound to several addresses (as RSPLIB PEs are) lists the one the
   // registrar sees among others.
   addresses_ = {protocol::IpAddress::V4(0x0a000001), protocol::IpAddress::V4(0x7f000001)};
@@ -145,33 +176,33 @@ TEST_F(AsapServerTest, MultiHomedPeListingTheSourceAddressIsAccepted) {
       protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(addresses_));
   m.pool_element.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
   EXPECT_FALSE(Deliver(protocol::EncodeMessageToVector(m)).has_error);
-  EXPECT_EQ(table_.GetElement(table_.Find("multi", 9)).user.addresses.size, 2);
+  EXPECT_EQ(TableOf("multi").GetElement(Find("multi", 9)).user.addresses.size, 2);
 }
 
-TEST_F(AsapServerTest, AddressesOutsideTheAssociationAreRejected) {
+TEST_P(AsapServerTest, AddressesOutsideTheAssociationAreRejected) {
   // RFC 5352 §2.2.1: the PE's addresses must be the association's.
   Message reply =
       Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 30,
                            protocol::ParamType::kSctpTransport, 0x0a000001));
   EXPECT_EQ(FirstCause(reply), Cause::kInvalidValues);
-  EXPECT_EQ(table_.element_count(), 0u);
+  EXPECT_EQ(ElementCount(), 0u);
 }
 
-TEST_F(AsapServerTest, DeregistrationRemovesOnlyFromItsOwnAssociation) {
+TEST_P(AsapServerTest, DeregistrationRemovesOnlyFromItsOwnAssociation) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   // RFC 5355 §2.1-2.4: no deregistration by proxy.
   Message denied = Deliver(Simple(AsapType::kDeregistration, "echo", 1), {nullptr, 99});
   EXPECT_EQ(FirstCause(denied), Cause::kRejectedDueToSecurity);
-  EXPECT_NE(table_.Find("echo", 1), handlespace::kNoSlot);
+  EXPECT_NE(Find("echo", 1), handlespace::kNoSlot);
   Message ok = Deliver(Simple(AsapType::kDeregistration, "echo", 1));
   EXPECT_EQ(ok.type, static_cast<uint8_t>(AsapType::kDeregistrationResponse));
   EXPECT_FALSE(ok.has_error);
-  EXPECT_EQ(table_.element_count(), 0u);
+  EXPECT_EQ(ElementCount(), 0u);
   // RFC 5352 §3.2: an unknown PE is answered with success.
   EXPECT_FALSE(Deliver(Simple(AsapType::kDeregistration, "echo", 42)).has_error);
 }
 
-TEST_F(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
+TEST_P(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   for (uint32_t id = 1; id <= 5; ++id) {
     Deliver(
         Registration("lu", id, protocol::Policy::Of(protocol::PolicyType::kLeastUsed, {100 - id})));
@@ -195,75 +226,75 @@ TEST_F(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   EXPECT_EQ(Deliver(protocol::EncodeMessageToVector(hr)).pool_elements.size(), 3u);
 }
 
-TEST_F(AsapServerTest, UnknownPoolIsAnsweredWithItsCause) {
+TEST_P(AsapServerTest, UnknownPoolIsAnsweredWithItsCause) {
   Message reply = Deliver(Simple(AsapType::kHandleResolution, "nope", 0, false));
   EXPECT_EQ(FirstCause(reply), Cause::kUnknownPoolHandle);  // RFC 5352 §3.3
   EXPECT_EQ(server_->stats().resolutions_unknown_pool.load(), 1u);
 }
 
-TEST_F(AsapServerTest, KeepAliveTimeoutRemovesThePe) {
+TEST_P(AsapServerTest, KeepAliveTimeoutRemovesThePe) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   sent_.clear();
   now_ += 8000;  // past the jittered interval (at most 7.5 s)
-  server_->OnTimer(now_);
+  Tick();
   ASSERT_EQ(sent_.size(), 1u);
   Message ka = Last();
   EXPECT_EQ(ka.type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
   EXPECT_EQ(ka.server_id, kServerId);
   now_ += 5100;  // no ACK within the timeout
-  server_->OnTimer(now_);
-  EXPECT_EQ(table_.element_count(), 0u);
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
 }
 
-TEST_F(AsapServerTest, KeepAliveAckKeepsThePe) {
+TEST_P(AsapServerTest, KeepAliveAckKeepsThePe) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   for (int round = 0; round < 3; ++round) {
     now_ += 8000;
-    server_->OnTimer(now_);
-    server_->OnMessage({nullptr, 1}, kLoopback, 5000,
-                       Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), now_);
+    Tick();
+    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
   }
   now_ += 1000;
-  server_->OnTimer(now_);
-  EXPECT_EQ(table_.element_count(), 1u);
+  Tick();
+  EXPECT_EQ(ElementCount(), 1u);
   EXPECT_EQ(server_->stats().keep_alive_acks.load(), 3u);
 }
 
-TEST_F(AsapServerTest, UnreachableReportsRemoveAtTheThreshold) {
+TEST_P(AsapServerTest, UnreachableReportsRemoveAtTheThreshold) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
-  server_->OnMessage({nullptr, 7}, kLoopback, 6000, report, now_);
+  Send(report, {nullptr, 7});
   // RFC 5352 §3.5: an immediate keep-alive probe goes to the PE.
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
-  server_->OnMessage({nullptr, 7}, kLoopback, 6000, report, now_);
-  EXPECT_EQ(table_.element_count(), 1u);
-  server_->OnMessage({nullptr, 7}, kLoopback, 6000, report, now_);  // MAX-BAD-PE-REPORT = 3
-  EXPECT_EQ(table_.element_count(), 0u);
+  Send(report, {nullptr, 7});
+  EXPECT_EQ(ElementCount(), 1u);
+  Send(report, {nullptr, 7});  // MAX-BAD-PE-REPORT = 3
+  EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_unreachable.load(), 1u);
 }
 
-TEST_F(AsapServerTest, LifetimeExpiryRemovesAndTellsThePe) {
+TEST_P(AsapServerTest, LifetimeExpiryRemovesAndTellsThePe) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 2));
   sent_.clear();
   now_ += 2100;
-  server_->OnTimer(now_);
-  EXPECT_EQ(table_.element_count(), 0u);
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
   ASSERT_FALSE(sent_.empty());
   EXPECT_EQ(sent_.front().second[0], static_cast<uint8_t>(AsapType::kDeregistrationResponse));
   EXPECT_EQ(server_->stats().removed_by_lifetime.load(), 1u);
 }
 
-TEST_F(AsapServerTest, AssociationLossRemovesItsPes) {
+TEST_P(AsapServerTest, AssociationLossRemovesItsPes) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)),
           {nullptr, 2});
   server_->OnAssociationDown({nullptr, 1}, now_);
-  EXPECT_EQ(table_.element_count(), 1u);
-  EXPECT_NE(table_.Find("echo", 2), handlespace::kNoSlot);
+  Settle();
+  EXPECT_EQ(ElementCount(), 1u);
+  EXPECT_NE(Find("echo", 2), handlespace::kNoSlot);
 }
 
-TEST_F(AsapServerTest, BadInputIsAnsweredWithTheRfcErrorAndCounted) {
+TEST_P(AsapServerTest, BadInputIsAnsweredWithTheRfcErrorAndCounted) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   // Unknown message type with report bits 01 (RFC 5354 §4).
   Message error = Deliver({0x4f, 0, 0, 4});
@@ -281,9 +312,143 @@ TEST_F(AsapServerTest, BadInputIsAnsweredWithTheRfcErrorAndCounted) {
   EXPECT_EQ(server_->stats().malformed_messages.load(), 2u);
   EXPECT_EQ(server_->stats().unsupported_messages.load(), 1u);
   // Nothing was lost or corrupted.
-  EXPECT_EQ(table_.element_count(), 1u);
-  EXPECT_EQ(table_.GetElement(table_.Find("echo", 1)).home, kServerId);
+  EXPECT_EQ(ElementCount(), 1u);
+  EXPECT_EQ(TableOf("echo").GetElement(Find("echo", 1)).home, kServerId);
 }
+
+TEST_P(AsapServerTest, DeregistrationRightBehindItsRegistrationSucceeds) {
+  // Both reach the server before the shard has answered the registration:
+  // the session does not exist yet, but the PE is ours.
+  server_->OnMessage(
+      {nullptr, 1}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)), now_);
+  server_->OnMessage({nullptr, 1}, kLoopback, 5000, Simple(AsapType::kDeregistration, "echo", 1),
+                     now_);
+  Settle();
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[0].second[0], static_cast<uint8_t>(AsapType::kRegistrationResponse));
+  Message dereg = Last();
+  EXPECT_EQ(dereg.type, static_cast<uint8_t>(AsapType::kDeregistrationResponse));
+  EXPECT_FALSE(dereg.has_error);
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_deregistration.load(), 1u);
+}
+
+TEST_P(AsapServerTest, ReRegistrationBehindARemovalLeavesThePeRegistered) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  now_ += 8000;
+  Tick();  // keep-alive out
+  now_ += 5100;
+  // The keep-alive timed out (removal submitted) and, before the shard
+  // answered, the PE re-registered: it ends registered, with a session.
+  server_->OnTimer(now_);
+  server_->OnMessage(
+      {nullptr, 1}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  Settle();
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
+  EXPECT_FALSE(Last().has_error);
+  EXPECT_NE(Find("echo", 1), handlespace::kNoSlot);
+  sent_.clear();
+  now_ += 8000;
+  Tick();  // the new session gets its keep-alives
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
+}
+
+TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalLeavesNoGhostSession) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  now_ += 8000;
+  Tick();  // keep-alive out
+  now_ += 5100;
+  // The re-registration reaches the shard first, the keep-alive timeout's
+  // removal second: the PE is gone, and so is everything the registrar knew.
+  server_->OnMessage(
+      {nullptr, 1}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  server_->OnTimer(now_);
+  Settle();
+  EXPECT_EQ(Find("echo", 1), handlespace::kNoSlot);
+  sent_.clear();
+  for (int i = 0; i < 3; ++i) {
+    now_ += 8000;
+    Tick();
+  }
+  EXPECT_TRUE(sent_.empty()) << "keep-alive to a PE that is not registered";
+  // Its ACK to an old keep-alive changes nothing either.
+  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  EXPECT_EQ(server_->stats().keep_alive_acks.load(), 0u);
+}
+
+TEST_P(AsapServerTest, KeepAliveRoundsVisitOnlyTheSessionsDue) {
+  // 200 PEs with jittered rounds: every one is probed once per interval,
+  // none twice, whatever the tick.
+  for (uint32_t id = 1; id <= 200; ++id) {
+    Deliver(Registration("echo", id, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  }
+  sent_.clear();
+  std::map<uint32_t, int> probes;
+  for (int step = 0; step < 75; ++step) {  // 7.5 s: 1.5 intervals, the jitter's maximum
+    now_ += 100;
+    Tick();
+    for (const auto& [to, bytes] : sent_) {
+      Message m;
+      protocol::DecodeError error;
+      ASSERT_TRUE(protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error));
+      ASSERT_EQ(m.type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
+      ++probes[m.pe_id];
+      Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", m.pe_id));
+    }
+    sent_.clear();
+  }
+  EXPECT_EQ(probes.size(), 200u);
+  for (const auto& [id, count] : probes) {
+    EXPECT_LE(count, 2) << id;  // next round at least 2.5 s after an ACK
+  }
+  EXPECT_EQ(ElementCount(), 200u);
+}
+
+TEST(AsapServerBusyTest, FullShardRingsAreAnsweredWithLackOfResources) {
+  // DESIGN.md: a full ring is back-pressure, counted and answered; removals
+  // are never refused.
+  ShardExecutor::Options options;
+  options.lcores = 1;
+  options.ring_capacity = 2;
+  ShardExecutor shards(options);
+  RegistrarConfig config;
+  config.server_id = kServerId;
+  std::vector<std::vector<uint8_t>> sent;
+  AsapServer server(config, &shards, [&](const AssocRef&, absl::Span<const uint8_t> bytes) {
+    sent.emplace_back(bytes.begin(), bytes.end());
+    return true;
+  });
+  Message hr;
+  hr.type = static_cast<uint8_t>(AsapType::kHandleResolution);
+  hr.has_pool_handle = true;
+  hr.pool_handle = "echo";
+  const std::vector<uint8_t> resolution = protocol::EncodeMessageToVector(hr);
+  for (int i = 0; i < 100; ++i) server.OnMessage({nullptr, 1}, kLoopback, 5000, resolution, 1000);
+  do {
+    server.CollectAnswers(1000);
+  } while (server.in_flight() != 0);
+  ASSERT_EQ(sent.size(), 100u);  // every request answered
+  size_t busy = 0;
+  for (const auto& bytes : sent) {
+    Message m;
+    protocol::DecodeError error;
+    ASSERT_TRUE(protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error));
+    ASSERT_TRUE(m.has_error);
+    busy += m.error_causes.front().code == Cause::kLackOfResources ? 1 : 0;
+  }
+  EXPECT_GE(busy, 96u);  // at most 4 fit in the two rings
+  EXPECT_EQ(server.stats().shards_busy.load(), busy);
+}
+
+INSTANTIATE_TEST_SUITE_P(InlineAndOnLcores, AsapServerTest, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("Inline")
+                                                  : "Lcores" + std::to_string(info.param);
+                         });
 
 }  // namespace
 }  // namespace rspd::control

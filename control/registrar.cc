@@ -38,6 +38,7 @@ uint64_t Registrar::NowMillis() {
 Registrar::Registrar(const RegistrarConfig& config) : config_(config) {}
 
 Registrar::~Registrar() {
+  if (shards_ != nullptr) shards_->Stop();
   asap_.reset();
   bridge_.reset();  // drains usrsctp's shutdowns through io_
   io_.reset();
@@ -66,16 +67,12 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
                      absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
   Registrar* self = r.get();
-  std::vector<handlespace::HandlespaceShard*> shards;
-  for (int i = 0; i < std::max(1, config.shard_lcores); ++i) {
-    handlespace::HandlespaceShard::Options options;
-    options.seed = config.server_id + static_cast<uint64_t>(i);
-    r->shards_.push_back(
-        std::make_unique<handlespace::HandlespaceShard>(static_cast<uint32_t>(i), options));
-    shards.push_back(r->shards_.back().get());
-  }
+  ShardExecutor::Options shard_options;
+  shard_options.lcores = config.shard_lcores;
+  shard_options.seed = config.server_id;
+  r->shards_ = std::make_unique<ShardExecutor>(shard_options);
   r->asap_ = std::make_unique<AsapServer>(
-      config, std::move(shards), [self](const AssocRef& to, absl::Span<const uint8_t> message) {
+      config, r->shards_.get(), [self](const AssocRef& to, absl::Span<const uint8_t> message) {
         return self->bridge_->Send(static_cast<dataplane::SctpBridge::Peer*>(to.peer),
                                    self->config_.asap_port, to.assoc, protocol::kAsapPpid, message);
       });
@@ -109,7 +106,9 @@ void Registrar::Run() {
   pollfd fds[2] = {{io_->fd(), POLLIN, 0},
                    {announcer_ != nullptr ? announcer_->fd() : -1, POLLIN, 0}};
   while (!stop_.load(std::memory_order_relaxed)) {
-    poll(fds, announcer_ != nullptr ? 2 : 1, kTickMillis);
+    // While shard lcores owe answers, only look; otherwise sleep until a
+    // packet or the next tick.
+    poll(fds, announcer_ != nullptr ? 2 : 1, asap_->in_flight() != 0 ? 0 : kTickMillis);
     now_ = NowMillis();
     if (announcer_ != nullptr && (fds[1].revents & POLLIN)) announcer_->OnReadable(now_);
     // Drain what arrived, burst by burst (bounded so that timers still run).
@@ -118,6 +117,7 @@ void Registrar::Run() {
           [this](const dataplane::Endpoint& from, absl::Span<const uint8_t> packet) {
             bridge_->Input(from, packet);
           });
+      asap_->CollectAnswers(now_);
       io_->Flush();
       if (n < dataplane::UdpSocketIo::kBurst) break;
     }
@@ -125,17 +125,19 @@ void Registrar::Run() {
       bridge_->AdvanceTimers(static_cast<uint32_t>(now_ - last));
       last = now_;
       asap_->OnTimer(now_);
+      asap_->CollectAnswers(now_);
       if (announcer_ != nullptr) announcer_->OnTimer(now_);
       io_->Flush();
     }
   }
+  shards_->Stop();
 }
 
 std::string Registrar::DescribeStats() const {
   size_t pools = 0, elements = 0;
-  for (const auto& shard : shards_) {
-    pools += shard->table().pool_count();
-    elements += shard->table().element_count();
+  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+    pools += shards_->shard(k).table().pool_count();
+    elements += shards_->shard(k).table().element_count();
   }
   const auto& b = bridge_->stats();
   const auto& io = io_->stats();

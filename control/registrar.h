@@ -2,9 +2,11 @@
 //
 // The running registrar on the socket I/O backend: one UDP socket (SCTP over
 // UDP, RFC 6951) -> SCTP bridge (usrsctp AF_CONN) -> ASAP server ->
-// handlespace, in one loop on one thread (shards inline, DESIGN.md "Small
-// machines"). Run() returns when RequestStop() is called (from a signal
-// handler thread or another thread).
+// handlespace shards, in one loop on the I/O thread; the shards run inline
+// (--shard_lcores=0, DESIGN.md "Small machines") or on lcores of their own
+// behind rings (ShardExecutor). Run() returns when RequestStop() is called
+// (from a signal handler thread or another thread), after the shard lcores
+// have stopped.
 //
 // Example:
 //   auto registrar = Registrar::Create(config);
@@ -21,9 +23,9 @@
 #include "control/announcer.h"
 #include "control/asap_server.h"
 #include "control/config.h"
+#include "control/shard_executor.h"
 #include "dataplane/sctp_bridge.h"
 #include "dataplane/socket_io.h"
-#include "handlespace/shard.h"
 
 namespace rspd::control {
 
@@ -41,8 +43,9 @@ class Registrar {
   void Run();
   void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
 
-  size_t shard_count() const { return shards_.size(); }
-  // Counters of every layer, "name value" per line.
+  size_t shard_count() const { return shards_->shard_count(); }
+  bool shards_threaded() const { return shards_->threaded(); }
+  // Counters of every layer, "name value" per line; after Run() returns.
   std::string DescribeStats() const;
 
  private:
@@ -52,9 +55,8 @@ class Registrar {
   RegistrarConfig config_;
   std::unique_ptr<dataplane::UdpSocketIo> io_;
   std::unique_ptr<dataplane::SctpBridge> bridge_;
-  // The handlespace: max(1, shard_lcores) shards, run inline on this loop's
-  // thread (shard lcores of their own are not implemented yet).
-  std::vector<std::unique_ptr<handlespace::HandlespaceShard>> shards_;
+  // The handlespace shards, inline or on their lcores.
+  std::unique_ptr<ShardExecutor> shards_;
   std::unique_ptr<AsapServer> asap_;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;

@@ -31,6 +31,7 @@ size_t HandlespaceShard::Poll(Ring& in, Ring& out) {
       case ShardOp::kDeregister:
       case ShardOp::kPeerRemove:
       case ShardOp::kSetExpiry:
+      case ShardOp::kLookup:
         hint[i] = table_.PrefetchElement(r.handle, r.pe_id);
         break;
       case ShardOp::kResolve:
@@ -86,6 +87,7 @@ void HandlespaceShard::DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint
     }
     return;
   }
+  r.pool_known = table_.GetPoolAttributes(r.handle, &r.pool);
   switch (r.cause) {
     case Cause::kInconsistentPoolingPolicy:
       ShardStats::Add(stats_.rejected_policy);
@@ -127,6 +129,7 @@ void HandlespaceShard::DoResolve(ShardRequest& r, uint32_t pool_hint) {
     r.entries[i].pe = table_.GetElement(selected_[i]);
   }
   r.count = n;
+  r.pool_known = n != 0 && table_.GetPoolAttributes(r.handle, &r.pool);
   if (ABSL_PREDICT_FALSE(r.cause != kNoError)) {
     ShardStats::Add(stats_.resolutions_unknown_pool);
   } else {
@@ -140,6 +143,7 @@ void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
   r.cause = kNoError;
   r.entries.clear();
   r.count = 0;
+  r.pool_known = false;
   switch (r.op) {
     case ShardOp::kRegister:
       DoRegister(r, /*peer=*/false, pool_hint);
@@ -189,6 +193,16 @@ void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
       }
       r.count = slots.size();
       ShardStats::Add(stats_.table_chunks);
+      break;
+    }
+    case ShardOp::kLookup: {
+      const uint32_t slot = table_.Find(r.handle, r.pe_id);
+      r.found = slot != kNoSlot;
+      if (r.found) {
+        r.entries.resize(1);
+        r.entries[0].handle = r.handle;
+        r.entries[0].pe = table_.GetElement(slot);
+      }
       break;
     }
     case ShardOp::kChecksum:

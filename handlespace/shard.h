@@ -10,7 +10,7 @@
 //
 // Commands: Register (ASAP registration, RFC 5352 §3.1), PeerUpdate (ENRP
 // HANDLE_UPDATE ADD_PE/DEL_PE, RFC 5353 §3.3), Deregister (RFC 5352 §3.2),
-// Resolve (RFC 5352 §3.3 / RFC 5356), SetExpiry (keep-alive answered),
+// Resolve (RFC 5352 §3.3 / RFC 5356), Lookup, SetExpiry (keep-alive answered),
 // Expire (lifetimes), TakeOver (RFC 5353 §3.5.2), MarkOwner / SweepOwner
 // (RFC 5353 §3.6.3), IterateChunk (RFC 5353 §3.2.3), Checksum (§3.6.2).
 // Errors are RFC 5354 causes in `ShardRequest::cause`, never exceptions.
@@ -41,11 +41,11 @@
 namespace rspd::handlespace {
 
 enum class ShardOp : uint8_t {
-  kRegister,      // in: handle, pe, tick = expiry. out: cause, reg
+  kRegister,      // in: handle, pe, tick = expiry. out: cause, reg, pool (on rejection)
   kPeerUpdate,    // ENRP ADD_PE: as kRegister, counted apart
   kDeregister,    // in: handle, pe_id. out: found, entries[0] if found
   kPeerRemove,    // ENRP DEL_PE: as kDeregister, counted apart
-  kResolve,       // in: handle, resolve. out: cause, entries (the selected PEs)
+  kResolve,       // in: handle, resolve. out: cause, entries (the selected PEs), pool
   kSetExpiry,     // in: handle, pe_id, tick. out: found
   kExpire,        // in: tick = now. out: count, entries (removed)
   kTakeOver,      // in: owner (failed), to_owner. out: count
@@ -53,6 +53,7 @@ enum class ShardOp : uint8_t {
   kSweepOwner,    // in: owner. out: count, entries (removed)
   kIterateChunk,  // in: cursor, max, owner (0 = all). out: entries, cursor (kIterationDone at end)
   kChecksum,      // in: owner. out: checksum (this shard), word_sum, count
+  kLookup,        // in: handle, pe_id. out: found, entries[0] if found
 };
 
 // One command and, once processed, its answer. Allocated and freed by the
@@ -79,6 +80,12 @@ struct ShardRequest {
   uint16_t checksum = 0xffff;
   uint64_t word_sum = 0;
   std::vector<ElementEntry> entries;
+  // The pool's attributes, for answers that quote them (RFC 5352 §2.2.6 the
+  // overall policy; RFC 5354 §3.12 the cause information of 0x5 and 0x7), so
+  // that no other thread has to read the shard's table. pool_known is false
+  // when the pool does not exist.
+  bool pool_known = false;
+  PoolAttributes pool;
 };
 
 // Per-shard counters (STYLE rule 14): declared once, the owner does relaxed

@@ -36,6 +36,10 @@ TEST(HandlespaceShardTest, CommandsAndCounters) {
   r = Register("p", MakePe(2, 7, PolicyType::kRandom), 100);
   shard.Process(r);
   EXPECT_EQ(r.cause, Cause::kInconsistentPoolingPolicy);
+  // The rejection quotes the pool's policy (RFC 5354 §3.12 cause information).
+  ASSERT_TRUE(r.pool_known);
+  EXPECT_EQ(r.pool.policy, MakePe(1, 7).policy.type);
+  EXPECT_EQ(r.pool.size, 1u);
   r = Register("p", MakePe(1, 8), 100);  // re-registration at another PR
   shard.Process(r);
   EXPECT_EQ(r.cause, kNoError);
@@ -48,9 +52,24 @@ TEST(HandlespaceShardTest, CommandsAndCounters) {
   shard.Process(q);
   ASSERT_EQ(q.count, 1u);
   EXPECT_EQ(q.entries[0].pe, MakePe(1, 8));
+  EXPECT_TRUE(q.pool_known);  // the overall policy for the answer (RFC 5352 §2.2.6)
+  EXPECT_EQ(q.pool.policy, MakePe(1, 8).policy.type);
   q.handle = "missing";
   shard.Process(q);
   EXPECT_EQ(q.cause, Cause::kUnknownPoolHandle);
+  EXPECT_FALSE(q.pool_known);
+
+  ShardRequest l;
+  l.op = ShardOp::kLookup;
+  l.handle = "p";
+  l.pe_id = 1;
+  shard.Process(l);
+  ASSERT_TRUE(l.found);
+  EXPECT_EQ(l.entries[0].pe, MakePe(1, 8));
+  l.pe_id = 2;
+  shard.Process(l);
+  EXPECT_FALSE(l.found);
+  EXPECT_TRUE(l.entries.empty());
 
   ShardRequest c;
   c.op = ShardOp::kChecksum;

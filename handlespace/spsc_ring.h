@@ -88,6 +88,13 @@ class SpscRing {
   }
   bool Dequeue(T* item) { return DequeueBurst(absl::Span<T>(item, 1)) == 1; }
 
+  // Consumer side: nothing to take (re-reads the producer's index, so a
+  // consumer about to sleep sees every item published before this call).
+  bool Empty() {
+    consumer_.cached_head = producer_.head.load(std::memory_order_acquire);
+    return consumer_.cached_head == consumer_.tail.load(std::memory_order_relaxed);
+  }
+
  private:
   struct alignas(ABSL_CACHELINE_SIZE) Producer {
     std::atomic<size_t> head{0};

@@ -29,8 +29,8 @@ ABSL_FLAG(uint16_t, udp_port, 9899,
 ABSL_FLAG(uint16_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
 ABSL_FLAG(uint16_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
 ABSL_FLAG(int, shard_lcores, 0,
-          "handlespace shards; 0 = one. They run inline on the I/O thread (shard lcores of their "
-          "own are not implemented yet)");
+          "handlespace shards on threads of their own (shard K pinned to CPU K+1), fed by "
+          "rings; 0 = one shard inline on the I/O thread (best on 2 cores)");
 ABSL_FLAG(int, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
 ABSL_FLAG(int, max_bad_pe_reports, 3, "MAX-BAD-PE-REPORT (RFC 5352 §3.5)");
 ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),
@@ -119,7 +119,8 @@ int Run() {
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
-  printf("handlespace: %zu shard(s), inline on the I/O thread\n", (*registrar)->shard_count());
+  printf("handlespace: %zu shard(s), %s\n", (*registrar)->shard_count(),
+         (*registrar)->shards_threaded() ? "each on a shard lcore" : "inline on the I/O thread");
   printf("ready; Ctrl-C stops\n");
   fflush(stdout);
 

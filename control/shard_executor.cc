@@ -1,0 +1,176 @@
+#include "control/shard_executor.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <string>
+
+namespace rspd::control {
+namespace {
+
+using handlespace::HandlespaceShard;
+using handlespace::ShardRequest;
+
+// Empty polls before a shard thread parks: about 20-50 µs of spinning, long
+// enough to catch the next request of a busy burst, short enough not to take
+// a shared core from the I/O thread for long.
+constexpr int kSpinPolls = 256;
+// A parked shard re-checks its ring this often even without a wake-up (a
+// safety net; Submit wakes it).
+constexpr int kParkMillis = 1000;
+
+void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+}  // namespace
+
+ShardExecutor::ShardExecutor(const Options& options) : threaded_(options.lcores > 0) {
+  const int shards = threaded_ ? options.lcores : 1;
+  for (int i = 0; i < shards; ++i) {
+    auto lane = std::make_unique<Lane>();
+    HandlespaceShard::Options shard_options;
+    shard_options.seed = options.seed + static_cast<uint64_t>(i);
+    lane->shard = std::make_unique<HandlespaceShard>(static_cast<uint32_t>(i), shard_options);
+    lanes_.push_back(std::move(lane));
+  }
+  if (!threaded_) return;
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (int i = 0; i < shards; ++i) {
+    Lane& lane = *lanes_[static_cast<size_t>(i)];
+    lane.in = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
+    lane.out = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
+    lane.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    // Shard K on CPU K+1 (the I/O thread keeps CPU 0 to itself where there
+    // are enough); on one CPU nothing is pinned.
+    const int cpu = cpus > 1 ? static_cast<int>((i + 1) % cpus) : -1;
+    lane.thread = std::thread(&ShardExecutor::RunLane, this, &lane, cpu);
+    // Thread names are at most 15 characters: "rspd-shard-" and up to 4 digits.
+    const std::string name = "rspd-shard-" + std::to_string(i % 10000);
+    pthread_setname_np(lane.thread.native_handle(), name.c_str());
+  }
+}
+
+ShardExecutor::~ShardExecutor() {
+  Stop();
+  for (auto& lane : lanes_) {
+    if (lane->wake_fd >= 0) close(lane->wake_fd);
+  }
+}
+
+void ShardExecutor::Stop() {
+  stop_.store(true, std::memory_order_relaxed);
+  for (auto& lane : lanes_) {
+    if (!lane->thread.joinable()) continue;
+    const uint64_t one = 1;
+    (void)!write(lane->wake_fd, &one, sizeof(one));
+    lane->thread.join();
+  }
+}
+
+void ShardExecutor::RunLane(Lane* lane, int cpu) {
+  if (cpu >= 0) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    // Best effort: a cpuset that excludes `cpu` leaves the thread floating.
+    (void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  }
+  int idle = 0;
+  while (!stop_.load(std::memory_order_relaxed)) {
+    if (lane->shard->Poll(*lane->in, *lane->out) != 0) {
+      idle = 0;
+      continue;
+    }
+    if (++idle < kSpinPolls) {
+      CpuRelax();
+      continue;
+    }
+    // Park. The fence pairs with the one in Wake: either the producer sees
+    // `parked` and writes the eventfd, or this thread sees its request.
+    lane->parked.store(true, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (lane->in->Empty() && !stop_.load(std::memory_order_relaxed)) {
+      pollfd fd = {lane->wake_fd, POLLIN, 0};
+      poll(&fd, 1, kParkMillis);
+      uint64_t count;
+      (void)!read(lane->wake_fd, &count, sizeof(count));
+    }
+    lane->parked.store(false, std::memory_order_relaxed);
+    idle = 0;
+  }
+}
+
+void ShardExecutor::Wake(Lane& lane) {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (lane.parked.load(std::memory_order_relaxed)) {
+    const uint64_t one = 1;
+    (void)!write(lane.wake_fd, &one, sizeof(one));
+  }
+}
+
+bool ShardExecutor::Submit(uint32_t shard, ShardRequest* request, bool must_run) {
+  Lane& lane = *lanes_[shard];
+  if (!threaded_) {
+    lane.shard->Process(*request);
+    done_inline_.push_back(request);
+    ++in_flight_;
+    return true;
+  }
+  if (lane.backlog.empty() && lane.in->Enqueue(request)) {
+    ++in_flight_;
+    Wake(lane);
+    return true;
+  }
+  if (!must_run) {
+    ++back_pressure_;
+    return false;
+  }
+  lane.backlog.push_back(request);
+  ++in_flight_;
+  return true;
+}
+
+void ShardExecutor::FlushBacklog(Lane& lane) {
+  while (!lane.backlog.empty() && lane.in->Enqueue(lane.backlog.front())) {
+    lane.backlog.pop_front();
+  }
+}
+
+size_t ShardExecutor::Collect(const Done& done) {
+  if (!threaded_) {
+    // `done` may submit more: those land in the emptied done_inline_ and
+    // wait for the next Collect.
+    collecting_.swap(done_inline_);
+    in_flight_ -= collecting_.size();
+    for (ShardRequest* r : collecting_) done(r);
+    const size_t n = collecting_.size();
+    collecting_.clear();
+    return n;
+  }
+  size_t total = 0;
+  for (auto& lane_ptr : lanes_) {
+    Lane& lane = *lane_ptr;
+    ShardRequest* burst[HandlespaceShard::kMaxBurst];
+    size_t n;
+    bool took = false;
+    while ((n = lane.out->DequeueBurst(absl::MakeSpan(burst))) != 0) {
+      took = true;
+      in_flight_ -= n;
+      total += n;
+      for (size_t i = 0; i < n; ++i) done(burst[i]);
+    }
+    FlushBacklog(lane);
+    // A shard parks when its out ring is full; room was just made.
+    if (took || !lane.backlog.empty()) Wake(lane);
+  }
+  return total;
+}
+
+}  // namespace rspd::control
