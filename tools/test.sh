@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (README command 2, .ci/run):
-# format check, `bazel test //...`, the same suite under ASan+UBSan, the fuzz
+# format check, `bazel test //...`, the same suite under ASan+UBSan, the
+# multi-threaded tests under TSan, the fuzz
 # targets under clang + libFuzzer, and a closing "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,7 @@ run_suite() {
 }
 run_suite
 run_suite --config=asan
+run_suite --config=tsan  # only the tests tagged "threads"
 
 # libFuzzer needs clang, which changes the toolchain; a separate output base
 # keeps the gcc builds above cached.
