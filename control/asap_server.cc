@@ -323,18 +323,15 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
     // transport of the pool's type for 0x7, the offending Pool Element for 0x3.
     uint8_t info[1024];
     protocol::Writer w(absl::MakeSpan(info));
-    WirePoolElement wire(r.pe);
     if (r.cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
       handlespace::PolicyInfo pool_policy;
       pool_policy.type = r.pool.policy;
       protocol::EncodePolicy(w, PolicyToWire(pool_policy));
     } else if (r.cause == Cause::kInconsistentTransportType && r.pool_known) {
       // Only the type is what the cause tells; the values are the PE's.
-      protocol::Transport transport = wire.element().user_transport;
-      transport.type = r.pool.transport;
-      protocol::EncodeTransport(w, transport);
+      EncodeUserTransport(w, r.pe.user, r.pool.transport);
     } else if (r.cause == Cause::kInvalidValues) {
-      protocol::EncodePoolElement(w, wire.element());
+      EncodePoolElementInfo(w, r.pe);
     }
     ErrorCause error{r.cause, {}};
     if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
@@ -450,8 +447,7 @@ void AsapServer::FinishResolution(const Job& job) {
     protocol::EncodePolicy(w, PolicyToWire(pool_policy));
   }
   for (const handlespace::ElementEntry& entry : r.entries) {
-    WirePoolElement pe(entry.pe);
-    protocol::EncodePoolElement(w, pe.element());
+    EncodePoolElementInfo(w, entry.pe);
   }
   size_t n = protocol::FinishMessage(w);
   if (n == 0 || !send_(job.from, absl::MakeConstSpan(buffer_.data(), n))) {

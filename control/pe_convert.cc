@@ -119,30 +119,29 @@ protocol::Policy PolicyToWire(const handlespace::PolicyInfo& policy) {
   return p;
 }
 
-WirePoolElement::WirePoolElement(const handlespace::PoolElementInfo& info) {
-  element_.pe_id = info.id;
-  element_.home_registrar = info.home;
-  element_.registration_life = info.registration_life;
-  element_.user_transport.type = info.user.type;
-  element_.user_transport.port = info.user.port;
-  element_.user_transport.transport_use = static_cast<uint16_t>(info.user.use);
-  element_.user_transport.dccp_service_code = info.user.dccp_service_code;
-  for (size_t i = 0; i < info.user.addresses.size; ++i) {
-    user_[i] = AddressToWire(info.user.addresses.items[i]);
+void EncodeUserTransport(protocol::Writer& w, const handlespace::UserTransport& transport,
+                         protocol::ParamType type) {
+  size_t p = protocol::BeginTransport(w, type, transport.port, static_cast<uint16_t>(transport.use),
+                                      transport.dccp_service_code);
+  for (size_t i = 0; i < transport.addresses.size; ++i) {
+    protocol::EncodeAddress(w, AddressToWire(transport.addresses.items[i]));
   }
-  element_.user_transport.addresses = protocol::ParamList<protocol::IpAddress>(
-      absl::MakeConstSpan(user_.data(), info.user.addresses.size));
-  element_.policy = PolicyToWire(info.policy);
+  w.EndTlv(p);
+}
+
+void EncodePoolElementInfo(protocol::Writer& w, const handlespace::PoolElementInfo& info) {
+  size_t p = protocol::BeginPoolElement(w, info.id, info.home, info.registration_life);
+  EncodeUserTransport(w, info.user, info.user.type);
+  protocol::EncodePolicy(w, PolicyToWire(info.policy));
   if (info.asap.addresses.size > 0) {
-    element_.has_asap_transport = true;
-    element_.asap_transport.type = protocol::ParamType::kSctpTransport;
-    element_.asap_transport.port = info.asap.port;
+    size_t t =
+        protocol::BeginTransport(w, protocol::ParamType::kSctpTransport, info.asap.port, 0, 0);
     for (size_t i = 0; i < info.asap.addresses.size; ++i) {
-      asap_[i] = AddressToWire(info.asap.addresses.items[i]);
+      protocol::EncodeAddress(w, AddressToWire(info.asap.addresses.items[i]));
     }
-    element_.asap_transport.addresses = protocol::ParamList<protocol::IpAddress>(
-        absl::MakeConstSpan(asap_.data(), info.asap.addresses.size));
+    w.EndTlv(t);
   }
+  w.EndTlv(p);
 }
 
 }  // namespace rspd::control

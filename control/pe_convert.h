@@ -7,12 +7,9 @@
 // Example:
 //   handlespace::PoolElementInfo info;
 //   Cause cause = PoolElementFromWire(message.pool_element, &info);
-//   WirePoolElement wire(info);       // owns the address storage
-//   EncodePoolElement(writer, wire.element());
+//   EncodePoolElementInfo(writer, info);   // the same bytes, no copy
 
 #pragma once
-
-#include <array>
 
 #include "handlespace/types.h"
 #include "protocol/codec.h"
@@ -28,20 +25,13 @@ protocol::Cause PoolElementFromWire(const protocol::PoolElement& wire,
 // The wire values of a policy, in RFC 5356 / RSPLIB order.
 protocol::Policy PolicyToWire(const handlespace::PolicyInfo& policy);
 
-// A protocol::PoolElement built from a handlespace record, with the storage
-// its address lists point into.
-class WirePoolElement {
- public:
-  explicit WirePoolElement(const handlespace::PoolElementInfo& info);
-  WirePoolElement(const WirePoolElement&) = delete;
-  WirePoolElement& operator=(const WirePoolElement&) = delete;
-  const protocol::PoolElement& element() const { return element_; }
-
- private:
-  std::array<protocol::IpAddress, handlespace::kMaxTransportAddresses> user_{};
-  std::array<protocol::IpAddress, handlespace::kMaxTransportAddresses> asap_{};
-  protocol::PoolElement element_;
-};
+// Writes a handlespace record as a Pool Element parameter (RFC 5354 §3.10),
+// with its ASAP transport when it has one, straight from the record.
+void EncodePoolElementInfo(protocol::Writer& w, const handlespace::PoolElementInfo& info);
+// Writes the record's user transport as a parameter of type `type` (the
+// record's own, or the pool's for Inconsistent Transport Type information).
+void EncodeUserTransport(protocol::Writer& w, const handlespace::UserTransport& transport,
+                         protocol::ParamType type);
 
 protocol::IpAddress AddressToWire(const handlespace::IpAddress& address);
 handlespace::IpAddress AddressFromWire(const protocol::IpAddress& address);

@@ -881,22 +881,28 @@ void EncodeAddress(Writer& w, const IpAddress& address) {
   }
 }
 
+size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transport_use,
+                      uint32_t dccp_service_code) {
+  size_t p = w.BeginTlv(T(type));
+  w.U16(port);
+  // RFC 5354 §3.3, 3.5-3.7: the field is reserved (0) except for SCTP and TCP.
+  w.U16(type == ParamType::kSctpTransport || type == ParamType::kTcpTransport ? transport_use : 0);
+  if (type == ParamType::kDccpTransport) {
+    w.U32(dccp_service_code);
+  }
+  return p;
+}
+
 void EncodeTransport(Writer& w, const Transport& t) {
-  size_t p = w.BeginTlv(T(t.type));
   if (t.type == ParamType::kOpaqueTransport) {
+    size_t p = w.BeginTlv(T(t.type));
     w.Bytes(t.opaque);
-  } else {
-    w.U16(t.port);
-    // RFC 5354 §3.3, 3.5-3.7: the field is reserved (0) except for SCTP.
-    w.U16(t.type == ParamType::kSctpTransport || t.type == ParamType::kTcpTransport
-              ? t.transport_use
-              : 0);
-    if (t.type == ParamType::kDccpTransport) {
-      w.U32(t.dccp_service_code);
-    }
-    for (const IpAddress& a : t.addresses) {
-      EncodeAddress(w, a);
-    }
+    w.EndTlv(p);
+    return;
+  }
+  size_t p = BeginTransport(w, t.type, t.port, t.transport_use, t.dccp_service_code);
+  for (const IpAddress& a : t.addresses) {
+    EncodeAddress(w, a);
   }
   w.EndTlv(p);
 }
@@ -916,11 +922,17 @@ void EncodePoolHandle(Writer& w, absl::string_view handle) {
   w.EndTlv(p);
 }
 
-void EncodePoolElement(Writer& w, const PoolElement& e) {
+size_t BeginPoolElement(Writer& w, uint32_t pe_id, uint32_t home_registrar,
+                        int32_t registration_life) {
   size_t p = w.BeginTlv(T(ParamType::kPoolElement));
-  w.U32(e.pe_id);
-  w.U32(e.home_registrar);
-  w.U32(static_cast<uint32_t>(e.registration_life));
+  w.U32(pe_id);
+  w.U32(home_registrar);
+  w.U32(static_cast<uint32_t>(registration_life));
+  return p;
+}
+
+void EncodePoolElement(Writer& w, const PoolElement& e) {
+  size_t p = BeginPoolElement(w, e.pe_id, e.home_registrar, e.registration_life);
   EncodeTransport(w, e.user_transport);
   EncodePolicy(w, e.policy);
   if (e.has_asap_transport) {

@@ -248,6 +248,14 @@ void EncodeTransport(Writer& w, const Transport& transport);
 void EncodePolicy(Writer& w, const Policy& policy);
 void EncodePoolElement(Writer& w, const PoolElement& element);
 void EncodePoolHandle(Writer& w, absl::string_view handle);
+// The parts of a Pool Element, for records that are not a PoolElement (the
+// handlespace's, see control/pe_convert.h): the header (RFC 5354 §3.10, up to
+// the Registration Life), a transport parameter's fixed part (§3.3-3.7, not
+// opaque), each followed by EncodeAddress()es / parameters and w.EndTlv().
+size_t BeginPoolElement(Writer& w, uint32_t pe_id, uint32_t home_registrar,
+                        int32_t registration_life);
+size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transport_use,
+                      uint32_t dccp_service_code);
 
 // RFC names, e.g. "ASAP_REGISTRATION", "ENRP_PRESENCE", "Invalid Values".
 const char* MessageTypeName(Protocol protocol, uint8_t type);
