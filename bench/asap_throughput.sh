@@ -5,6 +5,7 @@
 # measured alternately in the same run. Prints a Markdown table of medians.
 #
 #   bench/asap_throughput.sh [REPETITIONS=3] [SECONDS=3]
+#   RSPD_FLAGS=--shard_lcores=1 bench/asap_throughput.sh   # extra rspd flags
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-3}"
@@ -15,8 +16,9 @@ dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 start_rspd() {
+  # shellcheck disable=SC2086 # RSPD_FLAGS is a list of flags
   "$B/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
-    >"$dir/server.out" 2>&1 &
+    ${RSPD_FLAGS:-} >"$dir/server.out" 2>&1 &
   server=$!
   until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
   port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/server.out")

@@ -16,10 +16,14 @@ tshark_pid=$!
 pids+=("$tshark_pid")
 await "tshark capturing" grep -q "Capturing on" "$dir/tshark.log"
 
-# Four handlespace shards: the ten pools spread over them (ShardOf).
+# Four handlespace shards on lcores of their own: the ten pools spread over
+# them (ShardOf), and every request crosses the rings.
 start_rspd rspd --server_id=0x5eed --shard_lcores=4 --keep_alive_interval=500ms --keep_alive_timeout=800ms \
   --max_bad_pe_reports=2 --max_handle_resolution_items=3
 port=$rspd_port
+grep -q '^handlespace: 4 shard(s), each on a shard lcore' "$dir/rspd.out" || fail "$(cat "$dir/rspd.out")"
+shard_threads=$(cat /proc/"$rspd_pid"/task/*/comm | grep -c '^rspd-shard-') || true
+[ "$shard_threads" -eq 4 ] || fail "expected 4 shard threads, found $shard_threads"
 R="--registrar=127.0.0.1:$port"
 
 # 10 pools x 10 PEs, one pool per policy. PE i of pool k: id k*100+i+1,
