@@ -28,17 +28,45 @@ TEST(PeConvertTest, EveryPolicyAndTransportRoundTrips) {
       continue;
     }
     ASSERT_EQ(cause, handlespace::kNoError);
-    WirePoolElement wire(info);
     std::vector<uint8_t> a(512), b(512);
     protocol::Writer wa(absl::MakeSpan(a)), wb(absl::MakeSpan(b));
     protocol::EncodePoolElement(wa, m.pool_element);
-    protocol::EncodePoolElement(wb, wire.element());
+    EncodePoolElementInfo(wb, info);
     a.resize(wa.size());
     b.resize(wb.size());
     EXPECT_EQ(a, b);
     ++converted;
   }
   EXPECT_EQ(converted, 16 + 4);  // every policy in SCTP, plus TCP, UDP, UDP-Lite and DCCP
+}
+
+// Pool Elements as registrars send them (handle resolution responses, ENRP
+// updates): with the ASAP transport, IPv4 and IPv6.
+TEST(PeConvertTest, ResolvedElementsWithAsapTransportRoundTrip) {
+  int converted = 0;
+  for (const auto& sample : protocol::testing::AllSamples()) {
+    protocol::Message m;
+    protocol::DecodeError error;
+    ASSERT_TRUE(protocol::DecodeMessage(sample.protocol, sample.bytes, &m, &error));
+    for (const protocol::PoolElement& pe : m.pool_elements) {
+      if (!pe.has_asap_transport ||
+          pe.user_transport.type == protocol::ParamType::kOpaqueTransport) {
+        continue;
+      }
+      SCOPED_TRACE(sample.name);
+      handlespace::PoolElementInfo info;
+      ASSERT_EQ(PoolElementFromWire(pe, &info), handlespace::kNoError);
+      std::vector<uint8_t> a(1024), b(1024);
+      protocol::Writer wa(absl::MakeSpan(a)), wb(absl::MakeSpan(b));
+      protocol::EncodePoolElement(wa, pe);
+      EncodePoolElementInfo(wb, info);
+      a.resize(wa.size());
+      b.resize(wb.size());
+      EXPECT_EQ(a, b);
+      ++converted;
+    }
+  }
+  EXPECT_GT(converted, 0);
 }
 
 TEST(PeConvertTest, PriorityAndDpfFieldsLandWhereTheHandlespaceReadsThem) {
