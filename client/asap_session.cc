@@ -71,23 +71,119 @@ absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) 
 
 absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(const RegistrarAddress& registrar,
                                                                   absl::Duration timeout) {
+  return Connect(absl::MakeConstSpan(&registrar, 1), timeout);
+}
+
+absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
+    absl::Span<const RegistrarAddress> registrars, absl::Duration timeout,
+    std::vector<Attempt>* attempts) {
   std::unique_ptr<AsapSession> session(new AsapSession());
   AsapSession* self = session.get();
-  auto association = SctpAssociation::Connect(
-      registrar.host, registrar.sctp_port, registrar.udp_port, timeout,
-      [self](uint32_t ppid, absl::Span<const uint8_t> data) {
-        return ppid == protocol::kAsapPpid && self->HandleUnsolicited(data);
-      });
-  if (!association.ok()) {
-    return absl::UnavailableError(absl::StrCat("registrar ", registrar.host, " (UDP ",
-                                               registrar.udp_port,
-                                               "): ", association.status().message()));
+  {
+    std::lock_guard<std::mutex> lock(session->mu_);
+    session->hunting_ = true;
   }
-  session->association_ = std::move(*association);
+  // RFC 5352 §3.6 SH2: one T5 for the round.
+  const absl::Time deadline = absl::Now() + timeout;
+  std::vector<Attempt> outcome(registrars.size(), Attempt::kNotTried);
+  std::vector<uint32_t> ids(registrars.size(), 0);
+  // Each attempt starts from its own endpoint: SCTP tells peers apart by
+  // address and SCTP port only, which registrars on one host that differ in
+  // their UDP port share. The home's endpoint stays; it listens, because
+  // registrars reach the PE at its ASAP transport address, the source of its
+  // association (RFC 5352 §3.1 rule 4, RFC 5353 §3.5.2). Declared after
+  // `session`: closed before it goes.
+  std::vector<std::unique_ptr<SctpServer>> endpoints(registrars.size());
+  std::vector<size_t> pending;
+  size_t next = 0;
+  size_t home = registrars.size();
+  std::string failures;
+  auto failed = [&](size_t i, absl::string_view why) {
+    outcome[i] = Attempt::kFailed;
+    absl::StrAppend(&failures, failures.empty() ? "" : "; ", "registrar ", registrars[i].host,
+                    " (UDP ", registrars[i].udp_port, "): ", why);
+  };
+  while (true) {
+    // SH1: at most three at once; SH4: a failed one is replaced by the next.
+    while (pending.size() < kMaxHuntAssociations && next < registrars.size()) {
+      const size_t i = next++;
+      auto endpoint = SctpServer::Listen(
+          0,
+          [self, i](uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> data) {
+            self->OnMessage(i, assoc, ppid, data);
+          },
+          [self, i](uint32_t assoc, bool up) { self->OnEvent(i, assoc, up); });
+      if (!endpoint.ok()) {
+        failed(i, endpoint.status().message());
+        continue;
+      }
+      endpoints[i] = std::move(*endpoint);
+      const RegistrarAddress& r = registrars[i];
+      absl::StatusOr<uint32_t> id = endpoints[i]->Connect(r.host, r.sctp_port, r.udp_port);
+      if (!id.ok()) {
+        failed(i, id.status().message());
+        continue;
+      }
+      ids[i] = *id;
+      pending.push_back(i);
+    }
+    if (pending.empty()) break;
+    std::unique_lock<std::mutex> lock(session->mu_);
+    auto up = [&](size_t i) { return session->up_.count(Key(i, ids[i])) > 0; };
+    auto down = [&](size_t i) { return session->down_.count(Key(i, ids[i])) > 0; };
+    if (!session->cv_.wait_for(
+            lock,
+            absl::ToChronoMilliseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
+            [&] {
+              return std::any_of(pending.begin(), pending.end(), up) ||
+                     std::any_of(pending.begin(), pending.end(), down);
+            })) {
+      break;  // SH5: T5 expired
+    }
+    for (auto it = pending.begin(); it != pending.end() && home == registrars.size();) {
+      if (up(*it)) {
+        home = *it;  // SH3, SH6: the first association up makes its registrar home
+        it = pending.erase(it);
+      } else if (down(*it)) {
+        failed(*it, "no SCTP association");
+        it = pending.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (home != registrars.size()) break;
+  }
+  // SH1 (at most three associations) and SH5.2: the attempts still being set
+  // up stop, with their endpoints.
+  for (size_t i : pending) {
+    outcome[i] = Attempt::kAborted;
+    if (home == registrars.size()) {
+      absl::StrAppend(&failures, failures.empty() ? "" : "; ", "registrar ", registrars[i].host,
+                      " (UDP ", registrars[i].udp_port, "): no SCTP association within ",
+                      absl::FormatDuration(timeout));
+    }
+  }
+  if (home != registrars.size()) outcome[home] = Attempt::kHome;
+  if (attempts != nullptr) *attempts = outcome;
+  if (home == registrars.size()) {
+    return absl::UnavailableError(failures.empty() ? "no registrar to try" : failures);
+  }
+  session->endpoint_ = std::move(endpoints[home]);
+  endpoints.clear();
+  std::lock_guard<std::mutex> lock(session->mu_);
+  session->hunting_ = false;
+  session->down_.clear();
+  session->home_slot_ = home;
+  session->home_assoc_ = ids[home];
   return session;
 }
 
 AsapSession::~AsapSession() = default;
+
+bool AsapSession::connected() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return up_.count(Key(home_slot_, home_assoc_)) > 0;
+}
 
 uint32_t AsapSession::home_registrar() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -99,62 +195,100 @@ uint64_t AsapSession::keep_alives_answered() const {
   return keep_alives_answered_;
 }
 
-bool AsapSession::HandleUnsolicited(absl::Span<const uint8_t> data) {
-  if (data.empty() || data[0] != static_cast<uint8_t>(AsapType::kEndpointKeepAlive)) {
-    return false;
+void AsapSession::OnEvent(size_t slot, uint32_t assoc, bool up) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (up) {
+    up_.insert(Key(slot, assoc));
+  } else {
+    up_.erase(Key(slot, assoc));
+    if (hunting_) down_.insert(Key(slot, assoc));
   }
+  cv_.notify_all();
+}
+
+void AsapSession::OnMessage(size_t slot, uint32_t assoc, uint32_t ppid,
+                            absl::Span<const uint8_t> data) {
+  if (ppid != protocol::kAsapPpid) return;  // registrars send ASAP only (RFC 5352 §5)
+  if (!data.empty() && data[0] == static_cast<uint8_t>(AsapType::kEndpointKeepAlive)) {
+    HandleKeepAlive(slot, assoc, data);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (hunting_ || slot != home_slot_) return;  // nothing was asked yet
+  inbox_.push_back({assoc, std::vector<uint8_t>(data.begin(), data.end())});
+  cv_.notify_all();
+}
+
+void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const uint8_t> data) {
   Message m;
   protocol::DecodeError error;
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error)) {
-    return true;  // nothing sensible to answer a malformed keep-alive with
+    return;  // nothing sensible to answer a malformed keep-alive with
   }
-  // RFC 5352 §3.4 KA1-KA2: ACK every keep-alive for a pool we are in;
-  // KA2.4: H=1 makes the sender our home registrar.
+  // RFC 5352 §3.4 KA1: only a keep-alive for a pool we are in is answered.
   std::vector<uint32_t> ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (hunting_ || slot != home_slot_) return;  // not registered over this endpoint
     for (const auto& [pool, id] : registered_) {
       if (pool == m.pool_handle && (!m.has_pe_id || m.pe_id == id)) ids.push_back(id);
     }
-    if (!ids.empty() && (m.flags & protocol::kFlagHome)) home_ = m.server_id;
+    // KA2.4: H=1 from a registrar other than our home (or with no home known)
+    // makes it home; our requests follow on its association. Adopted before
+    // the ACK goes out, so a registrar that saw the ACK sees the new home.
+    if (!ids.empty() && (m.flags & protocol::kFlagHome) && (home_ == 0 || m.server_id != home_)) {
+      home_ = m.server_id;
+      home_assoc_ = assoc;
+    }
   }
   for (uint32_t id : ids) {
+    // KA2.1-KA2.3: the ACK names pool and PE and goes back on the keep-alive's
+    // association.
     Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
     ack.has_pe_id = true;
     ack.pe_id = id;
-    if (association_->Send(protocol::kAsapPpid, protocol::EncodeMessageToVector(ack)).ok()) {
+    if (endpoint_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(ack)).ok()) {
       std::lock_guard<std::mutex> lock(mu_);
       ++keep_alives_answered_;
     }
   }
-  return true;
 }
 
 absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint8_t> request,
                                                            AsapType reply, const std::string& pool,
                                                            absl::Duration timeout) {
   std::lock_guard<std::mutex> one_at_a_time(request_mu_);
-  if (absl::Status s = association_->Send(protocol::kAsapPpid, request); !s.ok()) return s;
+  uint32_t assoc;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    assoc = home_assoc_;
+  }
+  if (absl::Status s = endpoint_->Send(assoc, protocol::kAsapPpid, request); !s.ok()) return s;
   const absl::Time deadline = absl::Now() + timeout;
+  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    absl::StatusOr<SctpAssociation::Received> received =
-        association_->Receive(std::max(deadline - absl::Now(), absl::ZeroDuration()));
-    if (absl::IsDeadlineExceeded(received.status())) {
+    cv_.wait_for(lock,
+                 absl::ToChronoMilliseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
+                 [&] { return !inbox_.empty() || up_.count(Key(home_slot_, assoc)) == 0; });
+    if (inbox_.empty()) {
+      if (up_.count(Key(home_slot_, assoc)) == 0)
+        return absl::UnavailableError("the association is gone");
       return absl::DeadlineExceededError(absl::StrCat(
           "no ", protocol::MessageTypeName(protocol::Protocol::kAsap, static_cast<uint8_t>(reply)),
           " within ", absl::FormatDuration(timeout)));
     }
-    if (!received.ok()) return received.status();
-    if (received->ppid != protocol::kAsapPpid) continue;
+    Inbound in = std::move(inbox_.front());
+    inbox_.pop_front();
+    if (in.assoc != assoc) continue;  // the answer comes where the request went
     Message m;
     protocol::DecodeError error;
-    if (!protocol::DecodeMessage(protocol::Protocol::kAsap, received->data, &m, &error)) continue;
+    if (!protocol::DecodeMessage(protocol::Protocol::kAsap, in.data, &m, &error)) continue;
     if (m.type == static_cast<uint8_t>(AsapType::kError)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "registrar answered ASAP_ERROR: ", protocol::CauseName(m.error_causes.front().code)));
     }
     if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool)) {
-      return std::move(received->data);
+      return std::move(in.data);
     }
   }
 }
@@ -253,7 +387,12 @@ absl::Status AsapSession::ReportUnreachable(const std::string& pool, uint32_t pe
   Message m = Asap(AsapType::kEndpointUnreachable, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
-  return association_->Send(protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
+  uint32_t assoc;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    assoc = home_assoc_;
+  }
+  return endpoint_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
 }
 
 }  // namespace rspd::client

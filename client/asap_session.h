@@ -1,14 +1,19 @@
 // File: client/asap_session.h
 //
-// The ASAP library for pool elements and pool users (RFC 5352 §3): one SCTP
-// association to a registrar, over usrsctp with UDP encapsulation (RFC 6951),
-// so that plain processes need no kernel SCTP and no DPDK.
+// The ASAP library for pool elements and pool users (RFC 5352 §3): an ASAP
+// endpoint (one SCTP port, over usrsctp with UDP encapsulation, RFC 6951, so
+// that plain processes need no kernel SCTP and no DPDK) with an association to
+// its home registrar. Requests go to the home registrar and wait for their
+// answer up to a timeout (T1, T2, T3 of RFC 5352 §7.1).
 //
 // A PE registers (and re-registers to refresh its lifetime or load),
 // deregisters, and has registrar keep-alives answered for it automatically
-// (RFC 5352 §3.4 KA2: always ACK; H=1 makes the sender the new home). A PU
-// resolves pool handles. Requests wait for their answer up to a timeout (T1,
-// T2, T3 of RFC 5352 §7.1).
+// (RFC 5352 §3.4 KA2: always ACK, on the association the keep-alive came on).
+// Registrars may also start associations to the endpoint's port, which they
+// know as the PE's ASAP transport (§3.1 rule 4): a registrar that took over
+// the PE's home sends an H=1 keep-alive that way (RFC 5353 §3.5.2), and the
+// PE's later requests go over that association (§3.4 KA2.4). A PU resolves
+// pool handles.
 //
 // Example:
 //   auto session = AsapSession::Connect({"127.0.0.1", 9899}, absl::Seconds(5));
@@ -18,14 +23,18 @@
 
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
 
@@ -68,12 +77,32 @@ struct Resolution {
   std::vector<ResolvedElement> elements;
 };
 
+// RFC 5352 §3.6 SH1: an ASAP endpoint tries at most this many registrars at
+// once ("MUST NOT establish more than three associations").
+inline constexpr size_t kMaxHuntAssociations = 3;
+
 class AsapSession {
  public:
+  // How a registrar fared in Connect.
+  enum class Attempt {
+    kNotTried,
+    kHome,     // its association came up first
+    kAborted,  // still being set up when another came up or `timeout` ran out
+    kFailed,   // the association could not be established
+  };
+
   // Starts usrsctp (StartSctp) if needed and connects. Fails with
   // Unavailable when no association comes up within `timeout`.
   static absl::StatusOr<std::unique_ptr<AsapSession>> Connect(const RegistrarAddress& registrar,
                                                               absl::Duration timeout);
+  // One server hunt round (RFC 5352 §3.6 SH1-SH4, SH6) over `registrars` in
+  // order: tries up to kMaxHuntAssociations at once and each failed one is
+  // replaced by the next; the first association that comes up within
+  // `timeout` (T5) makes its registrar home, the others are aborted.
+  // `attempts` (optional) gets each registrar's outcome.
+  static absl::StatusOr<std::unique_ptr<AsapSession>> Connect(
+      absl::Span<const RegistrarAddress> registrars, absl::Duration timeout,
+      std::vector<Attempt>* attempts = nullptr);
   ~AsapSession();
   AsapSession(const AsapSession&) = delete;
   AsapSession& operator=(const AsapSession&) = delete;
@@ -93,26 +122,51 @@ class AsapSession {
   // RFC 5352 §3.5: tells the registrar that a PE did not answer.
   absl::Status ReportUnreachable(const std::string& pool, uint32_t pe_id);
 
-  bool connected() const { return association_->connected(); }
-  // The registrar that last claimed to be home with an H=1 keep-alive (0: none).
+  // Whether the association to the home registrar is up.
+  bool connected() const;
+  // The registrar that last became home with an H=1 keep-alive (0: none).
   uint32_t home_registrar() const;
   uint64_t keep_alives_answered() const;
+  // The endpoint's SCTP port: the source port of its associations, where
+  // registrars reach it (over the UDP port of SctpUdpPort()).
+  uint16_t local_port() const { return endpoint_->port(); }
 
  private:
+  struct Inbound {
+    uint32_t assoc = 0;
+    std::vector<uint8_t> data;
+  };
+
   AsapSession() = default;
-  // Answers keep-alives on usrsctp's thread; true if `data` was one.
-  bool HandleUnsolicited(absl::Span<const uint8_t> data);
-  // Sends `request` and waits for a message of type `reply` matching `pool`.
+  // An association of the endpoint Connect started for registrar `slot`
+  // (usrsctp numbers associations per endpoint).
+  static uint64_t Key(size_t slot, uint32_t assoc) {
+    return (static_cast<uint64_t>(slot) << 32) | assoc;
+  }
+  // usrsctp's thread: keep-alives are answered, other ASAP messages queued.
+  void OnMessage(size_t slot, uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> data);
+  void OnEvent(size_t slot, uint32_t assoc, bool up);
+  void HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const uint8_t> data);
+  // Sends `request` to the home registrar and waits for a message of type
+  // `reply` matching `pool` on the same association.
   absl::StatusOr<std::vector<uint8_t>> Transact(absl::Span<const uint8_t> request,
                                                 protocol::AsapType reply, const std::string& pool,
                                                 absl::Duration timeout);
 
-  std::unique_ptr<SctpAssociation> association_;
   mutable std::mutex mu_;
-  std::vector<std::pair<std::string, uint32_t>> registered_;  // answered keep-alives
+  std::condition_variable cv_;
+  std::set<uint64_t> up_;    // Key()s of the associations that are up
+  std::set<uint64_t> down_;  // Key()s of the associations that went down during Connect
+  bool hunting_ = false;     // in Connect
+  size_t home_slot_ = 0;     // the endpoint that Connect kept
+  uint32_t home_assoc_ = 0;  // its association to the home registrar
   uint32_t home_ = 0;
+  std::deque<Inbound> inbox_;                                 // answers on the kept endpoint
+  std::vector<std::pair<std::string, uint32_t>> registered_;  // answered keep-alives
   uint64_t keep_alives_answered_ = 0;
   std::mutex request_mu_;  // one request in flight
+  // Last: closed first, so that no callback runs on a half-destroyed session.
+  std::unique_ptr<SctpServer> endpoint_;
 };
 
 }  // namespace rspd::client

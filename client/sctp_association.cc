@@ -71,6 +71,33 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
   return 1;
 }
 
+// `host`:`port` as a socket address; its length, 0 if `host` is not an IP
+// address.
+socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out) {
+  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
+  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    return sizeof(*v4);
+  }
+  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    return sizeof(*v6);
+  }
+  return 0;
+}
+
+// The INIT retry limits of every association we start: 3 INITs, at most 1 s
+// apart (fail fast, see StartSctp).
+void LimitInit(struct socket* s) {
+  sctp_initmsg init{};
+  init.sinit_max_attempts = 3;
+  init.sinit_max_init_timeo = 1000;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
+}
+
 }  // namespace
 
 absl::Status StartSctp(uint16_t udp_port) {
@@ -108,18 +135,8 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
                                                                           Handler handler) {
   if (absl::Status s = StartSctp(); !s.ok()) return s;
   sockaddr_storage remote{};
-  socklen_t remote_length;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&remote);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&remote);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(sctp_port);
-    remote_length = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(sctp_port);
-    remote_length = sizeof(*v6);
-  } else {
+  socklen_t remote_length = ToSockaddr(host, sctp_port, &remote);
+  if (remote_length == 0) {
     return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   }
   std::unique_ptr<SctpAssociation> a(new SctpAssociation());
@@ -136,10 +153,7 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
   encaps.sue_port = htons(udp_port);
   usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
                      sizeof(encaps));
-  sctp_initmsg init{};
-  init.sinit_max_attempts = 3;
-  init.sinit_max_init_timeo = 1000;
-  usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
+  LimitInit(a->socket_);
   usrsctp_set_non_blocking(a->socket_, 1);
   if (usrsctp_connect(a->socket_, reinterpret_cast<sockaddr*>(&remote), remote_length) != 0 &&
       errno != EINPROGRESS) {
@@ -219,6 +233,7 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
     return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
   }
   Subscribe(server->socket_);
+  LimitInit(server->socket_);
   sockaddr_in6 local{};
   local.sin6_family = AF_INET6;
   local.sin6_port = htons(sctp_port);
@@ -228,7 +243,40 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
     return absl::UnavailableError(
         absl::StrCat("listen on SCTP port ", sctp_port, ": ", strerror(errno)));
   }
+  server->port_ = sctp_port;
+  if (sctp_port == 0) {
+    // The port bind() chose, from the endpoint's local addresses.
+    sockaddr* addresses = nullptr;
+    if (usrsctp_getladdrs(server->socket_, SCTP_FUTURE_ASSOC, &addresses) > 0) {
+      server->port_ = ntohs(reinterpret_cast<sockaddr_in*>(addresses)->sin_port);
+    }
+    usrsctp_freeladdrs(addresses);
+    if (server->port_ == 0) return absl::InternalError("no local SCTP port after bind");
+  }
   return server;
+}
+
+absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t sctp_port,
+                                             uint16_t udp_port) {
+  sockaddr_storage remote{};
+  if (ToSockaddr(host, sctp_port, &remote) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
+  }
+  std::lock_guard<std::mutex> lock(connect_mu_);
+  // RFC 6951 §5: the peer's UDP encapsulation port. A new association takes
+  // the socket's value when it is created; incoming ones learn theirs from
+  // the packets.
+  sctp_udpencaps encaps{};
+  encaps.sue_assoc_id = SCTP_FUTURE_ASSOC;
+  encaps.sue_port = htons(udp_port);
+  usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps, sizeof(encaps));
+  sctp_assoc_t id = 0;
+  if (usrsctp_connectx(socket_, reinterpret_cast<sockaddr*>(&remote), 1, &id) != 0 &&
+      errno != EINPROGRESS) {
+    return absl::UnavailableError(
+        absl::StrCat("connect to ", host, ":", sctp_port, ": ", strerror(errno)));
+  }
+  return static_cast<uint32_t>(id);
 }
 
 SctpServer::~SctpServer() {

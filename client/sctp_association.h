@@ -1,10 +1,11 @@
 // File: client/sctp_association.h
 //
 // SCTP for applications, over usrsctp with UDP encapsulation (RFC 6951): the
-// process-wide stack, an outgoing association (PU to PE, PE or PU to
-// registrar) and a server socket that accepts associations (a PE's service).
-// Messages carry their PPID (ASAP 11 for control, anything else for data,
-// RFC 5352 §3.8). Callbacks run on usrsctp's receive thread.
+// process-wide stack, an outgoing association (PU to PE) and a one-to-many
+// endpoint that accepts associations (a PE's service) and starts them from its
+// own port (a PE's or PU's ASAP endpoint, which registrars can also reach:
+// RFC 5353 §3.5.2). Messages carry their PPID (ASAP 11 for control, anything
+// else for data, RFC 5352 §3.8). Callbacks run on usrsctp's receive thread.
 //
 // Example:
 //   StartSctp(7000);  // a PE serves SCTP port 7000 over UDP port 7000
@@ -12,6 +13,7 @@
 //   auto a = SctpAssociation::Connect("127.0.0.1", 7000, 7000, absl::Seconds(3));
 //   (*a)->Send(0, bytes);
 //   auto reply = (*a)->Receive(absl::Seconds(1));
+//   auto id = (*server)->Connect("127.0.0.1", 3863, 9899);  // on_event says when it is up
 
 #pragma once
 
@@ -83,19 +85,27 @@ class SctpAssociation {
   std::deque<Received> inbox_;
 };
 
-// Accepts associations on one SCTP port (one-to-many socket).
+// One SCTP port (one-to-many socket): accepts associations and can start
+// them, so that peers see this port as their source. `on_event` reports each
+// association up, and down (one that could not be established included).
 class SctpServer {
  public:
   using MessageFn = std::function<void(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t>)>;
   using EventFn = std::function<void(uint32_t assoc, bool up)>;
 
+  // `sctp_port` 0: a free port (see port()).
   static absl::StatusOr<std::unique_ptr<SctpServer>> Listen(uint16_t sctp_port,
                                                             MessageFn on_message, EventFn on_event);
   ~SctpServer();
   SctpServer(const SctpServer&) = delete;
   SctpServer& operator=(const SctpServer&) = delete;
 
+  // Starts an association to `host`:`sctp_port`, whose stack encapsulates on
+  // UDP port `udp_port`, and returns its id without waiting: `on_event` tells
+  // whether it comes up.
+  absl::StatusOr<uint32_t> Connect(const std::string& host, uint16_t sctp_port, uint16_t udp_port);
   absl::Status Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message);
+  uint16_t port() const { return port_; }
 
   // For usrsctp's receive callback only.
   void OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid, int flags);
@@ -103,8 +113,10 @@ class SctpServer {
  private:
   SctpServer() = default;
   struct socket* socket_ = nullptr;
+  uint16_t port_ = 0;
   MessageFn on_message_;
   EventFn on_event_;
+  std::mutex connect_mu_;  // the UDP port of the next association is set per socket
 };
 
 }  // namespace rspd::client

@@ -29,6 +29,35 @@ std::string ServerHunt::current() const {
   return absl::StrCat(r.host, ":", r.udp_port);
 }
 
+namespace {
+
+const char* AttemptName(AsapSession::Attempt attempt) {
+  switch (attempt) {
+    case AsapSession::Attempt::kHome:
+      return "home";
+    case AsapSession::Attempt::kAborted:
+      return "aborted";
+    case AsapSession::Attempt::kFailed:
+      return "failed";
+    case AsapSession::Attempt::kNotTried:
+      break;
+  }
+  return "not tried";
+}
+
+}  // namespace
+
+std::string ServerHunt::LastRoundText() const {
+  std::string out;
+  for (size_t i = 0; i < last_round_.size() && i < registrars_.size(); ++i) {
+    if (last_round_[i] == AsapSession::Attempt::kNotTried) continue;
+    const RegistrarAddress& r = registrars_[i].address;
+    absl::StrAppend(&out, out.empty() ? "" : ", ", r.host, ":", r.udp_port, " ",
+                    AttemptName(last_round_[i]));
+  }
+  return out;
+}
+
 absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now) {
   // RFC 5352 §3.6: an announced address whose T7 ran out is removed.
   registrars_.erase(std::remove_if(registrars_.begin(), registrars_.end(),
@@ -37,21 +66,31 @@ absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now) {
                                             now - k.heard > options_.t7;
                                    }),
                     registrars_.end());
+  last_round_.assign(registrars_.size(), AsapSession::Attempt::kNotTried);
   if (registrars_.empty()) return absl::UnavailableError("no registrar known");
-  std::string failures;
-  for (size_t tried = 0; tried < registrars_.size(); ++tried) {
-    const size_t index = next_ % registrars_.size();
-    next_ = index + 1;
-    auto session = AsapSession::Connect(registrars_[index].address, t5_);
-    if (session.ok()) {
-      t5_ = options_.t5;  // SH3
-      current_ = index;
-      return session;
-    }
-    absl::StrAppend(&failures, failures.empty() ? "" : "; ", session.status().message());
+  // SH5.3: a new round starts after the registrars the last one tried.
+  const size_t first = next_ % registrars_.size();
+  std::vector<RegistrarAddress> order;
+  for (size_t i = 0; i < registrars_.size(); ++i) {
+    order.push_back(registrars_[(first + i) % registrars_.size()].address);
   }
-  t5_ = std::min(t5_ * 2, options_.retran_max);  // SH5
-  return absl::UnavailableError(absl::StrCat("server hunt: ", failures));
+  std::vector<AsapSession::Attempt> attempts;
+  auto session = AsapSession::Connect(order, t5_, &attempts);
+  size_t tried = 0;
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    const size_t index = (first + i) % registrars_.size();
+    last_round_[index] = attempts[i];
+    if (attempts[i] != AsapSession::Attempt::kNotTried) tried = i + 1;
+    if (attempts[i] == AsapSession::Attempt::kHome) current_ = index;
+  }
+  if (session.ok()) {
+    t5_ = options_.t5;  // SH3
+    next_ = current_ + 1;
+    return session;
+  }
+  next_ = first + tried;
+  t5_ = std::min(t5_ * 2, options_.retran_max);  // SH5.1
+  return absl::UnavailableError(absl::StrCat("server hunt: ", session.status().message()));
 }
 
 absl::StatusOr<std::vector<RegistrarAddress>> ParseRegistrarList(const std::string& text) {

@@ -1,11 +1,12 @@
 // File: client/server_hunt.h
 //
 // RFC 5352 §3.6 server hunt: find a registrar to be the home PR among a list
-// (static configuration, and registrars learned from SERVER_ANNOUNCEs). SH1
-// tries the registrars in turn from the one after the last that failed;
-// SH2-SH5: each attempt waits up to T5, and a round in which none answered
-// doubles T5 up to RETRAN-MAX; SH3: success resets T5; SH6: the first
-// registrar that answers becomes home.
+// (static configuration, and registrars learned from SERVER_ANNOUNCEs). A
+// round (AsapSession::Connect) starts from the registrar after the last home,
+// or after the last one tried: SH1 tries three at once, SH4 replaces each
+// that fails by the next; SH2/SH5 the round lasts one T5, and a round in which
+// none answered doubles T5 up to RETRAN-MAX; SH3 success resets T5; SH6 the
+// first registrar that answers becomes home, the others are aborted.
 //
 // Example:
 //   ServerHunt hunt({a, b}, {});
@@ -41,6 +42,12 @@ class ServerHunt {
   // that comes up.
   absl::StatusOr<std::unique_ptr<AsapSession>> Hunt(absl::Time now = absl::Now());
   size_t known() const { return registrars_.size(); }
+  // How each known registrar fared in the last round, in the order of the
+  // list (configured ones, then announced ones as first heard).
+  const std::vector<AsapSession::Attempt>& last_round() const { return last_round_; }
+  // The registrars tried in the last round with their outcome, for logs:
+  // "127.0.0.1:9900 aborted, 127.0.0.1:9901 home".
+  std::string LastRoundText() const;
 
   // The current T5 (doubled after each failed round).
   absl::Duration t5() const { return t5_; }
@@ -57,6 +64,7 @@ class ServerHunt {
   absl::Duration t5_;
   size_t next_ = 0;
   size_t current_ = 0;
+  std::vector<AsapSession::Attempt> last_round_;
 };
 
 // Parses a comma-separated list of HOST[:PORT] registrars.

@@ -1,0 +1,63 @@
+// File: client/testing/fake_registrar.h
+//
+// A registrar for client tests, in the test's own process on the library's
+// usrsctp stack. It accepts associations from PEs, accepts every registration
+// and deregistration (RFC 5352 §3.1, §3.2), and records the association each
+// ASAP message came on. It can also play a registrar that took over PEs
+// (RFC 5353 §3.5.2): start an association to a PE's ASAP transport address
+// and send ENDPOINT_KEEP_ALIVE with H=1 (RFC 5352 §2.2.7).
+//
+// Example:
+//   auto registrar = FakeRegistrar::Start();
+//   auto session = AsapSession::Connect((*registrar)->address(), absl::Seconds(5));
+//   auto assoc = (*registrar)->Await(protocol::AsapType::kRegistration, absl::Seconds(5));
+
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "client/asap_session.h"
+#include "client/sctp_association.h"
+#include "protocol/codec.h"
+
+namespace rspd::client::testing {
+
+class FakeRegistrar {
+ public:
+  // Listens on a free SCTP port (StartSctp first).
+  static absl::StatusOr<std::unique_ptr<FakeRegistrar>> Start();
+
+  // Where PEs reach it: 127.0.0.1 over this process's UDP port.
+  RegistrarAddress address() const;
+  // Starts an association to a PE's ASAP endpoint in this process (SCTP port
+  // `sctp_port`) and waits until it is up.
+  absl::StatusOr<uint32_t> ConnectTo(uint16_t sctp_port, absl::Duration timeout);
+  // ENDPOINT_KEEP_ALIVE for `pool` and `pe_id`; `home` sets the H flag.
+  absl::Status SendKeepAlive(uint32_t assoc, const std::string& pool, uint32_t pe_id, bool home,
+                             uint32_t server_id);
+  // The association of the oldest message of `type` not awaited yet; waits
+  // up to `timeout` for one.
+  absl::StatusOr<uint32_t> Await(protocol::AsapType type, absl::Duration timeout);
+
+ private:
+  FakeRegistrar() = default;
+  void OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> data);
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<uint32_t> up_;
+  std::vector<std::pair<uint8_t, uint32_t>> received_;  // (type, assoc), not awaited yet
+  // Last: closed first, so that no callback runs on a half-destroyed fake.
+  std::unique_ptr<SctpServer> server_;
+};
+
+}  // namespace rspd::client::testing
