@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Server hunt (RFC 5352 §3.6, §3.7): a PE configured with two registrars
-# skips the one that is down, registers at the other, and when its home
-# registrar dies (kill -9) it hunts and re-registers at the survivor, which
-# becomes its home (§3.1 rule 4).
+# Server hunt (RFC 5352 §3.6, §3.7): a PE configured with a dead registrar
+# and two live ones skips the dead one, registers at the live one whose
+# association comes up first (they are tried at once, SH1/SH6), and when that
+# home registrar dies (kill -9) it hunts and re-registers at the survivor,
+# which becomes its home (§3.1 rule 4).
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
@@ -18,11 +19,17 @@ kill -KILL "$dead_pid"
   --server_hunt_timeout=1s --pool=hunted --pe_id=0x42 --port=7042 --lifetime=-1 \
   >"$dir/pe.out" 2>"$dir/pe.err" &
 pids+=("$!")
-await "registered at a" grep -q "^registered pe_id=0x00000042 pool=hunted registrar=127.0.0.1:$a_port" "$dir/pe.out"
-"$RSPCTL" resolve --registrar="127.0.0.1:$a_port" --pool=hunted | grep -q 'home=0x0000000a' \
-  || fail "home is not a"
+await "registered" grep -q "^registered pe_id=0x00000042 pool=hunted registrar=" "$dir/pe.out"
+if grep -q "registrar=127.0.0.1:$a_port$" "$dir/pe.out"; then
+  home=a survivor=b
+else
+  home=b survivor=a
+fi
+home_port="${home}_port" home_pid="${home}_pid" survivor_port="${survivor}_port"
+"$RSPCTL" resolve --registrar="127.0.0.1:${!home_port}" --pool=hunted | grep -q "home=0x0000000$home" \
+  || fail "home is not $home"
 
-kill -KILL "$a_pid"
-await "re-registered at b" bash -c "'$RSPCTL' resolve --registrar=127.0.0.1:$b_port --pool=hunted | grep -q 'pe_id=0x00000042 home=0x0000000b'"
-grep -q "lost registrar 127.0.0.1:$a_port" "$dir/pe.err" || fail "loss not noticed: $(cat "$dir/pe.err")"
+kill -KILL "${!home_pid}"
+await "re-registered at $survivor" bash -c "'$RSPCTL' resolve --registrar=127.0.0.1:${!survivor_port} --pool=hunted | grep -q 'pe_id=0x00000042 home=0x0000000$survivor'"
+grep -q "lost registrar 127.0.0.1:${!home_port}" "$dir/pe.err" || fail "loss not noticed: $(cat "$dir/pe.err")"
 echo PASS

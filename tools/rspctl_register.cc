@@ -15,9 +15,11 @@
 #include "absl/random/random.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "client/announce_listener.h"
 #include "client/asap_session.h"
+#include "client/sctp_association.h"
 #include "client/server_hunt.h"
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
@@ -165,6 +167,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   absl::Time next_registration = absl::InfinitePast();
   absl::Time next_hunt = absl::InfinitePast();
   bool reported = false;
+  uint32_t home = 0;  // the home registrar's server ID, once an H=1 keep-alive named it
   while (true) {
     // Wake often enough to notice a lost registrar quickly (RFC 5352 §3.7).
     timespec tick = absl::ToTimespec(absl::Milliseconds(100));
@@ -177,8 +180,10 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
       announced.clear();
     }
     if (session != nullptr && !session->connected()) {
-      fprintf(stderr, "rspctl register: lost registrar %s; hunting\n", hunt.current().c_str());
+      const std::string lost = home != 0 ? absl::StrFormat("0x%08x", home) : hunt.current();
+      fprintf(stderr, "rspctl register: lost registrar %s; hunting\n", lost.c_str());
       session.reset();
+      home = 0;
     }
     if (session == nullptr) {
       if (now < next_hunt) continue;
@@ -189,8 +194,19 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
         continue;
       }
       session = std::move(*s);
+      fprintf(stderr,
+              "rspctl register: server hunt: %s; ASAP endpoint SCTP port %u over UDP port %u\n",
+              hunt.LastRoundText().c_str(), session->local_port(), client::SctpUdpPort());
       next_registration = now;  // register at the new home at once (§3.1 rule 4)
       reported = false;
+    }
+    // RFC 5352 §3.4 KA2.4: a registrar that took over (H=1 keep-alive, RFC
+    // 5353 §3.5.2) is home now; the session's next re-registration and the
+    // deregistration go to it.
+    if (const uint32_t h = session->home_registrar(); h != home) {
+      home = h;
+      printf("home registrar now 0x%08x\n", home);
+      fflush(stdout);
     }
     if (now < next_registration) continue;
     absl::Status status;
