@@ -46,7 +46,7 @@ class TakeoverTest : public ::testing::Test {
     auto registered = home_->Await(AsapType::kRegistration, kWait);
     ASSERT_TRUE(registered.ok()) << registered.status();
     home_assoc_ = *registered;
-    auto assoc = taker_->ConnectTo(session_->local_port(), kWait);
+    auto assoc = taker_->ConnectTo(session_->local_port(), SctpUdpPort(), kWait);
     ASSERT_TRUE(assoc.ok()) << assoc.status();
     taker_assoc_ = *assoc;
   }

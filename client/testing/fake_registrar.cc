@@ -63,8 +63,9 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
   cv_.notify_all();
 }
 
-absl::StatusOr<uint32_t> FakeRegistrar::ConnectTo(uint16_t sctp_port, absl::Duration timeout) {
-  absl::StatusOr<uint32_t> assoc = server_->Connect("127.0.0.1", sctp_port, SctpUdpPort());
+absl::StatusOr<uint32_t> FakeRegistrar::ConnectTo(uint16_t sctp_port, uint16_t udp_port,
+                                                  absl::Duration timeout) {
+  absl::StatusOr<uint32_t> assoc = server_->Connect("127.0.0.1", sctp_port, udp_port);
   if (!assoc.ok()) return assoc.status();
   std::unique_lock<std::mutex> lock(mu_);
   if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),

@@ -38,9 +38,9 @@ class FakeRegistrar {
 
   // Where PEs reach it: 127.0.0.1 over this process's UDP port.
   RegistrarAddress address() const;
-  // Starts an association to a PE's ASAP endpoint in this process (SCTP port
-  // `sctp_port`) and waits until it is up.
-  absl::StatusOr<uint32_t> ConnectTo(uint16_t sctp_port, absl::Duration timeout);
+  // Starts an association to a PE's ASAP endpoint on 127.0.0.1 (SCTP port
+  // `sctp_port`, its stack on UDP port `udp_port`) and waits until it is up.
+  absl::StatusOr<uint32_t> ConnectTo(uint16_t sctp_port, uint16_t udp_port, absl::Duration timeout);
   // ENDPOINT_KEEP_ALIVE for `pool` and `pe_id`; `home` sets the H flag.
   absl::Status SendKeepAlive(uint32_t assoc, const std::string& pool, uint32_t pe_id, bool home,
                              uint32_t server_id);
