@@ -6,9 +6,13 @@
 // per T6. Announces are unauthenticated: what is heard only counts
 // registrars, rate-limited by the loop, never trusted for anything else.
 //
-// Announces leave through the interface of --bind_address (IP_MULTICAST_IF)
-// with TTL --announce_ttl, and are on by default only where a route to the
-// group exists. IPv4 groups only.
+// The group is IPv4 (224.0.1.185) or IPv6 (FF0X::133, X the scope; rspd's
+// IPv6 choice is the site-local ff05::133), RFC 5352 §8.4, and its family must
+// be the family of --bind_address. Announces leave through the interface of
+// --bind_address (IPv4: IP_MULTICAST_IF with the address; IPv6:
+// IPV6_MULTICAST_IF with the index of the interface holding it, lo for ::1)
+// with TTL / hop limit --announce_ttl, and are on by default only where a
+// route to the group exists.
 //
 // Example:
 //   auto announcer = ServerAnnouncer::Create(config);   // nullptr when off
@@ -17,9 +21,12 @@
 
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -27,12 +34,21 @@
 
 namespace rspd::control {
 
+// EncodeServerAnnounce()
+//
+// The ASAP_SERVER_ANNOUNCE for `config` (RFC 5352 §2.2.10): the server ID and,
+// unless --bind_address is a wildcard, one SCTP Transport parameter with the
+// ASAP port and the bind address as an IPv4 or IPv6 Address parameter
+// (RFC 5354 §3.1, §3.2). InvalidArgument when bind_address is no IP address.
+absl::StatusOr<std::vector<uint8_t>> EncodeServerAnnounce(const RegistrarConfig& config);
+
 class ServerAnnouncer {
  public:
   using Tick = uint64_t;  // milliseconds
 
-  // nullptr (with *why_off set) when announces are disabled or no route to
-  // the group exists; an error for a bad configuration.
+  // nullptr (with *why_off set) when announces are disabled, the group and
+  // the bind address differ in family, or no route to the group exists; an
+  // error for a bad configuration (a group that is not multicast).
   static absl::StatusOr<std::unique_ptr<ServerAnnouncer>> Create(const RegistrarConfig& config,
                                                                  std::string* why_off);
   ~ServerAnnouncer();
@@ -50,6 +66,8 @@ class ServerAnnouncer {
 
   RegistrarConfig config_;
   int fd_;
+  sockaddr_storage group_{};  // destination: group and port (IPv6: with scope)
+  socklen_t group_length_ = 0;
   std::vector<uint8_t> message_;
   absl::flat_hash_map<uint32_t, Tick> others_;  // server ID -> last heard
   Tick next_ = 0;

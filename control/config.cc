@@ -1,6 +1,7 @@
 #include "control/config.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -12,6 +13,13 @@ bool IsIpAddress(const std::string& text) {
   unsigned char buffer[16];
   return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
          inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+bool IsMulticastGroup(const std::string& text) {
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return IN_MULTICAST(ntohl(v4.s_addr));
+  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_MULTICAST(&v6);
 }
 
 absl::Status Positive(const char* name, absl::Duration value) {
@@ -49,9 +57,10 @@ absl::Status RegistrarConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("max_bad_pe_reports must be at least 1, got ", max_bad_pe_reports));
   }
-  if (!announce_group.empty() && !IsIpAddress(announce_group)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("announce_group: not an IP address: '", announce_group, "'"));
+  // RFC 5352 §8.4: 224.0.1.185 or FF0X::133; any multicast group is allowed.
+  if (!announce_group.empty() && !IsMulticastGroup(announce_group)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "announce_group: not an IPv4 or IPv6 multicast group: '", announce_group, "'"));
   }
   if (announce_ttl < 1 || announce_ttl > 255) {
     return absl::InvalidArgumentError(
@@ -107,9 +116,12 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   duration("keep_alive_interval", c.keep_alive_interval);
   duration("keep_alive_timeout", c.keep_alive_timeout);
   duration("server_announce_cycle", c.server_announce_cycle);
-  line("announce", c.announce_group.empty() ? std::string("off")
-                                            : absl::StrCat(c.announce_group, ":", c.announce_port,
-                                                           " ttl ", c.announce_ttl));
+  // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
+  const bool v6_group = c.announce_group.find(':') != std::string::npos;
+  line("announce", c.announce_group.empty()
+                       ? std::string("off")
+                       : absl::StrCat(v6_group ? "[" : "", c.announce_group, v6_group ? "]" : "",
+                                      ":", c.announce_port, " ttl ", c.announce_ttl));
   duration("peer_heartbeat_cycle", c.peer_heartbeat_cycle);
   duration("max_time_last_heard", c.max_time_last_heard);
   duration("max_time_no_response", c.max_time_no_response);

@@ -55,9 +55,11 @@ struct RegistrarConfig {
   // RFC 5352 §3.6 / §7.1 T6-Serverannounce = 1 s. Announcements go to the
   // multicast group; empty disables them.
   absl::Duration server_announce_cycle = absl::Seconds(1);
-  std::string announce_group = "224.0.1.185";  // RFC 5352 §8.4
-  uint16_t announce_port = 3863;               // RFC-DIGEST §8 item 8
-  int announce_ttl = 1;                        // link-local unless configured
+  // RFC 5352 §8.4: IPv4 224.0.1.185, IPv6 FF0X::133 (rspd's IPv6 choice:
+  // ff05::133, site scope). Its family must be bind_address's.
+  std::string announce_group = "224.0.1.185";
+  uint16_t announce_port = 3863;  // RFC-DIGEST §8 item 8
+  int announce_ttl = 1;           // TTL / IPv6 hop limit: this link unless configured
 
   // RFC 5353 §4 thresholds.
   absl::Duration peer_heartbeat_cycle = absl::Seconds(30);

@@ -45,6 +45,29 @@ TEST(RegistrarConfigTest, RejectsNonPositiveTimers) {
   EXPECT_NE(status.message().find("peer_heartbeat_cycle"), absl::string_view::npos);
 }
 
+// RFC 5352 §8.4: the announce group is IPv4 224.0.1.185 or IPv6 FF0X::133.
+TEST(RegistrarConfigTest, AcceptsIpv4AndIpv6AnnounceGroupsAndRejectsUnicast) {
+  RegistrarConfig config;
+  config.announce_group = "ff05::133";
+  EXPECT_TRUE(config.Validate().ok());
+  config.announce_group = "ff02::133";
+  EXPECT_TRUE(config.Validate().ok());
+  for (const char* unicast : {"::1", "10.0.0.1", "fe80::1"}) {
+    config.announce_group = unicast;
+    absl::Status status = config.Validate();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << unicast;
+    EXPECT_NE(status.message().find("announce_group"), absl::string_view::npos) << unicast;
+  }
+}
+
+TEST(DescribeConfigTest, BracketsAnIpv6AnnounceGroup) {
+  RegistrarConfig config;
+  config.announce_group = "ff05::133";
+  std::string text = DescribeConfig(config);
+  EXPECT_NE(text.find("announce                     = [ff05::133]:3863 ttl 1\n"), std::string::npos)
+      << text;
+}
+
 TEST(IoBackendTest, ParsesBothBackendsAndRejectsOthers) {
   IoBackend io;
   ASSERT_TRUE(ParseIoBackend("dpdk", &io));

@@ -2,7 +2,9 @@
 # Server announces (RFC 5352 §3.6) inside a network namespace the test makes:
 # a registrar multicasts ASAP_SERVER_ANNOUNCEs, a PE configured with no
 # registrar at all learns it from them and registers, and a second registrar
-# hears the first one's announces. No packet leaves the namespace.
+# hears the first one's announces. Once over IPv4 (224.0.1.185) and once over
+# IPv6 (ff05::133, RFC 5352 §8.4 FF0X::133 at site scope) with registrars
+# bound to ::1. The namespace has only lo: no packet leaves it.
 set -euo pipefail
 RSPD="$(realpath "$1")"
 RSPCTL="$(realpath "$2")"
@@ -49,4 +51,60 @@ heard=$(sed -n 's/^announces_heard //p' "$dir/b.out")
 # b was up before the PE started, so it heard the announce the PE acted on.
 [ "${sent:-0}" -ge 1 ] || fail "a sent ${sent:-0} announces"
 [ "${heard:-0}" -ge 1 ] || fail "b heard ${heard:-0} announces"
+kill -KILL "${pids[-1]}" 2>/dev/null || true  # the IPv4 PE: its registrar is gone
+wait "${pids[-1]}" 2>/dev/null || true
+
+# IPv6. A new namespace's lo has ::1 unless IPv6 is off for it.
+if [ ! -e /proc/sys/net/ipv6 ]; then
+  echo "PASS (IPv4 only: this kernel has no IPv6)"
+  exit 0
+fi
+in_ns sh -c 'echo 0 >/proc/sys/net/ipv6/conf/lo/disable_ipv6'
+# lo has no IPv6 multicast route, so the registrar finds none and stays quiet.
+ip netns exec "$ns" "$RSPD" --bind_address=::1 --server_id=0xc3 --announce_group=ff05::133 \
+  >"$dir/unrouted.out" 2>&1 &
+pids+=("$!")
+await "unrouted registrar ready" grep -q '^ready' "$dir/unrouted.out"
+grep -q '^  announces off (no route to ff05::133)' "$dir/unrouted.out" ||
+  fail "announces not off without an IPv6 multicast route: $(cat "$dir/unrouted.out")"
+kill -INT "${pids[-1]}"
+wait "${pids[-1]}" || true
+# A plain route via lo finds no neighbour for the group (the kernel counts
+# Ip6OutNoRoutes and drops the datagram); a `local` route makes lo deliver
+# every group to the sockets that joined it.
+ip -n "$ns" -6 route add local ff00::/8 dev lo table local
+
+ip netns exec "$ns" "$RSPD" --bind_address=::1 --server_id=0xc3 --announce_group=ff05::133 \
+  --server_announce_cycle=200ms >"$dir/c.out" 2>&1 &
+pids+=("$!")
+rspd_c=$!
+await "registrar c ready" grep -q '^ready' "$dir/c.out"
+grep -q '^  announce  *= \[ff05::133\]:3863 ttl 1$' "$dir/c.out" || fail "$(cat "$dir/c.out")"
+grep -q '^  announces to .*ff05::133.* every 200ms' "$dir/c.out" || fail "$(cat "$dir/c.out")"
+
+ip netns exec "$ns" "$RSPD" --bind_address=::1 --udp_port=9898 --asap_port=3865 --enrp_port=9903 \
+  --server_id=0xd4 --announce_group=ff05::133 --server_announce_cycle=200ms >"$dir/d.out" 2>&1 &
+pids+=("$!")
+rspd_d=$!
+await "registrar d ready" grep -q '^ready' "$dir/d.out"
+
+# No registrar configured: only the IPv6 announces, heard on lo (the
+# interface of ::1), whose SCTP transport names [::1]:3863.
+ip netns exec "$ns" "$RSPCTL" register --registrar= --announce_group='[ff05::133]:3863' \
+  --announce_interface=::1 --server_hunt_timeout=1s --address=::1 \
+  --pool=heard6 --pe_id=0x66 --port=7066 --lifetime=-1 >"$dir/pe6.out" 2>"$dir/pe6.err" &
+pids+=("$!")
+await "PE registered via a registrar announced over IPv6" \
+  grep -q '^registered pe_id=0x00000066 pool=heard6 registrar=::1:9899' "$dir/pe6.out"
+home=$(in_ns "$RSPCTL" resolve --registrar='[::1]:9899' --pool=heard6 2>/dev/null |
+  sed -n 's/.*home=\(0x[0-9a-f]*\).*/\1/p')
+[ "$home" = "0x000000c3" ] || fail "PE not at registrar c: home=$home, $(cat "$dir/pe6.out" "$dir/pe6.err")"
+
+kill -INT "$rspd_c" "$rspd_d"
+wait "$rspd_c" || true
+wait "$rspd_d" || true
+sent=$(sed -n 's/^announces_sent //p' "$dir/c.out")
+heard=$(sed -n 's/^announces_heard //p' "$dir/d.out")
+[ "${sent:-0}" -ge 1 ] || fail "c sent ${sent:-0} IPv6 announces"
+[ "${heard:-0}" -ge 1 ] || fail "d heard ${heard:-0} IPv6 announces"
 echo PASS

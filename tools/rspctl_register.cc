@@ -13,7 +13,6 @@
 
 #include "absl/flags/flag.h"
 #include "absl/random/random.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -40,9 +39,10 @@ ABSL_FLAG(absl::Duration, server_hunt_timeout, absl::Seconds(10),
           "register: T5-Serverhunt, doubled after each failed round up to 60 s (RFC 5352 §3.6)");
 ABSL_FLAG(std::string, announce_group, "",
           "register: also learn registrars from ASAP_SERVER_ANNOUNCEs on GROUP[:PORT] "
-          "(RFC 5352 §3.6), e.g. 224.0.1.185:3863; they are reached on UDP port 9899");
+          "(RFC 5352 §3.6), e.g. 224.0.1.185:3863 or [ff05::133]:3863; they are reached on "
+          "UDP port 9899");
 ABSL_FLAG(std::string, announce_interface, "127.0.0.1",
-          "register: the local IPv4 address whose interface hears the announces");
+          "register: the local address (IPv4 or IPv6) whose interface hears the announces");
 ABSL_FLAG(bool, reregister, true,
           "register: re-register every T4 to renew the lifetime (false: let it expire)");
 ABSL_FLAG(uint32_t, value_step, 0, "register: policy value increment between the --count PEs");
@@ -141,15 +141,14 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   std::vector<client::RegistrarAddress> announced;
   std::unique_ptr<client::AnnounceListener> listener;
   if (!announce_group.empty()) {
-    std::vector<std::string> parts = absl::StrSplit(announce_group, ':');
-    uint32_t announce_port = protocol::kAsapPort;
-    if (parts.size() > 2 || (parts.size() == 2 && (!absl::SimpleAtoi(parts[1], &announce_port) ||
-                                                   announce_port == 0 || announce_port > 65535))) {
-      fprintf(stderr, "rspctl register: bad --announce_group '%s'\n", announce_group.c_str());
+    absl::StatusOr<client::AnnounceGroup> group = client::ParseAnnounceGroup(announce_group);
+    if (!group.ok()) {
+      fprintf(stderr, "rspctl register: bad --announce_group '%s': %s\n", announce_group.c_str(),
+              std::string(group.status().message()).c_str());
       return 2;
     }
     auto started = client::AnnounceListener::Start(
-        parts[0], static_cast<uint16_t>(announce_port), absl::GetFlag(FLAGS_announce_interface),
+        group->address, group->port, absl::GetFlag(FLAGS_announce_interface),
         protocol::kSctpUdpEncapsulationPort, [&](const client::RegistrarAddress& r) {
           std::lock_guard<std::mutex> lock(announced_mu);
           announced.push_back(r);
