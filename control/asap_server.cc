@@ -545,13 +545,24 @@ void AsapServer::OnTimer(Tick now) {
     expiry_in_flight_[shard] = true;
     SubmitToShard(shard, job, /*must_run=*/true);
   }
-  // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4).
+  // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4), paced.
+  const int rate = config_.max_keep_alives_per_second;
+  if (rate > 0) {
+    const double burst = std::max(1.0, rate / 10.0);
+    keep_alive_tokens_ = std::min(
+        burst, keep_alive_tokens_ + static_cast<double>(now - keep_alive_refill_) * rate / 1000.0);
+    keep_alive_refill_ = now;
+  }
   fired_.clear();
   keep_alive_timers_.Expire(now, &fired_);
   for (uint32_t slot : fired_) {
     if (sessions_[slot].ack_deadline != kNever) {
       Remove(slot, stats_.removed_by_keep_alive);  // no ACK within the timeout
+    } else if (rate > 0 && keep_alive_tokens_ < 1) {
+      AsapServerStats::Bump(stats_.keep_alives_deferred);
+      keep_alive_timers_.Arm(slot, now + 1);  // the next tick
     } else {
+      keep_alive_tokens_ -= 1;
       SendKeepAlive(slot, now);
     }
   }

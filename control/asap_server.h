@@ -67,6 +67,7 @@ struct AssocRef {
   X(resolutions) \
   X(resolutions_unknown_pool) \
   X(keep_alives_sent) \
+  X(keep_alives_deferred) \
   X(keep_alive_acks) \
   X(unreachable_reports) \
   X(removed_by_deregistration) \
@@ -197,6 +198,10 @@ class AsapServer {
   // Per session: the next keep-alive, or the ack deadline while one is out.
   handlespace::TimerWheel keep_alive_timers_;
   std::vector<uint32_t> fired_;
+  // Keep-alive pacing (--max_keep_alives_per_second): a token bucket that
+  // holds at most a tenth of a second's worth.
+  double keep_alive_tokens_ = 0;
+  Tick keep_alive_refill_ = 0;
   std::vector<uint8_t> buffer_;
   AsapServerStats stats_;
 };

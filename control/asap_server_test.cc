@@ -408,6 +408,32 @@ TEST_P(AsapServerTest, KeepAliveRoundsVisitOnlyTheSessionsDue) {
   EXPECT_EQ(ElementCount(), 200u);
 }
 
+TEST_P(AsapServerTest, KeepAlivesArePaced) {
+  // --max_keep_alives_per_second=100: at most 10 at once (a tenth of a
+  // second's worth), the others wait for later ticks; none is lost.
+  config_.max_keep_alives_per_second = 100;
+  server_ = std::make_unique<AsapServer>(
+      config_, &shards_, [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
+        sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+        return send_ok_;
+      });
+  for (uint32_t id = 1; id <= 50; ++id) {
+    Deliver(Registration("echo", id, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  }
+  sent_.clear();
+  now_ += 8000;  // every keep-alive is due
+  Tick();
+  EXPECT_EQ(sent_.size(), 10u);
+  EXPECT_EQ(server_->stats().keep_alives_deferred.load(), 40u);
+  for (int i = 0; i < 4; ++i) {
+    now_ += 100;
+    Tick();
+  }
+  EXPECT_EQ(sent_.size(), 50u);
+  EXPECT_EQ(server_->stats().keep_alives_sent.load(), 50u);
+  EXPECT_EQ(ElementCount(), 50u);
+}
+
 TEST(AsapServerBusyTest, FullShardRingsAreAnsweredWithLackOfResources) {
   // DESIGN.md: a full ring is back-pressure, counted and answered; removals
   // are never refused.

@@ -53,6 +53,11 @@ absl::Status RegistrarConfig::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_handle_resolution_items must be in [1, 128], got ", max_handle_resolution_items));
   }
+  if (max_keep_alives_per_second < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_keep_alives_per_second must be 0 (no limit) or more, got ",
+                     max_keep_alives_per_second));
+  }
   if (max_bad_pe_reports < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_bad_pe_reports must be at least 1, got ", max_bad_pe_reports));
@@ -115,6 +120,7 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("max_bad_pe_reports", c.max_bad_pe_reports);
   duration("keep_alive_interval", c.keep_alive_interval);
   duration("keep_alive_timeout", c.keep_alive_timeout);
+  line("max_keep_alives_per_second", c.max_keep_alives_per_second);
   duration("server_announce_cycle", c.server_announce_cycle);
   // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
   const bool v6_group = c.announce_group.find(':') != std::string::npos;

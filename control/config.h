@@ -51,6 +51,10 @@ struct RegistrarConfig {
   // RFC 5352 §3.4 periodic keep-alives to owned PEs (RSPLIB: 5 s / 5 s).
   absl::Duration keep_alive_interval = absl::Seconds(5);
   absl::Duration keep_alive_timeout = absl::Seconds(5);
+  // Keep-alives sent per second at most (RFC 5352 §3.4 leaves the pacing to
+  // the registrar); due ones beyond it wait for the next tick. 0: no limit.
+  // The default covers 500,000 PEs at the 5 s interval.
+  int max_keep_alives_per_second = 100000;
 
   // RFC 5352 §3.6 / §7.1 T6-Serverannounce = 1 s. Announcements go to the
   // multicast group; empty disables them.

@@ -37,6 +37,8 @@ ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),
           "interval of ENDPOINT_KEEP_ALIVEs to owned PEs (RFC 5352 §3.4)");
 ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
           "time a PE has to answer a keep-alive");
+ABSL_FLAG(int, max_keep_alives_per_second, 100000,
+          "most ENDPOINT_KEEP_ALIVEs sent per second; due ones beyond wait (0: no limit)");
 ABSL_FLAG(absl::Duration, server_announce_cycle, absl::Seconds(1),
           "T6-Serverannounce (RFC 5352 §7.1)");
 ABSL_FLAG(std::string, announce_group, "224.0.1.185",
@@ -76,6 +78,7 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.max_bad_pe_reports = absl::GetFlag(FLAGS_max_bad_pe_reports);
   config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
   config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
+  config.max_keep_alives_per_second = absl::GetFlag(FLAGS_max_keep_alives_per_second);
   config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
   config.announce_group = absl::GetFlag(FLAGS_announce_group);
   config.announce_port = absl::GetFlag(FLAGS_announce_port);
