@@ -62,9 +62,12 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   }
   r->announcer_ = std::move(*announcer);
   if (r->announcer_ != nullptr) {
-    r->announce_status_ =
-        absl::StrCat("to ", config.announce_group, ":", config.announce_port, " every ",
-                     absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
+    // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
+    const bool v6_group = config.announce_group.find(':') != std::string::npos;
+    r->announce_status_ = absl::StrCat(
+        "to ", v6_group ? "[" : "", config.announce_group, v6_group ? "]" : "", ":",
+        config.announce_port, " every ", absl::FormatDuration(config.server_announce_cycle),
+        " (RFC 5352 §3.6)");
   }
   Registrar* self = r.get();
   ShardExecutor::Options shard_options;

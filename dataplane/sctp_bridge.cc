@@ -110,11 +110,16 @@ SctpBridge::~SctpBridge() {
   // Closed associations still send their ABORT/SHUTDOWN from timers; drain
   // them before the handles go away (PLATFORM.md: timers may call
   // conn_output after close). Bounded: 30 s of simulated time.
-  for (int i = 0; i < 3000 && usrsctp_finish() != 0; ++i) {
+  bool finished = false;
+  for (int i = 0; i < 3000 && !(finished = usrsctp_finish() == 0); ++i) {
     usrsctp_handle_timers(10);
   }
-  for (auto& [key, peer] : peers_) {
-    usrsctp_deregister_address(peer.get());
+  // A finished stack has freed its address lists with everything else:
+  // deregistering then would touch freed memory.
+  if (!finished) {
+    for (auto& [key, peer] : peers_) {
+      usrsctp_deregister_address(peer.get());
+    }
   }
   g_bridge = nullptr;
 }

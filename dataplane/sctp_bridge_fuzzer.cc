@@ -20,13 +20,10 @@ namespace {
 
 rspd::dataplane::SctpBridge& Bridge() {
   static rspd::dataplane::SctpBridge* bridge = [] {
-    // Without CRC32c checks mutated packets reach usrsctp's chunk parsing
-    // instead of being dropped at the checksum.
-    usrsctp_enable_crc32c_offload();
     rspd::dataplane::SctpBridge::Options options;
     options.listen_ports = {3863, 9901};
     options.max_peers = 8;
-    return new rspd::dataplane::SctpBridge(
+    auto* created = new rspd::dataplane::SctpBridge(
         options,
         [](const rspd::dataplane::Endpoint&, absl::Span<const uint8_t> packet) {
           if (packet.size() > 65507) abort();
@@ -39,6 +36,11 @@ rspd::dataplane::SctpBridge& Bridge() {
         },
         [](rspd::dataplane::SctpBridge::Peer*, uint16_t, uint32_t,
            rspd::dataplane::SctpBridge::AssocEvent) {});
+    // Without CRC32c checks mutated packets reach usrsctp's chunk parsing
+    // instead of being dropped at the checksum. After the bridge's
+    // usrsctp_init, which resets the setting.
+    usrsctp_enable_crc32c_offload();
+    return created;
   }();
   return *bridge;
 }

@@ -80,7 +80,7 @@ pids+=("$!")
 rspd_c=$!
 await "registrar c ready" grep -q '^ready' "$dir/c.out"
 grep -q '^  announce  *= \[ff05::133\]:3863 ttl 1$' "$dir/c.out" || fail "$(cat "$dir/c.out")"
-grep -q '^  announces to .*ff05::133.* every 200ms' "$dir/c.out" || fail "$(cat "$dir/c.out")"
+grep -q '^  announces to \[ff05::133\]:3863 every 200ms' "$dir/c.out" || fail "$(cat "$dir/c.out")"
 
 ip netns exec "$ns" "$RSPD" --bind_address=::1 --udp_port=9898 --asap_port=3865 --enrp_port=9903 \
   --server_id=0xd4 --announce_group=ff05::133 --server_announce_cycle=200ms >"$dir/d.out" 2>&1 &

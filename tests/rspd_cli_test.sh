@@ -42,6 +42,21 @@ grep -Eq '^  udp 127\.0\.0\.1:[1-9][0-9]*  SCTP over UDP' "$out" || fail "no UDP
 grep -q 'server_id *= 0x0000002a' "$out" || fail "server id not shown"
 grep -q 'sctp port 3863  ASAP' "$out" || fail "no ASAP endpoint"
 grep -q '^  announces off (--announce_group is empty)' "$out" || fail "announce state not shown"
+
+# A PE registers and deregisters, so no association is left when rspd stops
+# and usrsctp shuts down completely (it once crashed there, touching the
+# stack after usrsctp_finish).
+port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$out")
+pe_out="${TEST_TMPDIR:-/tmp}/pe.out"
+"$RSPCTL" register --registrar="127.0.0.1:$port" --pool=cli --pe_id=7 --port=7007 >"$pe_out" 2>&1 &
+pe_pid=$!
+for _ in $(seq 300); do
+  grep -q '^registered' "$pe_out" && break
+  sleep 0.1
+done
+grep -q '^registered' "$pe_out" || fail "PE did not register: $(cat "$pe_out")"
+kill -INT "$pe_pid"
+wait "$pe_pid" || fail "rspctl register exited $? on SIGINT: $(cat "$pe_out")"
 kill -INT "$pid"
 set +e
 wait "$pid"; rc=$?
