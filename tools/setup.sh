@@ -17,6 +17,11 @@ PACKAGES=(
   clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)
   clang-format        # tools/format.sh
   iproute2            # network namespaces in system tests
+  # tests/rsplib_vm_interop_test: RSPLIB over the Linux kernel's SCTP, in a VM
+  rsplib-tools        # RSPLIB 3.4.4 rspserver (PE) and rspterminal (PU)
+  qemu-system-x86     # the VM (KVM, or TCG where /dev/kvm is absent)
+  linux-image-amd64   # its kernel, with sctp.ko and virtio_net.ko as modules
+  busybox-static      # the VM's /init and userland
 )
 
 missing=()
@@ -27,9 +32,9 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-SUDO=
-if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then SUDO=(sudo -E); fi
 echo "setup: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-$SUDO -E apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${SUDO[@]}" apt-get update -q
+"${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
