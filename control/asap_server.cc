@@ -440,8 +440,10 @@ void AsapServer::FinishResolution(const Job& job) {
   protocol::Writer w(absl::MakeSpan(buffer_));
   protocol::BeginMessage(w, Type(AsapType::kHandleResolutionResponse), 0);
   protocol::EncodePoolHandle(w, r.handle);
-  // RFC 5352 §2.2.6: the overall policy is included unless it is Round Robin.
-  if (r.pool_known && r.pool.policy != protocol::PolicyType::kRoundRobin) {
+  // RFC 5352 §2.2.6 makes the overall policy optional (absent means Round
+  // Robin), but RSPLIB 3.4.4 rejects a response with PEs and no policy
+  // ("invalid TLV"; tests/rsplib_vm_interop_test): always included.
+  if (r.pool_known) {
     handlespace::PolicyInfo pool_policy;
     pool_policy.type = r.pool.policy;
     protocol::EncodePolicy(w, PolicyToWire(pool_policy));

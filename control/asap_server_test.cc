@@ -215,7 +215,7 @@ TEST_P(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   hr.handle_resolution_items = 2;
   Message reply = Deliver(protocol::EncodeMessageToVector(hr));
   EXPECT_EQ(reply.type, static_cast<uint8_t>(AsapType::kHandleResolutionResponse));
-  ASSERT_TRUE(reply.has_policy);  // RFC 5352 §2.2.6: not RR, so present
+  ASSERT_TRUE(reply.has_policy);  // RFC 5352 §2.2.6
   EXPECT_EQ(reply.policy.kind(), protocol::PolicyType::kLeastUsed);
   ASSERT_EQ(reply.pool_elements.size(), 2u);
   std::vector<uint32_t> ids;
@@ -224,6 +224,16 @@ TEST_P(AsapServerTest, ResolutionFollowsThePolicyAndHonoursTheItemCount) {
   // Without the option, the configured maximum (3).
   hr.has_handle_resolution_items = false;
   EXPECT_EQ(Deliver(protocol::EncodeMessageToVector(hr)).pool_elements.size(), 3u);
+}
+
+TEST_P(AsapServerTest, RoundRobinAnswersCarryTheOverallPolicyToo) {
+  // RFC 5352 §2.2.6 lets a Round Robin answer leave the policy out; RSPLIB
+  // 3.4.4's PU rejects such an answer, so rspd always sends it.
+  Deliver(Registration("rr", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  Message reply = Deliver(Simple(AsapType::kHandleResolution, "rr", 0, false));
+  ASSERT_EQ(reply.pool_elements.size(), 1u);
+  ASSERT_TRUE(reply.has_policy);
+  EXPECT_EQ(reply.policy.kind(), protocol::PolicyType::kRoundRobin);
 }
 
 TEST_P(AsapServerTest, UnknownPoolIsAnsweredWithItsCause) {

@@ -38,13 +38,8 @@ readonly host_ip=10.99.0.1 guest_ip=10.99.0.2 udp_port=9899 asap_port=3863 go_po
 readonly pools=(EchoPool EchoPoolLU)
 declare -A rsplib_policy=([EchoPool]=RoundRobin [EchoPoolLU]=LeastUsed)
 declare -A rspd_policy=([EchoPool]="Round Robin" [EchoPoolLU]="Least Used")
-# KNOWN INTEROP BUG (found by this test): rspd leaves the optional Overall
-# PE Selection Policy out of ASAP_HANDLE_RESOLUTION_RESPONSE for Round Robin
-# pools (RFC 5352 §2.2.6 allows that), and RSPLIB 3.4.4's parser rejects a
-# response with PEs but no overall policy ("invalid TLV"), so an RSPLIB PU
-# cannot resolve a Round Robin pool. Set to true with the fix in
-# control/asap_server.cc (always encode the pool's policy).
-readonly round_robin_resolves=false
+# The Round Robin pool checks that rspd's answers carry the overall policy,
+# which RFC 5352 §2.2.6 makes optional but RSPLIB 3.4.4's PU requires.
 
 start=$SECONDS
 elapsed() { echo "$((SECONDS - start))s"; }
@@ -191,14 +186,6 @@ grep -aq '^vm: finished rc=0' "$guest_log" || fail "the guest script failed"
 # (rspterminal prints the PE identifier as $%08x).
 pu_resolved=0
 for pool in "${pools[@]}"; do
-  if [ "${rsplib_policy[$pool]}" = RoundRobin ] && [ "$round_robin_resolves" = false ]; then
-    # The known bug: the PU's resolutions reach rspd and are answered, but
-    # RSPLIB rejects the answers, so no line is echoed.
-    grep -a "rspd-interop-$pool-" "$guest_log" | grep -q "from PE" &&
-      fail "$pool: the RSPLIB PU was answered: the Round Robin bug is fixed, set round_robin_resolves=true"
-    echo "KNOWN BUG: the RSPLIB PU cannot resolve Round Robin pool $pool (no overall policy in rspd's answer)"
-    continue
-  fi
   for i in $(seq "$echo_lines"); do
     grep -aq "from PE \\\$${pe_id[$pool]}> rspd-interop-$pool-$i" "$guest_log" ||
       fail "$pool: the RSPLIB PU got no echo of line $i from PE \$${pe_id[$pool]} (the PE rspd resolved)"
