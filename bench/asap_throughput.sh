@@ -15,7 +15,11 @@ B="$(bazel info -c opt bazel-bin 2>/dev/null)/tools"
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
+# The parent empties the output file first: the background child's own
+# truncation may come after the wait loop has read the previous server's
+# "ready" line.
 start_rspd() {
+  : >"$dir/server.out"
   # shellcheck disable=SC2086 # RSPD_FLAGS is a list of flags
   "$B/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
     ${RSPD_FLAGS:-} >"$dir/server.out" 2>&1 &
@@ -24,6 +28,7 @@ start_rspd() {
   port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/server.out")
 }
 start_echo() {  # reply size
+  : >"$dir/server.out"
   "$B/sctp_echo" --udp_port=0 --reply_size="$1" >"$dir/server.out" 2>&1 &
   server=$!
   until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
