@@ -64,10 +64,10 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   if (r->announcer_ != nullptr) {
     // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
     const bool v6_group = config.announce_group.find(':') != std::string::npos;
-    r->announce_status_ = absl::StrCat(
-        "to ", v6_group ? "[" : "", config.announce_group, v6_group ? "]" : "", ":",
-        config.announce_port, " every ", absl::FormatDuration(config.server_announce_cycle),
-        " (RFC 5352 §3.6)");
+    r->announce_status_ =
+        absl::StrCat("to ", v6_group ? "[" : "", config.announce_group, v6_group ? "]" : "", ":",
+                     config.announce_port, " every ",
+                     absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
   Registrar* self = r.get();
   ShardExecutor::Options shard_options;
