@@ -92,6 +92,10 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         if (d.local_port == self->config_.asap_port && d.ppid == protocol::kAsapPpid) {
           self->asap_->OnMessage({d.peer, d.assoc}, IpOf(self->bridge_->endpoint(d.peer)),
                                  d.remote_port, d.data, self->now_);
+          // Inline shards answered already: replying while usrsctp is still
+          // processing the packet bundles the reply with the SACK it owes
+          // (one datagram instead of two).
+          if (!self->shards_->threaded()) self->asap_->CollectAnswers(self->now_);
         }
       },
       [self](dataplane::SctpBridge::Peer* peer, uint16_t port, uint32_t assoc,
