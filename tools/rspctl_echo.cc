@@ -19,6 +19,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "client/asap_session.h"
+#include "client/pool_element.h"
 #include "client/pool_user_session.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
@@ -100,25 +101,36 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   server = std::move(*listening);
+  client::PoolElementSpec pe;
+  pe.pe_id = pe_id;
+  pe.port = port;
+  pe.control_channel = true;
+  pe.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  client::PoolElement::Options options;
+  options.registrars = {*registrar};
+  // Registered, re-registered every T4 and re-homed by the library; the
+  // line below tells scripts the service is in the pool.
+  auto element =
+      client::PoolElement::Start(pool, {pe}, options, [&](const client::PoolElement::Event& event) {
+        if (event.kind == client::PoolElement::Event::Kind::kRegistered) {
+          printf("echo-server pe_id=0x%08x pool=%s port=%u\n", pe_id, pool.c_str(), port);
+          fflush(stdout);
+        } else if (event.kind != client::PoolElement::Event::Kind::kDeregistered) {
+          fprintf(stderr, "rspctl echo-server: %s\n", event.text.c_str());
+        }
+      });
+  if (!element.ok()) {
+    fprintf(stderr, "rspctl echo-server: %s\n", std::string(element.status().message()).c_str());
+    return 1;
+  }
+  // A PU's view of the pool, for the business cards.
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
     fprintf(stderr, "rspctl echo-server: %s\n", std::string(session.status().message()).c_str());
     return 1;
   }
-  client::PoolElementSpec pe;
-  pe.pe_id = pe_id;
-  pe.port = port;
-  pe.control_channel = true;
-  pe.registration_life = -1;
-  pe.addresses = {protocol::IpAddress::V4(0x7f000001)};
-  pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
-  if (absl::Status s = (*session)->Register(pool, pe); !s.ok()) {
-    fprintf(stderr, "rspctl echo-server: %s\n", std::string(s.message()).c_str());
-    return 1;
-  }
-  printf("echo-server pe_id=0x%08x pool=%s port=%u\n", pe_id, pool.c_str(), port);
-  fflush(stdout);
-  while (true) {
+  while (!(*element)->failed()) {
     timespec second = absl::ToTimespec(absl::Seconds(1));
     int signal_number = sigtimedwait(&stop, nullptr, &second);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
@@ -151,7 +163,8 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     std::lock_guard<std::mutex> lock(card_mu);
     card = protocol::EncodeMessageToVector(bc);
   }
-  (void)(*session)->Deregister(pool, pe_id);
+  if ((*element)->failed()) return 1;
+  (void)(*element)->Stop();
   printf("echo-server pe_id=0x%08x served %llu\n", pe_id,
          static_cast<unsigned long long>(served.load()));
   return 0;

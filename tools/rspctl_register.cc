@@ -7,20 +7,16 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "client/announce_listener.h"
 #include "client/asap_session.h"
-#include "client/sctp_association.h"
+#include "client/pool_element.h"
 #include "client/server_hunt.h"
-#include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_policy.h"
 #include "tools/stop_signals.h"
@@ -65,15 +61,6 @@ absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::strin
   }
   if (out.empty()) return absl::InvalidArgumentError("--address: no address");
   return out;
-}
-
-// T4-reregistration (RFC 5352 §7.1): min(10 min, lifetime - 20 s); half the
-// lifetime when that is shorter than 20 s.
-absl::Duration ReregistrationInterval(int32_t lifetime) {
-  if (lifetime < 0) return absl::Minutes(10);
-  absl::Duration life = absl::Seconds(lifetime);
-  absl::Duration t4 = life > absl::Seconds(40) ? life - absl::Seconds(20) : life / 2;
-  return std::min(t4, absl::Minutes(10));
 }
 
 int RunRegister(const std::vector<std::string>& /*args*/) {
@@ -133,119 +120,39 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     pes.push_back(p);
   }
 
-  client::ServerHunt::Options hunt_options;
-  hunt_options.t5 = absl::GetFlag(FLAGS_server_hunt_timeout);
-  client::ServerHunt hunt(*registrars, hunt_options);
-  // Registrars heard in announces, handed over from the listener's thread.
-  std::mutex announced_mu;
-  std::vector<client::RegistrarAddress> announced;
-  std::unique_ptr<client::AnnounceListener> listener;
-  if (!announce_group.empty()) {
-    absl::StatusOr<client::AnnounceGroup> group = client::ParseAnnounceGroup(announce_group);
-    if (!group.ok()) {
-      fprintf(stderr, "rspctl register: bad --announce_group '%s': %s\n", announce_group.c_str(),
-              std::string(group.status().message()).c_str());
-      return 2;
-    }
-    auto started = client::AnnounceListener::Start(
-        group->address, group->port, absl::GetFlag(FLAGS_announce_interface),
-        protocol::kSctpUdpEncapsulationPort, [&](const client::RegistrarAddress& r) {
-          std::lock_guard<std::mutex> lock(announced_mu);
-          announced.push_back(r);
-        });
-    if (!started.ok()) {
-      fprintf(stderr, "rspctl register: %s\n", std::string(started.status().message()).c_str());
-      return 1;
-    }
-    listener = std::move(*started);
+  client::PoolElement::Options options;
+  options.registrars = *registrars;
+  options.announce_group = announce_group;
+  options.announce_interface = absl::GetFlag(FLAGS_announce_interface);
+  options.hunt.t5 = absl::GetFlag(FLAGS_server_hunt_timeout);
+  options.reregister = absl::GetFlag(FLAGS_reregister);
+  // What an operator reads: registrations, home changes and deregistrations
+  // on stdout (tests and scripts wait for them), the rest on stderr.
+  auto started =
+      client::PoolElement::Start(pool, pes, options, [](const client::PoolElement::Event& event) {
+        using Kind = client::PoolElement::Event::Kind;
+        const bool out = event.kind == Kind::kRegistered || event.kind == Kind::kHomeChanged ||
+                         event.kind == Kind::kDeregistered;
+        if (out) {
+          printf("%s\n", event.text.c_str());
+          fflush(stdout);
+        } else {
+          fprintf(stderr, "rspctl register: %s\n", event.text.c_str());
+        }
+      });
+  if (!started.ok()) {
+    fprintf(stderr, "rspctl register: %s\n", std::string(started.status().message()).c_str());
+    return 2;
   }
-  std::unique_ptr<client::AsapSession> session;
-  const absl::Duration t4 = absl::GetFlag(FLAGS_reregister)
-                                ? ReregistrationInterval(pe.registration_life)
-                                : absl::InfiniteDuration();
-  absl::Time next_registration = absl::InfinitePast();
-  absl::Time next_hunt = absl::InfinitePast();
-  bool reported = false;
-  uint32_t home = 0;  // the home registrar's server ID, once an H=1 keep-alive named it
-  while (true) {
-    // Wake often enough to notice a lost registrar quickly (RFC 5352 §3.7).
+  std::unique_ptr<client::PoolElement> pe_runner = std::move(*started);
+  // Until Ctrl-C / SIGTERM, or a rejection (which stops the PE).
+  while (!pe_runner->failed()) {
     timespec tick = absl::ToTimespec(absl::Milliseconds(100));
-    int signal_number = sigtimedwait(&stop, nullptr, &tick);
+    const int signal_number = sigtimedwait(&stop, nullptr, &tick);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
-    const absl::Time now = absl::Now();
-    {
-      std::lock_guard<std::mutex> lock(announced_mu);
-      for (const client::RegistrarAddress& r : announced) hunt.Heard(r, now);
-      announced.clear();
-    }
-    if (session != nullptr && !session->connected()) {
-      const std::string lost = home != 0 ? absl::StrFormat("0x%08x", home) : hunt.current();
-      fprintf(stderr, "rspctl register: lost registrar %s; hunting\n", lost.c_str());
-      session.reset();
-      home = 0;
-    }
-    if (session == nullptr) {
-      if (now < next_hunt) continue;
-      auto s = hunt.Hunt();
-      if (!s.ok()) {
-        fprintf(stderr, "rspctl register: %s\n", std::string(s.status().message()).c_str());
-        next_hunt = absl::Now() + hunt.t5();  // SH5: wait, then a new round
-        continue;
-      }
-      session = std::move(*s);
-      fprintf(stderr,
-              "rspctl register: server hunt: %s; ASAP endpoint SCTP port %u over UDP port %u\n",
-              hunt.LastRoundText().c_str(), session->local_port(), client::SctpUdpPort());
-      next_registration = now;  // register at the new home at once (§3.1 rule 4)
-      reported = false;
-    }
-    // RFC 5352 §3.4 KA2.4: a registrar that took over (H=1 keep-alive, RFC
-    // 5353 §3.5.2) is home now; the session's next re-registration and the
-    // deregistration go to it.
-    if (const uint32_t h = session->home_registrar(); h != home) {
-      home = h;
-      printf("home registrar now 0x%08x\n", home);
-      fflush(stdout);
-    }
-    if (now < next_registration) continue;
-    absl::Status status;
-    for (const client::PoolElementSpec& p : pes) {
-      status = session->Register(pool, p, absl::Seconds(5));
-      if (!status.ok()) break;
-    }
-    if (absl::IsFailedPrecondition(status)) {
-      // RFC 5352 §3.1: a rejection must not be retried unchanged.
-      fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
-      return 1;
-    }
-    if (!status.ok()) {
-      fprintf(stderr, "rspctl register: %s\n", std::string(status.message()).c_str());
-      session.reset();
-      continue;
-    }
-    if (!reported) {
-      for (const client::PoolElementSpec& p : pes) {
-        printf("registered pe_id=0x%08x pool=%s registrar=%s\n", p.pe_id, pool.c_str(),
-               hunt.current().c_str());
-      }
-      fflush(stdout);
-      reported = true;
-    }
-    next_registration = now + t4;
   }
-  int result = 0;
-  for (const client::PoolElementSpec& p : pes) {
-    if (session == nullptr || !session->connected()) break;
-    absl::Status status = session->Deregister(pool, p.pe_id, absl::Seconds(5));
-    if (!status.ok()) {
-      fprintf(stderr, "rspctl register: deregistration: %s\n",
-              std::string(status.message()).c_str());
-      result = 1;
-      continue;
-    }
-    printf("deregistered pe_id=0x%08x\n", p.pe_id);
-  }
-  return result;
+  if (pe_runner->failed()) return 1;
+  return pe_runner->Stop().ok() ? 0 : 1;
 }
 
 }  // namespace

@@ -1,0 +1,75 @@
+// File: client/pool_element_test.cc
+//
+// PoolElement's life against fake registrars on this process's usrsctp
+// stack: it hunts past a registrar that is gone, registers, re-registers
+// every T4, and deregisters on Stop; T4 itself follows RFC 5352 §7.1.
+
+#include "client/pool_element.h"
+
+#include <mutex>
+#include <vector>
+
+#include "client/testing/fake_registrar.h"
+#include "gtest/gtest.h"
+
+namespace rspd::client {
+namespace {
+
+using protocol::AsapType;
+using testing::FakeRegistrar;
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+
+TEST(ReregistrationIntervalTest, FollowsT4) {
+  EXPECT_EQ(ReregistrationInterval(30), absl::Seconds(15));    // half, below 40 s
+  EXPECT_EQ(ReregistrationInterval(300), absl::Seconds(280));  // lifetime - 20 s
+  EXPECT_EQ(ReregistrationInterval(3600), absl::Minutes(10));  // at most 10 min
+  EXPECT_EQ(ReregistrationInterval(-1), absl::Minutes(10));    // infinite
+}
+
+TEST(PoolElementTest, RegistersReRegistersAtT4AndDeregistersOnStop) {
+  ASSERT_TRUE(StartSctp().ok());
+  auto registrar = FakeRegistrar::Start();
+  ASSERT_TRUE(registrar.ok()) << registrar.status();
+  PoolElementSpec spec;
+  spec.pe_id = 0x51;
+  spec.port = 7051;
+  spec.registration_life = 2;  // T4 = 1 s
+  spec.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  spec.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  PoolElement::Options options;
+  // The first registrar listed does not exist: the hunt goes past it.
+  RegistrarAddress gone = (*registrar)->address();
+  gone.sctp_port = static_cast<uint16_t>(gone.sctp_port + 1);
+  options.registrars = {gone, (*registrar)->address()};
+  std::mutex mu;
+  std::vector<PoolElement::Event::Kind> events;
+  auto pe = PoolElement::Start("pe-test", {spec}, options, [&](const PoolElement::Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    events.push_back(e.kind);
+  });
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  // The registration, then the T4 re-registration, on one association.
+  auto first = (*registrar)->Await(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto again = (*registrar)->Await(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, *first);
+  EXPECT_TRUE((*pe)->Stop().ok());
+  EXPECT_TRUE((*registrar)->Await(AsapType::kDeregistration, kWait).ok());
+  EXPECT_FALSE((*pe)->failed());
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_GE(events.size(), 3u);
+  EXPECT_EQ(events.front(), PoolElement::Event::Kind::kHuntRound);
+  EXPECT_EQ(events[1], PoolElement::Event::Kind::kRegistered);
+  EXPECT_EQ(events.back(), PoolElement::Event::Kind::kDeregistered);
+}
+
+TEST(PoolElementTest, NeedsARegistrarOrAnnounces) {
+  PoolElementSpec spec;
+  EXPECT_FALSE(PoolElement::Start("p", {spec}, {}, nullptr).ok());
+  EXPECT_FALSE(PoolElement::Start("p", {}, {}, nullptr).ok());
+}
+
+}  // namespace
+}  // namespace rspd::client
