@@ -90,8 +90,9 @@ await "registrar d ready" grep -q '^ready' "$dir/d.out"
 
 # No registrar configured: only the IPv6 announces, heard on lo (the
 # interface of ::1), whose SCTP transport names [::1]:3863.
+# No --address: the PE lists the announce interface's address.
 ip netns exec "$ns" "$RSPCTL" register --registrar= --announce_group='[ff05::133]:3863' \
-  --announce_interface=::1 --server_hunt_timeout=1s --address=::1 \
+  --announce_interface=::1 --server_hunt_timeout=1s \
   --pool=heard6 --pe_id=0x66 --port=7066 --lifetime=-1 >"$dir/pe6.out" 2>"$dir/pe6.err" &
 pids+=("$!")
 await "PE registered via a registrar announced over IPv6" \

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -21,8 +23,10 @@
 #include "tools/rspctl_policy.h"
 #include "tools/stop_signals.h"
 
-ABSL_FLAG(std::string, address, "127.0.0.1",
-          "register: the PE's user transport addresses, comma-separated");
+ABSL_FLAG(std::string, address, "",
+          "register: the PE's user transport addresses, comma-separated; default: the local "
+          "address toward the first registrar (the one it sees, RFC 5352 §2.2.1), or "
+          "--announce_interface with announces only");
 ABSL_FLAG(uint16_t, port, 7, "register: the PE's user transport port");
 ABSL_FLAG(std::string, transport, "sctp", "register: user transport: sctp, tcp or udp");
 ABSL_FLAG(bool, control_channel, false, "register: SCTP transport carries ASAP control too");
@@ -63,6 +67,41 @@ absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::strin
   return out;
 }
 
+// The address the kernel sends from toward `registrar` (a connected UDP
+// socket sends nothing): the one the registrar sees as the PE's source.
+absl::StatusOr<std::string> LocalAddressToward(const client::RegistrarAddress& registrar) {
+  sockaddr_storage to{};
+  socklen_t length;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&to);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&to);
+  if (inet_pton(AF_INET, registrar.host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(registrar.udp_port);
+    length = sizeof(*v4);
+  } else if (inet_pton(AF_INET6, registrar.host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(registrar.udp_port);
+    length = sizeof(*v6);
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", registrar.host));
+  }
+  const int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_storage local{};
+  socklen_t local_length = sizeof(local);
+  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), length) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0;
+  close(fd);
+  if (!ok) return absl::UnavailableError(absl::StrCat("no route to ", registrar.host));
+  char text[INET6_ADDRSTRLEN];
+  const void* bytes =
+      local.ss_family == AF_INET
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr)
+          : &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr;
+  inet_ntop(local.ss_family, bytes, text, sizeof(text));
+  return std::string(text);
+}
+
 int RunRegister(const std::vector<std::string>& /*args*/) {
   const std::string pool = absl::GetFlag(FLAGS_pool);
   if (pool.empty()) {
@@ -76,8 +115,14 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     registrars = std::vector<client::RegistrarAddress>();  // announces only
   }
   absl::StatusOr<protocol::Policy> policy = PolicyFromFlags();
+  absl::StatusOr<std::string> address_text = absl::GetFlag(FLAGS_address);
+  if (address_text->empty()) {
+    address_text = registrars.ok() && !registrars->empty()
+                       ? LocalAddressToward(registrars->front())
+                       : absl::GetFlag(FLAGS_announce_interface);
+  }
   absl::StatusOr<std::vector<protocol::IpAddress>> addresses =
-      ParseAddresses(absl::GetFlag(FLAGS_address));
+      address_text.ok() ? ParseAddresses(*address_text) : address_text.status();
   for (const absl::Status& s : {registrars.status(), policy.status(), addresses.status()}) {
     if (!s.ok()) {
       fprintf(stderr, "rspctl register: %s\n", std::string(s.message()).c_str());

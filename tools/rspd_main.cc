@@ -117,8 +117,10 @@ int Run() {
   printf("rspd %s\n", kVersion);
   printf("configuration:\n%s", control::DescribeConfig(*config).c_str());
   printf("listening:\n");
-  printf("  udp %s:%u  SCTP over UDP (RFC 6951)\n", config->bind_address.c_str(),
-         (*registrar)->udp_port());
+  // An IPv6 address in brackets, so that the port reads apart: [::1]:9899.
+  const bool v6_bind = config->bind_address.find(':') != std::string::npos;
+  printf("  udp %s%s%s:%u  SCTP over UDP (RFC 6951)\n", v6_bind ? "[" : "",
+         config->bind_address.c_str(), v6_bind ? "]" : "", (*registrar)->udp_port());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
