@@ -36,6 +36,11 @@ absl::Status CauseStatus(const Message& m, const char* what) {
 
 }  // namespace
 
+std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
+  const bool v6 = registrar.host.find(':') != std::string::npos;
+  return absl::StrCat(v6 ? "[" : "", registrar.host, v6 ? "]" : "", ":", registrar.udp_port);
+}
+
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {
   RegistrarAddress address;
   std::string host = text;

@@ -48,6 +48,8 @@ struct RegistrarAddress {
 
 // Parses "HOST", "HOST:PORT" or "[V6]:PORT" (PORT: the UDP encapsulation port).
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text);
+// The inverse: "HOST:PORT", or "[V6]:PORT" for an IPv6 host.
+std::string FormatRegistrarAddress(const RegistrarAddress& registrar);
 
 // A pool element as the library describes it (owned values).
 struct PoolElementSpec {

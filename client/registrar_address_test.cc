@@ -21,6 +21,14 @@ TEST(RegistrarAddressTest, ParsesHostsAndPorts) {
   EXPECT_EQ(a->host, "::1");
 }
 
+TEST(RegistrarAddressTest, FormatsWhatItParses) {
+  for (const std::string text : {"127.0.0.1:40000", "[::1]:40001"}) {
+    auto a = ParseRegistrarAddress(text);
+    ASSERT_TRUE(a.ok()) << text;
+    EXPECT_EQ(FormatRegistrarAddress(*a), text);
+  }
+}
+
 TEST(RegistrarAddressTest, RejectsBadInputWithAClearMessage) {
   EXPECT_EQ(ParseRegistrarAddress("registrar.example").status().code(),
             absl::StatusCode::kInvalidArgument);

@@ -26,7 +26,7 @@ void ServerHunt::Heard(const RegistrarAddress& r, absl::Time now) {
 std::string ServerHunt::current() const {
   if (registrars_.empty()) return "";
   const RegistrarAddress& r = registrars_[current_ % registrars_.size()].address;
-  return absl::StrCat(r.host, ":", r.udp_port);
+  return FormatRegistrarAddress(r);
 }
 
 namespace {
@@ -52,7 +52,7 @@ std::string ServerHunt::LastRoundText() const {
   for (size_t i = 0; i < last_round_.size() && i < registrars_.size(); ++i) {
     if (last_round_[i] == AsapSession::Attempt::kNotTried) continue;
     const RegistrarAddress& r = registrars_[i].address;
-    absl::StrAppend(&out, out.empty() ? "" : ", ", r.host, ":", r.udp_port, " ",
+    absl::StrAppend(&out, out.empty() ? "" : ", ", FormatRegistrarAddress(r), " ",
                     AttemptName(last_round_[i]));
   }
   return out;

@@ -96,7 +96,7 @@ ip netns exec "$ns" "$RSPCTL" register --registrar= --announce_group='[ff05::133
   --pool=heard6 --pe_id=0x66 --port=7066 --lifetime=-1 >"$dir/pe6.out" 2>"$dir/pe6.err" &
 pids+=("$!")
 await "PE registered via a registrar announced over IPv6" \
-  grep -q '^registered pe_id=0x00000066 pool=heard6 registrar=::1:9899' "$dir/pe6.out"
+  grep -q '^registered pe_id=0x00000066 pool=heard6 registrar=\[::1\]:9899' "$dir/pe6.out"
 home=$(in_ns "$RSPCTL" resolve --registrar='[::1]:9899' --pool=heard6 2>/dev/null |
   sed -n 's/.*home=\(0x[0-9a-f]*\).*/\1/p')
 [ "$home" = "0x000000c3" ] || fail "PE not at registrar c: home=$home, $(cat "$dir/pe6.out" "$dir/pe6.err")"
