@@ -18,6 +18,9 @@ namespace {
 using protocol::AsapType;
 using protocol::Message;
 
+// Messages kept for the request in flight at most.
+constexpr size_t kMaxInbox = 64;
+
 // `pool` must outlive the message (Message holds views).
 Message Asap(AsapType type, absl::string_view pool) {
   Message m;
@@ -30,8 +33,14 @@ Message Asap(AsapType type, absl::string_view pool) {
 
 absl::Status CauseStatus(const Message& m, const char* what) {
   protocol::Cause cause = m.error_causes.front().code;
-  return absl::FailedPreconditionError(absl::StrCat(what, " rejected: ", protocol::CauseName(cause),
-                                                    " (cause ", static_cast<int>(cause), ")"));
+  std::string text = absl::StrCat(what, " rejected: ", protocol::CauseName(cause), " (cause ",
+                                  static_cast<int>(cause), ")");
+  // Lack of Resources is the registrar being busy (RFC 5354 §3.12, cause
+  // 0x6): worth a retry, unlike a rejection of what was asked.
+  if (cause == protocol::Cause::kLackOfResources) {
+    return absl::ResourceExhaustedError(std::move(text));
+  }
+  return absl::FailedPreconditionError(std::move(text));
 }
 
 }  // namespace
@@ -220,6 +229,9 @@ void AsapSession::OnMessage(size_t slot, uint32_t assoc, uint32_t ppid,
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (hunting_ || slot != home_slot_) return;  // nothing was asked yet
+  // Answers wait here for the one request in flight; unsolicited ones do
+  // not pile up (each request drops what came before it anyway).
+  if (inbox_.size() >= kMaxInbox) inbox_.pop_front();
   inbox_.push_back({assoc, std::vector<uint8_t>(data.begin(), data.end())});
   cv_.notify_all();
 }
@@ -261,12 +273,14 @@ void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const 
 
 absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint8_t> request,
                                                            AsapType reply, const std::string& pool,
+                                                           std::optional<uint32_t> pe_id,
                                                            absl::Duration timeout) {
   std::lock_guard<std::mutex> one_at_a_time(request_mu_);
   uint32_t assoc;
   {
     std::lock_guard<std::mutex> lock(mu_);
     assoc = home_assoc_;
+    inbox_.clear();
   }
   if (absl::Status s = endpoint_->Send(assoc, protocol::kAsapPpid, request); !s.ok()) return s;
   const absl::Time deadline = absl::Now() + timeout;
@@ -292,7 +306,8 @@ absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint
       return absl::InvalidArgumentError(absl::StrCat(
           "registrar answered ASAP_ERROR: ", protocol::CauseName(m.error_causes.front().code)));
     }
-    if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool)) {
+    if (m.type == static_cast<uint8_t>(reply) && (!m.has_pool_handle || m.pool_handle == pool) &&
+        (!pe_id.has_value() || !m.has_pe_id || m.pe_id == *pe_id)) {
       return std::move(in.data);
     }
   }
@@ -311,8 +326,8 @@ absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpe
   m.pool_element.user_transport.addresses =
       protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(pe.addresses));
   m.pool_element.policy = pe.policy;
-  absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(protocol::EncodeMessageToVector(m), AsapType::kRegistrationResponse, pool, timeout);
+  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
+      protocol::EncodeMessageToVector(m), AsapType::kRegistrationResponse, pool, pe.pe_id, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -334,7 +349,7 @@ absl::Status AsapSession::Deregister(const std::string& pool, uint32_t pe_id,
   m.has_pe_id = true;
   m.pe_id = pe_id;
   absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
-      protocol::EncodeMessageToVector(m), AsapType::kDeregistrationResponse, pool, timeout);
+      protocol::EncodeMessageToVector(m), AsapType::kDeregistrationResponse, pool, pe_id, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -359,8 +374,9 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
     m.has_handle_resolution_items = true;
     m.handle_resolution_items = items;
   }
-  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
-      protocol::EncodeMessageToVector(m), AsapType::kHandleResolutionResponse, pool, timeout);
+  absl::StatusOr<std::vector<uint8_t>> bytes =
+      Transact(protocol::EncodeMessageToVector(m), AsapType::kHandleResolutionResponse, pool,
+               std::nullopt, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;

@@ -28,6 +28,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -110,7 +111,8 @@ class AsapSession {
   AsapSession& operator=(const AsapSession&) = delete;
 
   // RFC 5352 §3.1: register or re-register (same PE id). A rejection returns
-  // FailedPrecondition naming the RFC cause. On success keep-alives for the
+  // FailedPrecondition naming the RFC cause; ResourceExhausted when the
+  // registrar was busy (Lack of Resources), which is worth a retry. On success keep-alives for the
   // PE are answered until it is deregistered.
   absl::Status Register(const std::string& pool, const PoolElementSpec& pe,
                         absl::Duration timeout = absl::Seconds(30));
@@ -150,9 +152,13 @@ class AsapSession {
   void OnEvent(size_t slot, uint32_t assoc, bool up);
   void HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const uint8_t> data);
   // Sends `request` to the home registrar and waits for a message of type
-  // `reply` matching `pool` on the same association.
+  // `reply` matching `pool` (and `pe_id`, when given and the reply names
+  // one) on the same association. Whatever arrived before the request (a
+  // late answer to one that timed out, a lifetime's DEREGISTRATION_RESPONSE)
+  // is dropped first.
   absl::StatusOr<std::vector<uint8_t>> Transact(absl::Span<const uint8_t> request,
                                                 protocol::AsapType reply, const std::string& pool,
+                                                std::optional<uint32_t> pe_id,
                                                 absl::Duration timeout);
 
   mutable std::mutex mu_;

@@ -16,6 +16,8 @@ constexpr absl::Duration kTick = absl::Milliseconds(100);
 // How long one request waits for its answer (T2 registration, T3
 // deregistration, RFC 5352 §7.1).
 constexpr absl::Duration kRequestTimeout = absl::Seconds(5);
+// How long a PE waits before trying again at a busy registrar.
+constexpr absl::Duration kBusyRetry = absl::Seconds(1);
 
 PoolElement::Event Note(PoolElement::Event::Kind kind, std::string text) {
   PoolElement::Event event;
@@ -87,9 +89,11 @@ absl::Status PoolElement::failure() const {
 }
 
 void PoolElement::Run() {
-  const absl::Duration t4 = options_.reregister
-                                ? ReregistrationInterval(pes_.front().registration_life)
-                                : absl::InfiniteDuration();
+  // T4 of the PE with the shortest lifetime (-1, infinite, is the longest).
+  absl::Duration t4 = absl::InfiniteDuration();
+  for (const PoolElementSpec& p : pes_) {
+    if (options_.reregister) t4 = std::min(t4, ReregistrationInterval(p.registration_life));
+  }
   absl::Time next_registration = absl::InfinitePast();
   absl::Time next_hunt = absl::InfinitePast();
   bool reported = false;
@@ -147,7 +151,11 @@ void PoolElement::Run() {
         failure_ = status;
         break;
       }
-      if (!status.ok()) {
+      if (absl::IsResourceExhausted(status)) {
+        // The registrar is busy (Lack of Resources): same home, a bit later.
+        Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
+        next_registration = now + kBusyRetry;
+      } else if (!status.ok()) {
         Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
         session_.reset();
       } else {
@@ -201,7 +209,10 @@ absl::Status PoolElement::Stop() {
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   listener_.reset();
-  absl::Status status = failed() ? failure() : Deregister();
+  // After a rejection too: the PEs registered before the rejected one are
+  // still in the pool.
+  absl::Status status = Deregister();
+  if (failed()) status = failure();
   session_.reset();
   std::lock_guard<std::mutex> lock(mu_);
   stopped_ = true;

@@ -61,7 +61,8 @@ class PoolElement {
       kRegistered,      // the PEs are registered at a new home (once per home)
       kHomeChanged,     // an H=1 keep-alive made `home` the home registrar
       kLostRegistrar,   // the home's association is down; hunting again
-      kRegisterFailed,  // a (re-)registration failed without a rejection
+      kRegisterFailed,  // a (re-)registration failed: busy registrar (retried there after
+                        // 1 s) or no answer (hunting again)
       kRejected,        // a registration was rejected; the PE stopped
       kDeregistered,    // Stop deregistered `pe_id`
       kDeregisterFailed,

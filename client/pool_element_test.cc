@@ -6,6 +6,7 @@
 
 #include "client/pool_element.h"
 
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -63,6 +64,35 @@ TEST(PoolElementTest, RegistersReRegistersAtT4AndDeregistersOnStop) {
   EXPECT_EQ(events.front(), PoolElement::Event::Kind::kHuntRound);
   EXPECT_EQ(events[1], PoolElement::Event::Kind::kRegistered);
   EXPECT_EQ(events.back(), PoolElement::Event::Kind::kDeregistered);
+}
+
+TEST(PoolElementTest, RetriesABusyRegistrarInsteadOfGivingUp) {
+  ASSERT_TRUE(StartSctp().ok());
+  auto registrar = FakeRegistrar::Start();
+  ASSERT_TRUE(registrar.ok()) << registrar.status();
+  (*registrar)->AnswerBusy(2);  // Lack of Resources twice
+  PoolElementSpec spec;
+  spec.pe_id = 0x52;
+  spec.port = 7052;
+  spec.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  spec.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  PoolElement::Options options;
+  options.registrars = {(*registrar)->address()};
+  std::mutex mu;
+  std::vector<PoolElement::Event::Kind> events;
+  auto pe = PoolElement::Start("busy", {spec}, options, [&](const PoolElement::Event& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    events.push_back(e.kind);
+  });
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE((*registrar)->Await(AsapType::kRegistration, kWait).ok()) << "attempt " << i;
+  }
+  EXPECT_TRUE((*pe)->Stop().ok());
+  EXPECT_FALSE((*pe)->failed());
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(std::count(events.begin(), events.end(), PoolElement::Event::Kind::kRegisterFailed), 2);
+  EXPECT_EQ(std::count(events.begin(), events.end(), PoolElement::Event::Kind::kRegistered), 1);
 }
 
 TEST(PoolElementTest, NeedsARegistrarOrAnnounces) {

@@ -38,6 +38,8 @@ int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 // than any sensible keep-alive interval, so a timer fires on its first visit).
 constexpr size_t kTimerBuckets = 4096;
 constexpr unsigned kTimerTickShift = 4;
+// How often lifetimes are checked (milliseconds).
+constexpr uint64_t kExpiryPeriod = 100;
 
 }  // namespace
 
@@ -338,12 +340,25 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
     RejectRegistration(job.from, r.handle, r.pe.id, error);
     return;
   }
-  AsapServerStats::Bump(r.reg.added ? stats_.registrations : stats_.reregistrations);
   uint32_t slot = FindSession(r.handle, r.pe.id);
+  if (slot != kNoSession && sessions_[slot].removing && !sessions_[slot].removal_by_pe) {
+    // The registrar decided to remove the PE (keep-alive timeout, reports,
+    // loss of the association it had used) from what it knew before this
+    // registration was answered; the shard applies the removal after it.
+    // The PE's newer word wins: register it again behind the removal, and
+    // answer then.
+    Job* again = NewJob(JobKind::kRegistration, ShardOp::kRegister, r.handle);
+    again->from = job.from;
+    again->request.pe = r.pe;
+    again->request.tick = r.tick;
+    Submit(again, /*must_run=*/true);
+    return;
+  }
+  AsapServerStats::Bump(r.reg.added ? stats_.registrations : stats_.reregistrations);
   if (slot == kNoSession) slot = AddSession(SessionKey(r.handle, r.pe.id));
   Session& session = sessions_[slot];
-  // A session being removed was registered before the removal reached the
-  // shard: the PE is gone once the removal is answered.
+  // A PE that deregistered right after this registration is gone once the
+  // deregistration is answered.
   if (!session.removing) {
     session.assoc = job.from;
     session.assoc_up = true;
@@ -391,7 +406,13 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
 void AsapServer::FinishDeregistrationLookup(Job& job) {
   const handlespace::ShardRequest& r = job.request;
   const uint32_t slot = FindSession(r.handle, r.pe_id);
-  if (slot != kNoSession && sessions_[slot].assoc == job.from && !sessions_[slot].removing) {
+  if (slot != kNoSession && sessions_[slot].assoc == job.from && sessions_[slot].removing) {
+    // Registered on this association after all, and already on its way out.
+    AsapServerStats::Bump(stats_.deregistrations);
+    ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
+    return;
+  }
+  if (slot != kNoSession && sessions_[slot].assoc == job.from) {
     // Registered on this association after all (its answer came first).
     Job* removal = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, r.handle);
     removal->from = job.from;
@@ -514,6 +535,7 @@ void AsapServer::StartRemoval(uint32_t slot, Job* job) {
   memcpy(&job->request.pe_id, session.key.data() + session.key.size() - sizeof(uint32_t),
          sizeof(uint32_t));
   session.removing = true;
+  session.removal_by_pe = job->kind == JobKind::kDeregistration;
   keep_alive_timers_.Cancel(slot);
   Submit(job, /*must_run=*/true);
 }
@@ -538,8 +560,10 @@ void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
 
 void AsapServer::OnTimer(Tick now) {
   // Registration lifetimes (RFC 5352 §3.2: the PE is told with a
-  // DEREGISTRATION_RESPONSE), one expiry command per shard at a time.
-  for (uint32_t shard = 0; shard < shards_->shard_count(); ++shard) {
+  // DEREGISTRATION_RESPONSE), one expiry command per shard at a time, every
+  // kExpiryPeriod (lifetimes are whole seconds; a parked shard lcore is not
+  // woken on every tick).
+  for (uint32_t shard = 0; now >= next_expiry_ && shard < shards_->shard_count(); ++shard) {
     if (expiry_in_flight_[shard]) continue;
     Job* job = NewJob(JobKind::kExpiry, ShardOp::kExpire, {});
     job->request.tick = now;
@@ -547,6 +571,7 @@ void AsapServer::OnTimer(Tick now) {
     expiry_in_flight_[shard] = true;
     SubmitToShard(shard, job, /*must_run=*/true);
   }
+  if (now >= next_expiry_) next_expiry_ = now + kExpiryPeriod;
   // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4), paced.
   const int rate = config_.max_keep_alives_per_second;
   if (rate > 0) {
@@ -573,10 +598,12 @@ void AsapServer::OnTimer(Tick now) {
 void AsapServer::FinishExpiry(Job& job) {
   expiry_in_flight_[job.shard] = false;
   for (const handlespace::ElementEntry& e : job.request.entries) {
-    AsapServerStats::Bump(stats_.removed_by_lifetime);
     const uint32_t slot = FindSession(e.handle, e.pe.id);
-    // A session being removed goes when its removal is answered.
-    if (slot == kNoSession || sessions_[slot].removing) continue;
+    // A session being removed goes (and is counted) when its removal is
+    // answered.
+    if (slot != kNoSession && sessions_[slot].removing) continue;
+    AsapServerStats::Bump(stats_.removed_by_lifetime);
+    if (slot == kNoSession) continue;
     if (sessions_[slot].assoc_up) {
       ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
                      kNoError);

@@ -143,6 +143,7 @@ class AsapServer {
     AssocRef assoc;
     bool assoc_up = true;
     bool removing = false;                    // a removal is in flight
+    bool removal_by_pe = false;               // ... asked for by the PE (deregistration)
     Tick ack_deadline = handlespace::kNever;  // set while a keep-alive is unanswered
     int bad_reports = 0;
   };
@@ -201,6 +202,7 @@ class AsapServer {
   // Keep-alive pacing (--max_keep_alives_per_second): a token bucket that
   // holds at most a tenth of a second's worth.
   double keep_alive_tokens_ = 0;
+  Tick next_expiry_ = 0;
   Tick keep_alive_refill_ = 0;
   std::vector<uint8_t> buffer_;
   AsapServerStats stats_;

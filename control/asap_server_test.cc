@@ -366,28 +366,47 @@ TEST_P(AsapServerTest, ReRegistrationBehindARemovalLeavesThePeRegistered) {
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
 }
 
-TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalLeavesNoGhostSession) {
+TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalWins) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   now_ += 8000;
   Tick();  // keep-alive out
   now_ += 5100;
   // The re-registration reaches the shard first, the keep-alive timeout's
-  // removal second: the PE is gone, and so is everything the registrar knew.
+  // removal (decided before the re-registration was answered) second. The
+  // PE's newer word wins: it is registered again behind the removal, and
+  // answered once that is done.
+  sent_.clear();
   server_->OnMessage(
-      {nullptr, 1}, kLoopback, 5000,
+      {nullptr, 2}, kLoopback, 5000,
       Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
   server_->OnTimer(now_);
   Settle();
-  EXPECT_EQ(Find("echo", 1), handlespace::kNoSlot);
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_FALSE(Last().has_error);
+  EXPECT_NE(Find("echo", 1), handlespace::kNoSlot);
   sent_.clear();
-  for (int i = 0; i < 3; ++i) {
-    now_ += 8000;
-    Tick();
-  }
-  EXPECT_TRUE(sent_.empty()) << "keep-alive to a PE that is not registered";
-  // Its ACK to an old keep-alive changes nothing either.
-  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
-  EXPECT_EQ(server_->stats().keep_alive_acks.load(), 0u);
+  now_ += 8000;
+  Tick();  // the session is the new association's
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
+  EXPECT_EQ(sent_.back().first, (AssocRef{nullptr, 2}));
+}
+
+TEST_P(AsapServerTest, DeregistrationRightBehindAReRegistrationIsFinal) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  server_->OnMessage(
+      {nullptr, 1}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  server_->OnMessage({nullptr, 1}, kLoopback, 5000, Simple(AsapType::kDeregistration, "echo", 1),
+                     now_);
+  Settle();
+  EXPECT_EQ(Find("echo", 1), handlespace::kNoSlot);
+  EXPECT_FALSE(Last().has_error);
+  sent_.clear();
+  now_ += 8000;
+  Tick();
+  EXPECT_TRUE(sent_.empty()) << "keep-alive to a PE that deregistered";
 }
 
 TEST_P(AsapServerTest, KeepAliveRoundsVisitOnlyTheSessionsDue) {

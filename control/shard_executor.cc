@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace rspd::control {
@@ -47,8 +49,12 @@ ShardExecutor::ShardExecutor(const Options& options) : threaded_(options.lcores 
     lane.in = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
     lane.out = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
     lane.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    // Shard K on CPU K+1 (the I/O thread keeps CPU 0 to itself where there
-    // are enough); on one CPU nothing is pinned.
+    if (lane.wake_fd < 0) {
+      perror("rspd: eventfd for a shard lcore");
+      abort();  // STYLE: a failed start is loud; without it a shard sleeps 1 s at a time
+    }
+    // Shard K on CPU (K+1) mod CPUs: with fewer shards than CPUs, CPU 0 is
+    // left to the I/O thread (which is not pinned); on one CPU nothing is.
     const int cpu = cpus > 1 ? static_cast<int>((i + 1) % cpus) : -1;
     lane.thread = std::thread(&ShardExecutor::RunLane, this, &lane, cpu);
     // Thread names are at most 15 characters: "rspd-shard-" and up to 4 digits.
@@ -92,11 +98,13 @@ void ShardExecutor::RunLane(Lane* lane, int cpu) {
       CpuRelax();
       continue;
     }
-    // Park. The fence pairs with the one in Wake: either the producer sees
-    // `parked` and writes the eventfd, or this thread sees its request.
+    // Park, with nothing to take or no room for answers. The fence pairs
+    // with the one in Wake: either the I/O thread sees `parked` and writes
+    // the eventfd, or this thread sees the request (or the room) it made.
     lane->parked.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (lane->in->Empty() && !stop_.load(std::memory_order_relaxed)) {
+    if ((lane->in->Empty() || lane->out->FreeCount() == 0) &&
+        !stop_.load(std::memory_order_relaxed)) {
       pollfd fd = {lane->wake_fd, POLLIN, 0};
       poll(&fd, 1, kParkMillis);
       uint64_t count;
@@ -137,10 +145,13 @@ bool ShardExecutor::Submit(uint32_t shard, ShardRequest* request, bool must_run)
   return true;
 }
 
-void ShardExecutor::FlushBacklog(Lane& lane) {
+bool ShardExecutor::FlushBacklog(Lane& lane) {
+  bool moved = false;
   while (!lane.backlog.empty() && lane.in->Enqueue(lane.backlog.front())) {
     lane.backlog.pop_front();
+    moved = true;
   }
+  return moved;
 }
 
 size_t ShardExecutor::Collect(const Done& done) {
@@ -166,9 +177,9 @@ size_t ShardExecutor::Collect(const Done& done) {
       total += n;
       for (size_t i = 0; i < n; ++i) done(burst[i]);
     }
-    FlushBacklog(lane);
-    // A shard parks when its out ring is full; room was just made.
-    if (took || !lane.backlog.empty()) Wake(lane);
+    // A shard parks with an empty in ring or a full out ring: wake it when
+    // either changed.
+    if (FlushBacklog(lane) || took) Wake(lane);
   }
   return total;
 }

@@ -90,7 +90,8 @@ class ShardExecutor {
   };
   void RunLane(Lane* lane, int cpu);
   static void Wake(Lane& lane);
-  void FlushBacklog(Lane& lane);
+  // Moves backlog into the ring as far as it fits; true if any moved.
+  bool FlushBacklog(Lane& lane);
 
   const bool threaded_;
   std::vector<std::unique_ptr<Lane>> lanes_;

@@ -28,9 +28,10 @@ ABSL_FLAG(uint16_t, udp_port, 9899,
           "UDP port of the SCTP-over-UDP encapsulation (RFC 6951); 0 picks a free port");
 ABSL_FLAG(uint16_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
 ABSL_FLAG(uint16_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
-ABSL_FLAG(int, shard_lcores, 0,
-          "handlespace shards on threads of their own (shard K pinned to CPU K+1), fed by "
-          "rings; 0 = one shard inline on the I/O thread (best on 2 cores)");
+ABSL_FLAG(
+    int, shard_lcores, 0,
+    "handlespace shards on threads of their own (shard K pinned to CPU (K+1) mod CPUs), fed by "
+    "rings; 0 = one shard inline on the I/O thread (best on 2 cores)");
 ABSL_FLAG(int, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
 ABSL_FLAG(int, max_bad_pe_reports, 3, "MAX-BAD-PE-REPORT (RFC 5352 §3.5)");
 ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),

@@ -46,10 +46,23 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
       !protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error)) {
     return;
   }
-  // RFC 5352 §3.1, §3.2: every request is granted.
+  // RFC 5352 §3.1, §3.2: every request is granted, but for the
+  // registrations a test asked to be answered as busy.
   const bool registration = m.type == static_cast<uint8_t>(AsapType::kRegistration);
+  bool busy = false;
+  if (registration) {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy = busy_registrations_ > 0;
+    if (busy) --busy_registrations_;
+  }
   if (registration || m.type == static_cast<uint8_t>(AsapType::kDeregistration)) {
     Message reply;
+    protocol::ErrorCause lack{protocol::Cause::kLackOfResources, {}};
+    if (busy) {
+      reply.flags = protocol::kFlagRegistrationReject;
+      reply.has_error = true;
+      reply.error_causes = protocol::ParamList<protocol::ErrorCause>(absl::MakeConstSpan(&lack, 1));
+    }
     reply.type = static_cast<uint8_t>(registration ? AsapType::kRegistrationResponse
                                                    : AsapType::kDeregistrationResponse);
     reply.has_pool_handle = true;

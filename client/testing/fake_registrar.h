@@ -44,6 +44,12 @@ class FakeRegistrar {
   // ENDPOINT_KEEP_ALIVE for `pool` and `pe_id`; `home` sets the H flag.
   absl::Status SendKeepAlive(uint32_t assoc, const std::string& pool, uint32_t pe_id, bool home,
                              uint32_t server_id);
+  // Answers the next `count` registrations with Lack of Resources (RFC 5354
+  // cause 0x6), as a busy registrar does.
+  void AnswerBusy(int count) {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_registrations_ = count;
+  }
   // The association of the oldest message of `type` not awaited yet; waits
   // up to `timeout` for one.
   absl::StatusOr<uint32_t> Await(protocol::AsapType type, absl::Duration timeout);
@@ -55,6 +61,7 @@ class FakeRegistrar {
   std::mutex mu_;
   std::condition_variable cv_;
   std::set<uint32_t> up_;
+  int busy_registrations_ = 0;
   std::vector<std::pair<uint8_t, uint32_t>> received_;  // (type, assoc), not awaited yet
   // Last: closed first, so that no callback runs on a half-destroyed fake.
   std::unique_ptr<SctpServer> server_;
