@@ -20,6 +20,8 @@ using protocol::Message;
 
 // Messages kept for the request in flight at most.
 constexpr size_t kMaxInbox = 64;
+// How often a server hunt round looks at its cancel flag.
+constexpr absl::Duration kCancelCheckInterval = absl::Milliseconds(100);
 
 // `pool` must outlive the message (Message holds views).
 Message Asap(AsapType type, absl::string_view pool) {
@@ -90,7 +92,7 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(const Registra
 
 absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
     absl::Span<const RegistrarAddress> registrars, absl::Duration timeout,
-    std::vector<Attempt>* attempts) {
+    std::vector<Attempt>* attempts, const std::atomic<bool>* cancel) {
   std::unique_ptr<AsapSession> session(new AsapSession());
   AsapSession* self = session.get();
   {
@@ -145,15 +147,17 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
     std::unique_lock<std::mutex> lock(session->mu_);
     auto up = [&](size_t i) { return session->up_.count(Key(i, ids[i])) > 0; };
     auto down = [&](size_t i) { return session->down_.count(Key(i, ids[i])) > 0; };
-    if (!session->cv_.wait_for(
-            lock,
-            absl::ToChronoMilliseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
-            [&] {
-              return std::any_of(pending.begin(), pending.end(), up) ||
-                     std::any_of(pending.begin(), pending.end(), down);
-            })) {
-      break;  // SH5: T5 expired
+    auto settled = [&] {
+      return std::any_of(pending.begin(), pending.end(), up) ||
+             std::any_of(pending.begin(), pending.end(), down);
+    };
+    // Waits in slices so that a cancellation is seen within one.
+    while (!settled() && absl::Now() < deadline &&
+           !(cancel != nullptr && cancel->load(std::memory_order_relaxed))) {
+      session->cv_.wait_for(
+          lock, absl::ToChronoMilliseconds(std::min(deadline - absl::Now(), kCancelCheckInterval)));
     }
+    if (!settled()) break;  // SH5: T5 expired (or the round was cancelled)
     for (auto it = pending.begin(); it != pending.end() && home == registrars.size();) {
       if (up(*it)) {
         home = *it;  // SH3, SH6: the first association up makes its registrar home

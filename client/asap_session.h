@@ -23,6 +23,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -102,10 +103,11 @@ class AsapSession {
   // order: tries up to kMaxHuntAssociations at once and each failed one is
   // replaced by the next; the first association that comes up within
   // `timeout` (T5) makes its registrar home, the others are aborted.
-  // `attempts` (optional) gets each registrar's outcome.
+  // `attempts` (optional) gets each registrar's outcome. Setting `*cancel`
+  // (optional) ends the round early, as if T5 had expired.
   static absl::StatusOr<std::unique_ptr<AsapSession>> Connect(
       absl::Span<const RegistrarAddress> registrars, absl::Duration timeout,
-      std::vector<Attempt>* attempts = nullptr);
+      std::vector<Attempt>* attempts = nullptr, const std::atomic<bool>* cancel = nullptr);
   ~AsapSession();
   AsapSession(const AsapSession&) = delete;
   AsapSession& operator=(const AsapSession&) = delete;

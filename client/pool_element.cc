@@ -113,7 +113,7 @@ void PoolElement::Run() {
       home = 0;
     }
     if (session_ == nullptr && now >= next_hunt) {
-      absl::StatusOr<std::unique_ptr<AsapSession>> found = hunt_.Hunt();
+      absl::StatusOr<std::unique_ptr<AsapSession>> found = hunt_.Hunt(now, &cancel_);
       if (found.ok()) {
         session_ = std::move(*found);
         Emit(Note(Event::Kind::kHuntRound,
@@ -121,7 +121,7 @@ void PoolElement::Run() {
                                   hunt_.LastRoundText(), session_->local_port(), SctpUdpPort())));
         next_registration = now;  // register at the new home at once (§3.1 rule 4)
         reported = false;
-      } else {
+      } else if (!cancel_.load(std::memory_order_relaxed)) {
         Emit(Note(Event::Kind::kHuntFailed, std::string(found.status().message())));
         next_hunt = absl::Now() + hunt_.t5();  // SH5: wait, then a new round
       }
@@ -206,6 +206,7 @@ absl::Status PoolElement::Stop() {
     if (stopped_) return stop_status_;
     stopping_ = true;
   }
+  cancel_.store(true, std::memory_order_relaxed);  // ends a server hunt round in progress
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   listener_.reset();

@@ -21,6 +21,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -84,9 +85,9 @@ class PoolElement {
   PoolElement(const PoolElement&) = delete;
   PoolElement& operator=(const PoolElement&) = delete;
 
-  // Stops re-registering and deregisters every PE at the home, if it is
-  // reachable. OK if every PE was deregistered; the first error otherwise.
-  // Idempotent.
+  // Stops re-registering (cancelling a server hunt round in progress) and
+  // deregisters every PE at the home, if it is reachable. OK if every PE was deregistered; the
+  // first error otherwise. Idempotent.
   absl::Status Stop();
   // Set once a registration was rejected: the PE thread has stopped.
   bool failed() const;
@@ -110,6 +111,7 @@ class PoolElement {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::atomic<bool> cancel_{false};  // Stop(): cancels a hunt round in progress
   absl::Status failure_;
   std::vector<RegistrarAddress> announced_;  // from the listener's thread
   std::thread thread_;

@@ -6,7 +6,13 @@
 
 #include "client/pool_element.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <vector>
 
@@ -93,6 +99,40 @@ TEST(PoolElementTest, RetriesABusyRegistrarInsteadOfGivingUp) {
   std::lock_guard<std::mutex> lock(mu);
   EXPECT_EQ(std::count(events.begin(), events.end(), PoolElement::Event::Kind::kRegisterFailed), 2);
   EXPECT_EQ(std::count(events.begin(), events.end(), PoolElement::Event::Kind::kRegistered), 1);
+}
+
+TEST(PoolElementTest, StopCancelsAServerHuntInProgress) {
+  ASSERT_TRUE(StartSctp().ok());
+  // A registrar that never answers: a UDP socket nobody reads.
+  const int silent = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(bind(silent, reinterpret_cast<sockaddr*>(&address), length), 0);
+  ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  PoolElementSpec spec;
+  spec.pe_id = 0x53;
+  spec.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  PoolElement::Options options;
+  options.registrars = {{"127.0.0.1", ntohs(address.sin_port), protocol::kAsapPort}};
+  options.hunt.t5 = absl::Hours(1);  // far beyond the test's timeout
+  std::atomic<int> hunt_failures{0};
+  auto pe = PoolElement::Start("silent", {spec}, options, [&](const PoolElement::Event& e) {
+    if (e.kind == PoolElement::Event::Kind::kHuntFailed) ++hunt_failures;
+  });
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  // The hunt is under way once its INIT arrives.
+  timeval wait{10, 0};
+  ASSERT_EQ(setsockopt(silent, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)), 0);
+  char init[2048];
+  ASSERT_GT(recv(silent, init, sizeof(init), 0), 0) << "no INIT from the hunt";
+  // Stop returns (instead of waiting out T5) and reports that nothing was
+  // registered; the cancelled round is not reported as a failed hunt.
+  EXPECT_EQ((*pe)->Stop().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(hunt_failures.load(), 0);
+  close(silent);
 }
 
 TEST(PoolElementTest, NeedsARegistrarOrAnnounces) {

@@ -58,7 +58,8 @@ std::string ServerHunt::LastRoundText() const {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now) {
+absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now,
+                                                              const std::atomic<bool>* cancel) {
   // RFC 5352 §3.6: an announced address whose T7 ran out is removed.
   registrars_.erase(std::remove_if(registrars_.begin(), registrars_.end(),
                                    [&](const Known& k) {
@@ -75,7 +76,7 @@ absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now) {
     order.push_back(registrars_[(first + i) % registrars_.size()].address);
   }
   std::vector<AsapSession::Attempt> attempts;
-  auto session = AsapSession::Connect(order, t5_, &attempts);
+  auto session = AsapSession::Connect(order, t5_, &attempts, cancel);
   size_t tried = 0;
   for (size_t i = 0; i < attempts.size(); ++i) {
     const size_t index = (first + i) % registrars_.size();

@@ -15,6 +15,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,7 +41,9 @@ class ServerHunt {
   void Heard(const RegistrarAddress& registrar, absl::Time now);
   // One round over the registrars known at `now`; the first association
   // that comes up.
-  absl::StatusOr<std::unique_ptr<AsapSession>> Hunt(absl::Time now = absl::Now());
+  // Setting `*cancel` (optional) ends the round early.
+  absl::StatusOr<std::unique_ptr<AsapSession>> Hunt(absl::Time now = absl::Now(),
+                                                    const std::atomic<bool>* cancel = nullptr);
   size_t known() const { return registrars_.size(); }
   // How each known registrar fared in the last round, in the order of the
   // list (configured ones, then announced ones as first heard).
