@@ -8,7 +8,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace rspd::client {
@@ -54,19 +56,49 @@ int AssocState(const void* data, size_t length) {
   return 0;
 }
 
+// usrsctp may still run a socket's receive callback, on its own thread,
+// after usrsctp_close has returned. So callbacks reach their object only
+// through this set of live objects, under a lock held for the whole
+// callback, and an object leaves the set before its socket is closed: a
+// late callback then finds nothing and drops the data. Recursive: a
+// callback may send, and a send may deliver a notification on the spot.
+std::recursive_mutex g_callback_mu;
+absl::flat_hash_set<const void*>& LiveCallbackTargets() {
+  static auto* live = new absl::flat_hash_set<const void*>();
+  return *live;
+}
+void AddCallbackTarget(const void* target) {
+  std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+  LiveCallbackTargets().insert(target);
+}
+// Returns once no callback runs on `target` any more, nor will.
+void RemoveCallbackTarget(const void* target) {
+  std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+  LiveCallbackTargets().erase(target);
+}
+
 int AssociationCallback(struct socket*, union sctp_sockstore, void* data, size_t length,
                         struct sctp_rcvinfo info, int flags, void* ulp_info) {
-  auto* a = static_cast<SctpAssociation*>(ulp_info);
-  a->OnReceive(data, length, ntohl(info.rcv_ppid), flags);
+  {
+    std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+    // A null `data` is the association's end: passed on.
+    if (LiveCallbackTargets().contains(ulp_info)) {
+      static_cast<SctpAssociation*>(ulp_info)->OnReceive(data, length, ntohl(info.rcv_ppid), flags);
+    }
+  }
   free(data);
   return 1;
 }
 
 int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t length,
                    struct sctp_rcvinfo info, int flags, void* ulp_info) {
-  if (data == nullptr) return 1;
-  auto* s = static_cast<SctpServer*>(ulp_info);
-  s->OnReceive(data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid), flags);
+  {
+    std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+    if (data != nullptr && LiveCallbackTargets().contains(ulp_info)) {
+      static_cast<SctpServer*>(ulp_info)->OnReceive(
+          data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid), flags);
+    }
+  }
   free(data);
   return 1;
 }
@@ -141,6 +173,7 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
   }
   std::unique_ptr<SctpAssociation> a(new SctpAssociation());
   a->handler_ = std::move(handler);
+  AddCallbackTarget(a.get());
   a->socket_ = usrsctp_socket(remote.ss_family, SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
                               nullptr, 0, a.get());
   if (a->socket_ == nullptr) {
@@ -170,6 +203,7 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
 }
 
 SctpAssociation::~SctpAssociation() {
+  RemoveCallbackTarget(this);
   if (socket_ != nullptr) usrsctp_close(socket_);
 }
 
@@ -227,6 +261,7 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
   std::unique_ptr<SctpServer> server(new SctpServer());
   server->on_message_ = std::move(on_message);
   server->on_event_ = std::move(on_event);
+  AddCallbackTarget(server.get());
   server->socket_ = usrsctp_socket(AF_INET6, SOCK_SEQPACKET, IPPROTO_SCTP, ServerCallback, nullptr,
                                    0, server.get());
   if (server->socket_ == nullptr) {
@@ -280,6 +315,7 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
 }
 
 SctpServer::~SctpServer() {
+  RemoveCallbackTarget(this);
   if (socket_ != nullptr) usrsctp_close(socket_);
 }
 
