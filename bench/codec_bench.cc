@@ -11,7 +11,6 @@
 #include <cstring>
 #include <vector>
 
-#include "bench/bench_util.h"
 #include "benchmark/benchmark.h"
 #include "protocol/codec.h"
 #include "protocol/testing/samples.h"
@@ -34,32 +33,40 @@ uint64_t Consume(const Message& m) {
   return sum;
 }
 
-void BM_Codec_DecodeAndWalk_HandleResolutionResponse(benchmark::State& state) {
-  std::vector<uint8_t> bytes = testing::HandleResolutionResponse(static_cast<int>(state.range(0)));
+// Decodes `bytes` once per iteration, and with kWalk also reads every PE
+// (Consume); items are messages, bytes their size.
+template <bool kWalk>
+void DecodeLoop(benchmark::State& state, Protocol protocol, const std::vector<uint8_t>& bytes) {
   Message m;
   DecodeError error;
+  if (!DecodeMessage(protocol, bytes, &m, &error)) {
+    state.SkipWithError("the sample does not decode");
+    return;
+  }
   for (auto _ : state) {
-    bool ok = DecodeMessage(Protocol::kAsap, bytes, &m, &error);
+    bool ok = DecodeMessage(protocol, bytes, &m, &error);
     benchmark::DoNotOptimize(ok);
-    benchmark::DoNotOptimize(Consume(m));
+    if constexpr (kWalk) {
+      benchmark::DoNotOptimize(Consume(m));
+    } else {
+      benchmark::DoNotOptimize(m);
+    }
   }
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+}
+
+void BM_Codec_DecodeAndWalk_HandleResolutionResponse(benchmark::State& state) {
+  DecodeLoop<true>(state, Protocol::kAsap,
+                   testing::HandleResolutionResponse(static_cast<int>(state.range(0))));
 }
 BENCHMARK(BM_Codec_DecodeAndWalk_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
 
 // DecodeMessage alone: validates everything and fills the views; the PE
 // list is then iterated lazily by whoever needs it.
 void BM_Codec_Decode_HandleResolutionResponse(benchmark::State& state) {
-  std::vector<uint8_t> bytes = testing::HandleResolutionResponse(static_cast<int>(state.range(0)));
-  Message m;
-  DecodeError error;
-  for (auto _ : state) {
-    bool ok = DecodeMessage(Protocol::kAsap, bytes, &m, &error);
-    benchmark::DoNotOptimize(ok);
-    benchmark::DoNotOptimize(m);
-  }
-  state.SetItemsProcessed(state.iterations());
+  DecodeLoop<false>(state, Protocol::kAsap,
+                    testing::HandleResolutionResponse(static_cast<int>(state.range(0))));
 }
 BENCHMARK(BM_Codec_Decode_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
 
@@ -84,30 +91,14 @@ void BM_Codec_DecodeRsplib_HandleResolutionResponse(benchmark::State& state) {
 BENCHMARK(BM_Codec_DecodeRsplib_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
 
 void BM_Codec_DecodeAndWalk_HandleTableResponse(benchmark::State& state) {
-  std::vector<uint8_t> bytes = testing::HandleTableResponse(1, static_cast<int>(state.range(0)));
-  Message m;
-  DecodeError error;
-  for (auto _ : state) {
-    bool ok = DecodeMessage(Protocol::kEnrp, bytes, &m, &error);
-    benchmark::DoNotOptimize(ok);
-    benchmark::DoNotOptimize(Consume(m));
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+  DecodeLoop<true>(state, Protocol::kEnrp,
+                   testing::HandleTableResponse(1, static_cast<int>(state.range(0))));
 }
 BENCHMARK(BM_Codec_DecodeAndWalk_HandleTableResponse)->Arg(128);
 
 void BM_Codec_Decode_HandleTableResponse(benchmark::State& state) {
-  std::vector<uint8_t> bytes = testing::HandleTableResponse(1, static_cast<int>(state.range(0)));
-  Message m;
-  DecodeError error;
-  for (auto _ : state) {
-    bool ok = DecodeMessage(Protocol::kEnrp, bytes, &m, &error);
-    benchmark::DoNotOptimize(ok);
-    benchmark::DoNotOptimize(m);
-  }
-  state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes.size()));
+  DecodeLoop<false>(state, Protocol::kEnrp,
+                    testing::HandleTableResponse(1, static_cast<int>(state.range(0))));
 }
 BENCHMARK(BM_Codec_Decode_HandleTableResponse)->Arg(128);
 
@@ -139,15 +130,18 @@ struct PeValues {
 // Encodes `m` once per iteration; items are messages, bytes their size.
 void EncodeLoop(benchmark::State& state, const Message& m) {
   std::vector<uint8_t> buffer(65536);
-  size_t n = 0;
+  const size_t size = EncodeMessage(m, absl::MakeSpan(buffer));
+  if (size == 0) {
+    state.SkipWithError("encoding failed");
+    return;
+  }
   for (auto _ : state) {
-    n = EncodeMessage(m, absl::MakeSpan(buffer));
+    size_t n = EncodeMessage(m, absl::MakeSpan(buffer));
     benchmark::DoNotOptimize(n);
     benchmark::ClobberMemory();
   }
-  if (n == 0) state.SkipWithError("encoding failed");
   state.SetItemsProcessed(state.iterations());
-  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(n));
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(size));
 }
 
 void BM_Codec_Encode_HandleResolutionResponse(benchmark::State& state) {

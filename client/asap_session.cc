@@ -47,6 +47,19 @@ absl::Status CauseStatus(const Message& m, const char* what) {
 
 }  // namespace
 
+ResolvedElement ToResolved(const protocol::PoolElement& e) {
+  ResolvedElement r;
+  r.pe_id = e.pe_id;
+  r.home_registrar = e.home_registrar;
+  r.registration_life = e.registration_life;
+  r.transport = e.user_transport.type;
+  r.port = e.user_transport.port;
+  r.transport_use = e.user_transport.transport_use;
+  r.addresses.assign(e.user_transport.addresses.begin(), e.user_transport.addresses.end());
+  r.policy = e.policy;
+  return r;
+}
+
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
   const bool v6 = registrar.host.find(':') != std::string::npos;
   return absl::StrCat(v6 ? "[" : "", registrar.host, v6 ? "]" : "", ":", registrar.udp_port);
@@ -208,11 +221,6 @@ uint32_t AsapSession::home_registrar() const {
   return home_;
 }
 
-uint64_t AsapSession::keep_alives_answered() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return keep_alives_answered_;
-}
-
 void AsapSession::OnEvent(size_t slot, uint32_t assoc, bool up) {
   std::lock_guard<std::mutex> lock(mu_);
   if (up) {
@@ -268,10 +276,7 @@ void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const 
     Message ack = Asap(AsapType::kEndpointKeepAliveAck, m.pool_handle);
     ack.has_pe_id = true;
     ack.pe_id = id;
-    if (endpoint_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(ack)).ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++keep_alives_answered_;
-    }
+    (void)endpoint_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(ack));
   }
 }
 
@@ -394,16 +399,7 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
   Resolution out;
   if (reply.has_policy) out.overall_policy = reply.policy.type;
   for (const protocol::PoolElement& e : reply.pool_elements) {
-    ResolvedElement r;
-    r.pe_id = e.pe_id;
-    r.home_registrar = e.home_registrar;
-    r.registration_life = e.registration_life;
-    r.transport = e.user_transport.type;
-    r.port = e.user_transport.port;
-    r.transport_use = e.user_transport.transport_use;
-    r.addresses.assign(e.user_transport.addresses.begin(), e.user_transport.addresses.end());
-    r.policy = e.policy;
-    out.elements.push_back(std::move(r));
+    out.elements.push_back(ToResolved(e));
   }
   return out;
 }

@@ -76,6 +76,9 @@ struct ResolvedElement {
   protocol::Policy policy;
 };
 
+// The owned copy of a wire Pool Element.
+ResolvedElement ToResolved(const protocol::PoolElement& e);
+
 struct Resolution {
   uint32_t overall_policy = static_cast<uint32_t>(protocol::PolicyType::kRoundRobin);
   std::vector<ResolvedElement> elements;
@@ -132,7 +135,6 @@ class AsapSession {
   bool connected() const;
   // The registrar that last became home with an H=1 keep-alive (0: none).
   uint32_t home_registrar() const;
-  uint64_t keep_alives_answered() const;
   // The endpoint's SCTP port: the source port of its associations, where
   // registrars reach it (over the UDP port of SctpUdpPort()).
   uint16_t local_port() const { return endpoint_->port(); }
@@ -173,8 +175,7 @@ class AsapSession {
   uint32_t home_ = 0;
   std::deque<Inbound> inbox_;                                 // answers on the kept endpoint
   std::vector<std::pair<std::string, uint32_t>> registered_;  // answered keep-alives
-  uint64_t keep_alives_answered_ = 0;
-  std::mutex request_mu_;  // one request in flight
+  std::mutex request_mu_;                                     // one request in flight
   // Last: closed first, so that no callback runs on a half-destroyed session.
   std::unique_ptr<SctpServer> endpoint_;
 };

@@ -132,10 +132,7 @@ void PoolElement::Run() {
       // deregistration go to it.
       if (const uint32_t h = session_->home_registrar(); h != home) {
         home = h;
-        Event event =
-            Note(Event::Kind::kHomeChanged, absl::StrFormat("home registrar now 0x%08x", h));
-        event.home = h;
-        Emit(event);
+        Emit(Note(Event::Kind::kHomeChanged, absl::StrFormat("home registrar now 0x%08x", h)));
       }
     }
     if (session_ != nullptr && now >= next_registration) {
@@ -161,12 +158,9 @@ void PoolElement::Run() {
       } else {
         if (!reported) {
           for (const PoolElementSpec& p : pes_) {
-            Event event = Note(Event::Kind::kRegistered,
-                               absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s",
-                                               p.pe_id, pool_, hunt_.current()));
-            event.pe_id = p.pe_id;
-            event.registrar = hunt_.current();
-            Emit(event);
+            Emit(Note(Event::Kind::kRegistered,
+                      absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s", p.pe_id,
+                                      pool_, hunt_.current())));
           }
           reported = true;
         }
@@ -185,17 +179,12 @@ absl::Status PoolElement::Deregister() {
     }
     absl::Status status = session_->Deregister(pool_, p.pe_id, kRequestTimeout);
     if (!status.ok()) {
-      Event event =
-          Note(Event::Kind::kDeregisterFailed, absl::StrCat("deregistration: ", status.message()));
-      event.pe_id = p.pe_id;
-      Emit(event);
+      Emit(
+          Note(Event::Kind::kDeregisterFailed, absl::StrCat("deregistration: ", status.message())));
       if (result.ok()) result = status;
       continue;
     }
-    Event event =
-        Note(Event::Kind::kDeregistered, absl::StrFormat("deregistered pe_id=0x%08x", p.pe_id));
-    event.pe_id = p.pe_id;
-    Emit(event);
+    Emit(Note(Event::Kind::kDeregistered, absl::StrFormat("deregistered pe_id=0x%08x", p.pe_id)));
   }
   return result;
 }

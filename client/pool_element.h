@@ -69,10 +69,7 @@ class PoolElement {
       kDeregisterFailed,
     };
     Kind kind;
-    std::string text;       // what to log
-    uint32_t pe_id = 0;     // kRegistered (one event per PE), kDeregistered
-    uint32_t home = 0;      // kHomeChanged
-    std::string registrar;  // kRegistered: "HOST:PORT" of the home
+    std::string text;  // what to log: the PE, registrar or cause it is about
   };
   using EventFn = std::function<void(const Event&)>;
 

@@ -138,7 +138,9 @@ TEST(PoolElementTest, StopCancelsAServerHuntInProgress) {
 TEST(PoolElementTest, NeedsARegistrarOrAnnounces) {
   PoolElementSpec spec;
   EXPECT_FALSE(PoolElement::Start("p", {spec}, {}, nullptr).ok());
-  EXPECT_FALSE(PoolElement::Start("p", {}, {}, nullptr).ok());
+  PoolElement::Options with_registrar;
+  with_registrar.registrars = {RegistrarAddress()};
+  EXPECT_FALSE(PoolElement::Start("p", {}, with_registrar, nullptr).ok());  // no PE
 }
 
 }  // namespace

@@ -45,12 +45,7 @@ bool PoolUserSession::HandleControl(absl::Span<const uint8_t> data) {
     }
     business_card_.clear();
     for (const protocol::PoolElement& e : m.pool_elements) {
-      ResolvedElement r;
-      r.pe_id = e.pe_id;
-      r.transport = e.user_transport.type;
-      r.port = e.user_transport.port;
-      r.addresses.assign(e.user_transport.addresses.begin(), e.user_transport.addresses.end());
-      business_card_.push_back(std::move(r));
+      business_card_.push_back(ToResolved(e));
     }
   }
   return true;

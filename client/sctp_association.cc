@@ -103,8 +103,17 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
   return 1;
 }
 
-// `host`:`port` as a socket address; its length, 0 if `host` is not an IP
-// address.
+// The INIT retry limits of every association we start: 3 INITs, at most 1 s
+// apart (fail fast, see StartSctp).
+void LimitInit(struct socket* s) {
+  sctp_initmsg init{};
+  init.sinit_max_attempts = 3;
+  init.sinit_max_init_timeo = 1000;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
+}
+
+}  // namespace
+
 socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out) {
   auto* v4 = reinterpret_cast<sockaddr_in*>(out);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
@@ -120,17 +129,6 @@ socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* o
   }
   return 0;
 }
-
-// The INIT retry limits of every association we start: 3 INITs, at most 1 s
-// apart (fail fast, see StartSctp).
-void LimitInit(struct socket* s) {
-  sctp_initmsg init{};
-  init.sinit_max_attempts = 3;
-  init.sinit_max_init_timeo = 1000;
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init));
-}
-
-}  // namespace
 
 absl::Status StartSctp(uint16_t udp_port) {
   std::lock_guard<std::mutex> lock(g_stack_mu);
@@ -241,15 +239,14 @@ absl::Status SctpAssociation::Send(uint32_t ppid, absl::Span<const uint8_t> mess
 
 absl::StatusOr<SctpAssociation::Received> SctpAssociation::Receive(absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  bool ready = cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                            [&] { return !inbox_.empty() || closed_; });
+  cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+               [&] { return !inbox_.empty() || closed_; });
   if (!inbox_.empty()) {
     Received r = std::move(inbox_.front());
     inbox_.pop_front();
     return r;
   }
   if (closed_) return absl::UnavailableError("the association is gone");
-  (void)ready;
   return absl::DeadlineExceededError(
       absl::StrCat("no message within ", absl::FormatDuration(timeout)));
 }

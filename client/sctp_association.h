@@ -17,6 +17,8 @@
 
 #pragma once
 
+#include <sys/socket.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -40,6 +42,10 @@ namespace rspd::client {
 absl::Status StartSctp(uint16_t udp_port = 0);
 // The UDP port the stack encapsulates on (0 before StartSctp).
 uint16_t SctpUdpPort();
+
+// `host`:`port` as a socket address; its length, 0 if `host` is not an IP
+// address.
+socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out);
 
 // Rule of this library (docs/decisions.md): a PE's service listens for SCTP
 // over UDP on the UDP port equal to its SCTP port, so that a PU knows where to

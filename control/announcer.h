@@ -59,7 +59,6 @@ class ServerAnnouncer {
 
   uint64_t announces_sent() const { return sent_; }
   uint64_t announces_heard() const { return heard_; }
-  size_t registrars_heard() const { return others_.size(); }
 
  private:
   ServerAnnouncer(const RegistrarConfig& config, int fd);

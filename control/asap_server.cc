@@ -213,6 +213,14 @@ void AsapServer::RejectRegistration(const AssocRef& to, absl::string_view handle
   Reply(to, reply);
 }
 
+void AsapServer::SendErrorReport(const AssocRef& to, const protocol::DecodeError& error) {
+  size_t n =
+      protocol::EncodeErrorReport(protocol::Protocol::kAsap, error, 0, 0, absl::MakeSpan(buffer_));
+  if (n != 0 && send_(to, absl::MakeConstSpan(buffer_.data(), n))) {
+    AsapServerStats::Bump(stats_.errors_sent);
+  }
+}
+
 void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
                            uint16_t remote_port, absl::Span<const uint8_t> bytes, Tick now) {
   Message m;
@@ -220,13 +228,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) {
     AsapServerStats::Bump(stats_.malformed_messages);
     // RFC 5354 §3, §4: report when the action bits (or the fault) ask for it.
-    if (error.report) {
-      size_t n = protocol::EncodeErrorReport(protocol::Protocol::kAsap, error, 0, 0,
-                                             absl::MakeSpan(buffer_));
-      if (n != 0 && send_(from, absl::MakeConstSpan(buffer_.data(), n))) {
-        AsapServerStats::Bump(stats_.errors_sent);
-      }
-    }
+    if (error.report) SendErrorReport(from, error);
     return;
   }
   if (m.unrecognized.count != 0) {
@@ -267,11 +269,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
       protocol::DecodeError unsupported;
       unsupported.cause = Cause::kUnrecognizedMessage;
       unsupported.offending = bytes;
-      size_t n = protocol::EncodeErrorReport(protocol::Protocol::kAsap, unsupported, 0, 0,
-                                             absl::MakeSpan(buffer_));
-      if (n != 0 && send_(from, absl::MakeConstSpan(buffer_.data(), n))) {
-        AsapServerStats::Bump(stats_.errors_sent);
-      }
+      SendErrorReport(from, unsupported);
       return;
     }
   }
@@ -361,7 +359,6 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
   // deregistration is answered.
   if (!session.removing) {
     session.assoc = job.from;
-    session.assoc_up = true;
     session.bad_reports = 0;
     session.ack_deadline = kNever;
     keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
@@ -384,20 +381,25 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
     }
     return;
   }
-  Session& session = sessions_[slot];
+  DeregisterSession(slot, from, m.pool_handle, m.pe_id);
+}
+
+void AsapServer::DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
+                                   uint32_t pe_id) {
+  const Session& session = sessions_[slot];
   if (!(session.assoc == from)) {
     // RFC 5355 §2.1-2.4: only over the association it registered on.
-    ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id,
+    ReplyWithCause(from, AsapType::kDeregistrationResponse, handle, &pe_id,
                    Cause::kRejectedDueToSecurity);
     return;
   }
   if (session.removing) {
     // Already on its way out (keep-alive timeout, report, lifetime).
     AsapServerStats::Bump(stats_.deregistrations);
-    ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id, kNoError);
+    ReplyWithCause(from, AsapType::kDeregistrationResponse, handle, &pe_id, kNoError);
     return;
   }
-  Job* job = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, m.pool_handle);
+  Job* job = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, handle);
   job->from = from;
   job->reason = &stats_.removed_by_deregistration;
   StartRemoval(slot, job);
@@ -406,21 +408,12 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
 void AsapServer::FinishDeregistrationLookup(Job& job) {
   const handlespace::ShardRequest& r = job.request;
   const uint32_t slot = FindSession(r.handle, r.pe_id);
-  if (slot != kNoSession && sessions_[slot].assoc == job.from && sessions_[slot].removing) {
-    // Registered on this association after all, and already on its way out.
-    AsapServerStats::Bump(stats_.deregistrations);
-    ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
+  if (slot != kNoSession) {
+    // Its registration was answered first: a session after all.
+    DeregisterSession(slot, job.from, r.handle, r.pe_id);
     return;
   }
-  if (slot != kNoSession && sessions_[slot].assoc == job.from) {
-    // Registered on this association after all (its answer came first).
-    Job* removal = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, r.handle);
-    removal->from = job.from;
-    removal->reason = &stats_.removed_by_deregistration;
-    StartRemoval(slot, removal);
-    return;
-  }
-  if (slot != kNoSession || r.found) {
+  if (r.found) {
     ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id,
                    Cause::kRejectedDueToSecurity);
     return;
@@ -509,8 +502,7 @@ void AsapServer::SendKeepAlive(uint32_t slot, Tick now) {
   ka.has_pe_id = true;
   memcpy(&ka.pe_id, session.key.data() + handle.size(), sizeof(uint32_t));
   size_t n = protocol::EncodeMessage(ka, absl::MakeSpan(buffer_));
-  if (!session.assoc_up || n == 0 ||
-      !send_(session.assoc, absl::MakeConstSpan(buffer_.data(), n))) {
+  if (n == 0 || !send_(session.assoc, absl::MakeConstSpan(buffer_.data(), n))) {
     // RFC 5352 §3.4: a keep-alive that cannot be sent removes the PE.
     Remove(slot, stats_.removed_by_keep_alive);
     return;
@@ -553,7 +545,6 @@ void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
   for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
     Session& session = sessions_[slot];
     if (session.key.empty() || !(session.assoc == assoc)) continue;
-    session.assoc_up = false;
     if (!session.removing) Remove(slot, stats_.removed_by_association_loss);
   }
 }
@@ -604,10 +595,8 @@ void AsapServer::FinishExpiry(Job& job) {
     if (slot != kNoSession && sessions_[slot].removing) continue;
     AsapServerStats::Bump(stats_.removed_by_lifetime);
     if (slot == kNoSession) continue;
-    if (sessions_[slot].assoc_up) {
-      ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
-                     kNoError);
-    }
+    ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
+                   kNoError);
     EraseSession(slot);
   }
 }

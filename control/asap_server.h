@@ -139,9 +139,8 @@ class AsapServer {
   };
   // What the registrar knows about an owned PE beyond the handlespace.
   struct Session {
-    std::string key;  // SessionKey(); empty while the slot is free
-    AssocRef assoc;
-    bool assoc_up = true;
+    std::string key;                          // SessionKey(); empty while the slot is free
+    AssocRef assoc;                           // up: a lost association's sessions are `removing`
     bool removing = false;                    // a removal is in flight
     bool removal_by_pe = false;               // ... asked for by the PE (deregistration)
     Tick ack_deadline = handlespace::kNever;  // set while a keep-alive is unanswered
@@ -153,6 +152,9 @@ class AsapServer {
   void HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
                           uint16_t remote_port, const protocol::Message& m, Tick now);
   void HandleDeregistration(const AssocRef& from, const protocol::Message& m);
+  // A deregistration of a PE with a session (RFC 5352 §3.2, RFC 5355 §2.1).
+  void DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
+                         uint32_t pe_id);
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
   void HandleKeepAliveAck(const protocol::Message& m, Tick now);
   void HandleUnreachable(const protocol::Message& m, Tick now);
@@ -181,6 +183,8 @@ class AsapServer {
   Tick KeepAliveDelay();
 
   void Reply(const AssocRef& to, const protocol::Message& m);
+  // ASAP_ERROR for what could not be taken (RFC 5354 §3, §4), counted.
+  void SendErrorReport(const AssocRef& to, const protocol::DecodeError& error);
   void RejectRegistration(const AssocRef& to, absl::string_view handle, uint32_t pe_id,
                           const protocol::ErrorCause& error);
   void ReplyWithCause(const AssocRef& to, protocol::AsapType type, absl::string_view handle,

@@ -21,9 +21,6 @@ using handlespace::ShardRequest;
 // enough to catch the next request of a busy burst, short enough not to take
 // a shared core from the I/O thread for long.
 constexpr int kSpinPolls = 256;
-// A parked shard re-checks its ring this often even without a wake-up (a
-// safety net; Submit wakes it).
-constexpr int kParkMillis = 1000;
 
 void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -33,7 +30,8 @@ void CpuRelax() {
 
 }  // namespace
 
-ShardExecutor::ShardExecutor(const Options& options) : threaded_(options.lcores > 0) {
+ShardExecutor::ShardExecutor(const Options& options)
+    : threaded_(options.lcores > 0), park_millis_(options.park_millis) {
   const int shards = threaded_ ? options.lcores : 1;
   for (int i = 0; i < shards; ++i) {
     auto lane = std::make_unique<Lane>();
@@ -106,7 +104,7 @@ void ShardExecutor::RunLane(Lane* lane, int cpu) {
     if ((lane->in->Empty() || lane->out->FreeCount() == 0) &&
         !stop_.load(std::memory_order_relaxed)) {
       pollfd fd = {lane->wake_fd, POLLIN, 0};
-      poll(&fd, 1, kParkMillis);
+      poll(&fd, 1, park_millis_);
       uint64_t count;
       (void)!read(lane->wake_fd, &count, sizeof(count));
     }

@@ -47,6 +47,9 @@ class ShardExecutor {
     int lcores = 0;  // 0: one shard, inline on the caller's thread
     uint64_t seed = 1;
     size_t ring_capacity = 1024;  // per direction and shard; a power of two
+    // A parked shard re-checks its ring this often even if nothing woke it
+    // (a safety net: Submit wakes it).
+    int park_millis = 1000;
   };
   using Done = std::function<void(handlespace::ShardRequest*)>;
 
@@ -94,6 +97,7 @@ class ShardExecutor {
   bool FlushBacklog(Lane& lane);
 
   const bool threaded_;
+  const int park_millis_;
   std::vector<std::unique_ptr<Lane>> lanes_;
   std::vector<handlespace::ShardRequest*> done_inline_;  // inline: answered, not collected
   std::vector<handlespace::ShardRequest*> collecting_;   // inline: scratch of Collect

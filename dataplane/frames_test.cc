@@ -67,6 +67,7 @@ TEST(FramesTest, TruncatedFramesAreRejectedWithoutOverreading) {
     std::vector<uint8_t> cut(frame.begin(), frame.begin() + size);  // exact-size heap copy
     ParsedFrame parsed;
     bool ok = ParseFrame(LinkType::kEthernet, cut, &parsed);
+    EXPECT_FALSE(ok) << size;
     if (ok) {
       for (const ParsedChunk& c : parsed.chunks) {
         EXPECT_LE(c.payload.data() + c.payload.size(), cut.data() + cut.size());

@@ -6,9 +6,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <string>
-
-#include "absl/strings/str_cat.h"
 
 namespace rspd::dataplane {
 
@@ -72,18 +69,6 @@ Endpoint Endpoint::From(const sockaddr* address, socklen_t length) {
   memcpy(&e.address, address, std::min<size_t>(length, sizeof(e.address)));
   e.length = length;
   return e;
-}
-
-std::string Endpoint::ToString() const {
-  char text[INET6_ADDRSTRLEN] = {};
-  if (address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address);
-    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof(text));
-    return absl::StrCat(text, ":", ntohs(v4->sin_port));
-  }
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&address);
-  inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof(text));
-  return absl::StrCat("[", text, "]:", ntohs(v6->sin6_port));
 }
 
 SctpBridge::SctpBridge(const Options& options, OutputFn output, DeliverFn deliver, EventFn events)
@@ -248,17 +233,6 @@ bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t p
   }
   ++stats_.send_failures;
   return false;
-}
-
-void SctpBridge::Abort(Peer* peer, uint16_t local_port, AssocId assoc) {
-  for (auto& listener : peer->listeners) {
-    if (listener->port != local_port) continue;
-    sctp_sndinfo info{};
-    info.snd_flags = SCTP_ABORT;
-    info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-    usrsctp_sendv(listener->socket, nullptr, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
-                  0);
-  }
 }
 
 const Endpoint& SctpBridge::endpoint(const Peer* peer) const { return peer->endpoint; }

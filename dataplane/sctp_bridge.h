@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -44,7 +43,6 @@ struct Endpoint {
   socklen_t length = 0;
 
   static Endpoint From(const sockaddr* address, socklen_t length);
-  std::string ToString() const;
 };
 
 class SctpBridge {
@@ -98,8 +96,6 @@ class SctpBridge {
   // the association or peer is gone or usrsctp refused it (counted).
   bool Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
             absl::Span<const uint8_t> message, uint16_t stream = 0);
-  // Aborts an association (e.g. after a protocol violation).
-  void Abort(Peer* peer, uint16_t local_port, AssocId assoc);
 
   const Endpoint& endpoint(const Peer* peer) const;
   const Stats& stats() const { return stats_; }

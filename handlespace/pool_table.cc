@@ -269,16 +269,19 @@ bool PoolTable::PoolPolicy(PoolHandleView handle, PolicyType* type) const {
   return true;
 }
 
+void PoolTable::FillAttributes(const Pool& pool, PoolAttributes* attributes) {
+  attributes->policy = pool.policy;
+  attributes->transport = static_cast<ParamType>(pool.transport);
+  attributes->use = static_cast<TransportUse>(pool.use);
+  attributes->size = pool.size;
+}
+
 bool PoolTable::GetPoolAttributes(PoolHandleView handle, PoolAttributes* attributes) const {
   const uint32_t p = FindPool(handle);
   if (p == kNoSlot) {
     return false;
   }
-  const Pool& pool = pools_[p];
-  attributes->policy = pool.policy;
-  attributes->transport = static_cast<ParamType>(pool.transport);
-  attributes->use = static_cast<TransportUse>(pool.use);
-  attributes->size = pool.size;
+  FillAttributes(pools_[p], attributes);
   return true;
 }
 
@@ -342,8 +345,7 @@ void PoolTable::UnlinkOwner(uint32_t slot) {
 }
 
 uint16_t PoolTable::Checksum(RegistrarId owner) const {
-  const auto it = owner_index_.find(owner);
-  return FinishChecksum(it == owner_index_.end() ? 0 : owners_[it->second].word_sum);
+  return FinishChecksum(ChecksumWordSum(owner));
 }
 
 uint64_t PoolTable::ChecksumWordSum(RegistrarId owner) const {
@@ -921,7 +923,8 @@ size_t PoolTable::Expire(Tick now, std::vector<ElementEntry>* removed) {
 // ---- handle resolution ---------------------------------------------------------
 
 Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, Prng& rng,
-                         uint32_t* out, size_t* count, uint32_t pool_hint) {
+                         uint32_t* out, size_t* count, uint32_t pool_hint,
+                         PoolAttributes* attributes) {
   *count = 0;
   const uint32_t p = FindPoolHinted(handle, pool_hint);
   if (ABSL_PREDICT_FALSE(p == kNoSlot)) {
@@ -929,6 +932,7 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
     return Cause::kUnknownPoolHandle;
   }
   Pool& pool = pools_[p];
+  if (attributes != nullptr) FillAttributes(pool, attributes);
   const PolicyTraits& t = *pool.traits;
   const size_t want = std::min<size_t>({options.max_items, kMaxResolutionItems, size_t{pool.size}});
   size_t n = 0;

@@ -128,8 +128,9 @@ class PoolTable {
   // kMaxResolutionItems) and sets `*count`. Updates per-policy state. Returns
   // kUnknownPoolHandle for a missing pool.
   // `pool_hint`: what PrefetchPool returned for this resolution (optional).
+  // `attributes` (optional) gets the pool's, as GetPoolAttributes would.
   Cause Resolve(PoolHandleView handle, const ResolveOptions& options, Prng& rng, uint32_t* out,
-                size_t* count, uint32_t pool_hint = kNoSlot);
+                size_t* count, uint32_t pool_hint = kNoSlot, PoolAttributes* attributes = nullptr);
 
   // Re-arms the timer of a PE (keep-alive answered, timeout moved). False if unknown.
   bool SetExpiry(PoolHandleView handle, PoolElementId id, Tick expiry);
@@ -260,6 +261,7 @@ class PoolTable {
 
   uint32_t FindPool(PoolHandleView handle) const;
   uint32_t FindPoolHinted(PoolHandleView handle, uint32_t hint) const;
+  static void FillAttributes(const Pool& pool, PoolAttributes* attributes);
   uint32_t CreatePool(PoolHandleView handle, const PoolElementInfo& pe);
   void DeletePool(uint32_t pool);
   uint32_t FindInPool(uint32_t pool, PoolElementId id) const;

@@ -69,7 +69,6 @@ class OrderedSet {
   bool empty() const { return heap_.size() == kPad; }
   const OrderedEntry& at(size_t i) const { return heap_[i + kPad]; }
   const OrderedEntry& top() const { return heap_[kPad]; }
-  void Reserve(size_t n) { heap_.reserve(n + kPad); }
   size_t MemoryBytes() const { return heap_.capacity() * sizeof(OrderedEntry); }
 
   void Insert(const OrderedEntry& e, uint32_t* pos) {
@@ -295,11 +294,6 @@ class WeightTree {
     return tree_.capacity() * sizeof(uint64_t) + weights_.capacity() * sizeof(uint32_t) +
            slots_.capacity() * sizeof(uint32_t);
   }
-  void Reserve(size_t n) {
-    weights_.reserve(n);
-    slots_.reserve(n);
-  }
-
   void Append(uint32_t slot, uint32_t weight, uint32_t* pos) {
     const size_t i = slots_.size();
     if (i + 1 > capacity_) {

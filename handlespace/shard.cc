@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "handlespace/pe_checksum.h"
+
 namespace rspd::handlespace {
 
 HandlespaceShard::HandlespaceShard(uint32_t index, const Options& options)
@@ -122,14 +124,14 @@ void HandlespaceShard::DoDeregister(ShardRequest& r, uint32_t pool_hint) {
 
 void HandlespaceShard::DoResolve(ShardRequest& r, uint32_t pool_hint) {
   size_t n = 0;
-  r.cause = table_.Resolve(r.handle, r.resolve, rng_, selected_, &n, pool_hint);
+  r.cause = table_.Resolve(r.handle, r.resolve, rng_, selected_, &n, pool_hint, &r.pool);
   r.entries.resize(n);
   for (size_t i = 0; i < n; ++i) {
     r.entries[i].handle = r.handle;
     r.entries[i].pe = table_.GetElement(selected_[i]);
   }
   r.count = n;
-  r.pool_known = n != 0 && table_.GetPoolAttributes(r.handle, &r.pool);
+  r.pool_known = n != 0;
   if (ABSL_PREDICT_FALSE(r.cause != kNoError)) {
     ShardStats::Add(stats_.resolutions_unknown_pool);
   } else {
@@ -206,8 +208,8 @@ void HandlespaceShard::Process(ShardRequest& r, uint32_t pool_hint) {
       break;
     }
     case ShardOp::kChecksum:
-      r.checksum = table_.Checksum(r.owner);
       r.word_sum = table_.ChecksumWordSum(r.owner);
+      r.checksum = FinishChecksum(r.word_sum);
       r.count = table_.OwnedCount(r.owner);
       break;
   }

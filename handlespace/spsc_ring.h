@@ -86,7 +86,6 @@ class SpscRing {
     consumer_.tail.store(tail + n, std::memory_order_release);
     return n;
   }
-  bool Dequeue(T* item) { return DequeueBurst(absl::Span<T>(item, 1)) == 1; }
 
   // Consumer side: nothing to take (re-reads the producer's index, so a
   // consumer about to sleep sees every item published before this call).

@@ -1,5 +1,6 @@
 #include "protocol/codec.h"
 
+#include <array>
 #include <cstring>
 #include <new>
 #include <type_traits>
@@ -982,9 +983,7 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
     return 0;
   }
   Writer w(buffer);
-  w.U8(m.type);
-  w.U8(m.flags & DefinedFlags(m.protocol, m.type));
-  w.U16(0);
+  BeginMessage(w, m.type, m.flags & DefinedFlags(m.protocol, m.type));
   auto handle = [&] {
     if (m.has_pool_handle) EncodePoolHandle(w, m.pool_handle);
   };
@@ -1096,9 +1095,11 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
 }
 
 std::vector<uint8_t> EncodeMessageToVector(const Message& message) {
-  std::vector<uint8_t> out(Padded(0xffff));  // the largest message RFC 5354 §4 allows
-  out.resize(EncodeMessage(message, absl::MakeSpan(out)));
-  return out;
+  // Room for the largest message RFC 5354 §4 allows, kept per thread: the
+  // result holds only the message.
+  thread_local std::array<uint8_t, Padded(0xffff)> scratch;
+  const size_t n = EncodeMessage(message, absl::MakeSpan(scratch));
+  return std::vector<uint8_t>(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void BeginMessage(Writer& w, uint8_t type, uint8_t flags) {

@@ -11,25 +11,6 @@
 namespace rspd::protocol {
 namespace {
 
-const char* TransportName(ParamType type) {
-  switch (type) {
-    case ParamType::kDccpTransport:
-      return "dccp";
-    case ParamType::kSctpTransport:
-      return "sctp";
-    case ParamType::kTcpTransport:
-      return "tcp";
-    case ParamType::kUdpTransport:
-      return "udp";
-    case ParamType::kUdpLiteTransport:
-      return "udplite";
-    case ParamType::kOpaqueTransport:
-      return "opaque";
-    default:
-      return "unknown";
-  }
-}
-
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
@@ -174,6 +155,25 @@ bool HasTarget(const Message& m) {
 }
 
 }  // namespace
+
+const char* TransportName(ParamType type) {
+  switch (type) {
+    case ParamType::kDccpTransport:
+      return "dccp";
+    case ParamType::kSctpTransport:
+      return "sctp";
+    case ParamType::kTcpTransport:
+      return "tcp";
+    case ParamType::kUdpTransport:
+      return "udp";
+    case ParamType::kUdpLiteTransport:
+      return "udplite";
+    case ParamType::kOpaqueTransport:
+      return "opaque";
+    default:
+      return "unknown";
+  }
+}
 
 std::string AddressToString(const IpAddress& address) {
   char text[INET6_ADDRSTRLEN] = {};

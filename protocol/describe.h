@@ -21,6 +21,8 @@ std::string MessageToJson(const Message& message);
 
 // "10.0.0.1" or "2001:db8::42".
 std::string AddressToString(const IpAddress& address);
+// "sctp", "tcp", "udp", "udplite", "dccp", "opaque" ("unknown" otherwise).
+const char* TransportName(ParamType type);
 // JSON object for one PE: pe_id, home_registrar, registration_life,
 // addresses, port, transport, transport_use, policy, policy_values, asap_transport.
 std::string PoolElementToJson(const PoolElement& element);

@@ -135,13 +135,12 @@ await "reported PE removed" bash -c "! '$RSPCTL' resolve $R --pool=rr --items=20
 
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || fail "rspd did not stop cleanly"
-stat() { sed -n "s/^$1 //p" "$dir/rspd.out"; }
-[ "$(stat registrations)" -ge 102 ] || fail "registrations: $(stat registrations)"
-[ "$(stat removed_by_deregistration)" -eq 10 ] || fail "deregistrations: $(stat removed_by_deregistration)"
-[ "$(stat removed_by_lifetime)" -ge 1 ] || fail "no lifetime expiry counted"
-[ "$(stat removed_by_keep_alive)" -ge 1 ] || fail "no keep-alive removal counted"
-[ "$(stat removed_by_unreachable)" -eq 1 ] || fail "unreachable removals: $(stat removed_by_unreachable)"
-[ "$(stat keep_alive_acks)" -ge 1 ] || fail "no keep-alive answered"
+[ "$(rspd_stat registrations)" -ge 102 ] || fail "registrations: $(rspd_stat registrations)"
+[ "$(rspd_stat removed_by_deregistration)" -eq 10 ] || fail "deregistrations: $(rspd_stat removed_by_deregistration)"
+[ "$(rspd_stat removed_by_lifetime)" -ge 1 ] || fail "no lifetime expiry counted"
+[ "$(rspd_stat removed_by_keep_alive)" -ge 1 ] || fail "no keep-alive removal counted"
+[ "$(rspd_stat removed_by_unreachable)" -eq 1 ] || fail "unreachable removals: $(rspd_stat removed_by_unreachable)"
+[ "$(rspd_stat keep_alive_acks)" -ge 1 ] || fail "no keep-alive answered"
 
 # The capture: every message decodes, in Wireshark and in rspctl decode.
 kill -INT "$tshark_pid" 2>/dev/null || fail "tshark stopped capturing early: $(cat "$dir/tshark.log")"

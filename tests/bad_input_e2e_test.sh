@@ -29,7 +29,6 @@ after=$("$RSPCTL" resolve $R --pool=victims --items=20 | sort)
 
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || fail "rspd did not stop cleanly"
-stat() { sed -n "s/^$1 //p" "$dir/rspd.out"; }
-[ "$(stat malformed_messages)" -ge 2000 ] || fail "malformed counted: $(stat malformed_messages)"
-[ "$(stat errors_sent)" -ge 1000 ] || fail "errors sent: $(stat errors_sent)"
+[ "$(rspd_stat malformed_messages)" -ge 2000 ] || fail "malformed counted: $(rspd_stat malformed_messages)"
+[ "$(rspd_stat errors_sent)" -ge 1000 ] || fail "errors sent: $(rspd_stat errors_sent)"
 echo PASS

@@ -184,31 +184,27 @@ grep -a '^vm: ' "$guest_log" | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g' | grep -v 
 grep -aq '^vm: finished rc=0' "$guest_log" || fail "the guest script failed"
 # Each line a PU sent came back from the PE rspd listed for its pool
 # (rspterminal prints the PE identifier as $%08x).
-pu_resolved=0
 for pool in "${pools[@]}"; do
   for i in $(seq "$echo_lines"); do
     grep -aq "from PE \\\$${pe_id[$pool]}> rspd-interop-$pool-$i" "$guest_log" ||
       fail "$pool: the RSPLIB PU got no echo of line $i from PE \$${pe_id[$pool]} (the PE rspd resolved)"
   done
-  pu_resolved=$((pu_resolved + 1))
 done
 
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || true
 rspd_pid=
-stat() { sed -n "s/^$1 //p" "$dir/rspd.out"; }
-echo "rspd: registrations=$(stat registrations) resolutions=$(stat resolutions)" \
-  "resolutions_unknown_pool=$(stat resolutions_unknown_pool) registrations_rejected=$(stat registrations_rejected)" \
-  "malformed_messages=$(stat malformed_messages) unsupported_messages=$(stat unsupported_messages)" \
-  "errors_sent=$(stat errors_sent) keep_alive_acks=$(stat keep_alive_acks)"
-[ "$(stat registrations)" -ge "${#pools[@]}" ] || fail "rspd counted $(stat registrations) registrations, want ${#pools[@]}"
-[ "$(stat registrations_rejected)" -eq 0 ] || fail "rspd rejected registrations"
-[ "$(stat malformed_messages)" -eq 0 ] || fail "rspd saw malformed messages"
-[ "$(stat unsupported_messages)" -eq 0 ] || fail "rspd saw unsupported messages"
+echo "rspd: registrations=$(rspd_stat registrations) resolutions=$(rspd_stat resolutions)" \
+  "resolutions_unknown_pool=$(rspd_stat resolutions_unknown_pool) registrations_rejected=$(rspd_stat registrations_rejected)" \
+  "malformed_messages=$(rspd_stat malformed_messages) unsupported_messages=$(rspd_stat unsupported_messages)" \
+  "errors_sent=$(rspd_stat errors_sent) keep_alive_acks=$(rspd_stat keep_alive_acks)"
+[ "$(rspd_stat registrations)" -ge "${#pools[@]}" ] || fail "rspd counted $(rspd_stat registrations) registrations, want ${#pools[@]}"
+[ "$(rspd_stat registrations_rejected)" -eq 0 ] || fail "rspd rejected registrations"
+[ "$(rspd_stat malformed_messages)" -eq 0 ] || fail "rspd saw malformed messages"
+[ "$(rspd_stat unsupported_messages)" -eq 0 ] || fail "rspd saw unsupported messages"
 # Every resolution beyond rspctl's came from an RSPLIB PU: at least one per
 # PU, all of them for pools rspd knew.
-[ "$(stat resolutions_unknown_pool)" -lt "$resolves" ] || fail "rspd answered no rspctl resolution"
-pu_resolutions=$(($(stat resolutions) - resolves))
+pu_resolutions=$(($(rspd_stat resolutions) - resolves))
 [ "$pu_resolutions" -ge "${#pools[@]}" ] ||
   fail "rspd counted $pu_resolutions resolutions from the RSPLIB PUs, want >= ${#pools[@]}"
-echo "PASS ($(elapsed), $accel): ${#pools[@]} RSPLIB PEs registered, $pu_resolved of ${#pools[@]} RSPLIB PUs echoed through rspd"
+echo "PASS ($(elapsed), $accel): ${#pools[@]} RSPLIB PEs registered, ${#pools[@]} RSPLIB PUs echoed through rspd"

@@ -44,3 +44,7 @@ start_rspd() {
   await "rspd $name ready" grep -q '^ready' "$dir/$name.out"
   printf -v "${name}_port" '%s' "$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/$name.out")"
 }
+
+# A counter from the statistics rspd prints when it stops: rspd_stat NAME
+# [FILE] (default $dir/rspd.out).
+rspd_stat() { sed -n "s/^$1 //p" "${2:-$dir/rspd.out}"; }

@@ -21,7 +21,7 @@
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
 
-ABSL_FLAG(uint16_t, encapsulation_port, 9899,
+ABSL_FLAG(uint16_t, encapsulation_port, rspd::protocol::kSctpUdpEncapsulationPort,
           "decode: UDP port of SCTP over UDP encapsulation (RFC 6951)");
 
 namespace rspd::tools {

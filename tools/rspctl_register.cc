@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "client/asap_session.h"
 #include "client/pool_element.h"
+#include "client/sctp_association.h"
 #include "client/server_hunt.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_policy.h"
@@ -71,18 +72,8 @@ absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::strin
 // socket sends nothing): the one the registrar sees as the PE's source.
 absl::StatusOr<std::string> LocalAddressToward(const client::RegistrarAddress& registrar) {
   sockaddr_storage to{};
-  socklen_t length;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&to);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&to);
-  if (inet_pton(AF_INET, registrar.host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(registrar.udp_port);
-    length = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, registrar.host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(registrar.udp_port);
-    length = sizeof(*v6);
-  } else {
+  const socklen_t length = client::ToSockaddr(registrar.host, registrar.udp_port, &to);
+  if (length == 0) {
     return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", registrar.host));
   }
   const int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -19,23 +19,6 @@ ABSL_FLAG(uint32_t, items, 0, "resolve: how many PEs to ask for (0: the registra
 namespace rspd::tools {
 namespace {
 
-const char* TransportName(protocol::ParamType type) {
-  switch (type) {
-    case protocol::ParamType::kSctpTransport:
-      return "sctp";
-    case protocol::ParamType::kTcpTransport:
-      return "tcp";
-    case protocol::ParamType::kUdpTransport:
-      return "udp";
-    case protocol::ParamType::kUdpLiteTransport:
-      return "udplite";
-    case protocol::ParamType::kDccpTransport:
-      return "dccp";
-    default:
-      return "opaque";
-  }
-}
-
 int RunResolve(const std::vector<std::string>& /*args*/) {
   const std::string pool = absl::GetFlag(FLAGS_pool);
   if (pool.empty()) {
@@ -73,14 +56,14 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
           "{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
           "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
           "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
-          pool.c_str(), e.pe_id, e.home_registrar, e.registration_life, TransportName(e.transport),
-          absl::StrJoin(addresses, "\",\"").c_str(), e.port,
+          pool.c_str(), e.pe_id, e.home_registrar, e.registration_life,
+          protocol::TransportName(e.transport), absl::StrJoin(addresses, "\",\"").c_str(), e.port,
           e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
           e.policy.type, absl::StrJoin(values, ",").c_str());
     } else {
       printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"%s life=%d\n", e.pe_id,
-             e.home_registrar, TransportName(e.transport), absl::StrJoin(addresses, ",").c_str(),
-             e.port, protocol::PolicyTypeName(e.policy.type),
+             e.home_registrar, protocol::TransportName(e.transport),
+             absl::StrJoin(addresses, ",").c_str(), e.port, protocol::PolicyTypeName(e.policy.type),
              values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
              e.registration_life);
     }
