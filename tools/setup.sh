@@ -7,7 +7,7 @@ PACKAGES=(
   bazel-bootstrap     # Bazel 4.2.3, used offline (bazel/README.md)
   g++ pkg-config git python3
   libabsl-dev         # Abseil 20220623
-  libgtest-dev        # GoogleTest / GoogleMock
+  libgtest-dev libgmock-dev  # GoogleTest, GoogleMock (the @system gmock module)
   libbenchmark-dev    # Google Benchmark
   libusrsctp-dev      # userland SCTP (client library, SCTP bridge)
   libdpdk-dev dpdk    # DPDK 22.11 (dataplane --io=dpdk)
