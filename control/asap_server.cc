@@ -52,26 +52,22 @@ std::string AsapServerStats::Describe() const {
   return out;
 }
 
-AsapServer::AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send)
+AsapServer::AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send,
+                       const OverloadMonitor* overload)
     : config_(config),
       shards_(shards),
       send_(std::move(send)),
+      overload_(overload),
       expiry_in_flight_(shards->shard_count(), false),
       keep_alive_timers_(kTimerBuckets, kTimerTickShift),
       buffer_(kMaxMessage) {}
 
-std::string AsapServer::SessionKey(absl::string_view handle, uint32_t pe_id) {
-  std::string key(handle);
-  key.append(reinterpret_cast<const char*>(&pe_id), sizeof(pe_id));
-  return key;
-}
-
 uint32_t AsapServer::FindSession(absl::string_view handle, uint32_t pe_id) const {
-  auto it = session_index_.find(SessionKey(handle, pe_id));
+  auto it = session_index_.find(SessionKeyView{handle, pe_id});
   return it == session_index_.end() ? kNoSession : it->second;
 }
 
-uint32_t AsapServer::AddSession(std::string key) {
+uint32_t AsapServer::AddSession(absl::string_view handle, uint32_t pe_id) {
   uint32_t slot;
   if (!free_sessions_.empty()) {
     slot = free_sessions_.back();
@@ -85,17 +81,60 @@ uint32_t AsapServer::AddSession(std::string key) {
   }
   Session& session = sessions_[slot];
   session = Session();
-  session.key = std::move(key);
+  session.in_use = true;
+  session.key.handle.assign(handle.data(), handle.size());
+  session.key.pe_id = pe_id;
   session_index_.emplace(session.key, slot);
   return slot;
 }
 
 void AsapServer::EraseSession(uint32_t slot) {
   Session& session = sessions_[slot];
+  UnlinkFromAssoc(slot);
   session_index_.erase(session.key);
   keep_alive_timers_.Cancel(slot);
-  session.key.clear();
+  session.in_use = false;
+  session.reports.clear();
   free_sessions_.push_back(slot);
+}
+
+void AsapServer::LinkToAssoc(uint32_t slot, const AssocRef& assoc) {
+  Session& session = sessions_[slot];
+  if (session.linked && session.assoc == assoc) return;
+  UnlinkFromAssoc(slot);
+  session.assoc = assoc;
+  auto it = assocs_.find(assoc);
+  if (it == assocs_.end()) return;  // the association is already gone
+  AssocState& state = it->second;
+  session.next_in_assoc = state.first_session;
+  session.prev_in_assoc = kNoSession;
+  if (state.first_session != kNoSession) sessions_[state.first_session].prev_in_assoc = slot;
+  state.first_session = slot;
+  ++state.pes;
+  ++pes_by_peer_[assoc.peer];
+  session.linked = true;
+}
+
+void AsapServer::UnlinkFromAssoc(uint32_t slot) {
+  Session& session = sessions_[slot];
+  if (!session.linked) return;
+  session.linked = false;
+  auto it = assocs_.find(session.assoc);
+  if (it != assocs_.end()) {
+    AssocState& state = it->second;
+    if (session.prev_in_assoc != kNoSession) {
+      sessions_[session.prev_in_assoc].next_in_assoc = session.next_in_assoc;
+    } else {
+      state.first_session = session.next_in_assoc;
+    }
+    if (session.next_in_assoc != kNoSession) {
+      sessions_[session.next_in_assoc].prev_in_assoc = session.prev_in_assoc;
+    }
+    --state.pes;
+  }
+  session.prev_in_assoc = session.next_in_assoc = kNoSession;
+  auto peer = pes_by_peer_.find(session.assoc.peer);
+  if (peer != pes_by_peer_.end() && --peer->second == 0) pes_by_peer_.erase(peer);
 }
 
 AsapServer::Tick AsapServer::KeepAliveDelay() {
@@ -119,6 +158,7 @@ AsapServer::Job* AsapServer::NewJob(JobKind kind, ShardOp op, absl::string_view 
   job->from = AssocRef();
   job->reason = nullptr;
   job->shard = 0;
+  job->new_here = false;
   job->request.op = op;
   job->request.handle.assign(handle.data(), handle.size());
   return job;
@@ -223,6 +263,7 @@ void AsapServer::SendErrorReport(const AssocRef& to, const protocol::DecodeError
 
 void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
                            uint16_t remote_port, absl::Span<const uint8_t> bytes, Tick now) {
+  AssocState& assoc = StateOf(from);
   Message m;
   protocol::DecodeError error;
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) {
@@ -246,19 +287,35 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
   }
   switch (static_cast<AsapType>(m.type)) {
     case AsapType::kRegistration:
+      // docs/limits.md: registrations per association and second.
+      if (!assoc.registrations.Take(now, config_.max_registrations_per_second,
+                                    config_.max_registrations_per_second)) {
+        AsapServerStats::Bump(stats_.registrations_rate_limited);
+        RejectRegistration(from, m.pool_handle, m.pool_element.pe_id,
+                           {Cause::kLackOfResources, {}});
+        return;
+      }
       HandleRegistration(from, remote_ip, remote_port, m, now);
       return;
     case AsapType::kDeregistration:
       HandleDeregistration(from, m);
       return;
     case AsapType::kHandleResolution:
+      // docs/limits.md: resolutions per association and second.
+      if (!assoc.resolutions.Take(now, config_.max_resolutions_per_second,
+                                  config_.max_resolutions_per_second)) {
+        AsapServerStats::Bump(stats_.resolutions_rate_limited);
+        ReplyWithCause(from, AsapType::kHandleResolutionResponse, m.pool_handle, nullptr,
+                       Cause::kLackOfResources);
+        return;
+      }
       HandleResolution(from, m);
       return;
     case AsapType::kEndpointKeepAliveAck:
-      HandleKeepAliveAck(m, now);
+      HandleKeepAliveAck(from, m, now);
       return;
     case AsapType::kEndpointUnreachable:
-      HandleUnreachable(m, now);
+      HandleUnreachable(remote_ip, m, now);
       return;
     case AsapType::kError:
       return;  // a peer's report about something we sent; nothing to answer
@@ -300,6 +357,17 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
     RejectRegistration(from, m.pool_handle, m.pool_element.pe_id, error);
     return;
   }
+  // docs/limits.md: PEs per association. Re-registrations of PEs the
+  // association holds are never refused by it.
+  const uint32_t known = FindSession(m.pool_handle, pe.id);
+  const bool new_here = known == kNoSession || !(sessions_[known].assoc == from);
+  AssocState& assoc = StateOf(from);
+  if (new_here &&
+      assoc.pes + assoc.pending_new >= static_cast<uint32_t>(config_.max_pes_per_association)) {
+    AsapServerStats::Bump(stats_.registrations_refused_association_cap);
+    RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
+    return;
+  }
   // RFC 5352 §3.1 rule 4: we become the home registrar and record the
   // source transport address as the PE's ASAP transport.
   pe.home = config_.server_id;
@@ -311,13 +379,18 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   job->request.pe = pe;
   job->request.tick =
       pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
+  job->new_here = new_here;
   if (!Submit(job, /*must_run=*/false)) {
     RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
+    return;
   }
+  if (new_here) ++assoc.pending_new;
 }
 
 void AsapServer::FinishRegistration(Job& job, Tick now) {
   const handlespace::ShardRequest& r = job.request;
+  auto assoc = assocs_.find(job.from);
+  if (job.new_here && assoc != assocs_.end()) --assoc->second.pending_new;
   if (r.cause != kNoError) {
     // Cause information (RFC 5354 §3.12): the pool's policy for 0x5, a
     // transport of the pool's type for 0x7, the offending Pool Element for 0x3.
@@ -349,17 +422,25 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
     again->from = job.from;
     again->request.pe = r.pe;
     again->request.tick = r.tick;
+    again->new_here = job.new_here;
+    if (job.new_here && assoc != assocs_.end()) ++assoc->second.pending_new;
     Submit(again, /*must_run=*/true);
     return;
   }
   AsapServerStats::Bump(r.reg.added ? stats_.registrations : stats_.reregistrations);
-  if (slot == kNoSession) slot = AddSession(SessionKey(r.handle, r.pe.id));
+  if (slot == kNoSession) slot = AddSession(r.handle, r.pe.id);
   Session& session = sessions_[slot];
   // A PE that deregistered right after this registration is gone once the
   // deregistration is answered.
   if (!session.removing) {
-    session.assoc = job.from;
-    session.bad_reports = 0;
+    if (assoc == assocs_.end()) {
+      // The association went down while the shard registered the PE: it can
+      // never be reached, as if it had been registered just before.
+      session.assoc = job.from;
+      Remove(slot, stats_.removed_by_association_loss, /*notify=*/false);
+      return;
+    }
+    LinkToAssoc(slot, job.from);
     session.ack_deadline = kNever;
     keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
   }
@@ -471,61 +552,120 @@ void AsapServer::FinishResolution(const Job& job) {
   }
 }
 
-void AsapServer::HandleKeepAliveAck(const Message& m, Tick now) {
+void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick now) {
   const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
-  if (slot == kNoSession || sessions_[slot].removing) return;
+  if (slot == kNoSession) {
+    // A PE answering for a registration we no longer hold (removed while it
+    // could not answer, or before a restart of ours): tell it, so that it
+    // registers again (RFC 5352 §2.2.4). Paced like registrations, so that
+    // forged ACKs cannot make us send more than registrations would.
+    AsapServerStats::Bump(stats_.keep_alive_acks_unknown);
+    if (StateOf(from).registrations.Take(now, config_.max_registrations_per_second,
+                                         config_.max_registrations_per_second)) {
+      AsapServerStats::Bump(stats_.removal_notices_sent);
+      ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id, kNoError);
+    }
+    return;
+  }
+  if (sessions_[slot].removing) return;
   AsapServerStats::Bump(stats_.keep_alive_acks);
   sessions_[slot].ack_deadline = kNever;
   keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
 }
 
-void AsapServer::HandleUnreachable(const Message& m, Tick now) {
+void AsapServer::SweepReporters(Tick now) {
+  const double rate = config_.max_unreachable_reports_per_second;
+  for (auto it = reporters_.begin(); it != reporters_.end();) {
+    auto next = std::next(it);
+    if (it->second.reports.Full(now, rate, rate)) reporters_.erase(it);
+    it = next;
+  }
+}
+
+void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const Message& m,
+                                   Tick now) {
   AsapServerStats::Bump(stats_.unreachable_reports);
-  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
-  if (slot == kNoSession || sessions_[slot].removing) return;  // not ours, or already going
-  // RFC 5352 §3.5: probe at once; a failed send removes the PE, otherwise
-  // count the report and remove at MAX-BAD-PE-REPORT (RSPLIB: >=).
-  if (++sessions_[slot].bad_reports >= config_.max_bad_pe_reports) {
-    Remove(slot, stats_.removed_by_unreachable);
+  // RFC 5355 §2.13: reports are rate-limited per reporter, a reporter being
+  // its source address, whatever the number of its associations (the
+  // address table is bounded by the associations that can exist).
+  const double rate = config_.max_unreachable_reports_per_second;
+  Reporter& source = reporters_[reporter];
+  source.last = now;
+  if (!source.reports.Take(now, rate, rate)) {
+    AsapServerStats::Bump(stats_.unreachable_reports_rate_limited);
     return;
   }
-  SendKeepAlive(slot, now);
+  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  if (slot == kNoSession || sessions_[slot].removing) {
+    AsapServerStats::Bump(stats_.unreachable_reports_not_ours);  // or already going
+    return;
+  }
+  Session& session = sessions_[slot];
+  // MAX-BAD-PE-REPORT counts distinct reporters within the window; older
+  // reports have decayed (docs/decisions.md).
+  const Tick window = static_cast<Tick>(Millis(config_.unreachable_report_window));
+  session.reports.erase(std::remove_if(session.reports.begin(), session.reports.end(),
+                                       [&](const Report& r) { return now - r.at >= window; }),
+                        session.reports.end());
+  auto same = std::find_if(session.reports.begin(), session.reports.end(),
+                           [&](const Report& r) { return r.reporter == reporter; });
+  if (same != session.reports.end()) {
+    same->at = now;
+    AsapServerStats::Bump(stats_.unreachable_reports_repeated);
+  } else {
+    session.reports.push_back({reporter, now});
+  }
+  // RFC 5352 §3.5: MAX-BAD-PE-REPORT reports remove the PE (RSPLIB: >=).
+  if (session.reports.size() >= static_cast<size_t>(config_.max_bad_pe_reports)) {
+    Remove(slot, stats_.removed_by_unreachable, /*notify=*/true);
+    return;
+  }
+  // RFC 5352 §3.5: probe at once; a keep-alive that cannot be sent removes
+  // the PE, one that goes unanswered removes it at the keep-alive timeout.
+  // A probe already out is not repeated (RFC 5355 §2.14: a PE's keep-alives
+  // are bounded, however many reports arrive).
+  if (session.ack_deadline == kNever) SendKeepAlive(slot, now);
 }
 
 void AsapServer::SendKeepAlive(uint32_t slot, Tick now) {
   Session& session = sessions_[slot];
-  const absl::string_view handle(session.key.data(), session.key.size() - sizeof(uint32_t));
   Message ka = Asap(AsapType::kEndpointKeepAlive);
   ka.server_id = config_.server_id;
   ka.has_pool_handle = true;
-  ka.pool_handle = handle;
+  ka.pool_handle = session.key.handle;
   ka.has_pe_id = true;
-  memcpy(&ka.pe_id, session.key.data() + handle.size(), sizeof(uint32_t));
+  ka.pe_id = session.key.pe_id;
   size_t n = protocol::EncodeMessage(ka, absl::MakeSpan(buffer_));
   if (n == 0 || !send_(session.assoc, absl::MakeConstSpan(buffer_.data(), n))) {
     // RFC 5352 §3.4: a keep-alive that cannot be sent removes the PE.
-    Remove(slot, stats_.removed_by_keep_alive);
+    Remove(slot, stats_.removed_by_keep_alive, /*notify=*/false);
     return;
   }
   AsapServerStats::Bump(stats_.keep_alives_sent);
   if (session.ack_deadline == kNever) {
+    session.keep_alive_sent = now;
     session.ack_deadline = now + static_cast<Tick>(Millis(config_.keep_alive_timeout));
     keep_alive_timers_.Arm(slot, session.ack_deadline);
   }
 }
 
-void AsapServer::Remove(uint32_t slot, std::atomic<uint64_t>& reason) {
+void AsapServer::Remove(uint32_t slot, std::atomic<uint64_t>& reason, bool notify) {
   const Session& session = sessions_[slot];
-  const absl::string_view handle(session.key.data(), session.key.size() - sizeof(uint32_t));
-  Job* job = NewJob(JobKind::kRemoval, ShardOp::kDeregister, handle);
+  if (notify) {
+    // The PE's association is up: tell it (RFC 5352 §2.2.4), so that a PE
+    // that is alive after all registers again.
+    AsapServerStats::Bump(stats_.removal_notices_sent);
+    ReplyWithCause(session.assoc, AsapType::kDeregistrationResponse, session.key.handle,
+                   &session.key.pe_id, kNoError);
+  }
+  Job* job = NewJob(JobKind::kRemoval, ShardOp::kDeregister, session.key.handle);
   job->reason = &reason;
   StartRemoval(slot, job);
 }
 
 void AsapServer::StartRemoval(uint32_t slot, Job* job) {
   Session& session = sessions_[slot];
-  memcpy(&job->request.pe_id, session.key.data() + session.key.size() - sizeof(uint32_t),
-         sizeof(uint32_t));
+  job->request.pe_id = session.key.pe_id;
   session.removing = true;
   session.removal_by_pe = job->kind == JobKind::kDeregistration;
   keep_alive_timers_.Cancel(slot);
@@ -540,29 +680,48 @@ void AsapServer::FinishRemoval(const Job& job) {
 }
 
 void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
+  auto it = assocs_.find(assoc);
+  if (it == assocs_.end()) return;
   // The association is the only path to these PEs: a keep-alive can no
   // longer be sent, which RFC 5352 §3.4 treats as a failed PE.
-  for (uint32_t slot = 0; slot < sessions_.size(); ++slot) {
-    Session& session = sessions_[slot];
-    if (session.key.empty() || !(session.assoc == assoc)) continue;
-    if (!session.removing) Remove(slot, stats_.removed_by_association_loss);
+  for (uint32_t slot = it->second.first_session; slot != kNoSession;) {
+    const uint32_t next = sessions_[slot].next_in_assoc;
+    UnlinkFromAssoc(slot);
+    if (!sessions_[slot].removing) {
+      Remove(slot, stats_.removed_by_association_loss, /*notify=*/false);
+    }
+    slot = next;
   }
+  assocs_.erase(assoc);
 }
 
 void AsapServer::OnTimer(Tick now) {
+  const Tick keep_alive_timeout = static_cast<Tick>(Millis(config_.keep_alive_timeout));
   // Registration lifetimes (RFC 5352 §3.2: the PE is told with a
   // DEREGISTRATION_RESPONSE), one expiry command per shard at a time, every
   // kExpiryPeriod (lifetimes are whole seconds; a parked shard lcore is not
-  // woken on every tick).
-  for (uint32_t shard = 0; now >= next_expiry_ && shard < shards_->shard_count(); ++shard) {
-    if (expiry_in_flight_[shard]) continue;
-    Job* job = NewJob(JobKind::kExpiry, ShardOp::kExpire, {});
-    job->request.tick = now;
-    job->shard = shard;
-    expiry_in_flight_[shard] = true;
-    SubmitToShard(shard, job, /*must_run=*/true);
+  // woken on every tick). Not while the registrar is overloaded, nor for a
+  // keep-alive timeout after: a re-registration may be among what it has
+  // not heard yet.
+  if (now >= next_expiry_) {
+    next_expiry_ = now + kExpiryPeriod;
+    if (overload_ != nullptr && !overload_->CalmFor(now, keep_alive_timeout)) {
+      AsapServerStats::Bump(stats_.expiries_deferred);
+    } else {
+      for (uint32_t shard = 0; shard < shards_->shard_count(); ++shard) {
+        if (expiry_in_flight_[shard]) continue;
+        Job* job = NewJob(JobKind::kExpiry, ShardOp::kExpire, {});
+        job->request.tick = now;
+        job->shard = shard;
+        expiry_in_flight_[shard] = true;
+        SubmitToShard(shard, job, /*must_run=*/true);
+      }
+    }
   }
-  if (now >= next_expiry_) next_expiry_ = now + kExpiryPeriod;
+  if (now >= next_reporter_sweep_) {
+    next_reporter_sweep_ = now + 1000;
+    SweepReporters(now);
+  }
   // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4), paced.
   const int rate = config_.max_keep_alives_per_second;
   if (rate > 0) {
@@ -574,9 +733,21 @@ void AsapServer::OnTimer(Tick now) {
   fired_.clear();
   keep_alive_timers_.Expire(now, &fired_);
   for (uint32_t slot : fired_) {
-    if (sessions_[slot].ack_deadline != kNever) {
-      Remove(slot, stats_.removed_by_keep_alive);  // no ACK within the timeout
-    } else if (rate > 0 && keep_alive_tokens_ < 1) {
+    Session& session = sessions_[slot];
+    if (session.ack_deadline != kNever) {
+      if (overload_ == nullptr || !overload_->RaisedSince(session.keep_alive_sent)) {
+        // No ACK within the timeout, and nothing the registrar missed since
+        // the keep-alive went out: the PE is gone. It is told, in case it
+        // is merely slow.
+        Remove(slot, stats_.removed_by_keep_alive, /*notify=*/true);
+        continue;
+      }
+      // The registrar was overloaded while it waited: the ACK may be among
+      // what it dropped or has not read. Probe again, with a fresh timeout.
+      AsapServerStats::Bump(stats_.keep_alive_removals_deferred);
+      session.ack_deadline = kNever;
+    }
+    if (rate > 0 && keep_alive_tokens_ < 1) {
       AsapServerStats::Bump(stats_.keep_alives_deferred);
       keep_alive_timers_.Arm(slot, now + 1);  // the next tick
     } else {

@@ -18,9 +18,23 @@
 // tick costs the sessions due, not all of them. Time is an argument in
 // milliseconds.
 //
+// Abuse and overload (docs/limits.md): every association has a cap on the
+// PEs it may register and rate limits on resolutions and registrations, all
+// answered with Lack of Resources (0x6) and counted. An unreachable report
+// (§3.5) counts once per reporting address within a window, and reporters
+// are rate-limited: one host, over any number of associations, cannot remove
+// a PE that answers its keep-alives. The registrar's own overload (an
+// OverloadMonitor the I/O loop feeds) defers keep-alive removals and
+// lifetime expiries, so that what the registrar failed to hear is not taken
+// for a dead PE. A PE the registrar removes while its association is up is
+// told with a DEREGISTRATION_RESPONSE (§2.2.4), and so is a PE that answers a
+// keep-alive for a registration the registrar no longer has, so that it
+// registers again.
+//
 // Example:
 //   ShardExecutor shards({});
-//   AsapServer server(config, &shards, send);
+//   OverloadMonitor overload;
+//   AsapServer server(config, &shards, send, &overload);
 //   server.OnMessage(assoc, remote_ip, remote_port, message, now_ms);
 //   server.CollectAnswers(now_ms);   // the replies go out here
 //   server.OnTimer(now_ms);
@@ -34,10 +48,13 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/random/random.h"
 #include "absl/types/span.h"
 #include "control/config.h"
+#include "control/overload.h"
 #include "control/shard_executor.h"
+#include "dataplane/token_bucket.h"
 #include "handlespace/shard.h"
 #include "handlespace/timer_wheel.h"
 #include "protocol/codec.h"
@@ -63,13 +80,23 @@ struct AssocRef {
   X(registrations) \
   X(reregistrations) \
   X(registrations_rejected) \
+  X(registrations_refused_association_cap) \
+  X(registrations_rate_limited) \
   X(deregistrations) \
   X(resolutions) \
   X(resolutions_unknown_pool) \
+  X(resolutions_rate_limited) \
   X(keep_alives_sent) \
   X(keep_alives_deferred) \
   X(keep_alive_acks) \
+  X(keep_alive_acks_unknown) \
+  X(keep_alive_removals_deferred) \
+  X(expiries_deferred) \
+  X(removal_notices_sent) \
   X(unreachable_reports) \
+  X(unreachable_reports_not_ours) \
+  X(unreachable_reports_repeated) \
+  X(unreachable_reports_rate_limited) \
   X(removed_by_deregistration) \
   X(removed_by_lifetime) \
   X(removed_by_keep_alive) \
@@ -100,8 +127,10 @@ class AsapServer {
   using SendFn = std::function<bool(const AssocRef& to, absl::Span<const uint8_t> message)>;
   using Tick = handlespace::Tick;  // milliseconds
 
-  // `shards` must outlive the server.
-  AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send);
+  // `shards` and `overload` (optional: null means never overloaded) must
+  // outlive the server.
+  AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send,
+             const OverloadMonitor* overload = nullptr);
 
   // One ASAP message from `from`, whose remote transport address is
   // `remote_ip` / `remote_port` (RFC 5352 §3.1 rule 4 records it as the PE's
@@ -117,6 +146,11 @@ class AsapServer {
   void CollectAnswers(Tick now);
   // Shard commands not yet collected.
   size_t in_flight() const { return shards_->in_flight(); }
+  // Whether PEs are registered over an association of transport peer `peer`
+  // (the I/O loop serves such peers first when it falls behind).
+  bool HoldsPes(const void* peer) const { return pes_by_peer_.contains(peer); }
+  // Registered PEs this registrar is home of.
+  size_t session_count() const { return session_index_.size(); }
 
   const AsapServerStats& stats() const { return stats_; }
 
@@ -136,28 +170,82 @@ class AsapServer {
     AssocRef from;
     std::atomic<uint64_t>* reason = nullptr;  // kRemoval, kDeregistration
     uint32_t shard = 0;                       // kExpiry
+    bool new_here = false;                    // kRegistration: a PE `from` does not hold yet
+  };
+  // A PE: its pool handle and identifier (RFC 5354 §3.9: unique in its pool).
+  struct SessionKey {
+    std::string handle;
+    uint32_t pe_id = 0;
+  };
+  struct SessionKeyView {
+    absl::string_view handle;
+    uint32_t pe_id = 0;
+  };
+  struct SessionKeyHash {
+    using is_transparent = void;
+    size_t operator()(const SessionKeyView& k) const { return absl::HashOf(k.handle, k.pe_id); }
+    size_t operator()(const SessionKey& k) const {
+      return (*this)(SessionKeyView{k.handle, k.pe_id});
+    }
+  };
+  struct SessionKeyEq {
+    using is_transparent = void;
+    static SessionKeyView View(const SessionKey& k) { return {k.handle, k.pe_id}; }
+    static SessionKeyView View(const SessionKeyView& k) { return k; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return View(a).pe_id == View(b).pe_id && View(a).handle == View(b).handle;
+    }
+  };
+  static constexpr uint32_t kNoSession = 0xffffffffu;
+  // One unreachable report (RFC 5352 §3.5) against a PE.
+  struct Report {
+    handlespace::IpAddress reporter;
+    Tick at = 0;
   };
   // What the registrar knows about an owned PE beyond the handlespace.
   struct Session {
-    std::string key;                          // SessionKey(); empty while the slot is free
+    SessionKey key;
+    bool in_use = false;
     AssocRef assoc;                           // up: a lost association's sessions are `removing`
     bool removing = false;                    // a removal is in flight
     bool removal_by_pe = false;               // ... asked for by the PE (deregistration)
     Tick ack_deadline = handlespace::kNever;  // set while a keep-alive is unanswered
-    int bad_reports = 0;
+    Tick keep_alive_sent = 0;                 // when that keep-alive went out
+    // The association's list of sessions (AssocState::first_session).
+    uint32_t prev_in_assoc = kNoSession;
+    uint32_t next_in_assoc = kNoSession;
+    bool linked = false;
+    // Distinct reporters within the report window, at most MAX-BAD-PE-REPORT.
+    std::vector<Report> reports;
   };
-  static constexpr uint32_t kNoSession = 0xffffffffu;
-  static std::string SessionKey(absl::string_view handle, uint32_t pe_id);
+  // Per association: its PEs and its rate limits. Created by its first
+  // message, dropped when it goes down.
+  struct AssocState {
+    uint32_t first_session = kNoSession;
+    uint32_t pes = 0;
+    uint32_t pending_new = 0;  // registrations of new PEs in flight
+    dataplane::TokenBucket resolutions;
+    dataplane::TokenBucket registrations;
+  };
+  // Per reporting address (RFC 5355 §2.13): its report rate.
+  struct Reporter {
+    dataplane::TokenBucket reports;
+    Tick last = 0;
+  };
 
   void HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
                           uint16_t remote_port, const protocol::Message& m, Tick now);
+  // The association's state, made on its first message.
+  AssocState& StateOf(const AssocRef& assoc) { return assocs_[assoc]; }
   void HandleDeregistration(const AssocRef& from, const protocol::Message& m);
   // A deregistration of a PE with a session (RFC 5352 §3.2, RFC 5355 §2.1).
   void DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
                          uint32_t pe_id);
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
-  void HandleKeepAliveAck(const protocol::Message& m, Tick now);
-  void HandleUnreachable(const protocol::Message& m, Tick now);
+  void HandleKeepAliveAck(const AssocRef& from, const protocol::Message& m, Tick now);
+  void HandleUnreachable(const handlespace::IpAddress& reporter, const protocol::Message& m,
+                         Tick now);
 
   void OnAnswer(Job& job, Tick now);
   void FinishRegistration(Job& job, Tick now);
@@ -174,13 +262,19 @@ class AsapServer {
   void Release(Job* job);
 
   uint32_t FindSession(absl::string_view handle, uint32_t pe_id) const;
-  uint32_t AddSession(std::string key);
+  uint32_t AddSession(absl::string_view handle, uint32_t pe_id);
   void EraseSession(uint32_t slot);
-  // Removes the PE from the handlespace; its session goes when the shard confirms.
-  void Remove(uint32_t slot, std::atomic<uint64_t>& reason);
+  // Puts the session on its association's list (and takes it off another's).
+  void LinkToAssoc(uint32_t slot, const AssocRef& assoc);
+  void UnlinkFromAssoc(uint32_t slot);
+  // Removes the PE from the handlespace; its session goes when the shard
+  // confirms. `notify`: the PE is told (DEREGISTRATION_RESPONSE).
+  void Remove(uint32_t slot, std::atomic<uint64_t>& reason, bool notify);
   void StartRemoval(uint32_t slot, Job* job);
   void SendKeepAlive(uint32_t slot, Tick now);
   Tick KeepAliveDelay();
+  // Forgets reporters idle long enough that a new bucket would be as full.
+  void SweepReporters(Tick now);
 
   void Reply(const AssocRef& to, const protocol::Message& m);
   // ASAP_ERROR for what could not be taken (RFC 5354 §3, §4), counted.
@@ -193,13 +287,18 @@ class AsapServer {
   RegistrarConfig config_;
   ShardExecutor* shards_;
   SendFn send_;
+  const OverloadMonitor* overload_;
   absl::BitGen jitter_;  // keep-alive jitter (not selection: shards own their Prng)
   std::vector<std::unique_ptr<Job>> jobs_;
   std::vector<Job*> free_jobs_;
   std::vector<bool> expiry_in_flight_;  // per shard
   std::vector<Session> sessions_;
   std::vector<uint32_t> free_sessions_;
-  absl::flat_hash_map<std::string, uint32_t> session_index_;
+  absl::flat_hash_map<SessionKey, uint32_t, SessionKeyHash, SessionKeyEq> session_index_;
+  absl::flat_hash_map<AssocRef, AssocState> assocs_;
+  absl::flat_hash_map<const void*, uint32_t> pes_by_peer_;  // sessions per transport peer
+  absl::flat_hash_map<handlespace::IpAddress, Reporter> reporters_;
+  Tick next_reporter_sweep_ = 0;
   // Per session: the next keep-alive, or the ack deadline while one is out.
   handlespace::TimerWheel keep_alive_timers_;
   std::vector<uint32_t> fired_;

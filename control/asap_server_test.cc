@@ -31,11 +31,17 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
     config_.server_id = kServerId;
     config_.keep_alive_interval = absl::Seconds(5);
     config_.keep_alive_timeout = absl::Seconds(5);
+    MakeServer();
+  }
+  // A server with config_ (tests change it first).
+  void MakeServer() {
     server_ = std::make_unique<AsapServer>(
-        config_, &shards_, [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
+        config_, &shards_,
+        [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
           sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
           return send_ok_;
-        });
+        },
+        &overload_);
   }
 
   std::vector<uint8_t> Registration(
@@ -74,8 +80,9 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
       server_->CollectAnswers(now_);
     } while (server_->in_flight() != 0);
   }
-  void Send(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1}) {
-    server_->OnMessage(from, kLoopback, 5000, bytes, now_);
+  void Send(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1},
+            handlespace::IpAddress source = kLoopback) {
+    server_->OnMessage(from, source, 5000, bytes, now_);
     Settle();
   }
   void Tick() {
@@ -113,6 +120,7 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
   }
 
   RegistrarConfig config_;
+  OverloadMonitor overload_;
   ShardExecutor shards_;
   std::unique_ptr<AsapServer> server_;
   std::vector<std::pair<AssocRef, std::vector<uint8_t>>> sent_;
@@ -270,17 +278,76 @@ TEST_P(AsapServerTest, KeepAliveAckKeepsThePe) {
   EXPECT_EQ(server_->stats().keep_alive_acks.load(), 3u);
 }
 
-TEST_P(AsapServerTest, UnreachableReportsRemoveAtTheThreshold) {
+TEST_P(AsapServerTest, UnreachableReportsFromDistinctAddressesRemoveAtTheThreshold) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
-  Send(report, {nullptr, 7});
+  Send(report, {nullptr, 7}, handlespace::IpAddress::V4(0x0a000001));
   // RFC 5352 §3.5: an immediate keep-alive probe goes to the PE.
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
-  Send(report, {nullptr, 7});
+  Send(report, {nullptr, 8}, handlespace::IpAddress::V4(0x0a000002));
   EXPECT_EQ(ElementCount(), 1u);
-  Send(report, {nullptr, 7});  // MAX-BAD-PE-REPORT = 3
+  sent_.clear();
+  // MAX-BAD-PE-REPORT = 3 distinct reporters.
+  Send(report, {nullptr, 9}, handlespace::IpAddress::V4(0x0a000003));
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_unreachable.load(), 1u);
+  // The PE, whose association is up, is told (RFC 5352 §2.2.4).
+  ASSERT_FALSE(sent_.empty());
+  EXPECT_EQ(sent_.front().first, (AssocRef{nullptr, 1}));
+  EXPECT_EQ(sent_.front().second[0], static_cast<uint8_t>(AsapType::kDeregistrationResponse));
+}
+
+TEST_P(AsapServerTest, ReportsFromOneAddressOverManyAssociationsNeverRemoveALivePe) {
+  // RFC 5355 §2.13: one host counts once, however many associations it opens.
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  const auto reporter = handlespace::IpAddress::V4(0x0a000009);
+  auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
+  for (uint32_t round = 0; round < 20; ++round) {
+    for (uint32_t assoc = 100; assoc < 115; ++assoc) Send(report, {nullptr, assoc}, reporter);
+    // The PE answers the probe.
+    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    now_ += 1000;
+    Tick();
+  }
+  EXPECT_EQ(ElementCount(), 1u);
+  EXPECT_GE(server_->stats().unreachable_reports_repeated.load(), 1u);
+  EXPECT_GE(server_->stats().unreachable_reports_rate_limited.load(), 1u);
+  EXPECT_EQ(server_->stats().removed_by_unreachable.load(), 0u);
+}
+
+TEST_P(AsapServerTest, ReportsDecayOutsideTheWindow) {
+  config_.unreachable_report_window = absl::Seconds(10);
+  MakeServer();
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
+  for (uint32_t i = 1; i <= 6; ++i) {
+    // Two distinct reporters in any 10 s window, never three.
+    Send(report, {nullptr, 10 + i}, handlespace::IpAddress::V4(0x0a000000 + i));
+    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    now_ += 6000;
+    Tick();
+    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  }
+  EXPECT_EQ(ElementCount(), 1u);
+}
+
+TEST_P(AsapServerTest, ADeadPeGoesAtTheFirstReportWhoseProbeFails) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  send_ok_ = false;  // the PE's association cannot carry the probe
+  Send(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
+       handlespace::IpAddress::V4(0x0a000001));
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
+}
+
+TEST_P(AsapServerTest, AnUnansweredProbeRemovesAtTheKeepAliveTimeout) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  Send(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
+       handlespace::IpAddress::V4(0x0a000001));
+  now_ += 5100;
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
 }
 
 TEST_P(AsapServerTest, LifetimeExpiryRemovesAndTellsThePe) {
@@ -382,7 +449,11 @@ TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalWins) {
   server_->OnTimer(now_);
   Settle();
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
-  ASSERT_EQ(sent_.size(), 1u);
+  // The removal's notice went to the old association, the answer to the new.
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[0].first, (AssocRef{nullptr, 1}));
+  EXPECT_EQ(sent_[0].second[0], static_cast<uint8_t>(AsapType::kDeregistrationResponse));
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kRegistrationResponse));
   EXPECT_FALSE(Last().has_error);
   EXPECT_NE(Find("echo", 1), handlespace::kNoSlot);
   sent_.clear();
@@ -407,6 +478,141 @@ TEST_P(AsapServerTest, DeregistrationRightBehindAReRegistrationIsFinal) {
   now_ += 8000;
   Tick();
   EXPECT_TRUE(sent_.empty()) << "keep-alive to a PE that deregistered";
+}
+
+TEST_P(AsapServerTest, AKeepAliveTimeoutRemovalTellsThePe) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  now_ += 8000;
+  Tick();
+  sent_.clear();
+  now_ += 5100;
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].second[0], static_cast<uint8_t>(AsapType::kDeregistrationResponse));
+  // Its late ACK is answered the same way: it registers again.
+  sent_.clear();
+  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  ASSERT_EQ(sent_.size(), 1u);
+  Message notice = Last();
+  EXPECT_EQ(notice.type, static_cast<uint8_t>(AsapType::kDeregistrationResponse));
+  EXPECT_EQ(notice.pool_handle, "echo");
+  EXPECT_EQ(notice.pe_id, 1u);
+  EXPECT_EQ(server_->stats().keep_alive_acks_unknown.load(), 1u);
+  EXPECT_EQ(server_->stats().removal_notices_sent.load(), 2u);
+}
+
+// docs/limits.md, "Overload": what the registrar may have failed to hear
+// is not taken for a dead PE.
+TEST_P(AsapServerTest, OverloadDefersKeepAliveRemovals) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  now_ += 8000;
+  Tick();  // the keep-alive goes out
+  now_ += 1000;
+  overload_.Raise(OverloadMonitor::kKernelDrops, now_);
+  sent_.clear();
+  now_ += 4100;
+  Tick();  // the ACK is due, but input was dropped since the keep-alive
+  EXPECT_EQ(ElementCount(), 1u);
+  EXPECT_EQ(server_->stats().keep_alive_removals_deferred.load(), 1u);
+  ASSERT_EQ(sent_.size(), 1u);  // a new probe, with a fresh timeout
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
+  // The late ACK arrives: the PE stays.
+  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  now_ += 5100;
+  Tick();
+  EXPECT_EQ(ElementCount(), 1u);
+  // A calm registrar that hears nothing removes it.
+  now_ += 8000;
+  Tick();
+  now_ += 5100;
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
+}
+
+TEST_P(AsapServerTest, OverloadDefersLifetimeExpiry) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), 2));
+  now_ += 2100;
+  overload_.Raise(OverloadMonitor::kBacklog, now_);
+  Tick();
+  EXPECT_EQ(ElementCount(), 1u);
+  EXPECT_GE(server_->stats().expiries_deferred.load(), 1u);
+  // A keep-alive timeout (5 s) of calm later, the lifetime takes its course.
+  now_ += 5100;
+  Tick();
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_lifetime.load(), 1u);
+}
+
+TEST_P(AsapServerTest, AnAssociationRegistersAtMostItsCap) {
+  config_.max_pes_per_association = 3;
+  MakeServer();
+  for (uint32_t id = 1; id <= 4; ++id) {
+    Deliver(Registration("echo", id, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  }
+  EXPECT_EQ(FirstCause(Last()), Cause::kLackOfResources);
+  EXPECT_EQ(ElementCount(), 3u);
+  EXPECT_EQ(server_->stats().registrations_refused_association_cap.load(), 1u);
+  // Re-registrations of its PEs are never refused; another association may
+  // register more.
+  EXPECT_FALSE(
+      Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)))
+          .has_error);
+  EXPECT_FALSE(
+      Deliver(Registration("echo", 4, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)),
+              {nullptr, 2})
+          .has_error);
+  // A deregistration frees its place.
+  Deliver(Simple(AsapType::kDeregistration, "echo", 1));
+  EXPECT_FALSE(
+      Deliver(Registration("echo", 5, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)))
+          .has_error);
+}
+
+TEST_P(AsapServerTest, ResolutionsAndRegistrationsAreRateLimitedPerAssociation) {
+  config_.max_resolutions_per_second = 10;
+  config_.max_registrations_per_second = 10;
+  MakeServer();
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  int busy = 0;
+  for (int i = 0; i < 30; ++i) {
+    busy += FirstCause(Deliver(Simple(AsapType::kHandleResolution, "echo", 0, false))) ==
+            Cause::kLackOfResources;
+  }
+  EXPECT_EQ(busy, 20);
+  EXPECT_EQ(server_->stats().resolutions_rate_limited.load(), 20u);
+  // Another association has a bucket of its own; a second later there is more.
+  EXPECT_EQ(Deliver(Simple(AsapType::kHandleResolution, "echo", 0, false), {nullptr, 2})
+                .pool_elements.size(),
+            1u);
+  now_ += 1000;
+  EXPECT_EQ(Deliver(Simple(AsapType::kHandleResolution, "echo", 0, false)).pool_elements.size(),
+            1u);
+  int refused = 0;
+  for (uint32_t id = 10; id < 30; ++id) {
+    refused += FirstCause(Deliver(Registration(
+                   "echo", id, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)))) ==
+               Cause::kLackOfResources;
+  }
+  EXPECT_EQ(refused, 10);  // the bucket holds a second's worth
+  EXPECT_EQ(server_->stats().registrations_rate_limited.load(), 10u);
+}
+
+TEST_P(AsapServerTest, PeersHoldingPesAreKnown) {
+  int peer = 0;
+  EXPECT_FALSE(server_->HoldsPes(&peer));
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)),
+          {&peer, 1});
+  EXPECT_TRUE(server_->HoldsPes(&peer));
+  Deliver(Simple(AsapType::kDeregistration, "echo", 1), {&peer, 1});
+  EXPECT_FALSE(server_->HoldsPes(&peer));
+  Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)),
+          {&peer, 1});
+  server_->OnAssociationDown({&peer, 1}, now_);
+  Settle();
+  EXPECT_FALSE(server_->HoldsPes(&peer));
+  EXPECT_EQ(ElementCount(), 0u);
 }
 
 TEST_P(AsapServerTest, KeepAliveRoundsVisitOnlyTheSessionsDue) {

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <tuple>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -58,6 +60,24 @@ absl::Status RegistrarConfig::Validate() const {
         absl::StrCat("max_keep_alives_per_second must be 0 (no limit) or more, got ",
                      max_keep_alives_per_second));
   }
+  for (const auto& [name, value, low, high] : {
+           std::tuple<const char*, int64_t, int64_t, int64_t>{
+               "max_pool_elements", static_cast<int64_t>(max_pool_elements), 1, (1 << 24) - 1},
+           {"max_pools", static_cast<int64_t>(max_pools), 1, 1 << 24},
+           {"max_pes_per_pool", static_cast<int64_t>(max_pes_per_pool), 1, (1 << 24) - 1},
+           {"max_pes_per_association", max_pes_per_association, 1, (1 << 24) - 1},
+           {"max_registrations_per_second", max_registrations_per_second, 0, 100000000},
+           {"max_resolutions_per_second", max_resolutions_per_second, 0, 100000000},
+           {"max_unreachable_reports_per_second", max_unreachable_reports_per_second, 0, 100000000},
+           {"max_peers", max_peers, 1, 1 << 20},
+           {"max_associations", max_associations, 1, 1 << 20},
+           {"udp_receive_buffer", udp_receive_buffer, 65536, 1 << 30},
+       }) {
+    if (value < low || value > high) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be in [", low, ", ", high, "], got ", value));
+    }
+  }
   if (max_bad_pe_reports < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_bad_pe_reports must be at least 1, got ", max_bad_pe_reports));
@@ -79,6 +99,8 @@ absl::Status RegistrarConfig::Validate() const {
            {"max_time_last_heard", max_time_last_heard},
            {"max_time_no_response", max_time_no_response},
            {"takeover_expiry", takeover_expiry},
+           {"unreachable_report_window", unreachable_report_window},
+           {"sctp_peer_idle_timeout", sctp_peer_idle_timeout},
        }) {
     if (absl::Status status = Positive(name, value); !status.ok()) {
       return status;
@@ -118,6 +140,18 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("shard_lcores", c.shard_lcores);
   line("max_handle_resolution_items", c.max_handle_resolution_items);
   line("max_bad_pe_reports", c.max_bad_pe_reports);
+  duration("unreachable_report_window", c.unreachable_report_window);
+  line("max_pool_elements", c.max_pool_elements);
+  line("max_pools", c.max_pools);
+  line("max_pes_per_pool", c.max_pes_per_pool);
+  line("max_pes_per_association", c.max_pes_per_association);
+  line("max_registrations_per_second", c.max_registrations_per_second);
+  line("max_resolutions_per_second", c.max_resolutions_per_second);
+  line("max_unreachable_reports_per_second", c.max_unreachable_reports_per_second);
+  line("max_peers", c.max_peers);
+  line("max_associations", c.max_associations);
+  duration("sctp_peer_idle_timeout", c.sctp_peer_idle_timeout);
+  line("udp_receive_buffer", c.udp_receive_buffer);
   duration("keep_alive_interval", c.keep_alive_interval);
   duration("keep_alive_timeout", c.keep_alive_timeout);
   line("max_keep_alives_per_second", c.max_keep_alives_per_second);

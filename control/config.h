@@ -45,8 +45,26 @@ struct RegistrarConfig {
   // RFC 5352 §3.3 says "SHOULD list all"; RFC 5356 "at most the requested
   // number". rspd answers with up to this many (RSPLIB MaxHResItems = 3).
   int max_handle_resolution_items = 3;
-  // RFC 5352 §3.5: no default in the RFC; RSPLIB uses 3.
+  // RFC 5352 §3.5: no default in the RFC; RSPLIB uses 3. Reports count once
+  // per reporting address, within the window (RFC 5355 §2.13).
   int max_bad_pe_reports = 3;
+  absl::Duration unreachable_report_window = absl::Seconds(60);
+
+  // Limits (docs/limits.md): each refusal is answered with the RFC's cause
+  // and counted. Rates are per second; 0 turns a rate limit off.
+  size_t max_pool_elements = 2000000;           // PEs in the handlespace
+  size_t max_pools = 100000;                    // pools in the handlespace
+  size_t max_pes_per_pool = 100000;             // PEs in one pool
+  int max_pes_per_association = 10000;          // PEs registered over one association
+  int max_registrations_per_second = 20000;     // per association (re-registrations too)
+  int max_resolutions_per_second = 20000;       // per association
+  int max_unreachable_reports_per_second = 10;  // per reporting address
+  // The SCTP layer: remote endpoints, associations, half-open remotes.
+  int max_peers = 16384;
+  int max_associations = 16384;
+  absl::Duration sctp_peer_idle_timeout = absl::Seconds(10);
+  // The UDP socket's receive buffer (bytes): bursts wait here.
+  int udp_receive_buffer = 8 << 20;
 
   // RFC 5352 §3.4 periodic keep-alives to owned PEs (RSPLIB: 5 s / 5 s).
   absl::Duration keep_alive_interval = absl::Seconds(5);

@@ -4,7 +4,11 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "control/pe_convert.h"
@@ -26,6 +30,19 @@ handlespace::IpAddress IpOf(const dataplane::Endpoint& e) {
 // The loop wakes at least this often to drive SCTP and handlespace timers:
 // usrsctp's timer granularity is 10 ms.
 constexpr int kTickMillis = 10;
+// A tick this late means the loop's thread did not run for that long (the
+// machine or the loop overloaded): input may be waiting unread. Well above
+// what a busy but healthy 2-core machine shows (tens of milliseconds).
+constexpr uint64_t kLateTickMillis = 250;
+// Datagrams read per turn at most: 32 bursts of 32. Reading is several
+// times cheaper than processing, so a registrar that falls behind reads
+// ahead of what it can process, finds the priority datagrams among them,
+// and sheds normal ones itself instead of the kernel dropping at random.
+constexpr int kReadBursts = 32;
+// Normal datagrams processed per turn at most (priority ones are all
+// processed): half the read budget, so that timers run every few
+// milliseconds even under a flood.
+constexpr size_t kNormalBudget = 512;
 
 }  // namespace
 
@@ -35,7 +52,7 @@ uint64_t Registrar::NowMillis() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-Registrar::Registrar(const RegistrarConfig& config) : config_(config) {}
+Registrar::Registrar(const RegistrarConfig& config) : config_(config), ingress_({}) {}
 
 Registrar::~Registrar() {
   if (shards_ != nullptr) shards_->Stop();
@@ -49,8 +66,10 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
     return status;
   }
   std::unique_ptr<Registrar> r(new Registrar(config));
-  absl::StatusOr<std::unique_ptr<dataplane::UdpSocketIo>> io =
-      dataplane::UdpSocketIo::Open(config.bind_address, config.udp_encapsulation_port);
+  dataplane::UdpSocketOptions socket_options;
+  socket_options.receive_buffer = config.udp_receive_buffer;
+  absl::StatusOr<std::unique_ptr<dataplane::UdpSocketIo>> io = dataplane::UdpSocketIo::Open(
+      config.bind_address, config.udp_encapsulation_port, socket_options);
   if (!io.ok()) {
     return io.status();
   }
@@ -73,14 +92,23 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   ShardExecutor::Options shard_options;
   shard_options.lcores = config.shard_lcores;
   shard_options.seed = config.server_id;
+  shard_options.max_pool_elements = config.max_pool_elements;
+  shard_options.max_pools = config.max_pools;
+  shard_options.max_pool_size = config.max_pes_per_pool;
   r->shards_ = std::make_unique<ShardExecutor>(shard_options);
   r->asap_ = std::make_unique<AsapServer>(
-      config, r->shards_.get(), [self](const AssocRef& to, absl::Span<const uint8_t> message) {
+      config, r->shards_.get(),
+      [self](const AssocRef& to, absl::Span<const uint8_t> message) {
         return self->bridge_->Send(static_cast<dataplane::SctpBridge::Peer*>(to.peer),
                                    self->config_.asap_port, to.assoc, protocol::kAsapPpid, message);
-      });
+      },
+      &r->overload_);
   dataplane::SctpBridge::Options options;
   options.listen_ports = {config.asap_port, config.enrp_port};
+  options.max_peers = static_cast<size_t>(config.max_peers);
+  options.max_associations = static_cast<size_t>(config.max_associations);
+  options.peer_idle_timeout_ms =
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(config.sctp_peer_idle_timeout));
   r->bridge_ = std::make_unique<dataplane::SctpBridge>(
       options,
       [self](const dataplane::Endpoint& to, absl::Span<const uint8_t> packet) {
@@ -113,22 +141,16 @@ void Registrar::Run() {
   pollfd fds[2] = {{io_->fd(), POLLIN, 0},
                    {announcer_ != nullptr ? announcer_->fd() : -1, POLLIN, 0}};
   while (!stop_.load(std::memory_order_relaxed)) {
-    // While shard lcores owe answers, only look; otherwise sleep until a
-    // packet or the next tick.
-    poll(fds, announcer_ != nullptr ? 2 : 1, asap_->in_flight() != 0 ? 0 : kTickMillis);
+    // While shard lcores owe answers or datagrams wait, only look; otherwise
+    // sleep until a packet or the next tick.
+    const bool work = asap_->in_flight() != 0 || !ingress_.empty();
+    poll(fds, announcer_ != nullptr ? 2 : 1, work ? 0 : kTickMillis);
     now_ = NowMillis();
     if (announcer_ != nullptr && (fds[1].revents & POLLIN)) announcer_->OnReadable(now_);
-    // Drain what arrived, burst by burst (bounded so that timers still run).
-    for (int bursts = 0; bursts < 64; ++bursts) {
-      size_t n = io_->ReceiveBurst(
-          [this](const dataplane::Endpoint& from, absl::Span<const uint8_t> packet) {
-            bridge_->Input(from, packet);
-          });
-      asap_->CollectAnswers(now_);
-      io_->Flush();
-      if (n < dataplane::UdpSocketIo::kBurst) break;
-    }
+    Receive();
+    Process();
     if (now_ - last >= kTickMillis) {
+      if (now_ - last >= kLateTickMillis) overload_.Raise(OverloadMonitor::kLateTick, now_);
       bridge_->AdvanceTimers(static_cast<uint32_t>(now_ - last));
       last = now_;
       asap_->OnTimer(now_);
@@ -136,8 +158,61 @@ void Registrar::Run() {
       if (announcer_ != nullptr) announcer_->OnTimer(now_);
       io_->Flush();
     }
+    if (stats_requested_.exchange(false, std::memory_order_relaxed)) {
+      printf("statistics:\n%s", DescribeStats().c_str());
+      fflush(stdout);
+    }
   }
   shards_->Stop();
+}
+
+void Registrar::Receive() {
+  shed_this_turn_ = false;
+  bool drained = false;
+  for (int bursts = 0; bursts < kReadBursts && !drained; ++bursts) {
+    const size_t n =
+        io_->ReceiveBurst([this](const dataplane::Endpoint& from,
+                                 absl::Span<const uint8_t> datagram) { Admit(from, datagram); });
+    drained = n < dataplane::UdpSocketIo::kBurst;
+  }
+  // Signs that the registrar itself is behind (docs/limits.md).
+  if (!drained) overload_.Raise(OverloadMonitor::kBacklog, now_);
+  if (shed_this_turn_) overload_.Raise(OverloadMonitor::kShed, now_);
+  if (io_->stats().rx_kernel_drops != kernel_drops_seen_) {
+    kernel_drops_seen_ = io_->stats().rx_kernel_drops;
+    overload_.Raise(OverloadMonitor::kKernelDrops, now_);
+  }
+  const uint64_t busy = asap_->stats().shards_busy.load(std::memory_order_relaxed);
+  if (busy != shards_busy_seen_) {
+    shards_busy_seen_ = busy;
+    overload_.Raise(OverloadMonitor::kShardsBusy, now_);
+  }
+}
+
+void Registrar::Admit(const dataplane::Endpoint& from, absl::Span<const uint8_t> datagram) {
+  // Remotes that hold registered PEs carry keep-alive ACKs and
+  // re-registrations: when the registrar must choose, they come first.
+  const dataplane::SctpBridge::Peer* peer = bridge_->Find(from);
+  const auto c = peer != nullptr && asap_->HoldsPes(peer) ? dataplane::IngressQueue::kPriority
+                                                          : dataplane::IngressQueue::kNormal;
+  if (datagram.size() > dataplane::IngressQueue::kSlotBytes) {
+    bridge_->Input(from, datagram);  // rare: larger than any request
+    return;
+  }
+  if (!ingress_.Push(c, from, datagram)) {
+    ++shed_[c];
+    shed_this_turn_ = true;
+  }
+}
+
+void Registrar::Process() {
+  const auto input = [this](const dataplane::Endpoint& from, absl::Span<const uint8_t> datagram) {
+    bridge_->Input(from, datagram);
+  };
+  ingress_.Drain(dataplane::IngressQueue::kPriority, SIZE_MAX, input);
+  ingress_.Drain(dataplane::IngressQueue::kNormal, kNormalBudget, input);
+  asap_->CollectAnswers(now_);
+  io_->Flush();
 }
 
 std::string Registrar::DescribeStats() const {
@@ -146,19 +221,36 @@ std::string Registrar::DescribeStats() const {
     pools += shards_->shard(k).table().pool_count();
     elements += shards_->shard(k).table().element_count();
   }
-  const auto& b = bridge_->stats();
   const auto& io = io_->stats();
   std::string out =
       absl::StrCat("udp_rx_datagrams ", io.rx_datagrams, "\nudp_rx_truncated ", io.rx_truncated,
-                   "\nudp_tx_datagrams ", io.tx_datagrams, "\nudp_tx_errors ", io.tx_errors,
-                   "\nsctp_packets_in ", b.packets_in, "\nsctp_packets_out ", b.packets_out,
-                   "\nsctp_messages_in ", b.messages_in, "\nsctp_messages_out ", b.messages_out,
-                   "\nsctp_send_failures ", b.send_failures, "\nsctp_peers ", bridge_->peer_count(),
-                   "\nsctp_peers_rejected ", b.peers_rejected, "\nhandlespace_pools ", pools,
-                   "\nhandlespace_pool_elements ", elements, "\nannounces_sent ",
-                   announcer_ ? announcer_->announces_sent() : 0, "\nannounces_heard ",
-                   announcer_ ? announcer_->announces_heard() : 0, "\n");
+                   "\nudp_rx_kernel_drops ", io.rx_kernel_drops, "\nudp_tx_datagrams ",
+                   io.tx_datagrams, "\nudp_tx_errors ", io.tx_errors, "\ningress_shed_priority ",
+                   shed_[dataplane::IngressQueue::kPriority], "\ningress_shed_normal ",
+                   shed_[dataplane::IngressQueue::kNormal], "\n");
+  overload_.ForEach([&out](const char* name, const char*, uint64_t value) {
+    absl::StrAppend(&out, name, " ", value, "\n");
+  });
+  bridge_->stats().ForEach([&out](const char* name, const char*, uint64_t value) {
+    absl::StrAppend(&out, name, " ", value, "\n");
+  });
+  absl::StrAppend(&out, "sctp_peers ", bridge_->peer_count(), "\nsctp_associations ",
+                  bridge_->association_count(), "\nhandlespace_pools ", pools,
+                  "\nhandlespace_pool_elements ", elements, "\nannounces_sent ",
+                  announcer_ ? announcer_->announces_sent() : 0, "\nannounces_heard ",
+                  announcer_ ? announcer_->announces_heard() : 0, "\n");
+  absl::StrAppend(&out, "asap_sessions ", asap_->session_count(), "\n");
   absl::StrAppend(&out, asap_->stats().Describe());
+  // The shards' counters, summed (each shard's owner writes its own).
+  std::vector<std::pair<std::string, uint64_t>> shard_totals;
+  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+    size_t i = 0;
+    shards_->shard(k).stats().ForEach([&](const char* name, const char*, uint64_t value) {
+      if (k == 0) shard_totals.emplace_back(absl::StrCat("handlespace_", name), 0);
+      shard_totals[i++].second += value;
+    });
+  }
+  for (const auto& [name, value] : shard_totals) absl::StrAppend(&out, name, " ", value, "\n");
   return out;
 }
 

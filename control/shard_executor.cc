@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cassert>
 #include <cstdio>
 #include <cstdlib>
@@ -37,6 +38,13 @@ ShardExecutor::ShardExecutor(const Options& options)
     auto lane = std::make_unique<Lane>();
     HandlespaceShard::Options shard_options;
     shard_options.seed = options.seed + static_cast<uint64_t>(i);
+    const auto share = [shards](size_t total) {
+      return total == SIZE_MAX ? total : (total + static_cast<size_t>(shards) - 1) / shards;
+    };
+    shard_options.table.max_pool_elements =
+        std::min(shard_options.table.max_pool_elements, share(options.max_pool_elements));
+    shard_options.table.max_pools = share(options.max_pools);
+    shard_options.table.max_pool_size = options.max_pool_size;
     lane->shard = std::make_unique<HandlespaceShard>(static_cast<uint32_t>(i), shard_options);
     lanes_.push_back(std::move(lane));
   }

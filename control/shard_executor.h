@@ -50,6 +50,12 @@ class ShardExecutor {
     // A parked shard re-checks its ring this often even if nothing woke it
     // (a safety net: Submit wakes it).
     int park_millis = 1000;
+    // Handlespace caps (docs/limits.md). The totals are split evenly between
+    // the shards (pools are spread by hash): exact inline, within a few
+    // percent of the total with several shard lcores.
+    size_t max_pool_elements = SIZE_MAX;
+    size_t max_pools = SIZE_MAX;
+    size_t max_pool_size = SIZE_MAX;
   };
   using Done = std::function<void(handlespace::ShardRequest*)>;
 

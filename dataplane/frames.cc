@@ -94,21 +94,6 @@ std::vector<uint8_t> Udp(const FrameSpec& spec, const std::vector<uint8_t>& payl
 
 }  // namespace
 
-uint32_t Crc32c(absl::Span<const uint8_t> bytes, uint32_t crc) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (c & 1 ? 0x82f63b78u : 0);
-      t[i] = c;
-    }
-    return t;
-  }();
-  crc = ~crc;
-  for (uint8_t b : bytes) crc = table[(crc ^ b) & 0xff] ^ (crc >> 8);
-  return ~crc;
-}
-
 std::vector<uint8_t> BuildSctpDataFrame(const FrameSpec& spec, absl::Span<const uint8_t> payload) {
   std::vector<uint8_t> sctp;
   Put16(sctp, spec.sctp_src_port);

@@ -17,11 +17,9 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "dataplane/crc32c.h"
 
 namespace rspd::dataplane {
-
-// CRC32c (Castagnoli), as SCTP's checksum uses it (RFC 9260 Appendix A).
-uint32_t Crc32c(absl::Span<const uint8_t> bytes, uint32_t crc = 0);
 
 // What to put around one SCTP DATA chunk.
 struct FrameSpec {

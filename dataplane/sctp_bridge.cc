@@ -1,11 +1,14 @@
 #include "dataplane/sctp_bridge.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <usrsctp.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+
+#include "dataplane/crc32c.h"
 
 namespace rspd::dataplane {
 
@@ -21,32 +24,54 @@ struct SctpBridge::Listener {
 
 struct SctpBridge::Peer {
   Endpoint endpoint;
+  Key key;
   std::vector<std::unique_ptr<Listener>> listeners;
+  // Live associations: (local port, association id).
+  std::vector<std::pair<uint16_t, AssocId>> assocs;
+  bool had_association = false;
+  uint64_t last_activity_ms = 0;  // last packet in or out
+  // Links in the bridge's list of peers without a live association.
+  bool candidate = false;
+  Peer* prev = nullptr;
+  Peer* next = nullptr;
 };
 
 namespace {
 
+// SCTP chunk types (RFC 9260 §3.2).
+constexpr uint8_t kChunkInit = 1;
+constexpr uint8_t kChunkAbort = 6;
+constexpr uint8_t kChunkShutdownAck = 8;
+constexpr uint8_t kChunkError = 9;
+constexpr uint8_t kChunkCookieEcho = 10;
+constexpr uint8_t kChunkShutdownComplete = 14;
+// The T bit of ABORT and SHUTDOWN COMPLETE: the verification tag is the
+// receiver's, reflected (RFC 9260 §3.3.7, §3.3.13, §8.5.1).
+constexpr uint8_t kFlagT = 0x01;
+constexpr size_t kCommonHeader = 12;
+constexpr size_t kInitChunkLength = 20;
+
+// How often peers without an association are looked at.
+constexpr uint64_t kReapPeriodMs = 250;
+// A peer whose last association ended is reaped once it has been silent this
+// long: time for the last SHUTDOWN exchange, and for a client that opens its
+// next association at once to reuse the peer.
+constexpr uint64_t kClosedGraceMs = 1000;
+// How long a closed peer's memory stays valid for usrsctp's late calls
+// (timers may call conn_output after close): longer than any retransmission
+// of the ABORT or SHUTDOWN that closing sends.
+constexpr uint64_t kAfterCloseMs = 5000;
+// Reaping this many peers makes the heap worth trimming, so that their
+// memory goes back to the system.
+constexpr uint64_t kTrimAfterReaped = 256;
+
 SctpBridge* g_bridge = nullptr;
+
+uint16_t Load16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 int ConnOutput(void* address, void* buffer, size_t length, uint8_t /*tos*/, uint8_t /*set_df*/) {
   if (g_bridge == nullptr) return EINVAL;
   return g_bridge->Output(static_cast<SctpBridge::Peer*>(address), buffer, length);
-}
-
-std::array<uint8_t, 20> KeyOf(const Endpoint& e) {
-  std::array<uint8_t, 20> key{};
-  if (e.address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.address);
-    key[0] = 4;
-    memcpy(&key[2], &v4->sin_port, 2);
-    memcpy(&key[4], &v4->sin_addr, 4);
-  } else {
-    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.address);
-    key[0] = 6;
-    memcpy(&key[2], &v6->sin6_port, 2);
-    memcpy(&key[4], &v6->sin6_addr, 16);
-  }
-  return key;
 }
 
 int ReceiveCallback(struct socket* /*sock*/, union sctp_sockstore addr, void* data, size_t length,
@@ -62,6 +87,13 @@ int ReceiveCallback(struct socket* /*sock*/, union sctp_sockstore addr, void* da
   return 1;
 }
 
+// Writes the CRC32c into the checksum field (RFC 9260 §6.8).
+void SetChecksum(uint8_t* packet, size_t length) {
+  memset(packet + 8, 0, 4);
+  const uint32_t crc = Crc32c(absl::MakeConstSpan(packet, length));
+  memcpy(packet + 8, &crc, sizeof(crc));
+}
+
 }  // namespace
 
 Endpoint Endpoint::From(const sockaddr* address, socklen_t length) {
@@ -71,30 +103,58 @@ Endpoint Endpoint::From(const sockaddr* address, socklen_t length) {
   return e;
 }
 
+SctpBridge::Key SctpBridge::KeyOf(const Endpoint& e) {
+  Key key{};
+  if (e.address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.address);
+    key[0] = 4;
+    memcpy(&key[2], &v4->sin_port, 2);
+    memcpy(&key[4], &v4->sin_addr, 4);
+  } else {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.address);
+    key[0] = 6;
+    memcpy(&key[2], &v6->sin6_port, 2);
+    memcpy(&key[4], &v6->sin6_addr, 16);
+  }
+  return key;
+}
+
 SctpBridge::SctpBridge(const Options& options, OutputFn output, DeliverFn deliver, EventFn events)
     : options_(options),
       output_(std::move(output)),
       deliver_(std::move(deliver)),
-      events_(std::move(events)) {
+      events_(std::move(events)),
+      oob_tokens_(options.max_oob_answers_per_second) {
   if (g_bridge != nullptr) {
     abort();  // usrsctp is process-global: one bridge per process
   }
   g_bridge = this;
-  // Nothreads: our loop drives the timers (PLATFORM.md). Port 0: no UDP
-  // encapsulation socket of usrsctp's own; the backend carries the packets.
+  // Nothreads: our loop drives the timers. Port 0: no UDP encapsulation
+  // socket of usrsctp's own; the backend carries the packets.
   usrsctp_init_nothreads(0, ConnOutput, nullptr);
   usrsctp_sysctl_set_sctp_ecn_enable(0);
+  // The bridge checks and computes CRC32c itself (Input, Output): a packet
+  // must pass the check before it may create any state. After
+  // usrsctp_init, which resets the setting.
+  usrsctp_enable_crc32c_offload();
 }
 
 SctpBridge::~SctpBridge() {
+  // Associations still up are aborted, not shut down gracefully: a remote
+  // that does not answer a SHUTDOWN would hold the stack for minutes of
+  // retransmissions, and either way the remote learns at once that we are
+  // gone.
+  const linger abort_on_close{1, 0};
   for (auto& [key, peer] : peers_) {
     for (auto& listener : peer->listeners) {
+      usrsctp_setsockopt(listener->socket, SOL_SOCKET, SO_LINGER, &abort_on_close,
+                         sizeof(abort_on_close));
       usrsctp_close(listener->socket);
     }
   }
   // Closed associations still send their ABORT/SHUTDOWN from timers; drain
-  // them before the handles go away (PLATFORM.md: timers may call
-  // conn_output after close). Bounded: 30 s of simulated time.
+  // them before the handles go away (timers may call conn_output after
+  // close). Bounded: 30 s of simulated time.
   bool finished = false;
   for (int i = 0; i < 3000 && !(finished = usrsctp_finish() == 0); ++i) {
     usrsctp_handle_timers(10);
@@ -105,77 +165,300 @@ SctpBridge::~SctpBridge() {
     for (auto& [key, peer] : peers_) {
       usrsctp_deregister_address(peer.get());
     }
+    for (auto& [peer, free_at] : closed_) {
+      usrsctp_deregister_address(peer.get());
+    }
   }
   g_bridge = nullptr;
 }
 
-SctpBridge::Peer* SctpBridge::FindOrCreatePeer(const Endpoint& from) {
-  std::array<uint8_t, 20> key = KeyOf(from);
-  auto it = peers_.find(key);
-  if (it != peers_.end()) {
-    return it->second.get();
+SctpBridge::Peer* SctpBridge::Find(const Endpoint& from) const {
+  auto it = peers_.find(KeyOf(from));
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+void SctpBridge::AddCandidate(Peer* peer) {
+  if (peer->candidate) return;
+  peer->candidate = true;
+  peer->prev = candidates_tail_;
+  peer->next = nullptr;
+  if (candidates_tail_ != nullptr) {
+    candidates_tail_->next = peer;
+  } else {
+    candidates_head_ = peer;
   }
+  candidates_tail_ = peer;
+}
+
+void SctpBridge::RemoveCandidate(Peer* peer) {
+  if (!peer->candidate) return;
+  peer->candidate = false;
+  (peer->prev != nullptr ? peer->prev->next : candidates_head_) = peer->next;
+  (peer->next != nullptr ? peer->next->prev : candidates_tail_) = peer->prev;
+  peer->prev = peer->next = nullptr;
+}
+
+SctpBridge::Peer* SctpBridge::CreatePeer(const Endpoint& from, const Key& key) {
   if (peers_.size() >= options_.max_peers) {
-    ++stats_.peers_rejected;
-    return nullptr;
+    if (candidates_head_ == nullptr) {
+      SctpBridgeStats::Bump(stats_.sctp_peers_refused);
+      return nullptr;
+    }
+    // The peer that has gone longest without an association makes room: a
+    // flood of INITs from ever new endpoints cannot lock out the next client.
+    SctpBridgeStats::Bump(stats_.sctp_peers_evicted);
+    Close(candidates_head_);
   }
   auto peer = std::make_unique<Peer>();
   peer->endpoint = from;
+  peer->key = key;
+  peer->last_activity_ms = now_ms_;
   Peer* raw = peer.get();
   // The sconn address must be registered, or the first DATA is aborted.
   usrsctp_register_address(raw);
-  for (uint16_t port : options_.listen_ports) {
-    auto listener = std::make_unique<Listener>();
-    listener->bridge = this;
-    listener->peer = raw;
-    listener->port = port;
-    struct socket* s = usrsctp_socket(AF_CONN, SOCK_SEQPACKET, IPPROTO_SCTP, ReceiveCallback,
-                                      nullptr, 0, listener.get());
-    if (s == nullptr) {
-      continue;
-    }
-    listener->socket = s;
-    usrsctp_set_non_blocking(s, 1);
-    const int on = 1;
-    usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
-    usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
-    sctp_event event{};
-    event.se_assoc_id = SCTP_ALL_ASSOC;
-    event.se_on = 1;
-    event.se_type = SCTP_ASSOC_CHANGE;
-    usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
-    sockaddr_conn local{};
-    local.sconn_family = AF_CONN;
-    local.sconn_port = htons(port);
-    local.sconn_addr = raw;
-    if (usrsctp_bind(s, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
-        usrsctp_listen(s, 1) != 0) {
-      usrsctp_close(s);
-      continue;
-    }
-    peer->listeners.push_back(std::move(listener));
-  }
+  known_.insert(raw);
   peers_.emplace(key, std::move(peer));
+  AddCandidate(raw);
+  SctpBridgeStats::Bump(stats_.sctp_peers_created);
   return raw;
 }
 
-void SctpBridge::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
-  ++stats_.packets_in;
-  Peer* peer = FindOrCreatePeer(from);
-  if (peer == nullptr) {
-    return;
+bool SctpBridge::Listen(Peer* peer, uint16_t port) {
+  for (const auto& listener : peer->listeners) {
+    if (listener->port == port) return true;
   }
-  usrsctp_conninput(peer, packet.data(), packet.size(), 0);
+  auto listener = std::make_unique<Listener>();
+  listener->bridge = this;
+  listener->peer = peer;
+  listener->port = port;
+  struct socket* s = usrsctp_socket(AF_CONN, SOCK_SEQPACKET, IPPROTO_SCTP, ReceiveCallback, nullptr,
+                                    0, listener.get());
+  if (s == nullptr) return false;
+  usrsctp_set_non_blocking(s, 1);
+  const int on = 1;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
+  sctp_event event{};
+  event.se_assoc_id = SCTP_ALL_ASSOC;
+  event.se_on = 1;
+  event.se_type = SCTP_ASSOC_CHANGE;
+  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
+  sockaddr_conn local{};
+  local.sconn_family = AF_CONN;
+  local.sconn_port = htons(port);
+  local.sconn_addr = peer;
+  if (usrsctp_bind(s, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0 ||
+      usrsctp_listen(s, 1) != 0) {
+    usrsctp_close(s);
+    return false;
+  }
+  listener->socket = s;
+  peer->listeners.push_back(std::move(listener));
+  return true;
 }
 
-void SctpBridge::AdvanceTimers(uint32_t elapsed_ms) { usrsctp_handle_timers(elapsed_ms); }
+void SctpBridge::Close(Peer* peer) {
+  RemoveCandidate(peer);
+  associations_ -= peer->assocs.size();
+  peer->assocs.clear();
+  for (auto& listener : peer->listeners) {
+    usrsctp_close(listener->socket);
+    listener->socket = nullptr;
+  }
+  auto it = peers_.find(peer->key);
+  closed_.emplace_back(std::move(it->second), now_ms_ + kAfterCloseMs);
+  peers_.erase(it);
+}
 
-int SctpBridge::Output(Peer* peer, const void* buffer, size_t length) {
-  ++stats_.packets_out;
-  int error =
-      output_(peer->endpoint, absl::MakeConstSpan(static_cast<const uint8_t*>(buffer), length));
-  if (error != 0) ++stats_.output_errors;
+void SctpBridge::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
+  // RFC 9260 §6.8: a packet with a bad CRC32c is discarded. Nothing is
+  // created or looked up for a datagram that is not SCTP.
+  if (packet.size() < kCommonHeader + 4) {
+    SctpBridgeStats::Bump(stats_.sctp_not_sctp);
+    return;
+  }
+  if (options_.verify_checksums) {
+    uint32_t stored;
+    memcpy(&stored, packet.data() + 8, sizeof(stored));
+    if (SctpChecksum(packet) != stored) {
+      SctpBridgeStats::Bump(stats_.sctp_not_sctp);
+      return;
+    }
+  }
+  const Key key = KeyOf(from);
+  auto it = peers_.find(key);
+  Peer* peer = it == peers_.end() ? nullptr : it->second.get();
+  // An INIT (RFC 9260 §8.5.1: verification tag 0) to one of our ports.
+  const uint16_t dst_port = Load16(packet.data() + 2);
+  const bool init =
+      packet[kCommonHeader] == kChunkInit && packet.size() >= kCommonHeader + kInitChunkLength &&
+      Load16(packet.data() + kCommonHeader + 2) >= kInitChunkLength &&
+      memcmp(packet.data() + 4, "\0\0\0\0", 4) == 0 &&
+      std::find(options_.listen_ports.begin(), options_.listen_ports.end(), dst_port) !=
+          options_.listen_ports.end();
+  if (init && associations_ >= options_.max_associations) {
+    SctpBridgeStats::Bump(stats_.sctp_associations_refused);
+    return;
+  }
+  if (peer == nullptr) {
+    if (!init) {
+      AnswerOutOfTheBlue(from, packet);
+      return;
+    }
+    peer = CreatePeer(from, key);
+    if (peer == nullptr) return;
+  }
+  // A listening socket per SCTP port the remote starts associations to
+  // (about 4.5 KiB each), made when its first INIT arrives.
+  if (init && !Listen(peer, dst_port)) {
+    SctpBridgeStats::Bump(stats_.sctp_peers_refused);
+    return;
+  }
+  peer->last_activity_ms = now_ms_;
+  SctpBridgeStats::Bump(stats_.sctp_packets_in);
+  usrsctp_conninput(peer, packet.data(), packet.size(), 0);
+  AbortRefused();
+}
+
+void SctpBridge::AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8_t> packet) {
+  SctpBridgeStats::Bump(stats_.sctp_out_of_the_blue);
+  // RFC 9260 §8.4: what the packet's chunks call for. Rules 2, 6, 7:
+  // ABORT, SHUTDOWN COMPLETE and ERROR get no answer; rule 3: an INIT or
+  // COOKIE ECHO we cannot take (not to our port, or from a peer that was
+  // reaped) is not answered either, the remote retries; rule 5: SHUTDOWN
+  // ACK gets SHUTDOWN COMPLETE; rule 8: anything else gets ABORT. Both
+  // answers carry the packet's own verification tag with the T bit.
+  uint8_t answer = kChunkAbort;
+  for (size_t at = kCommonHeader; at + 4 <= packet.size();) {
+    const uint8_t type = packet[at];
+    const uint16_t length = Load16(packet.data() + at + 2);
+    if (type == kChunkAbort || type == kChunkShutdownComplete || type == kChunkError ||
+        type == kChunkInit || type == kChunkCookieEcho) {
+      return;
+    }
+    if (type == kChunkShutdownAck) answer = kChunkShutdownComplete;
+    if (length < 4) break;
+    at += (static_cast<size_t>(length) + 3) & ~size_t{3};
+  }
+  // Answers are stateless and bounded: a flood of forged packets gets at
+  // most max_oob_answers_per_second answers, never more bytes than it sent.
+  const double rate = options_.max_oob_answers_per_second;
+  oob_tokens_ =
+      std::min(rate, oob_tokens_ + static_cast<double>(now_ms_ - oob_refill_ms_) * rate / 1000.0);
+  oob_refill_ms_ = now_ms_;
+  if (oob_tokens_ < 1) {
+    SctpBridgeStats::Bump(stats_.sctp_oob_answers_limited);
+    return;
+  }
+  oob_tokens_ -= 1;
+  uint8_t reply[kCommonHeader + 4] = {};
+  memcpy(reply, packet.data() + 2, 2);      // source port: the packet's destination
+  memcpy(reply + 2, packet.data(), 2);      // destination port: its source
+  memcpy(reply + 4, packet.data() + 4, 4);  // its verification tag, reflected (T bit)
+  reply[kCommonHeader] = answer;
+  reply[kCommonHeader + 1] = kFlagT;
+  reply[kCommonHeader + 3] = 4;  // chunk length
+  SetChecksum(reply, sizeof(reply));
+  if (output_(from, absl::MakeConstSpan(reply)) != 0) {
+    SctpBridgeStats::Bump(stats_.sctp_output_errors);
+    return;
+  }
+  SctpBridgeStats::Bump(stats_.sctp_oob_answers_sent);
+}
+
+void SctpBridge::AdvanceTimers(uint32_t elapsed_ms) {
+  now_ms_ += elapsed_ms;
+  usrsctp_handle_timers(elapsed_ms);
+  AbortRefused();
+  if (now_ms_ >= next_reap_ms_) {
+    next_reap_ms_ = now_ms_ + kReapPeriodMs;
+    Reap();
+  }
+}
+
+void SctpBridge::Reap() {
+  uint64_t reaped = 0;
+  for (Peer* peer = candidates_head_; peer != nullptr;) {
+    Peer* next = peer->next;
+    const uint64_t silent = now_ms_ - peer->last_activity_ms;
+    if (silent >= (peer->had_association ? kClosedGraceMs : options_.peer_idle_timeout_ms)) {
+      Close(peer);
+      ++reaped;
+    }
+    peer = next;
+  }
+  SctpBridgeStats::Bump(stats_.sctp_peers_reaped, reaped);
+  // Closed peers whose time is up: usrsctp is done with them.
+  auto done = std::partition(closed_.begin(), closed_.end(),
+                             [this](const auto& entry) { return entry.second > now_ms_; });
+  for (auto it = done; it != closed_.end(); ++it) {
+    usrsctp_deregister_address(it->first.get());
+    known_.erase(it->first.get());
+  }
+  closed_.erase(done, closed_.end());
+  reaped_since_trim_ += reaped;
+  if (reaped == 0 && reaped_since_trim_ >= kTrimAfterReaped && closed_.empty()) {
+    // Thousands of small usrsctp allocations freed: without a trim the heap
+    // keeps them and the process never shrinks back.
+    malloc_trim(0);
+    reaped_since_trim_ = 0;
+    SctpBridgeStats::Bump(stats_.sctp_memory_trims);
+  }
+}
+
+int SctpBridge::Output(Peer* peer, void* buffer, size_t length) {
+  if (!known_.contains(peer)) return EINVAL;
+  peer->last_activity_ms = now_ms_;
+  SctpBridgeStats::Bump(stats_.sctp_packets_out);
+  auto* bytes = static_cast<uint8_t*>(buffer);
+  if (length >= kCommonHeader) SetChecksum(bytes, length);
+  int error = output_(peer->endpoint, absl::MakeConstSpan(bytes, length));
+  if (error != 0) SctpBridgeStats::Bump(stats_.sctp_output_errors);
   return error;
+}
+
+void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t length) {
+  const auto* n = static_cast<const sctp_notification*>(data);
+  if (length < sizeof(sctp_assoc_change) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE) return;
+  const sctp_assoc_change& change = n->sn_assoc_change;
+  const auto id = static_cast<AssocId>(change.sac_assoc_id);
+  Peer* peer = listener->peer;
+  const std::pair<uint16_t, AssocId> assoc{listener->port, id};
+  auto known = std::find(peer->assocs.begin(), peer->assocs.end(), assoc);
+  if (change.sac_state == SCTP_COMM_UP || change.sac_state == SCTP_RESTART) {
+    if (known != peer->assocs.end()) return;  // a restart of one we have
+    if (associations_ >= options_.max_associations) {
+      SctpBridgeStats::Bump(stats_.sctp_associations_refused);
+      refused_.emplace_back(listener, id);
+      return;
+    }
+    peer->assocs.push_back(assoc);
+    peer->had_association = true;
+    ++associations_;
+    RemoveCandidate(peer);
+    SctpBridgeStats::Bump(stats_.sctp_associations_up);
+    events_(peer, listener->port, id, AssocEvent::kUp);
+  } else if (change.sac_state == SCTP_COMM_LOST || change.sac_state == SCTP_SHUTDOWN_COMP ||
+             change.sac_state == SCTP_CANT_STR_ASSOC) {
+    listener->partial.erase(id);
+    if (known != peer->assocs.end()) {
+      peer->assocs.erase(known);
+      --associations_;
+      if (peer->assocs.empty()) AddCandidate(peer);
+    }
+    events_(peer, listener->port, id, AssocEvent::kDown);
+  }
+}
+
+void SctpBridge::AbortRefused() {
+  for (const auto& [listener, id] : refused_) {
+    sctp_sndinfo info{};
+    info.snd_flags = SCTP_ABORT;
+    info.snd_assoc_id = static_cast<sctp_assoc_t>(id);
+    usrsctp_sendv(listener->socket, nullptr, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
+                  0);
+  }
+  refused_.clear();
 }
 
 void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
@@ -183,18 +466,7 @@ void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
                            int flags) {
   const auto* bytes = static_cast<const uint8_t*>(data);
   if (flags & MSG_NOTIFICATION) {
-    const auto* n = static_cast<const sctp_notification*>(data);
-    if (length >= sizeof(sctp_assoc_change) && n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
-      const sctp_assoc_change& change = n->sn_assoc_change;
-      uint32_t id = static_cast<uint32_t>(change.sac_assoc_id);
-      if (change.sac_state == SCTP_COMM_UP || change.sac_state == SCTP_RESTART) {
-        events_(listener->peer, listener->port, id, AssocEvent::kUp);
-      } else if (change.sac_state == SCTP_COMM_LOST || change.sac_state == SCTP_SHUTDOWN_COMP ||
-                 change.sac_state == SCTP_CANT_STR_ASSOC) {
-        listener->partial.erase(id);
-        events_(listener->peer, listener->port, id, AssocEvent::kDown);
-      }
-    }
+    OnAssocChange(listener, data, length);
     return;
   }
   absl::Span<const uint8_t> message(bytes, length);
@@ -206,32 +478,32 @@ void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
     }
     std::vector<uint8_t> whole = std::move(partial);
     listener->partial.erase(assoc);
-    ++stats_.messages_in;
+    SctpBridgeStats::Bump(stats_.sctp_messages_in);
     deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
     return;
   }
-  ++stats_.messages_in;
+  SctpBridgeStats::Bump(stats_.sctp_messages_in);
   deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
 }
 
 bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
                       absl::Span<const uint8_t> message, uint16_t stream) {
-  for (auto& listener : peer->listeners) {
-    if (listener->port != local_port) continue;
-    sctp_sndinfo info{};
-    info.snd_sid = stream;
-    info.snd_ppid = htonl(ppid);
-    info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-    ssize_t n = usrsctp_sendv(listener->socket, message.data(), message.size(), nullptr, 0, &info,
-                              sizeof(info), SCTP_SENDV_SNDINFO, 0);
-    if (n < 0) {
-      ++stats_.send_failures;
-      return false;
+  // The peer may have been closed since the caller learned of it.
+  if (known_.contains(peer)) {
+    for (auto& listener : peer->listeners) {
+      if (listener->port != local_port || listener->socket == nullptr) continue;
+      sctp_sndinfo info{};
+      info.snd_sid = stream;
+      info.snd_ppid = htonl(ppid);
+      info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
+      ssize_t n = usrsctp_sendv(listener->socket, message.data(), message.size(), nullptr, 0, &info,
+                                sizeof(info), SCTP_SENDV_SNDINFO, 0);
+      if (n < 0) break;
+      SctpBridgeStats::Bump(stats_.sctp_messages_out);
+      return true;
     }
-    ++stats_.messages_out;
-    return true;
   }
-  ++stats_.send_failures;
+  SctpBridgeStats::Bump(stats_.sctp_send_failures);
   return false;
 }
 

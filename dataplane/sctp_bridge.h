@@ -2,16 +2,28 @@
 //
 // The registrar's SCTP stack: usrsctp in nothreads AF_CONN mode, fed with the
 // SCTP packets that a packet I/O backend (kernel UDP sockets, or DPDK)
-// received, and emitting packets through that backend (PLATFORM.md, usrsctp).
+// received, and emitting packets through that backend.
 //
 // Every remote encapsulation endpoint (IP address and UDP port, RFC 6951) is
 // one `Peer`: a registered sconn address with its own listening sockets, one
-// per local SCTP port (ASAP 3863, ENRP 9901), because a wildcard listener
+// per local SCTP port it starts associations to (ASAP 3863, ENRP 9901), because a wildcard listener
 // scans every registered address per packet and collapses with thousands of
 // peers. Messages arrive whole (partial deliveries are reassembled) through
 // the delivery callback; association state changes through the event
 // callback. Everything runs on the thread that calls Input/AdvanceTimers/Send
 // (the I/O lcore); usrsctp is process-global, so there is one bridge per process.
+//
+// State is created for valid SCTP only (docs/limits.md). The bridge checks
+// every packet's CRC32c itself (usrsctp's own check is off) and computes it
+// on output. A packet from an unknown remote creates a peer only if it is an
+// INIT to one of our ports; anything else from an unknown remote is "out of
+// the blue" (RFC 9260 §8.4) and answered, at a bounded rate, with a
+// stateless ABORT or SHUTDOWN COMPLETE, or dropped. A peer without a live
+// association is reaped: soon after its last association ended, or once it
+// has been silent for `peer_idle_timeout_ms` if it never had one. Peers and
+// associations are capped: at the peer cap the longest half-open peer (no
+// association) makes room; when every peer holds an association, new ones
+// are refused. Every drop, refusal and eviction is counted.
 //
 // Example:
 //   SctpBridge bridge({3863, 9901}, output, deliver, events);
@@ -25,12 +37,16 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 
 struct socket;
@@ -43,6 +59,45 @@ struct Endpoint {
   socklen_t length = 0;
 
   static Endpoint From(const sockaddr* address, socklen_t length);
+};
+
+// Counters of the bridge, declared once: name and help text. Owner-only
+// updates (relaxed load + store), readable from any thread.
+// clang-format off
+#define RSPD_SCTP_BRIDGE_STATS(X) \
+  X(sctp_packets_in, "SCTP packets handed to usrsctp") \
+  X(sctp_packets_out, "SCTP packets usrsctp sent") \
+  X(sctp_output_errors, "SCTP packets the packet I/O backend could not send") \
+  X(sctp_messages_in, "whole messages delivered") \
+  X(sctp_messages_out, "messages sent") \
+  X(sctp_send_failures, "messages usrsctp refused, or for a gone peer") \
+  X(sctp_not_sctp, "datagrams dropped: shorter than an SCTP header and chunk, or a bad CRC32c") \
+  X(sctp_out_of_the_blue, "valid SCTP packets from unknown remotes that were not an INIT (RFC 9260 §8.4)") \
+  X(sctp_oob_answers_sent, "stateless ABORTs and SHUTDOWN COMPLETEs sent for out-of-the-blue packets") \
+  X(sctp_oob_answers_limited, "out-of-the-blue answers not sent: rate limit") \
+  X(sctp_peers_created, "remote endpoints that sent an INIT and got a peer") \
+  X(sctp_peers_reaped, "peers closed: last association ended, or silent without one") \
+  X(sctp_peers_evicted, "half-open peers closed to make room at max_peers") \
+  X(sctp_peers_refused, "INITs from new remotes dropped: max_peers, all with associations") \
+  X(sctp_associations_up, "associations established") \
+  X(sctp_associations_refused, "INITs dropped or associations aborted: max_associations") \
+  X(sctp_memory_trims, "heap trims after reaping many peers")
+// clang-format on
+
+struct SctpBridgeStats {
+#define RSPD_BRIDGE_STAT_FIELD(name, help) std::atomic<uint64_t> name{0};
+  RSPD_SCTP_BRIDGE_STATS(RSPD_BRIDGE_STAT_FIELD)
+#undef RSPD_BRIDGE_STAT_FIELD
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  // Calls fn(name, help, value) for every counter.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+#define RSPD_BRIDGE_STAT_EXPORT(name, help) fn(#name, help, name.load(std::memory_order_relaxed));
+    RSPD_SCTP_BRIDGE_STATS(RSPD_BRIDGE_STAT_EXPORT)
+#undef RSPD_BRIDGE_STAT_EXPORT
+  }
 };
 
 class SctpBridge {
@@ -66,21 +121,20 @@ class SctpBridge {
   using DeliverFn = std::function<void(const Delivery&)>;
   using EventFn = std::function<void(Peer* peer, uint16_t local_port, AssocId assoc, AssocEvent)>;
 
-  struct Stats {
-    uint64_t packets_in = 0;
-    uint64_t packets_out = 0;
-    uint64_t output_errors = 0;
-    uint64_t messages_in = 0;
-    uint64_t messages_out = 0;
-    uint64_t send_failures = 0;
-    uint64_t peers_rejected = 0;  // more remotes than max_peers
-  };
-
   struct Options {
     std::vector<uint16_t> listen_ports;
-    // Each remote endpoint costs two sockets and a few KiB; past this many,
-    // packets from new remotes are dropped and counted.
-    size_t max_peers = 65536;
+    // Each remote endpoint costs a usrsctp socket per SCTP port it talks to
+    // (about 4.5 KiB each) and each association a few KiB more
+    // (docs/limits.md).
+    size_t max_peers = 16384;
+    size_t max_associations = 16384;
+    // A peer that never had an association (an INIT, then nothing) is reaped
+    // after this long without a packet in either direction.
+    uint32_t peer_idle_timeout_ms = 10000;
+    // Out-of-the-blue answers (RFC 9260 §8.4) per second at most.
+    uint32_t max_oob_answers_per_second = 1000;
+    // false only for fuzzing: packets reach usrsctp unchecked.
+    bool verify_checksums = true;
   };
 
   SctpBridge(const Options& options, OutputFn output, DeliverFn deliver, EventFn events);
@@ -90,34 +144,66 @@ class SctpBridge {
 
   // One SCTP packet received from `from` (the UDP payload for RFC 6951).
   void Input(const Endpoint& from, absl::Span<const uint8_t> packet);
-  // Drives usrsctp's timers (retransmission, heartbeats, shutdown).
+  // Drives usrsctp's timers (retransmission, heartbeats, shutdown) and reaps
+  // peers that have no association left.
   void AdvanceTimers(uint32_t elapsed_ms);
   // Sends one message on an association accepted on `local_port`. False if
   // the association or peer is gone or usrsctp refused it (counted).
   bool Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
             absl::Span<const uint8_t> message, uint16_t stream = 0);
 
+  // The peer of a remote endpoint, or null if it has none.
+  Peer* Find(const Endpoint& from) const;
   const Endpoint& endpoint(const Peer* peer) const;
-  const Stats& stats() const { return stats_; }
+  const SctpBridgeStats& stats() const { return stats_; }
   size_t peer_count() const { return peers_.size(); }
+  size_t association_count() const { return associations_; }
 
   // For usrsctp's C callbacks only: conn_output, and the receive callback of
   // a peer's listening socket.
   struct Listener;
-  int Output(Peer* peer, const void* buffer, size_t length);
+  int Output(Peer* peer, void* buffer, size_t length);
   void OnReceive(Listener* listener, const void* data, size_t length, uint16_t remote_port,
                  uint32_t assoc, uint32_t ppid, uint16_t stream, int flags);
 
  private:
-  Peer* FindOrCreatePeer(const Endpoint& from);
+  using Key = std::array<uint8_t, 20>;  // address family, port, address
+  static Key KeyOf(const Endpoint& e);
+
+  Peer* CreatePeer(const Endpoint& from, const Key& key);
+  // Makes sure `peer` has a listening socket on `port`.
+  bool Listen(Peer* peer, uint16_t port);
+  // Closes the peer's sockets and frees it once usrsctp is done with it.
+  void Close(Peer* peer);
+  void OnAssocChange(Listener* listener, const void* notification, size_t length);
+  // RFC 9260 §8.4 for a valid packet from a remote without a peer.
+  void AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8_t> packet);
+  void Reap();
+  void AbortRefused();
+  // Candidates: peers without a live association, oldest first.
+  void AddCandidate(Peer* peer);
+  void RemoveCandidate(Peer* peer);
 
   Options options_;
   OutputFn output_;
   DeliverFn deliver_;
   EventFn events_;
-  // Key: address family, address bytes and port.
-  absl::flat_hash_map<std::array<uint8_t, 20>, std::unique_ptr<Peer>> peers_;
-  Stats stats_;
+  absl::flat_hash_map<Key, std::unique_ptr<Peer>> peers_;
+  // Every Peer usrsctp may still name in conn_output: live ones and closed
+  // ones waiting in `closed_` until usrsctp has surely let go of them.
+  absl::flat_hash_set<const Peer*> known_;
+  std::vector<std::pair<std::unique_ptr<Peer>, uint64_t>> closed_;  // peer, free at (ms)
+  Peer* candidates_head_ = nullptr;
+  Peer* candidates_tail_ = nullptr;
+  // Associations over max_associations, aborted after the callback.
+  std::vector<std::pair<Listener*, AssocId>> refused_;
+  size_t associations_ = 0;
+  uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
+  uint64_t next_reap_ms_ = 0;
+  uint64_t reaped_since_trim_ = 0;
+  double oob_tokens_ = 0;
+  uint64_t oob_refill_ms_ = 0;
+  SctpBridgeStats stats_;
 };
 
 }  // namespace rspd::dataplane

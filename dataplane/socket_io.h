@@ -25,6 +25,14 @@
 
 namespace rspd::dataplane {
 
+struct UdpSocketOptions {
+  // Socket buffer sizes asked for. Beyond net.core.rmem_max / wmem_max they
+  // need CAP_NET_ADMIN (SO_RCVBUFFORCE); without it the kernel's maximum
+  // applies (see UdpSocketIo::receive_buffer()).
+  int receive_buffer = 8 << 20;
+  int send_buffer = 4 << 20;
+};
+
 class UdpSocketIo {
  public:
   // RX and TX batch: 32 datagrams, the DPDK burst size the design uses.
@@ -36,17 +44,23 @@ class UdpSocketIo {
   struct Stats {
     uint64_t rx_datagrams = 0;
     uint64_t rx_truncated = 0;  // longer than kMaxDatagram: dropped
+    // Datagrams the kernel dropped because the receive buffer was full
+    // (SO_RXQ_OVFL), since the socket was opened: the registrar falling behind.
+    uint64_t rx_kernel_drops = 0;
     uint64_t tx_datagrams = 0;
     uint64_t tx_errors = 0;
   };
 
   // Binds a UDP socket; port 0 picks a free one (see port()).
   static absl::StatusOr<std::unique_ptr<UdpSocketIo>> Open(const std::string& address,
-                                                           uint16_t port);
+                                                           uint16_t port,
+                                                           const UdpSocketOptions& options = {});
   ~UdpSocketIo();
 
   int fd() const { return fd_; }
   uint16_t port() const { return port_; }
+  // The receive buffer the kernel granted, in bytes of its accounting.
+  int receive_buffer() const { return receive_buffer_; }
   const Stats& stats() const { return stats_; }
 
   // Receives what is waiting, up to kBurst datagrams, calling
@@ -66,10 +80,14 @@ class UdpSocketIo {
 
   int fd_;
   uint16_t port_;
+  int receive_buffer_ = 0;
   Stats stats_;
   std::vector<uint8_t> rx_buffers_;
   std::array<Endpoint, kBurst> rx_from_;
   std::array<size_t, kBurst> rx_length_{};
+  // Room for each datagram's SO_RXQ_OVFL control message.
+  static constexpr size_t kControlSpace = 64;
+  std::array<std::array<uint8_t, kControlSpace>, kBurst> rx_control_{};
   std::vector<uint8_t> tx_buffers_;
   std::array<Endpoint, kBurst> tx_to_;
   std::array<size_t, kBurst> tx_length_{};

@@ -721,11 +721,18 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo&
     return result;
   }
 
+  // RFC 5352 §3.1 rule 5: lack of resources, for new PEs only.
   if (ABSL_PREDICT_FALSE(
           element_count_ >= options_.max_pool_elements ||
           (owner_index_.size() >= 0xffff && owner_index_.find(pe.home) == owner_index_.end()))) {
-    // RFC 5352 §3.1 rule 5: lack of resources.
     result.cause = Cause::kLackOfResources;
+    result.limit = CapacityLimit::kPoolElements;
+    return result;
+  }
+  if (ABSL_PREDICT_FALSE(p == kNoSlot ? pool_count() >= options_.max_pools
+                                      : pools_[p].size >= options_.max_pool_size)) {
+    result.cause = Cause::kLackOfResources;
+    result.limit = p == kNoSlot ? CapacityLimit::kPools : CapacityLimit::kPoolSize;
     return result;
   }
   if (p == kNoSlot) {

@@ -50,10 +50,19 @@ namespace rspd::handlespace {
 inline constexpr uint32_t kNoSlot = 0xffffffffu;
 inline constexpr uint32_t kIterationDone = 0xffffffffu;
 
+// Which cap refused a new PE with Lack of Resources (RFC 5352 §3.1 rule 5).
+enum class CapacityLimit : uint8_t {
+  kNone,
+  kPoolElements,  // Options::max_pool_elements (the table is full)
+  kPools,         // Options::max_pools (a new pool would be one too many)
+  kPoolSize,      // Options::max_pool_size (the pool is full)
+};
+
 struct RegisterResult {
   Cause cause = kNoError;
-  bool added = false;         // a new PE (false: re-registration / update)
-  bool pool_created = false;  // RFC 5352 §3.1 rule 1
+  CapacityLimit limit = CapacityLimit::kNone;  // with kLackOfResources
+  bool added = false;                          // a new PE (false: re-registration / update)
+  bool pool_created = false;                   // RFC 5352 §3.1 rule 1
   // On an update, the home registrar before it (ownership moves when it
   // differs from the new one, RFC 5352 §3.1 rule 4).
   RegistrarId previous_home = 0;
@@ -98,9 +107,12 @@ class PoolTable {
     // so most timers are visited once.
     size_t timer_buckets = 4096;
     unsigned timer_tick_shift = 4;
-    // Registrations beyond this are rejected with Lack of Resources
-    // (RFC 5352 §3.1 rule 5). The index encodes slots in 24 bits.
+    // New PEs beyond these are rejected with Lack of Resources (RFC 5352
+    // §3.1 rule 5); re-registrations of PEs already held never are. The
+    // index encodes slots in 24 bits.
     size_t max_pool_elements = (size_t{1} << 24) - 1;
+    size_t max_pools = SIZE_MAX;
+    size_t max_pool_size = SIZE_MAX;  // PEs in one pool
   };
 
   PoolTable() : PoolTable(Options()) {}

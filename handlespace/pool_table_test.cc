@@ -37,6 +37,35 @@ TEST(RegistrationTest, FirstPeCreatesPoolWithItsPolicy) {
   EXPECT_EQ(table.GetElement(r.slot), MakePe(1, kPr1));
 }
 
+// RFC 5352 §3.1 rule 5: new PEs past a cap get Lack of Resources, naming
+// the cap; re-registrations of PEs held never do.
+TEST(RegistrationTest, CapsRefuseNewPesButNeverReRegistrations) {
+  PoolTable::Options options;
+  options.max_pool_elements = 5;
+  options.max_pools = 2;
+  options.max_pool_size = 3;
+  PoolTable table(options);
+  for (PoolElementId id = 1; id <= 3; ++id) {
+    ASSERT_EQ(table.Register("a", MakePe(id, kPr1), kNever).cause, kNoError);
+  }
+  RegisterResult full = table.Register("a", MakePe(4, kPr1), kNever);
+  EXPECT_EQ(full.cause, Cause::kLackOfResources);
+  EXPECT_EQ(full.limit, CapacityLimit::kPoolSize);
+  ASSERT_EQ(table.Register("b", MakePe(5, kPr1), kNever).cause, kNoError);
+  RegisterResult pools = table.Register("c", MakePe(6, kPr1), kNever);
+  EXPECT_EQ(pools.cause, Cause::kLackOfResources);
+  EXPECT_EQ(pools.limit, CapacityLimit::kPools);
+  EXPECT_EQ(table.pool_count(), 2u);
+  ASSERT_EQ(table.Register("b", MakePe(7, kPr1), kNever).cause, kNoError);
+  RegisterResult elements = table.Register("b", MakePe(8, kPr1), kNever);
+  EXPECT_EQ(elements.cause, Cause::kLackOfResources);
+  EXPECT_EQ(elements.limit, CapacityLimit::kPoolElements);
+  // At every cap at once, the PEs held re-register.
+  EXPECT_EQ(table.Register("a", MakePe(2, kPr1), kNever).cause, kNoError);
+  EXPECT_EQ(table.Register("b", MakePe(5, kPr1), kNever).cause, kNoError);
+  EXPECT_EQ(table.element_count(), 5u);
+}
+
 TEST(RegistrationTest, RejectsInconsistentPolicy) {
   // RFC 5352 §3.1 rule 2: policy type differs -> cause 0x5.
   PoolTable table;

@@ -101,7 +101,9 @@ void HandlespaceShard::DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint
       ShardStats::Add(stats_.rejected_data_control);
       break;
     case Cause::kLackOfResources:
-      ShardStats::Add(stats_.rejected_lack_of_resources);
+      ShardStats::Add(r.reg.limit == CapacityLimit::kPools      ? stats_.rejected_too_many_pools
+                      : r.reg.limit == CapacityLimit::kPoolSize ? stats_.rejected_pool_full
+                                                                : stats_.rejected_handlespace_full);
       break;
     default:
       ShardStats::Add(stats_.rejected_invalid_values);

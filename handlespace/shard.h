@@ -98,7 +98,9 @@ struct ShardRequest {
   X(ownership_moves, "PEs whose home registrar changed on (re-)registration")          \
   X(rejected_invalid_values, "registrations rejected: invalid values (0x3)")           \
   X(rejected_policy, "registrations rejected: inconsistent pooling policy (0x5)")      \
-  X(rejected_lack_of_resources, "registrations rejected: lack of resources (0x6)")     \
+  X(rejected_handlespace_full, "new PEs rejected (0x6): max_pool_elements reached")    \
+  X(rejected_too_many_pools, "new pools rejected (0x6): max_pools reached")            \
+  X(rejected_pool_full, "new PEs rejected (0x6): the pool holds max_pool_size PEs")    \
   X(rejected_transport, "registrations rejected: inconsistent transport type (0x7)")   \
   X(rejected_data_control, "registrations rejected: inconsistent transport use (0x8)") \
   X(deregistrations, "PEs removed by deregistration or DEL_PE")                        \

@@ -95,7 +95,7 @@ TEST(HandlespaceShardTest, CommandsAndCounters) {
   EXPECT_EQ(s.expirations.load(), 1u);
   size_t exported = 0;
   s.ForEach([&](const char*, const char*, uint64_t) { ++exported; });
-  EXPECT_EQ(exported, 20u);
+  EXPECT_EQ(exported, 22u);
 }
 
 TEST(HandlespaceShardTest, PollAnswersThroughRingsWithoutDropping) {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -93,6 +94,10 @@ struct IpAddress {
   }
   friend bool operator==(const IpAddress& a, const IpAddress& b) { return a.bytes == b.bytes; }
   friend bool operator!=(const IpAddress& a, const IpAddress& b) { return !(a == b); }
+  template <typename H>
+  friend H AbslHashValue(H h, const IpAddress& a) {
+    return H::combine(std::move(h), a.bytes);
+  }
 };
 
 // A fixed-capacity address list (no allocation on the command path).

@@ -2,8 +2,8 @@
 # ASAP end to end with real processes on loopback: rspd, 100 PEs in 10 pools
 # (one pool per policy, rspctl register --count=10), PUs resolving through
 # rspctl resolve. Checks every policy's selection as seen by a PU,
-# deregistration, lifetime expiry, keep-alive timeout, unreachable-report
-# removal, bad input, and that Wireshark finds nothing malformed in a capture
+# deregistration, lifetime expiry, keep-alive timeout, unreachable reports
+# from one host, bad input, and that Wireshark finds nothing malformed in a capture
 # of all of it. RFC 5352 §3.1-3.5, RFC 5356.
 set -euo pipefail
 RSPD="$1"
@@ -126,12 +126,16 @@ await "frozen PE registered" grep -q '^registered' "$dir/pe_frozen.out"
 kill -STOP "$frozen_pid"
 await "frozen PE removed" bash -c "! '$RSPCTL' resolve $R --pool=frozen"
 
-# Unreachable reports (§3.5): MAX-BAD-PE-REPORT (2 here) reports remove a PE.
+# Unreachable reports (§3.5) count once per reporting address (RFC 5355
+# §2.13): two reports from this host, over two associations, do not remove a
+# PE that answers the keep-alive probe, although MAX-BAD-PE-REPORT is 2 here
+# (reports from distinct addresses: tests/unreachable_netns_test).
 "$RSPCTL" unreachable $R --pool=rr --unreachable_pe_id=0x65 >/dev/null
-[ "$(resolve --pool=rr --items=20 | grep -c 'pe_id=0x00000065')" -eq 1 ] || fail "removed too early"
 "$RSPCTL" unreachable $R --pool=rr --unreachable_pe_id=0x65 >/dev/null
-await "reported PE removed" bash -c "! '$RSPCTL' resolve $R --pool=rr --items=20 | grep -q 'pe_id=0x00000065'"
-[ "$(resolve --pool=rr --items=20 | wc -l)" -eq 9 ] || fail "other rr PEs lost"
+acks_reach() { [ "$(live_stat keep_alive_acks)" -ge "$1" ]; }
+await "keep-alive rounds past the probe's timeout" acks_reach $(($(live_stat keep_alive_acks) + 30))
+[ "$(resolve --pool=rr --items=20 | grep -c 'pe_id=0x00000065')" -eq 1 ] || fail "one host removed a live PE"
+[ "$(live_stat unreachable_reports_repeated)" -eq 1 ] || fail "the second report was not seen as a repeat"
 
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || fail "rspd did not stop cleanly"
@@ -139,7 +143,7 @@ wait "$rspd_pid" || fail "rspd did not stop cleanly"
 [ "$(rspd_stat removed_by_deregistration)" -eq 10 ] || fail "deregistrations: $(rspd_stat removed_by_deregistration)"
 [ "$(rspd_stat removed_by_lifetime)" -ge 1 ] || fail "no lifetime expiry counted"
 [ "$(rspd_stat removed_by_keep_alive)" -ge 1 ] || fail "no keep-alive removal counted"
-[ "$(rspd_stat removed_by_unreachable)" -eq 1 ] || fail "unreachable removals: $(rspd_stat removed_by_unreachable)"
+[ "$(rspd_stat removed_by_unreachable)" -eq 0 ] || fail "unreachable removals: $(rspd_stat removed_by_unreachable)"
 [ "$(rspd_stat keep_alive_acks)" -ge 1 ] || fail "no keep-alive answered"
 
 # The capture: every message decodes, in Wireshark and in rspctl decode.

@@ -47,4 +47,17 @@ start_rspd() {
 
 # A counter from the statistics rspd prints when it stops: rspd_stat NAME
 # [FILE] (default $dir/rspd.out).
-rspd_stat() { sed -n "s/^$1 //p" "${2:-$dir/rspd.out}"; }
+rspd_stat() { sed -n "s/^$1 //p" "${2:-$dir/rspd.out}" | tail -n 1; }
+
+# A counter of a running rspd: live_stat NAME [RSPD_NAME] (default rspd).
+# Sends SIGUSR1, waits for the statistics block it prints, and reads NAME
+# from that block.
+live_stat() {
+  local name="$1" who="${2:-rspd}"
+  local pid_var="${who}_pid" out="$dir/$who.out"
+  local before
+  before=$(grep -c '^statistics:' "$out" || true)
+  kill -USR1 "${!pid_var}"
+  await "statistics from $who" bash -c "[ \$(grep -c '^statistics:' '$out') -gt $before ]"
+  awk -v n="$name" '/^statistics:/ {block++} block && $1 == n {v = $2} END {print v}' "$out"
+}

@@ -33,7 +33,30 @@ ABSL_FLAG(
     "handlespace shards on threads of their own (shard K pinned to CPU (K+1) mod CPUs), fed by "
     "rings; 0 = one shard inline on the I/O thread (best on 2 cores)");
 ABSL_FLAG(int, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
-ABSL_FLAG(int, max_bad_pe_reports, 3, "MAX-BAD-PE-REPORT (RFC 5352 §3.5)");
+ABSL_FLAG(int, max_bad_pe_reports, 3,
+          "MAX-BAD-PE-REPORT (RFC 5352 §3.5): unreachable reports from this many distinct "
+          "addresses within --unreachable_report_window remove a PE");
+ABSL_FLAG(absl::Duration, unreachable_report_window, absl::Seconds(60),
+          "how long an unreachable report counts against a PE");
+ABSL_FLAG(int, max_unreachable_reports_per_second, 10,
+          "unreachable reports taken per second from one address (all its associations); 0: no "
+          "limit");
+ABSL_FLAG(uint64_t, max_pool_elements, 2000000, "PEs in the handlespace at most");
+ABSL_FLAG(uint64_t, max_pools, 100000, "pools in the handlespace at most");
+ABSL_FLAG(uint64_t, max_pes_per_pool, 100000, "PEs in one pool at most");
+ABSL_FLAG(int, max_pes_per_association, 10000, "PEs registered over one association at most");
+ABSL_FLAG(int, max_registrations_per_second, 20000,
+          "registrations per second and association at most (0: no limit)");
+ABSL_FLAG(int, max_resolutions_per_second, 20000,
+          "handle resolutions per second and association at most (0: no limit)");
+ABSL_FLAG(int, max_peers, 16384,
+          "remote SCTP endpoints (address and UDP port) at most; half-open ones make room");
+ABSL_FLAG(int, max_associations, 16384, "SCTP associations at most");
+ABSL_FLAG(absl::Duration, sctp_peer_idle_timeout, absl::Seconds(10),
+          "a remote endpoint that never set up an association is forgotten after this long "
+          "without a packet");
+ABSL_FLAG(int, udp_receive_buffer, 8 << 20,
+          "UDP receive buffer in bytes (past net.core.rmem_max only as root)");
 ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),
           "interval of ENDPOINT_KEEP_ALIVEs to owned PEs (RFC 5352 §3.4)");
 ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
@@ -77,6 +100,19 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.shard_lcores = absl::GetFlag(FLAGS_shard_lcores);
   config.max_handle_resolution_items = absl::GetFlag(FLAGS_max_handle_resolution_items);
   config.max_bad_pe_reports = absl::GetFlag(FLAGS_max_bad_pe_reports);
+  config.unreachable_report_window = absl::GetFlag(FLAGS_unreachable_report_window);
+  config.max_unreachable_reports_per_second =
+      absl::GetFlag(FLAGS_max_unreachable_reports_per_second);
+  config.max_pool_elements = absl::GetFlag(FLAGS_max_pool_elements);
+  config.max_pools = absl::GetFlag(FLAGS_max_pools);
+  config.max_pes_per_pool = absl::GetFlag(FLAGS_max_pes_per_pool);
+  config.max_pes_per_association = absl::GetFlag(FLAGS_max_pes_per_association);
+  config.max_registrations_per_second = absl::GetFlag(FLAGS_max_registrations_per_second);
+  config.max_resolutions_per_second = absl::GetFlag(FLAGS_max_resolutions_per_second);
+  config.max_peers = absl::GetFlag(FLAGS_max_peers);
+  config.max_associations = absl::GetFlag(FLAGS_max_associations);
+  config.sctp_peer_idle_timeout = absl::GetFlag(FLAGS_sctp_peer_idle_timeout);
+  config.udp_receive_buffer = absl::GetFlag(FLAGS_udp_receive_buffer);
   config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
   config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
   config.max_keep_alives_per_second = absl::GetFlag(FLAGS_max_keep_alives_per_second);
@@ -105,8 +141,11 @@ int Run() {
     return 2;
   }
 
-  // Before any thread starts, so that only sigwait() receives them.
-  sigset_t stop_signals = tools::BlockStopSignals();
+  // Before any thread starts, so that only sigwait() receives them. SIGUSR1
+  // prints every counter without stopping.
+  sigset_t signals = tools::BlockStopSignals();
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<control::Registrar>> registrar =
       control::Registrar::Create(*config);
@@ -120,8 +159,9 @@ int Run() {
   printf("listening:\n");
   // An IPv6 address in brackets, so that the port reads apart: [::1]:9899.
   const bool v6_bind = config->bind_address.find(':') != std::string::npos;
-  printf("  udp %s%s%s:%u  SCTP over UDP (RFC 6951)\n", v6_bind ? "[" : "",
-         config->bind_address.c_str(), v6_bind ? "]" : "", (*registrar)->udp_port());
+  printf("  udp %s%s%s:%u  SCTP over UDP (RFC 6951), receive buffer %d bytes\n", v6_bind ? "[" : "",
+         config->bind_address.c_str(), v6_bind ? "]" : "", (*registrar)->udp_port(),
+         (*registrar)->udp_receive_buffer());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
@@ -133,7 +173,9 @@ int Run() {
   // The loop runs here; a second thread waits for the stop signal.
   int signal_number = 0;
   std::thread stopper([&] {
-    sigwait(&stop_signals, &signal_number);
+    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGUSR1) {
+      (*registrar)->RequestStats();
+    }
     (*registrar)->RequestStop();
   });
   (*registrar)->Run();
@@ -156,7 +198,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "the RSerPool registrar (ASAP server, ENRP server).\n"
       "Usage: rspd [--io=socket] [--udp_port=9899] [flags]\n"
-      "Run `rspd --helpfull` for every flag.");
+      "Run `rspd --helpfull` for every flag. SIGUSR1 prints every counter; SIGINT or SIGTERM "
+      "stops.");
   absl::ParseCommandLine(argc, argv);
   return rspd::Run();
 }

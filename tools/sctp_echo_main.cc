@@ -87,7 +87,8 @@ int main(int argc, char** argv) {
     }
   }
   stopper.join();
-  printf("messages_in %llu\n", static_cast<unsigned long long>(bridge->stats().messages_in));
+  printf("messages_in %llu\n",
+         static_cast<unsigned long long>(bridge->stats().sctp_messages_in.load()));
   bridge.reset();
   return 0;
 }

@@ -1,0 +1,69 @@
+// File: control/overload.h
+//
+// Whether the registrar itself is overloaded, so that its own overload never
+// turns into lost PEs (docs/limits.md, "Overload"). When the registrar drops
+// or delays input, a keep-alive ACK or a re-registration may be among what it
+// dropped: a PE that looks silent may only be unheard. The I/O loop raises a
+// signal whenever it sees such a sign:
+//   kKernelDrops  the UDP socket's receive queue overflowed (SO_RXQ_OVFL);
+//   kShed         the ingress queue shed datagrams it had no room for;
+//   kBacklog      the loop stopped reading with datagrams still waiting;
+//   kLateTick     the loop's timer tick came late (the thread did not run);
+//   kShardsBusy   a shard's command ring was full.
+// Keep-alive timeouts and lifetime expiries look here before they remove a
+// PE: a PE whose keep-alive went out before the last signal gets another
+// chance, and lifetimes wait until the registrar has been calm for a while.
+// No clock is read: times are the loop's milliseconds.
+//
+// Example:
+//   OverloadMonitor overload;
+//   if (drops_now > drops_before) overload.Raise(OverloadMonitor::kKernelDrops, now);
+//   if (!overload.RaisedSince(keep_alive_sent)) { /* the PE really did not answer */ }
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "handlespace/types.h"
+
+namespace rspd::control {
+
+class OverloadMonitor {
+ public:
+  using Tick = handlespace::Tick;
+  enum Signal { kKernelDrops, kShed, kBacklog, kLateTick, kShardsBusy, kSignalCount };
+
+  void Raise(Signal signal, Tick now) {
+    last_ = now;
+    raised_[signal].store(raised_[signal].load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
+  }
+  // True if a signal was raised at or after `since`.
+  bool RaisedSince(Tick since) const { return last_ != handlespace::kNever && last_ >= since; }
+  // True if no signal was raised in the `calm` milliseconds up to `now`.
+  bool CalmFor(Tick now, Tick calm) const {
+    return last_ == handlespace::kNever || now >= last_ + calm;
+  }
+
+  // Calls fn(name, help, value) for each signal's count.
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    static constexpr const char* kNames[kSignalCount][2] = {
+        {"overload_kernel_drops", "loop turns that found new kernel receive drops"},
+        {"overload_shed", "loop turns that shed datagrams from the ingress queue"},
+        {"overload_backlog", "loop turns that left datagrams unread"},
+        {"overload_late_ticks", "timer ticks that came late"},
+        {"overload_shards_busy", "shard commands refused by a full ring"},
+    };
+    for (int i = 0; i < kSignalCount; ++i) {
+      fn(kNames[i][0], kNames[i][1], raised_[i].load(std::memory_order_relaxed));
+    }
+  }
+
+ private:
+  Tick last_ = handlespace::kNever;
+  std::atomic<uint64_t> raised_[kSignalCount] = {};
+};
+
+}  // namespace rspd::control
