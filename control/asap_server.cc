@@ -616,8 +616,10 @@ void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const
     session.reports.push_back({reporter, now});
   }
   // RFC 5352 §3.5: MAX-BAD-PE-REPORT reports remove the PE (RSPLIB: >=).
+  // The PE is not told: it may answer us and still be unreachable to its
+  // users, and telling it would bring it straight back (docs/decisions.md).
   if (session.reports.size() >= static_cast<size_t>(config_.max_bad_pe_reports)) {
-    Remove(slot, stats_.removed_by_unreachable, /*notify=*/true);
+    Remove(slot, stats_.removed_by_unreachable, /*notify=*/false);
     return;
   }
   // RFC 5352 §3.5: probe at once; a keep-alive that cannot be sent removes
@@ -743,9 +745,15 @@ void AsapServer::OnTimer(Tick now) {
         continue;
       }
       // The registrar was overloaded while it waited: the ACK may be among
-      // what it dropped or has not read. Probe again, with a fresh timeout.
+      // what it dropped or has not read. Probe again, with a fresh timeout,
+      // at a random point of the next keep-alive interval: after a long
+      // overload every PE is in this state, and re-probing them all at once
+      // would flood the PE processes as the overload ends.
       AsapServerStats::Bump(stats_.keep_alive_removals_deferred);
       session.ack_deadline = kNever;
+      const int64_t interval = std::max<int64_t>(1, Millis(config_.keep_alive_interval));
+      keep_alive_timers_.Arm(slot, now + 1 + absl::Uniform<uint64_t>(jitter_, 0, interval));
+      continue;
     }
     if (rate > 0 && keep_alive_tokens_ < 1) {
       AsapServerStats::Bump(stats_.keep_alives_deferred);

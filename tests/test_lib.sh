@@ -9,12 +9,12 @@ fail() {
   exit 1
 }
 
-# Polls a condition (a command) until it holds or 20 s pass: waiting for an
-# observable event, not for a fixed time.
+# Polls a condition (a command) until it holds or AWAIT_SECONDS (20) pass:
+# waiting for an observable event, not for a fixed time.
 await() {
   local what="$1"
   shift
-  for _ in $(seq 200); do
+  for _ in $(seq $((${AWAIT_SECONDS:-20} * 10))); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
