@@ -263,6 +263,7 @@ void AsapServer::SendErrorReport(const AssocRef& to, const protocol::DecodeError
 
 void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
                            uint16_t remote_port, absl::Span<const uint8_t> bytes, Tick now) {
+  AsapServerStats::Bump(stats_.messages_received);
   AssocState& assoc = StateOf(from);
   Message m;
   protocol::DecodeError error;
@@ -318,6 +319,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
       HandleUnreachable(remote_ip, m, now);
       return;
     case AsapType::kError:
+      AsapServerStats::Bump(stats_.errors_received);
       return;  // a peer's report about something we sent; nothing to answer
     default: {
       // Messages a registrar does not take (responses, announces, cookies,
@@ -457,6 +459,7 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
     job->from = from;
     job->request.pe_id = m.pe_id;
     if (!Submit(job, /*must_run=*/false)) {
+      AsapServerStats::Bump(stats_.deregistrations_refused);
       ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id,
                      Cause::kLackOfResources);
     }
@@ -470,6 +473,7 @@ void AsapServer::DeregisterSession(uint32_t slot, const AssocRef& from, absl::st
   const Session& session = sessions_[slot];
   if (!(session.assoc == from)) {
     // RFC 5355 §2.1-2.4: only over the association it registered on.
+    AsapServerStats::Bump(stats_.deregistrations_refused);
     ReplyWithCause(from, AsapType::kDeregistrationResponse, handle, &pe_id,
                    Cause::kRejectedDueToSecurity);
     return;
@@ -495,6 +499,7 @@ void AsapServer::FinishDeregistrationLookup(Job& job) {
     return;
   }
   if (r.found) {
+    AsapServerStats::Bump(stats_.deregistrations_refused);
     ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id,
                    Cause::kRejectedDueToSecurity);
     return;
@@ -567,7 +572,10 @@ void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick
     }
     return;
   }
-  if (sessions_[slot].removing) return;
+  if (sessions_[slot].removing) {
+    AsapServerStats::Bump(stats_.keep_alive_acks_ignored);  // its removal is under way
+    return;
+  }
   AsapServerStats::Bump(stats_.keep_alive_acks);
   sessions_[slot].ack_deadline = kNever;
   keep_alive_timers_.Arm(slot, now + KeepAliveDelay());

@@ -74,15 +74,22 @@ struct AssocRef {
   }
 };
 
-// Counters, declared once (STYLE rule 14). Every reject and drop has its own.
+// Counters, declared once. Every reject and drop has its own, so that every
+// message received is in exactly one of: registrations, reregistrations,
+// registrations_rejected, deregistrations, deregistrations_refused,
+// resolutions, resolutions_rate_limited, keep_alive_acks,
+// keep_alive_acks_unknown, keep_alive_acks_ignored, unreachable_reports,
+// malformed_messages, unsupported_messages, errors_received.
 // clang-format off
 #define RSPD_ASAP_SERVER_STATS(X) \
+  X(messages_received) \
   X(registrations) \
   X(reregistrations) \
   X(registrations_rejected) \
   X(registrations_refused_association_cap) \
   X(registrations_rate_limited) \
   X(deregistrations) \
+  X(deregistrations_refused) \
   X(resolutions) \
   X(resolutions_unknown_pool) \
   X(resolutions_rate_limited) \
@@ -90,6 +97,7 @@ struct AssocRef {
   X(keep_alives_deferred) \
   X(keep_alive_acks) \
   X(keep_alive_acks_unknown) \
+  X(keep_alive_acks_ignored) \
   X(keep_alive_removals_deferred) \
   X(expiries_deferred) \
   X(removal_notices_sent) \
@@ -105,6 +113,7 @@ struct AssocRef {
   X(malformed_messages) \
   X(unsupported_messages) \
   X(errors_sent) \
+  X(errors_received) \
   X(shards_busy) \
   X(send_failures)
 // clang-format on

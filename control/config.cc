@@ -71,6 +71,7 @@ absl::Status RegistrarConfig::Validate() const {
            {"max_unreachable_reports_per_second", max_unreachable_reports_per_second, 0, 100000000},
            {"max_peers", max_peers, 1, 1 << 20},
            {"max_associations", max_associations, 1, 1 << 20},
+           {"max_inits_per_address_per_second", max_inits_per_address_per_second, 0, 100000000},
            {"udp_receive_buffer", udp_receive_buffer, 65536, 1 << 30},
        }) {
     if (value < low || value > high) {
@@ -150,6 +151,7 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("max_unreachable_reports_per_second", c.max_unreachable_reports_per_second);
   line("max_peers", c.max_peers);
   line("max_associations", c.max_associations);
+  line("max_inits_per_address_per_second", c.max_inits_per_address_per_second);
   duration("sctp_peer_idle_timeout", c.sctp_peer_idle_timeout);
   line("udp_receive_buffer", c.udp_receive_buffer);
   duration("keep_alive_interval", c.keep_alive_interval);

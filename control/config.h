@@ -62,6 +62,7 @@ struct RegistrarConfig {
   // The SCTP layer: remote endpoints, associations, half-open remotes.
   int max_peers = 16384;
   int max_associations = 16384;
+  int max_inits_per_address_per_second = 200;  // new remote endpoints of one address
   absl::Duration sctp_peer_idle_timeout = absl::Seconds(10);
   // The UDP socket's receive buffer (bytes): bursts wait here.
   int udp_receive_buffer = 8 << 20;

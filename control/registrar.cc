@@ -107,6 +107,8 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   options.listen_ports = {config.asap_port, config.enrp_port};
   options.max_peers = static_cast<size_t>(config.max_peers);
   options.max_associations = static_cast<size_t>(config.max_associations);
+  options.max_inits_per_address_per_second =
+      static_cast<uint32_t>(config.max_inits_per_address_per_second);
   options.peer_idle_timeout_ms =
       static_cast<uint32_t>(absl::ToInt64Milliseconds(config.sctp_peer_idle_timeout));
   r->bridge_ = std::make_unique<dataplane::SctpBridge>(

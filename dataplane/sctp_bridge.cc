@@ -123,8 +123,7 @@ SctpBridge::SctpBridge(const Options& options, OutputFn output, DeliverFn delive
     : options_(options),
       output_(std::move(output)),
       deliver_(std::move(deliver)),
-      events_(std::move(events)),
-      oob_tokens_(options.max_oob_answers_per_second) {
+      events_(std::move(events)) {
   if (g_bridge != nullptr) {
     abort();  // usrsctp is process-global: one bridge per process
   }
@@ -305,6 +304,14 @@ void SctpBridge::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
       AnswerOutOfTheBlue(from, packet);
       return;
     }
+    Key address = key;
+    address[2] = address[3] = 0;  // all the address's ports
+    const double rate = options_.max_inits_per_address_per_second;
+    if (rate > 0 && ((init_rates_.size() >= options_.max_peers && !init_rates_.contains(address)) ||
+                     !init_rates_[address].Take(now_ms_, rate, rate))) {
+      SctpBridgeStats::Bump(stats_.sctp_inits_rate_limited);
+      return;
+    }
     peer = CreatePeer(from, key);
     if (peer == nullptr) return;
   }
@@ -343,14 +350,10 @@ void SctpBridge::AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8
   // Answers are stateless and bounded: a flood of forged packets gets at
   // most max_oob_answers_per_second answers, never more bytes than it sent.
   const double rate = options_.max_oob_answers_per_second;
-  oob_tokens_ =
-      std::min(rate, oob_tokens_ + static_cast<double>(now_ms_ - oob_refill_ms_) * rate / 1000.0);
-  oob_refill_ms_ = now_ms_;
-  if (oob_tokens_ < 1) {
+  if (!oob_answers_.Take(now_ms_, rate, rate)) {
     SctpBridgeStats::Bump(stats_.sctp_oob_answers_limited);
     return;
   }
-  oob_tokens_ -= 1;
   uint8_t reply[kCommonHeader + 4] = {};
   memcpy(reply, packet.data() + 2, 2);      // source port: the packet's destination
   memcpy(reply + 2, packet.data(), 2);      // destination port: its source
@@ -388,6 +391,13 @@ void SctpBridge::Reap() {
     peer = next;
   }
   SctpBridgeStats::Bump(stats_.sctp_peers_reaped, reaped);
+  // Addresses whose INIT budget is whole again need no entry.
+  const double rate = options_.max_inits_per_address_per_second;
+  for (auto it = init_rates_.begin(); it != init_rates_.end();) {
+    auto next = std::next(it);
+    if (it->second.Full(now_ms_, rate, rate)) init_rates_.erase(it);
+    it = next;
+  }
   // Closed peers whose time is up: usrsctp is done with them.
   auto done = std::partition(closed_.begin(), closed_.end(),
                              [this](const auto& entry) { return entry.second > now_ms_; });
@@ -428,7 +438,7 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
   if (change.sac_state == SCTP_COMM_UP || change.sac_state == SCTP_RESTART) {
     if (known != peer->assocs.end()) return;  // a restart of one we have
     if (associations_ >= options_.max_associations) {
-      SctpBridgeStats::Bump(stats_.sctp_associations_refused);
+      SctpBridgeStats::Bump(stats_.sctp_associations_aborted);
       refused_.emplace_back(listener, id);
       return;
     }

@@ -20,8 +20,8 @@
 // the blue" (RFC 9260 §8.4) and answered, at a bounded rate, with a
 // stateless ABORT or SHUTDOWN COMPLETE, or dropped. A peer without a live
 // association is reaped: soon after its last association ended, or once it
-// has been silent for `peer_idle_timeout_ms` if it never had one. Peers and
-// associations are capped: at the peer cap the longest half-open peer (no
+// has been silent for `peer_idle_timeout_ms` if it never had one. New peers
+// are rate-limited per remote address. Peers and associations are capped: at the peer cap the longest half-open peer (no
 // association) makes room; when every peer holds an association, new ones
 // are refused. Every drop, refusal and eviction is counted.
 //
@@ -48,6 +48,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
+#include "dataplane/token_bucket.h"
 
 struct socket;
 
@@ -62,7 +63,10 @@ struct Endpoint {
 };
 
 // Counters of the bridge, declared once: name and help text. Owner-only
-// updates (relaxed load + store), readable from any thread.
+// updates (relaxed load + store), readable from any thread. Every packet
+// given to Input is in exactly one of sctp_not_sctp, sctp_out_of_the_blue,
+// sctp_associations_refused, sctp_inits_rate_limited, sctp_peers_refused and
+// sctp_packets_in.
 // clang-format off
 #define RSPD_SCTP_BRIDGE_STATS(X) \
   X(sctp_packets_in, "SCTP packets handed to usrsctp") \
@@ -79,8 +83,10 @@ struct Endpoint {
   X(sctp_peers_reaped, "peers closed: last association ended, or silent without one") \
   X(sctp_peers_evicted, "half-open peers closed to make room at max_peers") \
   X(sctp_peers_refused, "INITs from new remotes dropped: max_peers, all with associations") \
+  X(sctp_inits_rate_limited, "INITs from new remotes dropped: max_inits_per_address_per_second") \
   X(sctp_associations_up, "associations established") \
-  X(sctp_associations_refused, "INITs dropped or associations aborted: max_associations") \
+  X(sctp_associations_refused, "INITs dropped: max_associations") \
+  X(sctp_associations_aborted, "associations aborted as they came up: max_associations") \
   X(sctp_memory_trims, "heap trims after reaping many peers")
 // clang-format on
 
@@ -133,6 +139,10 @@ class SctpBridge {
     uint32_t peer_idle_timeout_ms = 10000;
     // Out-of-the-blue answers (RFC 9260 §8.4) per second at most.
     uint32_t max_oob_answers_per_second = 1000;
+    // INITs that create a peer, per second and remote IP address (all its
+    // ports): a flood of INITs from one host cannot crowd out other
+    // clients, whose INITs each cost a socket and a cookie. 0: no limit.
+    uint32_t max_inits_per_address_per_second = 200;
     // false only for fuzzing: packets reach usrsctp unchecked.
     bool verify_checksums = true;
   };
@@ -201,8 +211,9 @@ class SctpBridge {
   uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
   uint64_t next_reap_ms_ = 0;
   uint64_t reaped_since_trim_ = 0;
-  double oob_tokens_ = 0;
-  uint64_t oob_refill_ms_ = 0;
+  TokenBucket oob_answers_;
+  // INITs that created peers, per remote address (Key with port 0).
+  absl::flat_hash_map<Key, TokenBucket> init_rates_;
   SctpBridgeStats stats_;
 };
 

@@ -231,6 +231,21 @@ TEST(SctpBridgeTest, OutOfTheBlueAnswersAreRateLimited) {
   EXPECT_EQ(h.TakeSent().size(), 10u);
 }
 
+TEST(SctpBridgeTest, NewPeersAreRateLimitedPerAddress) {
+  SctpBridge::Options options;
+  options.max_inits_per_address_per_second = 10;
+  BridgeHarness h(options);
+  for (uint16_t port = 1; port <= 50; ++port) h.bridge().Input(Remote(port), Init());
+  EXPECT_EQ(h.bridge().peer_count(), 10u);
+  EXPECT_EQ(h.bridge().stats().sctp_inits_rate_limited.load(), 40u);
+  // Another address has a budget of its own; a second refills this one's.
+  h.bridge().Input(Remote(1, 0x7f000002), Init());
+  EXPECT_EQ(h.bridge().peer_count(), 11u);
+  h.bridge().AdvanceTimers(1000);
+  for (uint16_t port = 100; port < 120; ++port) h.bridge().Input(Remote(port), Init());
+  EXPECT_EQ(h.bridge().stats().sctp_inits_rate_limited.load(), 50u);
+}
+
 TEST(SctpBridgeTest, AHalfOpenPeerIsReapedAfterTheIdleTimeout) {
   SctpBridge::Options options;
   options.peer_idle_timeout_ms = 3000;

@@ -52,6 +52,8 @@ ABSL_FLAG(int, max_resolutions_per_second, 20000,
 ABSL_FLAG(int, max_peers, 16384,
           "remote SCTP endpoints (address and UDP port) at most; half-open ones make room");
 ABSL_FLAG(int, max_associations, 16384, "SCTP associations at most");
+ABSL_FLAG(int, max_inits_per_address_per_second, 200,
+          "new remote SCTP endpoints (INITs) per second from one IP address at most (0: no limit)");
 ABSL_FLAG(absl::Duration, sctp_peer_idle_timeout, absl::Seconds(10),
           "a remote endpoint that never set up an association is forgotten after this long "
           "without a packet");
@@ -111,6 +113,7 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.max_resolutions_per_second = absl::GetFlag(FLAGS_max_resolutions_per_second);
   config.max_peers = absl::GetFlag(FLAGS_max_peers);
   config.max_associations = absl::GetFlag(FLAGS_max_associations);
+  config.max_inits_per_address_per_second = absl::GetFlag(FLAGS_max_inits_per_address_per_second);
   config.sctp_peer_idle_timeout = absl::GetFlag(FLAGS_sctp_peer_idle_timeout);
   config.udp_receive_buffer = absl::GetFlag(FLAGS_udp_receive_buffer);
   config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
