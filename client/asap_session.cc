@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "protocol/describe.h"
 
 namespace rspd::client {
 namespace {
@@ -61,8 +62,7 @@ ResolvedElement ToResolved(const protocol::PoolElement& e) {
 }
 
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
-  const bool v6 = registrar.host.find(':') != std::string::npos;
-  return absl::StrCat(v6 ? "[" : "", registrar.host, v6 ? "]" : "", ":", registrar.udp_port);
+  return protocol::JoinHostPort(registrar.host, registrar.udp_port);
 }
 
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/frames.h"
 #include "protocol/codec.h"
@@ -34,9 +33,7 @@ std::string Endpoint(const ParsedFrame& f, bool source) {
   protocol::IpAddress a;
   a.family = f.ipv6 ? 6 : 4;
   memcpy(a.bytes.data(), source ? f.src_ip : f.dst_ip, f.ipv6 ? 16 : 4);
-  std::string ip = protocol::AddressToString(a);
-  uint16_t port = source ? f.src_port : f.dst_port;
-  return f.ipv6 ? absl::StrCat("[", ip, "]:", port) : absl::StrCat(ip, ":", port);
+  return protocol::JoinHostPort(a, source ? f.src_port : f.dst_port);
 }
 
 // Reassembles SCTP user messages that span several DATA chunks (B ... E).

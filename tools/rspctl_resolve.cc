@@ -1,5 +1,6 @@
 // `rspctl resolve`: ask the registrar which PEs serve a pool (RFC 5352 §3.3)
-// and print them, one per line (or one JSON object per PE with --json).
+// and print them, one per line (or one JSON object per PE with --json):
+//   pe_id=0x00000001 home=0x0000002a sctp:10.0.0.1:7000,[2001:db8::1]:7000 policy=...
 // Exit status 1 for an unknown pool or an unreachable registrar.
 
 #include <cstdio>
@@ -44,10 +45,13 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
   }
   const bool json = absl::GetFlag(FLAGS_json);
   for (const client::ResolvedElement& e : resolution->elements) {
-    std::vector<std::string> addresses;
+    std::vector<std::string> addresses;  // for JSON
+    std::vector<std::string> endpoints;  // ADDRESS:PORT, IPv6 in brackets
     for (const protocol::IpAddress& a : e.addresses) {
       addresses.push_back(protocol::AddressToString(a));
+      endpoints.push_back(protocol::JoinHostPort(a, e.port));
     }
+    if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.port));
     std::vector<std::string> values;
     for (size_t i = 0; i < e.policy.value_count; ++i)
       values.push_back(absl::StrCat(e.policy.values[i]));
@@ -61,9 +65,9 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
           e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
           e.policy.type, absl::StrJoin(values, ",").c_str());
     } else {
-      printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"%s life=%d\n", e.pe_id,
-             e.home_registrar, protocol::TransportName(e.transport),
-             absl::StrJoin(addresses, ",").c_str(), e.port, protocol::PolicyTypeName(e.policy.type),
+      printf("pe_id=0x%08x home=0x%08x %s:%s policy=\"%s\"%s life=%d\n", e.pe_id, e.home_registrar,
+             protocol::TransportName(e.transport), absl::StrJoin(endpoints, ",").c_str(),
+             protocol::PolicyTypeName(e.policy.type),
              values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
              e.registration_life);
     }
