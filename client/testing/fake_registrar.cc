@@ -52,6 +52,7 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
   const bool deregistration = m.type == static_cast<uint8_t>(AsapType::kDeregistration);
   bool busy = false;
   bool ignore = false;
+  bool reject = false;
   std::optional<std::pair<std::string, uint32_t>> notice;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -60,17 +61,20 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
       if (ignore) --ignored_registrations_;
       busy = !ignore && busy_registrations_ > 0;
       if (busy) --busy_registrations_;
+      reject = rejected_pe_id_ == m.pool_element.pe_id;
     }
     if ((registration || deregistration) && !ignore) notice.swap(notice_before_answer_);
   }
   if (notice.has_value()) (void)SendRemovalNotice(assoc, notice->first, notice->second);
   if ((registration && !ignore) || deregistration) {
     Message reply;
-    protocol::ErrorCause lack{protocol::Cause::kLackOfResources, {}};
-    if (busy) {
+    protocol::ErrorCause cause{
+        busy ? protocol::Cause::kLackOfResources : protocol::Cause::kInconsistentPoolingPolicy, {}};
+    if (busy || reject) {
       reply.flags = protocol::kFlagRegistrationReject;
       reply.has_error = true;
-      reply.error_causes = protocol::ParamList<protocol::ErrorCause>(absl::MakeConstSpan(&lack, 1));
+      reply.error_causes =
+          protocol::ParamList<protocol::ErrorCause>(absl::MakeConstSpan(&cause, 1));
     }
     reply.type = static_cast<uint8_t>(registration ? AsapType::kRegistrationResponse
                                                    : AsapType::kDeregistrationResponse);
@@ -123,6 +127,13 @@ absl::Status FakeRegistrar::SendRemovalNotice(uint32_t assoc, const std::string&
   m.has_pe_id = true;
   m.pe_id = pe_id;
   return server_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
+}
+
+size_t FakeRegistrar::Count(AsapType type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(std::count_if(received_.begin(), received_.end(), [&](const auto& r) {
+    return r.first == static_cast<uint8_t>(type);
+  }));
 }
 
 absl::StatusOr<uint32_t> FakeRegistrar::Await(AsapType type, absl::Duration timeout) {

@@ -64,6 +64,12 @@ class FakeRegistrar {
     std::lock_guard<std::mutex> lock(mu_);
     busy_registrations_ = count;
   }
+  // Rejects every registration of `pe_id` (RFC 5352 §3.1 rule 2:
+  // Inconsistent Pooling Policy).
+  void RejectRegistrationsOf(uint32_t pe_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    rejected_pe_id_ = pe_id;
+  }
   // Leaves the next `count` registrations unanswered, as a registrar that
   // hangs does.
   void IgnoreRegistrations(int count) {
@@ -79,6 +85,8 @@ class FakeRegistrar {
   absl::StatusOr<Received> AwaitMessage(protocol::AsapType type, absl::Duration timeout);
   // Its association only.
   absl::StatusOr<uint32_t> Await(protocol::AsapType type, absl::Duration timeout);
+  // How many messages of `type` arrived and were not awaited yet.
+  size_t Count(protocol::AsapType type);
 
  private:
   FakeRegistrar() = default;
@@ -89,6 +97,7 @@ class FakeRegistrar {
   std::set<uint32_t> up_;
   int busy_registrations_ = 0;
   int ignored_registrations_ = 0;
+  std::optional<uint32_t> rejected_pe_id_;
   std::optional<std::pair<std::string, uint32_t>> notice_before_answer_;  // (pool, PE id)
   std::vector<std::pair<uint8_t, Received>> received_;  // (type, message), not awaited yet
   // Last: closed first, so that no callback runs on a half-destroyed fake.
