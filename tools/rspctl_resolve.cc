@@ -13,24 +13,32 @@
 #include "absl/strings/str_join.h"
 #include "client/asap_session.h"
 #include "protocol/describe.h"
+#include "protocol/types.h"
 #include "tools/rspctl_commands.h"
+#include "tools/rspctl_flags.h"
 
-ABSL_FLAG(uint32_t, items, 0, "resolve: how many PEs to ask for (0: the registrar's default)");
+ABSL_FLAG(int64_t, items, 0,
+          "resolve: how many PEs to ask for, 1 to 128 (0: the registrar's default)");
 
 namespace rspd::tools {
 namespace {
 
 int RunResolve(const std::vector<std::string>& /*args*/) {
+  constexpr absl::string_view kCommand = "resolve";
   const std::string pool = absl::GetFlag(FLAGS_pool);
-  if (pool.empty()) {
-    fprintf(stderr, "rspctl resolve: --pool is required\n");
-    return 2;
+  if (absl::Status s = CheckPoolFlag(pool); !s.ok()) return UsageError(kCommand, s);
+  // The registrar answers at most protocol::kMaxResolutionItems PEs.
+  const int64_t items = absl::GetFlag(FLAGS_items);
+  if (items < 0 || items > static_cast<int64_t>(protocol::kMaxResolutionItems)) {
+    return UsageError(kCommand, absl::InvalidArgumentError(
+                                    absl::StrCat("--items must be 0 (the registrar's default) to ",
+                                                 protocol::kMaxResolutionItems, "; got ", items)));
   }
   absl::StatusOr<client::RegistrarAddress> registrar =
       client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
   if (!registrar.ok()) {
-    fprintf(stderr, "rspctl resolve: %s\n", std::string(registrar.status().message()).c_str());
-    return 2;
+    return UsageError(kCommand, absl::InvalidArgumentError(
+                                    absl::StrCat("--registrar: ", registrar.status().message())));
   }
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
@@ -38,7 +46,7 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   absl::StatusOr<client::Resolution> resolution =
-      (*session)->Resolve(pool, absl::GetFlag(FLAGS_items), absl::Seconds(5));
+      (*session)->Resolve(pool, static_cast<uint32_t>(items), absl::Seconds(5));
   if (!resolution.ok()) {
     fprintf(stderr, "rspctl resolve: %s\n", std::string(resolution.status().message()).c_str());
     return 1;
