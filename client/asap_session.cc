@@ -277,11 +277,6 @@ void AsapSession::OnMessage(size_t slot, uint32_t assoc, uint32_t ppid,
   cv_.notify_all();
 }
 
-bool AsapSession::IsRegisteredLocked(absl::string_view pool, uint32_t pe_id) const {
-  auto it = registered_.find(pool);
-  return it != registered_.end() && it->second.contains(pe_id);
-}
-
 void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const uint8_t> data) {
   Message m;
   protocol::DecodeError error;

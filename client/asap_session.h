@@ -221,8 +221,6 @@ class AsapSession {
                                                   const std::string& pool,
                                                   std::optional<uint32_t> pe_id,
                                                   absl::Duration timeout);
-  // Whether `pool` has `pe_id` registered through this session (mu_ held).
-  bool IsRegisteredLocked(absl::string_view pool, uint32_t pe_id) const;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
