@@ -3,9 +3,9 @@
 # and one line on stderr naming the flag and its range, and the command ends
 # on its own (each runs under `timeout 20`, so one that loops fails the test
 # rather than hanging it). A live rspd is the registrar for all of them, and
-# gets nothing: its statistics show that no registration (not even a
-# rejected one) or malformed message reached it. The edge values themselves
-# are accepted.
+# gets nothing: its statistics show that no registration or malformed
+# message from them reached it. The edge values themselves are accepted, and
+# a registration the registrar rejects is not reported deregistered.
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
@@ -103,6 +103,18 @@ timeout 20 "$RSPCTL" register $R --pool="$pool_255" --port=65535 --pe_id=4294967
 edge=$!
 pids+=("$edge")
 await "edge PE registered" grep -q '^registered pe_id=0xffffffff' "$dir/edge.out"
+
+# A registration the registrar rejects (RFC 5352 §3.1 rule 2: the pool's
+# policy is Weighted Round Robin) ends rspctl with status 1, and the
+# rejected PE is not reported deregistered: it never was registered.
+rc=0
+timeout 20 "$RSPCTL" register $R --pool="$pool_255" --policy=lu --pe_id=5 --port=7005 \
+  >"$dir/rejected.out" 2>"$dir/rejected.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "rejected registration: exit $rc, $(cat "$dir/rejected.err")"
+grep -q 'registration rejected: Inconsistent Pooling Policy' "$dir/rejected.err" \
+  || fail "rejection not reported: $(cat "$dir/rejected.err")"
+[ ! -s "$dir/rejected.out" ] || fail "a rejected PE reported as: $(cat "$dir/rejected.out")"
+
 kill -INT "$edge"
 wait "$edge" || fail "rspctl register at the edge: $(cat "$dir/edge.out")"
 grep -qx 'deregistered pe_id=0xffffffff' "$dir/edge.out" || fail "not deregistered: $(cat "$dir/edge.out")"
@@ -110,6 +122,6 @@ grep -qx 'deregistered pe_id=0xffffffff' "$dir/edge.out" || fail "not deregister
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || fail "rspd did not stop cleanly"
 [ "$(rspd_stat registrations)" -eq 1 ] || fail "registrations: $(rspd_stat registrations)"
-[ "$(rspd_stat registrations_rejected)" -eq 0 ] || fail "rejected: $(rspd_stat registrations_rejected)"
+[ "$(rspd_stat registrations_rejected)" -eq 1 ] || fail "rejected: $(rspd_stat registrations_rejected)"
 [ "$(rspd_stat malformed_messages)" -eq 0 ] || fail "malformed: $(rspd_stat malformed_messages)"
 echo PASS
