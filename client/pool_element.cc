@@ -163,10 +163,13 @@ PoolElement::Pass PoolElement::RegisterDue() {
     if (absl::IsFailedPrecondition(status) || absl::IsInvalidArgument(status)) {
       // RFC 5352 §3.1: a rejection must not be retried unchanged; nor can a
       // request that cannot be sent, or that the registrar could not read.
+      // failed() holds by the time the event is reported.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        failure_ = status;
+      }
       Emit(Note(Event::Kind::kRejected,
                 absl::StrFormat("pe_id=0x%08x: %s", p.pe_id, status.message())));
-      std::lock_guard<std::mutex> lock(mu_);
-      failure_ = status;
       return Pass::kStopped;
     }
     if (absl::IsResourceExhausted(status)) {

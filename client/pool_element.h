@@ -83,6 +83,7 @@ class PoolElement {
       kRemovedByRegistrar,  // the registrar removed a PE on its own; registering it again
                             // unless Options::reregister is false
       kRejected,            // a registration was rejected or cannot be sent; the PE stopped
+                            // (failed() is true by then)
       kDeregistered,        // Stop deregistered `pe_id`
       kDeregisterFailed,
     };
