@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "protocol/describe.h"
 
 namespace rspd::client {
 namespace {
@@ -33,6 +34,19 @@ Message Asap(AsapType type, absl::string_view pool) {
   return m;
 }
 
+// The request as it goes on the wire; InvalidArgument, and nothing to send,
+// if it does not fit an ASAP message (RFC 5354 §4: a 16-bit Message Length).
+absl::StatusOr<std::vector<uint8_t>> Encode(const Message& m) {
+  std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(m);
+  if (bytes.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(protocol::MessageTypeName(protocol::Protocol::kAsap, m.type),
+                     " does not fit an ASAP message: the limit is ", protocol::kMaxMessageSize,
+                     " bytes (the 16-bit Message Length, RFC 5354 §4)"));
+  }
+  return bytes;
+}
+
 absl::Status CauseStatus(const Message& m, const char* what) {
   protocol::Cause cause = m.error_causes.front().code;
   std::string text = absl::StrCat(what, " rejected: ", protocol::CauseName(cause), " (cause ",
@@ -46,6 +60,18 @@ absl::Status CauseStatus(const Message& m, const char* what) {
 }
 
 }  // namespace
+
+absl::Status CheckPoolHandle(absl::string_view pool) {
+  // RFC 5354 §3.9 bounds a handle only by the message; the registrar takes
+  // 1 to protocol::kMaxPoolHandleSize bytes and calls anything else Invalid
+  // Values, which would not say why.
+  if (pool.empty() || pool.size() > protocol::kMaxPoolHandleSize) {
+    return absl::InvalidArgumentError(absl::StrCat("the pool handle is ", pool.size(),
+                                                   " bytes; it must be 1 to ",
+                                                   protocol::kMaxPoolHandleSize, " bytes"));
+  }
+  return absl::OkStatus();
+}
 
 ResolvedElement ToResolved(const protocol::PoolElement& e) {
   ResolvedElement r;
@@ -61,8 +87,7 @@ ResolvedElement ToResolved(const protocol::PoolElement& e) {
 }
 
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
-  const bool v6 = registrar.host.find(':') != std::string::npos;
-  return absl::StrCat(v6 ? "[" : "", registrar.host, v6 ? "]" : "", ":", registrar.udp_port);
+  return protocol::JoinHostPort(registrar.host, registrar.udp_port);
 }
 
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {
@@ -239,6 +264,10 @@ void AsapSession::OnMessage(size_t slot, uint32_t assoc, uint32_t ppid,
     HandleKeepAlive(slot, assoc, data);
     return;
   }
+  if (!data.empty() && data[0] == static_cast<uint8_t>(AsapType::kDeregistrationResponse) &&
+      HandleDeregistrationResponse(slot, assoc, data)) {
+    return;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   if (hunting_ || slot != home_slot_) return;  // nothing was asked yet
   // Answers wait here for the one request in flight; unsolicited ones do
@@ -254,18 +283,25 @@ void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const 
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error)) {
     return;  // nothing sensible to answer a malformed keep-alive with
   }
-  // RFC 5352 §3.4 KA1: only a keep-alive for a pool we are in is answered.
   std::vector<uint32_t> ids;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (hunting_ || slot != home_slot_) return;  // not registered over this endpoint
-    for (const auto& [pool, id] : registered_) {
-      if (pool == m.pool_handle && (!m.has_pe_id || m.pe_id == id)) ids.push_back(id);
+    // RFC 5352 §3.4 KA1: only a keep-alive for a pool we are in is answered;
+    // one naming a PE (docs/decisions.md) for that PE, one without for each
+    // PE of the pool.
+    auto pool = registered_.find(m.pool_handle);
+    if (pool == registered_.end()) return;
+    if (m.has_pe_id) {
+      if (!pool->second.contains(m.pe_id)) return;
+      ids.push_back(m.pe_id);
+    } else {
+      ids.assign(pool->second.begin(), pool->second.end());
     }
     // KA2.4: H=1 from a registrar other than our home (or with no home known)
     // makes it home; our requests follow on its association. Adopted before
     // the ACK goes out, so a registrar that saw the ACK sees the new home.
-    if (!ids.empty() && (m.flags & protocol::kFlagHome) && (home_ == 0 || m.server_id != home_)) {
+    if ((m.flags & protocol::kFlagHome) && (home_ == 0 || m.server_id != home_)) {
       home_ = m.server_id;
       home_assoc_ = assoc;
     }
@@ -280,18 +316,69 @@ void AsapSession::HandleKeepAlive(size_t slot, uint32_t assoc, absl::Span<const 
   }
 }
 
-absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint8_t> request,
-                                                           AsapType reply, const std::string& pool,
+bool AsapSession::HandleDeregistrationResponse(size_t slot, uint32_t assoc,
+                                               absl::Span<const uint8_t> data) {
+  Message m;
+  protocol::DecodeError error;
+  if (!protocol::DecodeMessage(protocol::Protocol::kAsap, data, &m, &error) || !m.has_pe_id) {
+    return true;  // names no registration
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (hunting_ || slot != home_slot_) return true;  // nothing registered over this endpoint
+  // The answer to the Deregister in flight on this association goes to it.
+  if (in_flight_.active && in_flight_.reply == AsapType::kDeregistrationResponse &&
+      in_flight_.assoc == assoc && in_flight_.pool == m.pool_handle &&
+      in_flight_.pe_id == m.pe_id) {
+    return false;
+  }
+  // RFC 5352 §2.2.4, §3.2: sent unasked, it tells that the registrar removed
+  // the PE (its lifetime ran out; rspd also sends it for a PE it dropped
+  // after failed keep-alives or unreachable reports). One carrying an
+  // Operational Error is a refused deregistration, not a removal: a late
+  // answer to one that timed out.
+  if (m.has_error) return true;
+  auto pool = registered_.find(m.pool_handle);
+  if (pool == registered_.end() || pool->second.erase(m.pe_id) == 0) {
+    return true;  // not ours, or already known to be gone
+  }
+  if (pool->second.empty()) registered_.erase(pool);
+  removed_.push_back({std::string(m.pool_handle), m.pe_id});
+  return true;
+}
+
+std::vector<RemovedRegistration> AsapSession::TakeRemovedRegistrations() {
+  std::vector<RemovedRegistration> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  out.swap(removed_);
+  return out;
+}
+
+absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(const Message& request, AsapType reply,
+                                                           const std::string& pool,
                                                            std::optional<uint32_t> pe_id,
                                                            absl::Duration timeout) {
+  absl::StatusOr<std::vector<uint8_t>> bytes = Encode(request);
+  if (!bytes.ok()) return bytes.status();
   std::lock_guard<std::mutex> one_at_a_time(request_mu_);
   uint32_t assoc;
   {
     std::lock_guard<std::mutex> lock(mu_);
     assoc = home_assoc_;
     inbox_.clear();
+    in_flight_ = {true, assoc, reply, pool, pe_id};
   }
-  if (absl::Status s = endpoint_->Send(assoc, protocol::kAsapPpid, request); !s.ok()) return s;
+  absl::Status sent = endpoint_->Send(assoc, protocol::kAsapPpid, *bytes);
+  absl::StatusOr<std::vector<uint8_t>> answer =
+      sent.ok() ? AwaitReply(assoc, reply, pool, pe_id, timeout) : sent;
+  std::lock_guard<std::mutex> lock(mu_);
+  in_flight_.active = false;
+  return answer;
+}
+
+absl::StatusOr<std::vector<uint8_t>> AsapSession::AwaitReply(uint32_t assoc, AsapType reply,
+                                                             const std::string& pool,
+                                                             std::optional<uint32_t> pe_id,
+                                                             absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
@@ -324,6 +411,7 @@ absl::StatusOr<std::vector<uint8_t>> AsapSession::Transact(absl::Span<const uint
 
 absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpec& pe,
                                    absl::Duration timeout) {
+  if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   Message m = Asap(AsapType::kRegistration, pool);
   m.has_pool_element = true;
   m.pool_element.pe_id = pe.pe_id;
@@ -335,8 +423,8 @@ absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpe
   m.pool_element.user_transport.addresses =
       protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(pe.addresses));
   m.pool_element.policy = pe.policy;
-  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
-      protocol::EncodeMessageToVector(m), AsapType::kRegistrationResponse, pool, pe.pe_id, timeout);
+  absl::StatusOr<std::vector<uint8_t>> bytes =
+      Transact(m, AsapType::kRegistrationResponse, pool, pe.pe_id, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -345,47 +433,51 @@ absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpe
     return CauseStatus(reply, "registration");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [p, id] : registered_) {
-    if (p == pool && id == pe.pe_id) return absl::OkStatus();
-  }
-  registered_.emplace_back(pool, pe.pe_id);
+  registered_[pool].insert(pe.pe_id);
   return absl::OkStatus();
 }
 
 absl::Status AsapSession::Deregister(const std::string& pool, uint32_t pe_id,
                                      absl::Duration timeout) {
+  if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   Message m = Asap(AsapType::kDeregistration, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
-  absl::StatusOr<std::vector<uint8_t>> bytes = Transact(
-      protocol::EncodeMessageToVector(m), AsapType::kDeregistrationResponse, pool, pe_id, timeout);
-  if (!bytes.ok()) return bytes.status();
+  // No longer answered for from here on: a second DEREGISTRATION_RESPONSE
+  // arriving after the answer is not mistaken for a removal notice.
+  bool was_registered = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = registered_.find(pool); it != registered_.end()) {
+      was_registered = it->second.erase(pe_id) > 0;
+      if (it->second.empty()) registered_.erase(it);
+    }
+  }
+  absl::StatusOr<std::vector<uint8_t>> bytes =
+      Transact(m, AsapType::kDeregistrationResponse, pool, pe_id, timeout);
+  if (!bytes.ok()) {
+    // No answer: as far as we know the registrar still has the PE.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (was_registered) registered_[pool].insert(pe_id);
+    return bytes.status();
+  }
   Message reply;
   protocol::DecodeError error;
   protocol::DecodeMessage(protocol::Protocol::kAsap, *bytes, &reply, &error);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = registered_.begin(); it != registered_.end(); ++it) {
-      if (it->first == pool && it->second == pe_id) {
-        registered_.erase(it);
-        break;
-      }
-    }
-  }
   if (reply.has_error) return CauseStatus(reply, "deregistration");
   return absl::OkStatus();
 }
 
 absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_t items,
                                                 absl::Duration timeout) {
+  if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   Message m = Asap(AsapType::kHandleResolution, pool);
   if (items > 0) {
     m.has_handle_resolution_items = true;
     m.handle_resolution_items = items;
   }
   absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(protocol::EncodeMessageToVector(m), AsapType::kHandleResolutionResponse, pool,
-               std::nullopt, timeout);
+      Transact(m, AsapType::kHandleResolutionResponse, pool, std::nullopt, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -405,15 +497,18 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
 }
 
 absl::Status AsapSession::ReportUnreachable(const std::string& pool, uint32_t pe_id) {
+  if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   Message m = Asap(AsapType::kEndpointUnreachable, pool);
   m.has_pe_id = true;
   m.pe_id = pe_id;
+  absl::StatusOr<std::vector<uint8_t>> bytes = Encode(m);
+  if (!bytes.ok()) return bytes.status();
   uint32_t assoc;
   {
     std::lock_guard<std::mutex> lock(mu_);
     assoc = home_assoc_;
   }
-  return endpoint_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
+  return endpoint_->Send(assoc, protocol::kAsapPpid, *bytes);
 }
 
 }  // namespace rspd::client

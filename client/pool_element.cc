@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/sctp_association.h"
@@ -13,9 +14,6 @@ namespace {
 // How often the PE thread looks at its association and the announces:
 // often enough to notice a lost registrar quickly (RFC 5352 §3.7).
 constexpr absl::Duration kTick = absl::Milliseconds(100);
-// How long one request waits for its answer (T2 registration, T3
-// deregistration, RFC 5352 §7.1).
-constexpr absl::Duration kRequestTimeout = absl::Seconds(5);
 // How long a PE waits before trying again at a busy registrar.
 constexpr absl::Duration kBusyRetry = absl::Seconds(1);
 
@@ -41,12 +39,41 @@ PoolElement::PoolElement(std::string pool, std::vector<PoolElementSpec> pes, Opt
       pes_(std::move(pes)),
       options_(std::move(options)),
       on_event_(std::move(on_event)),
-      hunt_(options_.registrars, options_.hunt) {}
+      hunt_(options_.registrars, options_.hunt),
+      registered_(pes_.size(), false),
+      queued_(pes_.size(), false),
+      hunt_backoff_(options_.hunt.t5) {
+  for (size_t i = 0; i < pes_.size(); ++i) index_.emplace(pes_[i].pe_id, i);
+}
 
 absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(std::string pool,
                                                                 std::vector<PoolElementSpec> pes,
                                                                 Options options, EventFn on_event) {
+  if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   if (pes.empty()) return absl::InvalidArgumentError("no pool element to register");
+  absl::flat_hash_set<uint32_t> ids;
+  for (const PoolElementSpec& p : pes) {
+    // RFC 5352 §3.1 R2.2, §3.2 D2: the PE id names the registration.
+    if (!ids.insert(p.pe_id).second) {
+      return absl::InvalidArgumentError(absl::StrFormat("pe_id=0x%08x is given twice", p.pe_id));
+    }
+    // RFC 5354 §3.10: seconds, or -1 for infinite. 0 would make T4 zero
+    // (a re-registration every tick).
+    if (p.registration_life != protocol::kInfiniteLifetime && p.registration_life < 1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "pe_id=0x%08x: registration life %d s; it must be -1 (infinite) or at least 1 s", p.pe_id,
+          p.registration_life));
+    }
+  }
+  if (options.hunt.t5 <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "T5-Serverhunt is ", absl::FormatDuration(options.hunt.t5), "; it must be more than 0"));
+  }
+  if (options.request_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("the request timeout is ",
+                                                   absl::FormatDuration(options.request_timeout),
+                                                   "; it must be more than 0"));
+  }
   if (options.registrars.empty() && options.announce_group.empty()) {
     return absl::InvalidArgumentError("no registrar: give a list or an announce group");
   }
@@ -88,16 +115,91 @@ absl::Status PoolElement::failure() const {
   return failure_;
 }
 
+void PoolElement::Queue(size_t index) {
+  if (queued_[index]) return;
+  queued_[index] = true;
+  due_.push_back(index);
+}
+
+void PoolElement::DropSession(absl::Time now) {
+  session_.reset();
+  home_id_ = 0;
+  registered_.assign(pes_.size(), false);
+  queued_.assign(pes_.size(), false);
+  due_.clear();
+  round_queued_ = false;
+  next_attempt_ = absl::InfinitePast();
+  if (home_worked_) {
+    // RFC 5352 §3.6: a PE that fails to communicate with its home MUST find
+    // a new one; the last home served, so no time is lost.
+    next_hunt_ = now;
+  } else {
+    // A registrar that takes associations but not these registrations:
+    // hunting again at once would only reach it again. T5, doubled while it
+    // goes on, capped at RETRAN-MAX (§3.6 SH5.1).
+    next_hunt_ = now + hunt_backoff_;
+    hunt_backoff_ = std::min(hunt_backoff_ * 2, options_.hunt.retran_max);
+  }
+  home_worked_ = false;
+}
+
+PoolElement::Pass PoolElement::RegisterDue() {
+  while (!due_.empty()) {
+    if (cancel_.load(std::memory_order_relaxed)) return Pass::kStopped;  // Stop()
+    const size_t i = due_.front();
+    const PoolElementSpec& p = pes_[i];
+    absl::Status status = session_->Register(pool_, p, options_.request_timeout);
+    if (status.ok()) {
+      due_.pop_front();
+      queued_[i] = false;
+      if (!registered_[i]) {
+        registered_[i] = true;
+        Emit(Note(Event::Kind::kRegistered,
+                  absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s", p.pe_id, pool_,
+                                  hunt_.current())));
+      }
+      continue;
+    }
+    if (absl::IsFailedPrecondition(status) || absl::IsInvalidArgument(status)) {
+      // RFC 5352 §3.1: a rejection must not be retried unchanged; nor can a
+      // request that cannot be sent, or that the registrar could not read.
+      // failed() holds by the time the event is reported.
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        failure_ = status;
+      }
+      Emit(Note(Event::Kind::kRejected,
+                absl::StrFormat("pe_id=0x%08x: %s", p.pe_id, status.message())));
+      return Pass::kStopped;
+    }
+    if (absl::IsResourceExhausted(status)) {
+      // The registrar is busy (Lack of Resources): same home, a bit later,
+      // from this PE on.
+      Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
+      next_attempt_ = absl::Now() + kBusyRetry;
+      return Pass::kLater;
+    }
+    // RFC 5352 §3.1: no answer within T2 (or the association is gone): hunt
+    // for another home.
+    const absl::Time now = absl::Now();
+    DropSession(now);
+    Emit(Note(
+        Event::Kind::kRegisterFailed,
+        absl::StrCat(
+            status.message(), "; hunting again",
+            next_hunt_ > now ? absl::StrCat(" in ", absl::FormatDuration(next_hunt_ - now)) : "")));
+    return Pass::kLater;
+  }
+  return Pass::kDone;
+}
+
 void PoolElement::Run() {
   // T4 of the PE with the shortest lifetime (-1, infinite, is the longest).
   absl::Duration t4 = absl::InfiniteDuration();
   for (const PoolElementSpec& p : pes_) {
     if (options_.reregister) t4 = std::min(t4, ReregistrationInterval(p.registration_life));
   }
-  absl::Time next_registration = absl::InfinitePast();
-  absl::Time next_hunt = absl::InfinitePast();
-  bool reported = false;
-  uint32_t home = 0;  // the server ID an H=1 keep-alive named, once one did
+  absl::Time next_round = absl::InfiniteFuture();  // T4
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, absl::ToChronoNanoseconds(kTick), [this] { return stopping_; });
@@ -107,83 +209,92 @@ void PoolElement::Run() {
     announced_.clear();
     lock.unlock();
     if (session_ != nullptr && !session_->connected()) {
-      const std::string lost = home != 0 ? absl::StrFormat("0x%08x", home) : hunt_.current();
+      const std::string lost =
+          home_id_ != 0 ? absl::StrFormat("0x%08x", home_id_) : hunt_.current();
+      DropSession(now);
       Emit(Note(Event::Kind::kLostRegistrar, absl::StrCat("lost registrar ", lost, "; hunting")));
-      session_.reset();
-      home = 0;
     }
-    if (session_ == nullptr && now >= next_hunt) {
+    if (session_ == nullptr && now >= next_hunt_) {
       absl::StatusOr<std::unique_ptr<AsapSession>> found = hunt_.Hunt(now, &cancel_);
       if (found.ok()) {
         session_ = std::move(*found);
         Emit(Note(Event::Kind::kHuntRound,
                   absl::StrFormat("server hunt: %s; ASAP endpoint SCTP port %u over UDP port %u",
                                   hunt_.LastRoundText(), session_->local_port(), SctpUdpPort())));
-        next_registration = now;  // register at the new home at once (§3.1 rule 4)
-        reported = false;
+        next_round = now;  // register at the new home at once (§3.1 rule 4)
       } else if (!cancel_.load(std::memory_order_relaxed)) {
         Emit(Note(Event::Kind::kHuntFailed, std::string(found.status().message())));
-        next_hunt = absl::Now() + hunt_.t5();  // SH5: wait, then a new round
+        next_hunt_ = absl::Now() + hunt_.t5();  // SH5: wait, then a new round
       }
     }
     if (session_ != nullptr) {
       // RFC 5352 §3.4 KA2.4: a registrar that took over (H=1 keep-alive, RFC
       // 5353 §3.5.2) is home now; the session's next re-registration and the
       // deregistration go to it.
-      if (const uint32_t h = session_->home_registrar(); h != home) {
-        home = h;
+      if (const uint32_t h = session_->home_registrar(); h != home_id_) {
+        home_id_ = h;
         Emit(Note(Event::Kind::kHomeChanged, absl::StrFormat("home registrar now 0x%08x", h)));
       }
-    }
-    if (session_ != nullptr && now >= next_registration) {
-      absl::Status status;
-      for (const PoolElementSpec& p : pes_) {
-        status = session_->Register(pool_, p, kRequestTimeout);
-        if (!status.ok()) break;
-      }
-      if (absl::IsFailedPrecondition(status)) {
-        // RFC 5352 §3.1: a rejection must not be retried unchanged.
-        Emit(Note(Event::Kind::kRejected, std::string(status.message())));
-        lock.lock();
-        failure_ = status;
-        break;
-      }
-      if (absl::IsResourceExhausted(status)) {
-        // The registrar is busy (Lack of Resources): same home, a bit later.
-        Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
-        next_registration = now + kBusyRetry;
-      } else if (!status.ok()) {
-        Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
-        session_.reset();
-      } else {
-        if (!reported) {
-          for (const PoolElementSpec& p : pes_) {
-            Emit(Note(Event::Kind::kRegistered,
-                      absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s", p.pe_id,
-                                      pool_, hunt_.current())));
-          }
-          reported = true;
+      // RFC 5352 §2.2.4: the registrar removed a PE on its own (lifetime,
+      // keep-alives, unreachable reports). A PE that means to stay registers
+      // again now, not at T4, which may be ten minutes away
+      // (docs/decisions.md).
+      for (const RemovedRegistration& r : session_->TakeRemovedRegistrations()) {
+        auto it = index_.find(r.pe_id);
+        if (r.pool != pool_ || it == index_.end() || !registered_[it->second]) continue;
+        registered_[it->second] = false;
+        if (options_.reregister) {
+          Emit(Note(Event::Kind::kRemovedByRegistrar,
+                    absl::StrFormat("registrar removed pe_id=0x%08x; registering again", r.pe_id)));
+          Queue(it->second);
+        } else {
+          Emit(Note(Event::Kind::kRemovedByRegistrar,
+                    absl::StrFormat("registrar removed pe_id=0x%08x; not registering again "
+                                    "(re-registration is off)",
+                                    r.pe_id)));
         }
-        next_registration = now + t4;
       }
     }
+    if (session_ != nullptr && now >= next_round) {
+      // T4 (RFC 5352 §7.1), or a new home: every PE, in order.
+      for (size_t i = 0; i < pes_.size(); ++i) Queue(i);
+      round_queued_ = true;
+      next_round = absl::InfiniteFuture();  // restarted when the round completes
+    }
+    if (session_ != nullptr && !due_.empty() && now >= next_attempt_) {
+      const Pass pass = RegisterDue();
+      if (pass == Pass::kStopped) return;
+      if (pass == Pass::kDone && round_queued_) {
+        // §3.1: T4 restarts when the (re-)registration completes.
+        round_queued_ = false;
+        home_worked_ = true;
+        hunt_backoff_ = options_.hunt.t5;
+        next_round = absl::Now() + t4;
+      }
+    }
+    if (session_ == nullptr) next_round = absl::InfiniteFuture();
     lock.lock();
   }
 }
 
 absl::Status PoolElement::Deregister() {
+  const absl::Status unreachable = absl::UnavailableError("no registrar to deregister at");
+  if (session_ == nullptr || !session_->connected()) return unreachable;
   absl::Status result;
-  for (const PoolElementSpec& p : pes_) {
-    if (session_ == nullptr || !session_->connected()) {
-      return result.ok() ? absl::UnavailableError("no registrar to deregister at") : result;
-    }
-    absl::Status status = session_->Deregister(pool_, p.pe_id, kRequestTimeout);
+  for (size_t i = 0; i < pes_.size(); ++i) {
+    // Only what is registered: a PE that was rejected, not reached yet, or
+    // removed by the registrar is not in the pool (RFC 5352 §3.2).
+    if (!registered_[i]) continue;
+    if (!session_->connected()) return result.ok() ? unreachable : result;
+    const PoolElementSpec& p = pes_[i];
+    absl::Status status = session_->Deregister(pool_, p.pe_id, options_.request_timeout);
     if (!status.ok()) {
       Emit(
           Note(Event::Kind::kDeregisterFailed, absl::StrCat("deregistration: ", status.message())));
       if (result.ok()) result = status;
       continue;
     }
+    registered_[i] = false;
     Emit(Note(Event::Kind::kDeregistered, absl::StrFormat("deregistered pe_id=0x%08x", p.pe_id)));
   }
   return result;
@@ -195,7 +306,8 @@ absl::Status PoolElement::Stop() {
     if (stopped_) return stop_status_;
     stopping_ = true;
   }
-  cancel_.store(true, std::memory_order_relaxed);  // ends a server hunt round in progress
+  // Ends a server hunt round, or a registration pass, in progress.
+  cancel_.store(true, std::memory_order_relaxed);
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
   listener_.reset();

@@ -2,7 +2,9 @@
 //
 // PoolElement's life against fake registrars on this process's usrsctp
 // stack: it hunts past a registrar that is gone, registers, re-registers
-// every T4, and deregisters on Stop; T4 itself follows RFC 5352 §7.1.
+// every T4 and after a removal by the registrar, and deregisters on Stop what
+// is registered; it stops, and never spins, on what it cannot send; T4
+// itself follows RFC 5352 §7.1.
 
 #include "client/pool_element.h"
 
@@ -13,9 +15,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/testing/fake_registrar.h"
 #include "gtest/gtest.h"
 
@@ -24,8 +29,86 @@ namespace {
 
 using protocol::AsapType;
 using testing::FakeRegistrar;
+using Kind = PoolElement::Event::Kind;
 
 constexpr absl::Duration kWait = absl::Seconds(10);
+
+// A PE's events as they come, with their time; tests wait for them. Declared
+// before the PE it listens to (the PE's destructor still reports).
+class EventLog {
+ public:
+  PoolElement::EventFn Callback() {
+    return [this](const PoolElement::Event& e) {
+      std::lock_guard<std::mutex> lock(mu_);
+      events_.push_back({e, absl::Now()});
+      cv_.notify_all();
+    };
+  }
+  // Waits until `count` events of `kind` came; the time of the last one.
+  absl::StatusOr<absl::Time> Await(Kind kind, size_t count, absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    absl::Time when;
+    const bool came = cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+      size_t seen = 0;
+      for (const Logged& l : events_) {
+        if (l.event.kind == kind && ++seen == count) {
+          when = l.when;
+          return true;
+        }
+      }
+      return false;
+    });
+    if (!came)
+      return absl::DeadlineExceededError(absl::StrCat("no event ", static_cast<int>(kind)));
+    return when;
+  }
+  size_t Count(Kind kind) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<size_t>(std::count_if(
+        events_.begin(), events_.end(), [&](const Logged& l) { return l.event.kind == kind; }));
+  }
+  std::string Text(Kind kind) {  // the last one's
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+      if (it->event.kind == kind) return it->event.text;
+    }
+    return "";
+  }
+
+ private:
+  struct Logged {
+    PoolElement::Event event;
+    absl::Time when;
+  };
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Logged> events_;
+};
+
+PoolElementSpec Spec(uint32_t pe_id, int32_t lifetime = protocol::kInfiniteLifetime) {
+  PoolElementSpec spec;
+  spec.pe_id = pe_id;
+  spec.port = 7100;
+  spec.registration_life = lifetime;
+  spec.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  spec.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  return spec;
+}
+
+// A fake registrar, and options that make it the PE's only one.
+class PoolElementAtFakeRegistrarTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(StartSctp().ok());
+    auto registrar = FakeRegistrar::Start();
+    ASSERT_TRUE(registrar.ok()) << registrar.status();
+    registrar_ = std::move(*registrar);
+    options_.registrars = {registrar_->address()};
+  }
+
+  std::unique_ptr<FakeRegistrar> registrar_;
+  PoolElement::Options options_;
+};
 
 TEST(ReregistrationIntervalTest, FollowsT4) {
   EXPECT_EQ(ReregistrationInterval(30), absl::Seconds(15));    // half, below 40 s
@@ -133,6 +216,150 @@ TEST(PoolElementTest, StopCancelsAServerHuntInProgress) {
   EXPECT_EQ((*pe)->Stop().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(hunt_failures.load(), 0);
   close(silent);
+}
+
+// RFC 5352 §2.2.4, §3.1: a registrar that removed a PE on its own says so
+// with an ASAP_DEREGISTRATION_RESPONSE nobody asked for. The PE registers
+// again at once: with an infinite lifetime T4 is ten minutes away.
+TEST_F(PoolElementAtFakeRegistrarTest, RegistersAgainAtOnceWhenTheRegistrarRemovesThePe) {
+  EventLog log;
+  auto pe = PoolElement::Start("removed", {Spec(0x61)}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  auto first = registrar_->AwaitMessage(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 1, kWait).ok());
+  ASSERT_TRUE(registrar_->SendRemovalNotice(first->assoc, "removed", 0x61).ok());
+  auto again = registrar_->AwaitMessage(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->pe_id, 0x61u);
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 2, kWait).ok());
+  EXPECT_EQ(log.Text(Kind::kRemovedByRegistrar),
+            "registrar removed pe_id=0x00000061; registering again");
+  EXPECT_TRUE((*pe)->Stop().ok());
+  EXPECT_EQ(registrar_->Count(AsapType::kDeregistration), 1u);
+}
+
+// Options::reregister false: the PE lets its registration go, so one the
+// registrar removed stays out, and Stop has nothing to deregister.
+TEST_F(PoolElementAtFakeRegistrarTest, LeavesARemovedPeOutWithoutReregistration) {
+  options_.reregister = false;
+  EventLog log;
+  auto pe = PoolElement::Start("removed", {Spec(0x62), Spec(0x63)}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 2, kWait).ok());
+  auto assoc = registrar_->Await(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(assoc.ok()) << assoc.status();
+  ASSERT_TRUE(registrar_->Await(AsapType::kRegistration, kWait).ok());
+  ASSERT_TRUE(registrar_->SendRemovalNotice(*assoc, "removed", 0x62).ok());
+  ASSERT_TRUE(log.Await(Kind::kRemovedByRegistrar, 1, kWait).ok());
+  // The PE thread handles notices a tick at a time, and registers what is
+  // due in the tick that took the notice. Once the second notice, sent after
+  // the first was reported, is reported too, that tick is over.
+  ASSERT_TRUE(registrar_->SendRemovalNotice(*assoc, "removed", 0x63).ok());
+  ASSERT_TRUE(log.Await(Kind::kRemovedByRegistrar, 2, kWait).ok());
+  EXPECT_TRUE((*pe)->Stop().ok());
+  EXPECT_EQ(registrar_->Count(AsapType::kRegistration), 0u);
+  EXPECT_EQ(registrar_->Count(AsapType::kDeregistration), 0u);
+  EXPECT_EQ(log.Count(Kind::kRegistered), 2u);
+  EXPECT_EQ(log.Count(Kind::kDeregistered), 0u);
+  EXPECT_EQ(log.Text(Kind::kRemovedByRegistrar),
+            "registrar removed pe_id=0x00000063; not registering again (re-registration is off)");
+}
+
+// RFC 5352 §3.1: a rejected registration is not retried, and the PE stops;
+// Stop then deregisters the PE registered before it, and not the rejected one.
+TEST_F(PoolElementAtFakeRegistrarTest, DeregistersOnlyWhatIsRegisteredAfterARejection) {
+  registrar_->RejectRegistrationsOf(0x65);
+  EventLog log;
+  auto pe = PoolElement::Start("rejects", {Spec(0x64), Spec(0x65)}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  ASSERT_TRUE(log.Await(Kind::kRejected, 1, kWait).ok());
+  EXPECT_EQ((*pe)->Stop().code(), absl::StatusCode::kFailedPrecondition);
+  auto deregistered = registrar_->AwaitMessage(AsapType::kDeregistration, kWait);
+  ASSERT_TRUE(deregistered.ok()) << deregistered.status();
+  EXPECT_EQ(deregistered->pe_id, 0x64u);
+  EXPECT_EQ(registrar_->Count(AsapType::kDeregistration), 0u);
+  EXPECT_EQ(log.Count(Kind::kDeregistered), 1u);
+  EXPECT_EQ(registrar_->Count(AsapType::kRegistration), 2u);  // each once
+}
+
+// A registration that cannot be sent (over the 16-bit Message Length, RFC
+// 5354 §4) stops the PE: no retry, no new hunt.
+TEST_F(PoolElementAtFakeRegistrarTest, StopsOnARegistrationTooLongToSend) {
+  PoolElementSpec spec = Spec(0x66);
+  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+  spec.addresses.assign(3300, protocol::IpAddress::V6(v6));  // 66,000 bytes of addresses
+  EventLog log;
+  auto pe = PoolElement::Start("big", {spec}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  ASSERT_TRUE(log.Await(Kind::kRejected, 1, kWait).ok());
+  EXPECT_TRUE((*pe)->failed());
+  EXPECT_EQ((*pe)->Stop().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log.Count(Kind::kHuntRound), 1u);
+  EXPECT_EQ(registrar_->Count(AsapType::kRegistration), 0u);
+  EXPECT_EQ(log.Count(Kind::kDeregistered), 0u);
+}
+
+// RFC 5352 §3.6 SH5: a home that takes the association but never answers
+// the registration is not hunted for again at once (that would reach it
+// again, ten times a second): the next hunt waits T5.
+TEST_F(PoolElementAtFakeRegistrarTest, HuntsAgainOnlyAfterT5WhenTheHomeNeverAnswered) {
+  registrar_->IgnoreRegistrations(1);
+  options_.hunt.t5 = absl::Seconds(2);
+  options_.request_timeout = absl::Milliseconds(200);
+  EventLog log;
+  auto pe = PoolElement::Start("hangs", {Spec(0x67)}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  auto failed = log.Await(Kind::kRegisterFailed, 1, kWait);
+  ASSERT_TRUE(failed.ok()) << failed.status();
+  EXPECT_EQ(log.Text(Kind::kRegisterFailed),
+            "no ASAP_REGISTRATION_RESPONSE within 200ms; hunting again in 2s");
+  ASSERT_TRUE(registrar_->Await(AsapType::kRegistration, kWait).ok());  // the ignored one
+  ASSERT_TRUE(registrar_->Await(AsapType::kRegistration, kWait).ok());
+  EXPECT_GE(absl::Now() - *failed, absl::Seconds(2) - absl::Milliseconds(10));
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 1, kWait).ok());
+  EXPECT_EQ(log.Count(Kind::kHuntRound), 2u);
+  EXPECT_TRUE((*pe)->Stop().ok());
+}
+
+// Stop is seen between two registrations: a PE with many registrations to
+// make stops within one of them, and deregisters exactly those it made.
+TEST_F(PoolElementAtFakeRegistrarTest, StopEndsARegistrationPassAndDeregistersWhatItRegistered) {
+  constexpr uint32_t kCount = 10000;  // far more than can register before Stop is seen
+  std::vector<PoolElementSpec> specs;
+  for (uint32_t i = 0; i < kCount; ++i) specs.push_back(Spec(0x10000 + i));
+  EventLog log;
+  auto pe = PoolElement::Start("many", specs, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 1, kWait).ok());
+  EXPECT_TRUE((*pe)->Stop().ok());
+  const size_t registered = log.Count(Kind::kRegistered);
+  EXPECT_LT(registered, kCount);
+  EXPECT_EQ(log.Count(Kind::kDeregistered), registered);
+  EXPECT_EQ(registrar_->Count(AsapType::kDeregistration), registered);
+}
+
+// What would fail on the wire or make the PE spin is refused at Start.
+TEST(PoolElementTest, StartRefusesWhatCannotWork) {
+  PoolElement::Options options;
+  options.registrars = {RegistrarAddress()};
+  auto refused = [&](const std::string& pool, std::vector<PoolElementSpec> pes,
+                     const PoolElement::Options& o, const std::string& why) {
+    auto pe = PoolElement::Start(pool, std::move(pes), o, nullptr);
+    EXPECT_EQ(pe.status().code(), absl::StatusCode::kInvalidArgument) << why;
+    EXPECT_NE(std::string(pe.status().message()).find(why), std::string::npos) << pe.status();
+  };
+  refused(std::string(256, 'p'), {Spec(1)}, options, "256 bytes; it must be 1 to 255 bytes");
+  refused("", {Spec(1)}, options, "0 bytes");
+  refused("p", {Spec(1, 0)}, options, "registration life 0 s");
+  refused("p", {Spec(1, -5)}, options, "registration life -5 s");
+  refused("p", {Spec(1), Spec(1)}, options, "pe_id=0x00000001 is given twice");
+  PoolElement::Options no_t5 = options;
+  no_t5.hunt.t5 = absl::ZeroDuration();
+  refused("p", {Spec(1)}, no_t5, "T5-Serverhunt is 0");
+  PoolElement::Options no_timeout = options;
+  no_timeout.request_timeout = -absl::Seconds(1);
+  refused("p", {Spec(1)}, no_timeout, "the request timeout is -1s");
 }
 
 TEST(PoolElementTest, NeedsARegistrarOrAnnounces) {

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "protocol/describe.h"
 
 namespace rspd::client {
 namespace {
@@ -194,8 +195,9 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
   bool settled = a->cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
                                  [&] { return a->connected_ || a->closed_; });
   if (!settled || !a->connected_) {
-    return absl::UnavailableError(
-        absl::StrCat("no SCTP association to ", host, ":", sctp_port, " (UDP ", udp_port, ")"));
+    return absl::UnavailableError(absl::StrCat("no SCTP association to ",
+                                               protocol::JoinHostPort(host, sctp_port), " (UDP ",
+                                               udp_port, ")"));
   }
   return a;
 }
@@ -305,8 +307,8 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
   sctp_assoc_t id = 0;
   if (usrsctp_connectx(socket_, reinterpret_cast<sockaddr*>(&remote), 1, &id) != 0 &&
       errno != EINPROGRESS) {
-    return absl::UnavailableError(
-        absl::StrCat("connect to ", host, ":", sctp_port, ": ", strerror(errno)));
+    return absl::UnavailableError(absl::StrCat(
+        "connect to ", protocol::JoinHostPort(host, sctp_port), ": ", strerror(errno)));
   }
   return static_cast<uint32_t>(id);
 }

@@ -57,11 +57,9 @@ inline constexpr Cause kNoError = static_cast<Cause>(0xffff);
 // record and spills longer lists. 8 covers every multi-homed host we know of;
 // a longer list is rejected with Lack of Resources (RFC 5352 §3.1 rule 5).
 inline constexpr size_t kMaxTransportAddresses = 8;
-// RSPLIB caps a handle resolution at 128 PEs (`MaxHResItems` hard limit).
-inline constexpr size_t kMaxResolutionItems = 128;
-// RSPLIB MAX_POOLHANDLESIZE is 32; RFC 5354 sets no bound. 255 keeps the
-// pool record small and is far above any handle seen in practice.
-inline constexpr size_t kMaxPoolHandleSize = 255;
+// The limits the client library checks too, defined once in protocol/types.h.
+inline constexpr size_t kMaxResolutionItems = protocol::kMaxResolutionItems;
+inline constexpr size_t kMaxPoolHandleSize = protocol::kMaxPoolHandleSize;
 
 // An IPv4 or IPv6 address. IPv4 is held in the IPv4-mapped IPv6 form
 // (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) so that both fit one 16-byte type.

@@ -181,6 +181,16 @@ std::string AddressToString(const IpAddress& address) {
   return text;
 }
 
+std::string JoinHostPort(absl::string_view host, uint16_t port) {
+  // A colon in the host can only be an IPv6 literal's.
+  if (host.find(':') != absl::string_view::npos) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
+std::string JoinHostPort(const IpAddress& address, uint16_t port) {
+  return JoinHostPort(AddressToString(address), port);
+}
+
 std::string PoolElementToJson(const PoolElement& e) {
   std::string out = absl::StrCat("{\"pe_id\":", e.pe_id, ",\"home_registrar\":", e.home_registrar,
                                  ",\"registration_life\":", e.registration_life);

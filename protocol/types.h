@@ -10,6 +10,7 @@
 
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace rspd::protocol {
@@ -148,5 +149,17 @@ enum class PolicyType : uint32_t {
 
 // Registration Life value meaning "infinite" (RFC 5354 §3.10).
 inline constexpr int32_t kInfiniteLifetime = -1;
+
+// The largest ASAP or ENRP message: the Message Length field is 16 bits
+// (RFC 5354 §4), and it counts the whole message but its final padding.
+inline constexpr size_t kMaxMessageSize = 0xffff;
+// The longest pool handle rspd accepts, in bytes (registrar and client
+// library alike). RFC 5354 §3.9 sets no bound below the message size; RSPLIB's
+// MAX_POOLHANDLESIZE is 32. 255 keeps the registrar's pool record small and is
+// far above any handle seen in practice.
+inline constexpr size_t kMaxPoolHandleSize = 255;
+// The most PEs one handle resolution answers: RSPLIB's hard limit on
+// `MaxHResItems`, which rspd keeps (RFC 5352 §3.3 leaves the count open).
+inline constexpr size_t kMaxResolutionItems = 128;
 
 }  // namespace rspd::protocol

@@ -21,6 +21,18 @@ await() {
   fail "timed out waiting for: $what"
 }
 
+# await_within SECONDS WHAT COMMAND...: like await, with a deadline of
+# SECONDS, polling every 20 ms (fine enough to time what it waits for).
+await_within() {
+  local seconds="$1" what="$2"
+  shift 2
+  local deadline=$(($(date +%s%N) + seconds * 1000000000))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || fail "not within ${seconds}s: $what"
+    sleep 0.02
+  done
+}
+
 # Background processes to kill when the test ends (append with pids+=("$!")).
 pids=()
 kill_spawned() {

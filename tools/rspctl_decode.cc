@@ -14,15 +14,15 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/frames.h"
 #include "protocol/codec.h"
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
+#include "tools/rspctl_flags.h"
 
-ABSL_FLAG(uint16_t, encapsulation_port, rspd::protocol::kSctpUdpEncapsulationPort,
-          "decode: UDP port of SCTP over UDP encapsulation (RFC 6951)");
+ABSL_FLAG(int64_t, encapsulation_port, rspd::protocol::kSctpUdpEncapsulationPort,
+          "decode: UDP port of SCTP over UDP encapsulation (RFC 6951), 1 to 65535");
 
 namespace rspd::tools {
 namespace {
@@ -34,9 +34,7 @@ std::string Endpoint(const ParsedFrame& f, bool source) {
   protocol::IpAddress a;
   a.family = f.ipv6 ? 6 : 4;
   memcpy(a.bytes.data(), source ? f.src_ip : f.dst_ip, f.ipv6 ? 16 : 4);
-  std::string ip = protocol::AddressToString(a);
-  uint16_t port = source ? f.src_port : f.dst_port;
-  return f.ipv6 ? absl::StrCat("[", ip, "]:", port) : absl::StrCat(ip, ":", port);
+  return protocol::JoinHostPort(a, source ? f.src_port : f.dst_port);
 }
 
 // Reassembles SCTP user messages that span several DATA chunks (B ... E).
@@ -72,8 +70,13 @@ class Reassembler {
 int RunDecode(const std::vector<std::string>& args) {
   if (args.size() != 1) {
     fprintf(stderr, "usage: rspctl decode [--json] FILE.pcap|FILE.pcapng\n");
-    return 2;
+    return kUsageError;
   }
+  const int64_t port = absl::GetFlag(FLAGS_encapsulation_port);
+  if (absl::Status s = CheckRange("--encapsulation_port", port, 1, kMaxPort); !s.ok()) {
+    return UsageError("decode", s);
+  }
+  const uint16_t encapsulation_port = static_cast<uint16_t>(port);
   char error[PCAP_ERRBUF_SIZE] = {};
   pcap_t* pcap = pcap_open_offline(args[0].c_str(), error);
   if (pcap == nullptr) {
@@ -81,7 +84,6 @@ int RunDecode(const std::vector<std::string>& args) {
     return 2;
   }
   const bool json = absl::GetFlag(FLAGS_json);
-  const uint16_t encapsulation_port = absl::GetFlag(FLAGS_encapsulation_port);
   const auto link = static_cast<dataplane::LinkType>(pcap_datalink(pcap));
   Reassembler reassembler;
   int frame_number = 0, messages = 0, malformed = 0;

@@ -24,13 +24,14 @@
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
 #include "tools/rspctl_commands.h"
+#include "tools/rspctl_flags.h"
 #include "tools/stop_signals.h"
 
-ABSL_FLAG(uint16_t, echo_port, 7000,
-          "echo-server: SCTP port of the service (also its UDP encapsulation port)");
-ABSL_FLAG(int, echo_count, 10, "echo-client: how many calls");
+ABSL_FLAG(int64_t, echo_port, 7000,
+          "echo-server: SCTP port of the service (also its UDP encapsulation port), 1 to 65535");
+ABSL_FLAG(int64_t, echo_count, 10, "echo-client: how many calls, at least 1");
 ABSL_FLAG(absl::Duration, echo_interval, absl::Milliseconds(200),
-          "echo-client: time between calls");
+          "echo-client: time between calls, 0 or more");
 
 namespace rspd::tools {
 namespace {
@@ -38,14 +39,27 @@ namespace {
 using protocol::AsapType;
 using protocol::Message;
 
-int RunEchoServer(const std::vector<std::string>& /*args*/) {
-  const std::string pool = absl::GetFlag(FLAGS_pool);
-  const uint16_t port = absl::GetFlag(FLAGS_echo_port);
+// --pool and --registrar, as both echo commands take them.
+absl::StatusOr<client::RegistrarAddress> PoolAndRegistrarFromFlags() {
+  if (absl::Status s = CheckPoolFlag(absl::GetFlag(FLAGS_pool)); !s.ok()) return s;
   auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (pool.empty() || !registrar.ok()) {
-    fprintf(stderr, "rspctl echo-server: --pool and a valid --registrar are required\n");
-    return 2;
+  if (!registrar.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--registrar: ", registrar.status().message()));
   }
+  return registrar;
+}
+
+int RunEchoServer(const std::vector<std::string>& /*args*/) {
+  constexpr absl::string_view kCommand = "echo-server";
+  const std::string pool = absl::GetFlag(FLAGS_pool);
+  auto registrar = PoolAndRegistrarFromFlags();
+  if (!registrar.ok()) return UsageError(kCommand, registrar.status());
+  // The PE's transport port: 0 would register a port nobody can reach.
+  const int64_t echo_port = absl::GetFlag(FLAGS_echo_port);
+  if (absl::Status s = CheckRange("--echo_port", echo_port, 1, kMaxPort); !s.ok()) {
+    return UsageError(kCommand, s);
+  }
+  const uint16_t port = static_cast<uint16_t>(echo_port);
   sigset_t stop = BlockStopSignals();
   // The service's UDP encapsulation port is its SCTP port (sctp_association.h).
   if (absl::Status s = client::StartSctp(port); !s.ok()) {
@@ -171,11 +185,19 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
 }
 
 int RunEchoClient(const std::vector<std::string>& /*args*/) {
+  constexpr absl::string_view kCommand = "echo-client";
   const std::string pool = absl::GetFlag(FLAGS_pool);
-  auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (pool.empty() || !registrar.ok()) {
-    fprintf(stderr, "rspctl echo-client: --pool and a valid --registrar are required\n");
-    return 2;
+  auto registrar = PoolAndRegistrarFromFlags();
+  if (!registrar.ok()) return UsageError(kCommand, registrar.status());
+  const int64_t count = absl::GetFlag(FLAGS_echo_count);
+  if (absl::Status s = CheckRange("--echo_count", count, 1, INT32_MAX); !s.ok()) {
+    return UsageError(kCommand, s);
+  }
+  const absl::Duration interval = absl::GetFlag(FLAGS_echo_interval);
+  if (interval < absl::ZeroDuration()) {
+    return UsageError(
+        kCommand, absl::InvalidArgumentError(absl::StrCat("--echo_interval must be 0 or more; got ",
+                                                          absl::FormatDuration(interval))));
   }
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
@@ -192,8 +214,8 @@ int RunEchoClient(const std::vector<std::string>& /*args*/) {
     fprintf(stderr, "rspctl echo-client: %s\n", std::string(pu.status().message()).c_str());
     return 1;
   }
-  const int count = absl::GetFlag(FLAGS_echo_count);
-  for (int i = 1; i <= count; ++i) {
+  const int calls = static_cast<int>(count);
+  for (int i = 1; i <= calls; ++i) {
     std::string text = absl::StrCat("hello ", i);
     auto reply = (*pu)->Call(
         absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
@@ -204,9 +226,9 @@ int RunEchoClient(const std::vector<std::string>& /*args*/) {
     printf("echo %d from pe_id=0x%08x: %s\n", i, (*pu)->pe_id(),
            std::string(reply->begin(), reply->end()).c_str());
     fflush(stdout);
-    std::this_thread::sleep_for(absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_echo_interval)));
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(interval));
   }
-  printf("echo-client: %d calls, %d failovers\n", count, (*pu)->failovers());
+  printf("echo-client: %d calls, %d failovers\n", calls, (*pu)->failovers());
   return 0;
 }
 

@@ -1,5 +1,6 @@
 // `rspctl resolve`: ask the registrar which PEs serve a pool (RFC 5352 §3.3)
-// and print them, one per line (or one JSON object per PE with --json).
+// and print them, one per line (or one JSON object per PE with --json):
+//   pe_id=0x00000001 home=0x0000002a sctp:10.0.0.1:7000,[2001:db8::1]:7000 policy=...
 // Exit status 1 for an unknown pool or an unreachable registrar.
 
 #include <cstdio>
@@ -12,24 +13,32 @@
 #include "absl/strings/str_join.h"
 #include "client/asap_session.h"
 #include "protocol/describe.h"
+#include "protocol/types.h"
 #include "tools/rspctl_commands.h"
+#include "tools/rspctl_flags.h"
 
-ABSL_FLAG(uint32_t, items, 0, "resolve: how many PEs to ask for (0: the registrar's default)");
+ABSL_FLAG(int64_t, items, 0,
+          "resolve: how many PEs to ask for, 1 to 128 (0: the registrar's default)");
 
 namespace rspd::tools {
 namespace {
 
 int RunResolve(const std::vector<std::string>& /*args*/) {
+  constexpr absl::string_view kCommand = "resolve";
   const std::string pool = absl::GetFlag(FLAGS_pool);
-  if (pool.empty()) {
-    fprintf(stderr, "rspctl resolve: --pool is required\n");
-    return 2;
+  if (absl::Status s = CheckPoolFlag(pool); !s.ok()) return UsageError(kCommand, s);
+  // The registrar answers at most protocol::kMaxResolutionItems PEs.
+  const int64_t items = absl::GetFlag(FLAGS_items);
+  if (items < 0 || items > static_cast<int64_t>(protocol::kMaxResolutionItems)) {
+    return UsageError(kCommand, absl::InvalidArgumentError(
+                                    absl::StrCat("--items must be 0 (the registrar's default) to ",
+                                                 protocol::kMaxResolutionItems, "; got ", items)));
   }
   absl::StatusOr<client::RegistrarAddress> registrar =
       client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
   if (!registrar.ok()) {
-    fprintf(stderr, "rspctl resolve: %s\n", std::string(registrar.status().message()).c_str());
-    return 2;
+    return UsageError(kCommand, absl::InvalidArgumentError(
+                                    absl::StrCat("--registrar: ", registrar.status().message())));
   }
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
@@ -37,17 +46,20 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   absl::StatusOr<client::Resolution> resolution =
-      (*session)->Resolve(pool, absl::GetFlag(FLAGS_items), absl::Seconds(5));
+      (*session)->Resolve(pool, static_cast<uint32_t>(items), absl::Seconds(5));
   if (!resolution.ok()) {
     fprintf(stderr, "rspctl resolve: %s\n", std::string(resolution.status().message()).c_str());
     return 1;
   }
   const bool json = absl::GetFlag(FLAGS_json);
   for (const client::ResolvedElement& e : resolution->elements) {
-    std::vector<std::string> addresses;
+    std::vector<std::string> addresses;  // for JSON
+    std::vector<std::string> endpoints;  // ADDRESS:PORT, IPv6 in brackets
     for (const protocol::IpAddress& a : e.addresses) {
       addresses.push_back(protocol::AddressToString(a));
+      endpoints.push_back(protocol::JoinHostPort(a, e.port));
     }
+    if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.port));
     std::vector<std::string> values;
     for (size_t i = 0; i < e.policy.value_count; ++i)
       values.push_back(absl::StrCat(e.policy.values[i]));
@@ -61,9 +73,9 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
           e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
           e.policy.type, absl::StrJoin(values, ",").c_str());
     } else {
-      printf("pe_id=0x%08x home=0x%08x %s:%s:%u policy=\"%s\"%s life=%d\n", e.pe_id,
-             e.home_registrar, protocol::TransportName(e.transport),
-             absl::StrJoin(addresses, ",").c_str(), e.port, protocol::PolicyTypeName(e.policy.type),
+      printf("pe_id=0x%08x home=0x%08x %s:%s policy=\"%s\"%s life=%d\n", e.pe_id, e.home_registrar,
+             protocol::TransportName(e.transport), absl::StrJoin(endpoints, ",").c_str(),
+             protocol::PolicyTypeName(e.policy.type),
              values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
              e.registration_life);
     }

@@ -7,25 +7,30 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "client/asap_session.h"
 #include "tools/rspctl_commands.h"
+#include "tools/rspctl_flags.h"
 
-ABSL_FLAG(uint32_t, unreachable_pe_id, 0, "unreachable: the PE identifier to report");
+ABSL_FLAG(int64_t, unreachable_pe_id, 0,
+          "unreachable: the PE identifier to report, 1 to 4294967295");
 
 namespace rspd::tools {
 namespace {
 
 int RunUnreachable(const std::vector<std::string>& /*args*/) {
+  constexpr absl::string_view kCommand = "unreachable";
   const std::string pool = absl::GetFlag(FLAGS_pool);
-  const uint32_t pe_id = absl::GetFlag(FLAGS_unreachable_pe_id);
-  if (pool.empty() || pe_id == 0) {
-    fprintf(stderr, "rspctl unreachable: --pool and --unreachable_pe_id are required\n");
-    return 2;
+  if (absl::Status s = CheckPoolFlag(pool); !s.ok()) return UsageError(kCommand, s);
+  const int64_t id = absl::GetFlag(FLAGS_unreachable_pe_id);
+  if (absl::Status s = CheckRange("--unreachable_pe_id", id, 1, kMaxUint32); !s.ok()) {
+    return UsageError(kCommand, s);
   }
+  const uint32_t pe_id = static_cast<uint32_t>(id);
   auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
   if (!registrar.ok()) {
-    fprintf(stderr, "rspctl unreachable: %s\n", std::string(registrar.status().message()).c_str());
-    return 2;
+    return UsageError(kCommand, absl::InvalidArgumentError(
+                                    absl::StrCat("--registrar: ", registrar.status().message())));
   }
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {

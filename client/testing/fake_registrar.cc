@@ -49,19 +49,32 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
   // RFC 5352 §3.1, §3.2: every request is granted, but for the
   // registrations a test asked to be answered as busy.
   const bool registration = m.type == static_cast<uint8_t>(AsapType::kRegistration);
+  const bool deregistration = m.type == static_cast<uint8_t>(AsapType::kDeregistration);
   bool busy = false;
-  if (registration) {
+  bool ignore = false;
+  bool reject = false;
+  std::optional<std::pair<std::string, uint32_t>> notice;
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    busy = busy_registrations_ > 0;
-    if (busy) --busy_registrations_;
+    if (registration) {
+      ignore = ignored_registrations_ > 0;
+      if (ignore) --ignored_registrations_;
+      busy = !ignore && busy_registrations_ > 0;
+      if (busy) --busy_registrations_;
+      reject = rejected_pe_id_ == m.pool_element.pe_id;
+    }
+    if ((registration || deregistration) && !ignore) notice.swap(notice_before_answer_);
   }
-  if (registration || m.type == static_cast<uint8_t>(AsapType::kDeregistration)) {
+  if (notice.has_value()) (void)SendRemovalNotice(assoc, notice->first, notice->second);
+  if ((registration && !ignore) || deregistration) {
     Message reply;
-    protocol::ErrorCause lack{protocol::Cause::kLackOfResources, {}};
-    if (busy) {
+    protocol::ErrorCause cause{
+        busy ? protocol::Cause::kLackOfResources : protocol::Cause::kInconsistentPoolingPolicy, {}};
+    if (busy || reject) {
       reply.flags = protocol::kFlagRegistrationReject;
       reply.has_error = true;
-      reply.error_causes = protocol::ParamList<protocol::ErrorCause>(absl::MakeConstSpan(&lack, 1));
+      reply.error_causes =
+          protocol::ParamList<protocol::ErrorCause>(absl::MakeConstSpan(&cause, 1));
     }
     reply.type = static_cast<uint8_t>(registration ? AsapType::kRegistrationResponse
                                                    : AsapType::kDeregistrationResponse);
@@ -71,8 +84,11 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
     reply.pe_id = registration ? m.pool_element.pe_id : m.pe_id;
     (void)server_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(reply));
   }
+  Received r;
+  r.assoc = assoc;
+  r.pe_id = registration ? m.pool_element.pe_id : m.pe_id;
   std::lock_guard<std::mutex> lock(mu_);
-  received_.emplace_back(m.type, assoc);
+  received_.emplace_back(m.type, r);
   cv_.notify_all();
 }
 
@@ -88,12 +104,24 @@ absl::StatusOr<uint32_t> FakeRegistrar::ConnectTo(uint16_t sctp_port, uint16_t u
   return assoc;
 }
 
-absl::Status FakeRegistrar::SendKeepAlive(uint32_t assoc, const std::string& pool, uint32_t pe_id,
-                                          bool home, uint32_t server_id) {
+absl::Status FakeRegistrar::SendKeepAlive(uint32_t assoc, const std::string& pool,
+                                          std::optional<uint32_t> pe_id, bool home,
+                                          uint32_t server_id) {
   Message m;
   m.type = static_cast<uint8_t>(AsapType::kEndpointKeepAlive);
   m.flags = home ? protocol::kFlagHome : 0;
   m.server_id = server_id;
+  m.has_pool_handle = true;
+  m.pool_handle = pool;
+  m.has_pe_id = pe_id.has_value();
+  m.pe_id = pe_id.value_or(0);
+  return server_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
+}
+
+absl::Status FakeRegistrar::SendRemovalNotice(uint32_t assoc, const std::string& pool,
+                                              uint32_t pe_id) {
+  Message m;
+  m.type = static_cast<uint8_t>(AsapType::kDeregistrationResponse);
   m.has_pool_handle = true;
   m.pool_handle = pool;
   m.has_pe_id = true;
@@ -101,7 +129,21 @@ absl::Status FakeRegistrar::SendKeepAlive(uint32_t assoc, const std::string& poo
   return server_->Send(assoc, protocol::kAsapPpid, protocol::EncodeMessageToVector(m));
 }
 
+size_t FakeRegistrar::Count(AsapType type) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<size_t>(std::count_if(received_.begin(), received_.end(), [&](const auto& r) {
+    return r.first == static_cast<uint8_t>(type);
+  }));
+}
+
 absl::StatusOr<uint32_t> FakeRegistrar::Await(AsapType type, absl::Duration timeout) {
+  absl::StatusOr<Received> r = AwaitMessage(type, timeout);
+  if (!r.ok()) return r.status();
+  return r->assoc;
+}
+
+absl::StatusOr<FakeRegistrar::Received> FakeRegistrar::AwaitMessage(AsapType type,
+                                                                    absl::Duration timeout) {
   const uint8_t wanted = static_cast<uint8_t>(type);
   std::unique_lock<std::mutex> lock(mu_);
   auto found = received_.end();
@@ -115,9 +157,9 @@ absl::StatusOr<uint32_t> FakeRegistrar::Await(AsapType type, absl::Duration time
         absl::StrCat("no ", protocol::MessageTypeName(protocol::Protocol::kAsap, wanted),
                      " within ", absl::FormatDuration(timeout)));
   }
-  const uint32_t assoc = found->second;
+  const Received r = found->second;
   received_.erase(found);
-  return assoc;
+  return r;
 }
 
 }  // namespace rspd::client::testing
