@@ -61,9 +61,9 @@ constexpr uint64_t kClosedGraceMs = 1000;
 // (timers may call conn_output after close): longer than any retransmission
 // of the ABORT or SHUTDOWN that closing sends.
 constexpr uint64_t kAfterCloseMs = 5000;
-// Reaping this many peers makes the heap worth trimming, so that their
+// Closing this many peers makes the heap worth trimming, so that their
 // memory goes back to the system.
-constexpr uint64_t kTrimAfterReaped = 256;
+constexpr uint64_t kTrimAfterClosed = 256;
 
 SctpBridge* g_bridge = nullptr;
 
@@ -207,6 +207,7 @@ SctpBridge::Peer* SctpBridge::CreatePeer(const Endpoint& from, const Key& key) {
     // flood of INITs from ever new endpoints cannot lock out the next client.
     SctpBridgeStats::Bump(stats_.sctp_peers_evicted);
     Close(candidates_head_);
+    ++closed_since_trim_;
   }
   auto peer = std::make_unique<Peer>();
   peer->endpoint = from;
@@ -406,12 +407,12 @@ void SctpBridge::Reap() {
     known_.erase(it->first.get());
   }
   closed_.erase(done, closed_.end());
-  reaped_since_trim_ += reaped;
-  if (reaped == 0 && reaped_since_trim_ >= kTrimAfterReaped && closed_.empty()) {
+  closed_since_trim_ += reaped;
+  if (reaped == 0 && closed_since_trim_ >= kTrimAfterClosed && closed_.empty()) {
     // Thousands of small usrsctp allocations freed: without a trim the heap
     // keeps them and the process never shrinks back.
     malloc_trim(0);
-    reaped_since_trim_ = 0;
+    closed_since_trim_ = 0;
     SctpBridgeStats::Bump(stats_.sctp_memory_trims);
   }
 }

@@ -21,9 +21,9 @@
 // stateless ABORT or SHUTDOWN COMPLETE, or dropped. A peer without a live
 // association is reaped: soon after its last association ended, or once it
 // has been silent for `peer_idle_timeout_ms` if it never had one. New peers
-// are rate-limited per remote address. Peers and associations are capped: at the peer cap the longest half-open peer (no
-// association) makes room; when every peer holds an association, new ones
-// are refused. Every drop, refusal and eviction is counted.
+// are rate-limited per remote address. Peers and associations are capped: at the peer cap the
+// longest half-open peer (no association) makes room; when every peer holds an association, new
+// ones are refused. Every drop, refusal and eviction is counted.
 //
 // Example:
 //   SctpBridge bridge({3863, 9901}, output, deliver, events);
@@ -210,7 +210,7 @@ class SctpBridge {
   size_t associations_ = 0;
   uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
   uint64_t next_reap_ms_ = 0;
-  uint64_t reaped_since_trim_ = 0;
+  uint64_t closed_since_trim_ = 0;
   TokenBucket oob_answers_;
   // INITs that created peers, per remote address (Key with port 0).
   absl::flat_hash_map<Key, TokenBucket> init_rates_;

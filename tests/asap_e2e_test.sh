@@ -38,10 +38,7 @@ register() {  # name policy k [extra flags...]
   pids+=("$!")
   eval "pe_pid_$name=$!"
 }
-# --reregister=false: a PE the registrar removes stays out (with it on, a
-# registrar that reports the removal would see the PE register again at
-# once), which the unreachable-report check below relies on.
-register rr rr 1 --reregister=false
+register rr rr 1
 register wrr wrr 2 --weight=1 --value_step=1
 register random random 3
 register wrandom wrandom 4 --weight=10
