@@ -3,7 +3,7 @@
 # enough to be hit, takes at once from several processes:
 #   - registration churn: PE processes that register 5 PEs and deregister;
 #   - a PE process registering 60 PEs over one association (cap 50 here);
-#   - resolutions on 20 associations, past the per-association rate (200/s);
+#   - resolutions on 20 associations, past the per-association rate (50/s);
 #   - unreachable reports from this host against live PEs;
 #   - junk datagrams, out-of-the-blue SCTP and INITs from fresh ports;
 #   - malformed ASAP over a real association.
@@ -21,7 +21,7 @@ source tests/test_lib.sh
 
 seconds="${SOAK_SECONDS:-60}"
 start_rspd rspd --keep_alive_interval=1s --keep_alive_timeout=2s --max_pes_per_association=50 \
-  --max_resolutions_per_second=200 --max_unreachable_reports_per_second=5 \
+  --max_resolutions_per_second=50 --max_unreachable_reports_per_second=5 \
   --sctp_peer_idle_timeout=2s --max_peers=2000
 R="--registrar=127.0.0.1:$rspd_port"
 T="127.0.0.1:$rspd_port"
@@ -65,7 +65,7 @@ churn() {
 export -f churn
 export R dir RSPCTL
 generator churn bash -c churn
-generator resolve "$LOAD" --target="$T" --mode=resolve --associations=20 --in_flight=4 \
+generator resolve "$LOAD" --target="$T" --mode=resolve --associations=20 --in_flight=8 \
   --seconds=5 --warmup_seconds=0 --pool=keep1 --pes=0
 generator report "$RSPCTL" unreachable $R --pool=keep2 --unreachable_pe_id=2005
 generator junk "$JUNK" --target="$T" --kind=junk --count=2000 --first_port=20000
