@@ -57,7 +57,7 @@ half_open_gone() { [ "$(live_stat sctp_peers)" -le "$(live_stat sctp_association
 AWAIT_SECONDS=120 await "the INITs' peers reaped" half_open_gone
 trimmed() { [ "$(live_stat sctp_memory_trims)" -ge 1 ]; }
 await "the heap trimmed once the closed peers were freed" trimmed
-if grep -q AddressSanitizer "$RSPD"; then
+if grep -q __asan_init "$RSPD"; then
   # ASan keeps freed memory in its quarantine: RSS says nothing here.
   echo "RSS not checked: rspd is built with AddressSanitizer"
 else
