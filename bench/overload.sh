@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Overload benchmark: 20,000 PEs registered by four PE processes (5,000
-# each, keep-alives every 2 s with a 2 s timeout), then a handle resolution
+# each, keep-alives every second with a 2 s timeout), then a handle resolution
 # flood from rspd_load over A associations with 32 requests in flight on
 # each, for SECONDS; A grows from light to far past what rspd can answer.
 # Each cell runs this rspd and, alternating with it, a baseline rspd
 # (BASELINE_RSPD, e.g. built from an older commit) with the same PE
 # processes and load generator from this tree. Per cell, the median of
 # REPETITIONS runs:
-#   resolutions/s answered, UDP datagrams the kernel dropped (RcvbufErrors
-#   in /proc/net/snmp, system-wide, during the flood), datagrams rspd shed
-#   itself, keep-alive removals rspd deferred, and PEs lost (removed by
+#   resolutions/s answered, datagrams the kernel dropped at rspd's UDP socket
+#   (its receive queue overflowed: the drops column of /proc/net/udp),
+#   datagrams rspd shed itself, keep-alive removals rspd deferred, and PEs lost (removed by
 #   keep-alive timeout or association loss, of the 20,000).
 #
 #   BASELINE_RSPD=/path/to/old/rspd bench/overload.sh [REPETITIONS=3] [SECONDS=10]
@@ -24,7 +24,9 @@ builds=("this:$B/rspd")
 dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 
-rcvbuf_errors() { awk '/^Udp:/ {n++} /^Udp:/ && n == 2 {print $6}' /proc/net/snmp; }
+socket_drops() {  # port: the drops of the UDP socket bound to 127.0.0.1:port
+  awk -v a="$(printf '0100007F:%04X' "$1")" '$2 == a {print $NF}' /proc/net/udp
+}
 stat_of() {  # a counter rspd printed when it stopped; "-" if it has none such
   local v
   v=$(sed -n "s/^$1 //p" "$dir/rspd.out" | tail -n 1)
@@ -40,7 +42,7 @@ run() {  # rspd associations -> "rate drops shed deferred lost"
   if "$rspd" --helpfull 2>&1 | grep -e '--max_associations' >/dev/null; then
     caps=(--max_associations=20000 --max_peers=20000)
   fi
-  "$rspd" --bind_address=127.0.0.1 --udp_port=0 --announce_group= --keep_alive_interval=2s \
+  "$rspd" --bind_address=127.0.0.1 --udp_port=0 --announce_group= --keep_alive_interval=1s \
     --keep_alive_timeout=2s "${caps[@]}" >"$dir/rspd.out" 2>&1 &
   local server=$!
   until grep -q '^ready' "$dir/rspd.out"; do sleep 0.05; done
@@ -54,13 +56,13 @@ run() {  # rspd associations -> "rate drops shed deferred lost"
   done
   until [ "$(cat "$dir"/pe?.out | grep -c '^registered')" -ge 20000 ]; do sleep 0.2; done
   local before
-  before=$(rcvbuf_errors)
+  before=$(socket_drops "$port")
   local rate
   rate=$("$B/rspd_load" --target="127.0.0.1:$port" --mode=resolve --associations="$assocs" \
     --in_flight=32 --seconds="$seconds" --warmup_seconds=1 --pool=pool0 --pes=0 |
     sed -n 's/.* rate=\([0-9]*\) msg\/s/\1/p')
-  local drops=$(($(rcvbuf_errors) - before))
-  sleep 6  # three keep-alive intervals: removals that the flood caused happen now
+  local drops=$(($(socket_drops "$port") - before))
+  sleep 6  # three keep-alive timeouts: removals that the flood caused happen now
   kill -INT "$server"
   wait "$server" || true
   kill -INT "${pes[@]}" 2>/dev/null || true

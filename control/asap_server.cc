@@ -438,6 +438,7 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
     if (assoc == assocs_.end()) {
       // The association went down while the shard registered the PE: it can
       // never be reached, as if it had been registered just before.
+      UnlinkFromAssoc(slot);
       session.assoc = job.from;
       Remove(slot, stats_.removed_by_association_loss, /*notify=*/false);
       return;

@@ -601,6 +601,28 @@ TEST_P(AsapServerTest, ResolutionsAndRegistrationsAreRateLimitedPerAssociation) 
   EXPECT_EQ(server_->stats().registrations_rate_limited.load(), 10u);
 }
 
+TEST_P(AsapServerTest, ARegistrationAnsweredAfterItsAssociationWentDownIsRemoved) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+          {nullptr, 1});
+  // The PE moves to association 2, which goes down before the shard answers.
+  server_->OnMessage(
+      {nullptr, 2}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  server_->OnAssociationDown({nullptr, 2}, now_);
+  Settle();
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_association_loss.load(), 1u);
+  EXPECT_EQ(server_->session_count(), 0u);
+  // Association 1 holds nothing any more: it may register a new PE, and its
+  // loss removes nothing else.
+  EXPECT_FALSE(Deliver(Registration("echo", 2, protocol::Policy::Of(
+                                                   protocol::PolicyType::kRoundRobin))).has_error);
+  server_->OnAssociationDown({nullptr, 1}, now_);
+  Settle();
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_association_loss.load(), 2u);
+}
+
 TEST_P(AsapServerTest, PeersHoldingPesAreKnown) {
   int peer = 0;
   EXPECT_FALSE(server_->HoldsPes(&peer));

@@ -22,9 +22,9 @@ per_process=5000
 processes=4
 total=$((per_process * processes))
 
-# Keep-alives every 2 s with a 2 s timeout: a registrar that took its own
+# Keep-alives every second with a 2 s timeout: a registrar that took its own
 # dropped input for silence would remove PEs within seconds.
-start_rspd rspd --keep_alive_interval=2s --keep_alive_timeout=2s --max_associations=20000 \
+start_rspd rspd --keep_alive_interval=1s --keep_alive_timeout=2s --max_associations=20000 \
   --max_peers=20000 ${OVERLOAD_RSPD_FLAGS:-}
 R="--registrar=127.0.0.1:$rspd_port"
 
