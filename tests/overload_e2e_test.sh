@@ -68,7 +68,7 @@ done
 [ "$(live_stat handlespace_pool_elements)" -eq "$total" ] ||
   fail "PEs: $(live_stat handlespace_pool_elements), expected $total"
 for k in $(seq 0 $((processes - 1))); do
-  ! grep -q 'registrar removed' "$dir/pe$k.err" || fail "PE process $k was told of a removal"
+  ! grep -q "^registrar removed" "$dir/pe$k.out" || fail "PE process $k was told of a removal"
   [ "$("$RSPCTL" resolve $R --pool="pool$k" --items=128 | wc -l)" -eq 128 ] || fail "pool$k"
 done
 echo "deferred keep-alive removals: $(live_stat keep_alive_removals_deferred)," \

@@ -25,7 +25,7 @@ await "the frozen PE removed" unlisted
 [ "$(live_stat removal_notices_sent)" -ge 1 ] || fail "the PE was not told"
 kill -CONT "$pe_pid"
 await "the PE registered again" listed
-grep -q 'registrar removed pe_id=0x00007e11; registering again' "$dir/pe.err" ||
-  fail "the PE did not report the notice: $(cat "$dir/pe.err")"
+grep -q '^registrar removed pe_id=0x00007e11; registering again' "$dir/pe.out" ||
+  fail "the PE did not report the notice: $(cat "$dir/pe.out" "$dir/pe.err")"
 [ "$(live_stat registrations)" -ge 2 ] || fail "registrations: $(live_stat registrations)"
 echo PASS
