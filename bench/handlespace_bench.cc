@@ -1,10 +1,10 @@
 // File: bench/handlespace_bench.cc
 //
-// Handlespace throughput and memory (issue 4), on one core, -c opt:
+// Handlespace throughput and memory, on one core, -c opt:
 //   bazel run -c opt //bench:handlespace_bench -- --benchmark_repetitions=5
 //     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 // (results and analysis: bench/RESULTS.md, section Handlespace).
-// The workload is the issue's, exactly: pool p has handle "pool%06u"; PE i of
+// The workload: pool p has handle "pool%06u"; PE i of
 // each pool has ID (uint32)((i+1)*2654435761); registration interleaves pools
 // (for i < N, for p < P; g = i*P + p); each PE has one IPv4 SCTP user
 // transport (10.x.y.z from g, port 20000 + g%40000) and one ASAP transport
@@ -154,8 +154,8 @@ bool Populate(PoolTable& table, const Scenario& s, const std::vector<std::string
   return ok;
 }
 
-// A shard is sized for its configured capacity before it serves (STYLE rule
-// 10: no allocation in the shard loop), so every table here is reserved for
+// A shard is sized for its configured capacity before it serves (no
+// allocation in the shard loop, docs/style.md), so every table here is reserved for
 // the scenario's PE count outside the timed region.
 std::unique_ptr<PoolTable> NewTable(const Scenario& s) {
   auto table = std::make_unique<PoolTable>();
@@ -322,7 +322,7 @@ void BM_Handlespace_Resolve(benchmark::State& state) {
 }
 
 // Resolutions while loads keep changing: every 8th resolution is preceded by
-// a Least Used re-registration of one PE with a new load (the issue's
+// a Least Used re-registration of one PE with a new load (the
 // "dynamic loads"); only resolutions are counted as items, the
 // re-registrations are part of the time.
 void BM_Handlespace_ResolveDynamic(benchmark::State& state) {

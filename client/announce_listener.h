@@ -32,7 +32,7 @@ namespace rspd::client {
 // them.
 struct AnnounceGroup {
   std::string address;
-  uint16_t port = protocol::kAsapPort;  // RFC-DIGEST §8 item 8: the asap-udp port
+  uint16_t port = protocol::kAsapPort;  // the asap-udp port (RFC 5352 §8.2; docs/decisions.md)
 };
 
 // ParseAnnounceGroup()

@@ -172,7 +172,7 @@ bool AsapServer::Submit(Job* job, bool must_run) {
 
 bool AsapServer::SubmitToShard(uint32_t shard, Job* job, bool must_run) {
   if (shards_->Submit(shard, &job->request, must_run)) return true;
-  // DESIGN.md: a full ring is back-pressure, counted and answered.
+  // A full ring is back-pressure, counted and answered (docs/limits.md).
   AsapServerStats::Bump(stats_.shards_busy);
   Release(job);
   return false;

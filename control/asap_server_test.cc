@@ -615,8 +615,9 @@ TEST_P(AsapServerTest, ARegistrationAnsweredAfterItsAssociationWentDownIsRemoved
   EXPECT_EQ(server_->session_count(), 0u);
   // Association 1 holds nothing any more: it may register a new PE, and its
   // loss removes nothing else.
-  EXPECT_FALSE(Deliver(Registration("echo", 2, protocol::Policy::Of(
-                                                   protocol::PolicyType::kRoundRobin))).has_error);
+  EXPECT_FALSE(
+      Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)))
+          .has_error);
   server_->OnAssociationDown({nullptr, 1}, now_);
   Settle();
   EXPECT_EQ(ElementCount(), 0u);
@@ -694,7 +695,7 @@ TEST_P(AsapServerTest, KeepAlivesArePaced) {
 }
 
 TEST(AsapServerBusyTest, FullShardRingsAreAnsweredWithLackOfResources) {
-  // DESIGN.md: a full ring is back-pressure, counted and answered; removals
+  // A full ring is back-pressure, counted and answered; removals
   // are never refused.
   ShardExecutor::Options options;
   options.lcores = 1;

@@ -21,7 +21,7 @@
 
 namespace rspd::control {
 
-// Which packet I/O backend feeds the SCTP bridge (DESIGN.md "Transports").
+// Which packet I/O backend feeds the SCTP bridge (docs/architecture.md).
 enum class IoBackend {
   kSocket,  // kernel UDP sockets; runs anywhere
   kDpdk,    // DPDK ports (NICs or vdevs)
@@ -81,7 +81,7 @@ struct RegistrarConfig {
   // RFC 5352 §8.4: IPv4 224.0.1.185, IPv6 FF0X::133 (rspd's IPv6 choice:
   // ff05::133, site scope). Its family must be bind_address's.
   std::string announce_group = "224.0.1.185";
-  uint16_t announce_port = 3863;  // RFC-DIGEST §8 item 8
+  uint16_t announce_port = 3863;  // asap-udp (RFC 5352 §8.2; docs/decisions.md)
   int announce_ttl = 1;           // TTL / IPv6 hop limit: this link unless configured
 
   // RFC 5353 §4 thresholds.

@@ -57,7 +57,8 @@ ShardExecutor::ShardExecutor(const Options& options)
     lane.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (lane.wake_fd < 0) {
       perror("rspd: eventfd for a shard lcore");
-      abort();  // STYLE: a failed start is loud; without it a shard sleeps 1 s at a time
+      abort();  // a failed start is loud (docs/style.md, "Errors"); without it a shard sleeps 1 s
+                // at a time
     }
     // Shard K on CPU (K+1) mod CPUs: with fewer shards than CPUs, CPU 0 is
     // left to the I/O thread (which is not pinned); on one CPU nothing is.

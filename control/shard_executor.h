@@ -1,11 +1,10 @@
 // File: control/shard_executor.h
 //
-// Runs handlespace commands on the registrar's shards (DESIGN.md "Threads and
-// data flow"). The I/O thread submits `ShardRequest`s and collects them,
-// answered, later; it never reads a shard's table while shards have threads
-// of their own.
+// Runs handlespace commands on the registrar's shards (docs/architecture.md). The I/O thread
+// submits `ShardRequest`s and collects them, answered, later; it never reads a shard's table while
+// shards have threads of their own.
 //
-// - Inline (lcores = 0, the default on 2 cores, DESIGN.md "Small machines"):
+// - Inline (lcores = 0, the default, best on small machines):
 //   one shard, and Submit processes the request at once; Collect hands the
 //   answers back in submission order.
 // - Shard lcores (lcores = N > 0): N shards, each on a thread of its own
@@ -14,7 +13,8 @@
 //   Submit rings only when the thread is parked.
 //
 // Answers of one shard come back in the order its requests were submitted,
-// so the submitter can keep state that mirrors the shard's (STYLE rule 12).
+// so the submitter can keep state that mirrors the shard's (docs/style.md,
+// "Shards").
 // A full ring is back-pressure: Submit refuses a request that may be refused
 // (counted); one that must run (removals, expiry) waits in a per-shard
 // backlog that goes to the ring, in order, before anything newer.

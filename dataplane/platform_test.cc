@@ -1,6 +1,6 @@
 // Proves that the two kernel-bypass dependencies link and start here:
 // usrsctp in nothreads AF_CONN mode and the DPDK EAL with a vdev
-// (PLATFORM.md). Later dataplane code builds on exactly these calls.
+// (docs/platform.md). Later dataplane code builds on exactly these calls.
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>

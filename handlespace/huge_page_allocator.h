@@ -10,8 +10,8 @@
 // such a probe can miss the TLB as well as the cache. Smaller blocks come from operator new,
 // 64-byte aligned.
 //
-// Allocation happens when a table grows or is reserved (startup, STYLE rule
-// 10: the shard loop itself does not allocate once sized); madvise is a
+// Allocation happens when a table grows or is reserved (at startup: the
+// shard loop itself does not allocate once sized, docs/style.md); madvise is a
 // memory hint, not I/O. Where THP is disabled the advice is ignored and the
 // arrays behave as before.
 //

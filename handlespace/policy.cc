@@ -1,6 +1,6 @@
 // File: handlespace/policy.cc
 //
-// Policy traits table (RFC 5356 §4-5, RSPLIB extensions per RFC-DIGEST §4).
+// Policy traits table (RFC 5356 §4-5, and RSPLIB's extensions: docs/policies.md).
 
 #include "handlespace/policy.h"
 

@@ -6,7 +6,7 @@
 // PE. The selection structures themselves are in selection.h; the per-pool
 // wiring is in pool_table.cc.
 //
-// RSPLIB's extended policies (RFC-DIGEST §4, non-RFC) map onto the same four
+// RSPLIB's extended policies (docs/policies.md, not in any RFC) map onto the same four
 // structures, with keys and weights as RSPLIB computes them (saturating
 // 32-bit sums; weights never below 1 for the "randomized" family).
 //
@@ -61,7 +61,7 @@ inline uint32_t Saturate32(uint64_t v) {
 }
 
 // RSPLIB's distance penalty: distance * (dpf / 0xffffffff) * 0xffffffff,
-// i.e. distance * dpf in integer arithmetic (RFC-DIGEST §4 table).
+// i.e. distance * dpf in integer arithmetic (docs/policies.md).
 inline uint64_t DistancePenalty(const PackedPolicy& p) { return uint64_t{p[3]} * p[2]; }
 
 // Sort key of an ordered (non-WRR) policy; smaller is selected first.

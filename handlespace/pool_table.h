@@ -13,7 +13,7 @@
 //     (re-home all PEs of an owner), §3.6.2 PE checksums per owner,
 //     §3.6.3 mark-and-sweep resync, §3.2.3 chunked handle table iteration.
 //
-// Memory (the target is <= 128 bytes per PE at 1M PEs): a PE is a
+// Memory (the target is <= 128 bytes per PE at 1M PEs): a PE is a
 // 64-byte record (one cache line) in a slot array with a free list (no heap
 // node per PE), a 4-byte entry in an open-addressing (pool, PE id) index at load <= 1/2,
 // 4 bytes of selection position, 16 bytes of timer links and deadline, and
@@ -177,7 +177,7 @@ class PoolTable {
   uint32_t IterateChunk(uint32_t cursor, size_t max, std::vector<uint32_t>* out,
                         RegistrarId owner_filter = 0) const;
 
-  // Burst support (DESIGN.md: work moves in bursts). A shard that holds a
+  // Burst support (work moves in bursts, docs/architecture.md). A shard that holds a
   // burst of commands first prefetches what each will touch, then runs them,
   // so that the cache misses of a burst overlap instead of queueing: the
   // (pool, PE id) index bucket of a registration, re-registration or

@@ -397,7 +397,7 @@ TEST(IndexTest, LookupsSurviveHeavyChurn) {
 }
 
 TEST(MemoryTest, BytesPerPeWithinBudget) {
-  // The budget is 128 bytes per PE (at 1M PEs; measured in
+  // The budget is 128 bytes per PE (at 1M PEs; measured in
   // bench/handlespace_bench.cc). Checked here at 50,000 after Reserve.
   PoolTable table;
   constexpr uint32_t kPes = 50000;

@@ -2,7 +2,7 @@
 //
 // A small, fast, seedable pseudo-random generator for the selection policies
 // (RFC 5356 §4.3, §4.4, §5.4). The handlespace draws no randomness of its own
-// (STYLE rule 7): each shard owns one `Prng` seeded explicitly, and tests pass
+// (docs/style.md, "Pure core"): each shard owns one `Prng` seeded explicitly, and tests pass
 // a fixed seed so that random selections are reproducible.
 //
 // The generator is wyrand (Wang Yi, public domain): one 64-bit add and one

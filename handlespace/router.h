@@ -2,7 +2,7 @@
 //
 // The thin layer between the registrar's threads and its handlespace
 // shards: `ShardOf` is the only mapping from a pool handle to a shard
-// (STYLE rule 12), and `HandlespaceRouter` holds each shard's pair of rings
+// (docs/style.md, "Shards"), and `HandlespaceRouter` holds each shard's pair of rings
 // (requests in, answers out) and sends a request to the right one.
 // Commands about an owner (takeover, checksum, mark/sweep, table chunks) go
 // to every shard (SendToShard); checksums of several shards combine with
@@ -11,7 +11,7 @@
 // The hash is FNV-1a 64 over the handle bytes with murmur3's fmix64
 // finalizer, reduced to [0, N) by multiply-shift:
 // stable across processes and builds (unlike absl::Hash, which is seeded per
-// process), as the DPDK multi-process growth path in DESIGN.md needs.
+// process), as the DPDK multi-process growth path (docs/architecture.md) needs.
 //
 // Example:
 //   HandlespaceRouter router(/*shards=*/2, /*ring_capacity=*/1024);

@@ -1,11 +1,11 @@
 // File: handlespace/shard.h
 //
-// HandlespaceShard: one shard of the registrar's handlespace (DESIGN.md
-// "Handlespace"): it owns the pools whose handle maps to it (ShardOf in
+// HandlespaceShard: one shard of the registrar's handlespace
+// (docs/architecture.md): it owns the pools whose handle maps to it (ShardOf in
 // router.h), with their PEs, selection state, ownership sets, checksums and
 // timers, in a PoolTable. It is driven only by commands: other threads put
 // `ShardRequest*` on its inbound ring and read the same requests, answered,
-// from the paired outbound ring (STYLE rule 12); the sender allocates and
+// from the paired outbound ring (docs/style.md, "Shards"); the sender allocates and
 // frees requests. One writer: the thread that calls Poll (or Process).
 //
 // Commands: Register (ASAP registration, RFC 5352 §3.1), PeerUpdate (ENRP
@@ -88,7 +88,7 @@ struct ShardRequest {
   PoolAttributes pool;
 };
 
-// Per-shard counters (STYLE rule 14): declared once, the owner does relaxed
+// Per-shard counters (docs/style.md, "Counters"): declared once, the owner does relaxed
 // load+store, other threads relaxed loads.
 #define RSPD_HANDLESPACE_SHARD_STATS(X)                                                \
   X(commands, "commands processed")                                                    \

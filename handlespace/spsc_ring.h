@@ -2,8 +2,8 @@
 //
 // A bounded single-producer/single-consumer ring of trivially copyable
 // values (typically pointers), the equivalent of DPDK's rte_ring in SP/SC
-// mode for builds and tests without DPDK (DESIGN.md "Threads and data flow",
-// STYLE rules 11-13). Generic: nothing here knows about the handlespace.
+// mode for builds and tests without DPDK (docs/architecture.md, docs/style.md
+// "Bursts and rings"). Generic: nothing here knows about the handlespace.
 //
 // - Capacity is a power of two; indices run freely and are masked.
 // - The producer index and the consumer index live on separate cache lines,

@@ -36,7 +36,7 @@ using protocol::PolicyType;
 using protocol::TransportUse;
 
 // Time, in a unit the caller chooses (rspd uses milliseconds). The handlespace
-// never reads a clock: every time-dependent call takes `Tick now` (STYLE rule 7).
+// never reads a clock: every time-dependent call takes `Tick now` (docs/style.md).
 using Tick = uint64_t;
 inline constexpr Tick kNever = ~Tick{0};
 
@@ -152,7 +152,7 @@ struct AsapTransport {
 };
 
 // RFC 5356 §4-5 member selection policy parameter, and RSPLIB's extensions
-// (RFC-DIGEST §4 table). Which fields a type uses:
+// (docs/policies.md). Which fields a type uses:
 //   RR, RAND: none.  WRR, WRAND: weight.  PRIO: weight = priority.
 //   LU, RLU: load.   LUD, PLU and RSPLIB's RLUD, RPLU, PLUD, RPLUD: load, load_degradation.
 //   WRAND-DPF: weight, dpf (= weight DPF), distance.  LU-DPF: load, dpf (= load DPF), distance.

@@ -25,8 +25,8 @@ inline constexpr uint16_t kEnrpPort = 9901;
 inline constexpr uint16_t kEnrpTlsPort = 9902;
 inline constexpr uint16_t kSctpUdpEncapsulationPort = 9899;
 
-// Which protocol a message belongs to. The type spaces overlap (RFC-DIGEST
-// §1.1); the PPID or the association tells them apart.
+// Which protocol a message belongs to. The type spaces overlap (RFC 5352
+// §2.2, RFC 5353 §2); the PPID or the association tells them apart.
 enum class Protocol : uint8_t { kAsap, kEnrp };
 
 // RFC 5352 §2.2.
@@ -66,7 +66,7 @@ inline constexpr uint8_t kFlagRegistrationReject = 0x01;  // R, RFC 5352 §2.2.3
 inline constexpr uint8_t kFlagSubscribe = 0x01;           // S, RFC 5352 §2.2.5
 inline constexpr uint8_t kFlagUpdatesAccepted = 0x01;     // A, RFC 5352 §2.2.6
 inline constexpr uint8_t kFlagHome = 0x01;                // H, RFC 5352 §2.2.7
-inline constexpr uint8_t kFlagReplyRequired = 0x01;       // RFC 5353 §2.1, RFC-DIGEST §8 item 1
+inline constexpr uint8_t kFlagReplyRequired = 0x01;       // RFC 5353 §2.1 (docs/decisions.md)
 inline constexpr uint8_t kFlagOwnChildrenOnly = 0x01;     // W, RFC 5353 §2.2
 inline constexpr uint8_t kFlagTableReject = 0x01;         // R, RFC 5353 §2.3
 inline constexpr uint8_t kFlagMoreToSend = 0x02;          // M, RFC 5353 §2.3
@@ -124,7 +124,7 @@ enum class Cause : uint16_t {
   kRejectedDueToSecurity = 0xa,
 };
 
-// RFC 5356 §4 policy type codes, plus RSPLIB's extended ones (RFC-DIGEST §4).
+// RFC 5356 §4 policy type codes, plus RSPLIB's extended ones (docs/policies.md).
 enum class PolicyType : uint32_t {
   kRoundRobin = 0x00000001,
   kWeightedRoundRobin = 0x00000002,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input over a real association (issue 5): a fuzzing client sends
+# Bad input over a real association: a fuzzing client sends
 # thousands of malformed ASAP messages to rspd. rspd answers with the RFC's
 # ASAP_ERROR where the RFC asks for a report, counts every one, keeps the
 # association, and every registered PE stays registered and resolvable.

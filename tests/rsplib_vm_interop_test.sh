@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5 acceptance: a pool element and a pool user built on RSPLIB (Debian's
+# A pool element and a pool user built on RSPLIB (Debian's
 # rsplib-tools: rspserver -echo, rspterminal), running on the Linux kernel's
 # SCTP with RFC 6951 UDP encapsulation (net.sctp.udp_port / encap_port =
 # 9899), register at rspd and resolve through it.
