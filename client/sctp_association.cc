@@ -104,6 +104,18 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
   return 1;
 }
 
+// How long closing waits for peers to confirm a graceful SHUTDOWN (a round
+// trip, far less on a working path) before it aborts what is left.
+constexpr absl::Duration kCloseGrace = absl::Milliseconds(500);
+
+// Closes a socket, aborting any association still on it (SO_LINGER 0: an
+// ABORT goes out at once; RFC 9260 §9.1).
+void CloseAborting(struct socket* s) {
+  const linger abort_on_close{1, 0};
+  usrsctp_setsockopt(s, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+  usrsctp_close(s);
+}
+
 // The INIT retry limits of every association we start: 3 INITs, at most 1 s
 // apart (fail fast, see StartSctp).
 void LimitInit(struct socket* s) {
@@ -203,8 +215,14 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
 }
 
 SctpAssociation::~SctpAssociation() {
+  if (socket_ != nullptr && connected()) {
+    // RFC 9260 §9.2: a graceful SHUTDOWN, confirmed within a moment.
+    usrsctp_shutdown(socket_, SHUT_WR);
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoMilliseconds(kCloseGrace), [this] { return closed_; });
+  }
   RemoveCallbackTarget(this);
-  if (socket_ != nullptr) usrsctp_close(socket_);
+  if (socket_ != nullptr) CloseAborting(socket_);
 }
 
 bool SctpAssociation::connected() const {
@@ -314,18 +332,41 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
 }
 
 SctpServer::~SctpServer() {
+  if (socket_ != nullptr) {
+    std::unique_lock<std::mutex> lock(live_mu_);
+    // RFC 9260 §9.2: a graceful SHUTDOWN of each association (SCTP_EOF),
+    // confirmed within a moment.
+    for (uint32_t assoc : live_) {
+      sctp_sndinfo info{};
+      info.snd_flags = SCTP_EOF;
+      info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
+      static const uint8_t kNothing = 0;  // usrsctp refuses a null buffer
+      usrsctp_sendv(socket_, &kNothing, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO, 0);
+    }
+    live_cv_.wait_for(lock, absl::ToChronoMilliseconds(kCloseGrace),
+                      [this] { return live_.empty(); });
+  }
   RemoveCallbackTarget(this);
-  if (socket_ != nullptr) usrsctp_close(socket_);
+  if (socket_ != nullptr) CloseAborting(socket_);
 }
 
 void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid,
                            int flags) {
   if (flags & MSG_NOTIFICATION) {
     int state = AssocState(data, length);
-    if (state != 0 && on_event_) {
-      const auto* n = static_cast<const sctp_notification*>(data);
-      on_event_(static_cast<uint32_t>(n->sn_assoc_change.sac_assoc_id), state > 0);
+    if (state == 0) return;
+    const auto id = static_cast<uint32_t>(
+        static_cast<const sctp_notification*>(data)->sn_assoc_change.sac_assoc_id);
+    {
+      std::lock_guard<std::mutex> lock(live_mu_);
+      if (state > 0) {
+        live_.insert(id);
+      } else {
+        live_.erase(id);
+      }
+      live_cv_.notify_all();
     }
+    if (on_event_) on_event_(id, state > 0);
     return;
   }
   on_message_(assoc, ppid, absl::MakeConstSpan(static_cast<const uint8_t*>(data), length));

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,11 @@ class SctpAssociation {
 // One SCTP port (one-to-many socket): accepts associations and can start
 // them, so that peers see this port as their source. `on_event` reports each
 // association up, and down (one that could not be established included).
+//
+// Closing (the destructor, like SctpAssociation's) shuts every association
+// down gracefully and waits a moment for the peers to confirm, then aborts
+// what is left: a process that exits right after does not leave its peers
+// holding an association until their heartbeats give up.
 class SctpServer {
  public:
   using MessageFn = std::function<void(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t>)>;
@@ -123,6 +129,10 @@ class SctpServer {
   MessageFn on_message_;
   EventFn on_event_;
   std::mutex connect_mu_;  // the UDP port of the next association is set per socket
+  // Associations up, so that closing can shut each down (see ~SctpServer).
+  std::mutex live_mu_;
+  std::condition_variable live_cv_;
+  std::set<uint32_t> live_;
 };
 
 }  // namespace rspd::client

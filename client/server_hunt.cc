@@ -96,7 +96,9 @@ absl::StatusOr<std::unique_ptr<AsapSession>> ServerHunt::Hunt(absl::Time now,
 
 absl::StatusOr<std::vector<RegistrarAddress>> ParseRegistrarList(const std::string& text) {
   std::vector<RegistrarAddress> out;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    if (part.empty() && text.empty()) break;  // no registrar: reported below
+    if (part.empty()) return absl::InvalidArgumentError("an empty registrar in the list");
     auto r = ParseRegistrarAddress(std::string(part));
     if (!r.ok()) return r.status();
     out.push_back(*r);

@@ -40,6 +40,12 @@ constexpr size_t kTimerBuckets = 4096;
 constexpr unsigned kTimerTickShift = 4;
 // How often lifetimes are checked (milliseconds).
 constexpr uint64_t kExpiryPeriod = 100;
+// How long the holder of a contested PE ID has to answer its probe: a live
+// PE answers within a round trip; a registration from a restarted PE waits
+// this long at most (well inside a client's request timeout).
+constexpr uint64_t kContestMillis = 1000;
+// Contested registrations waiting at once; more are refused at once (0x4).
+constexpr size_t kMaxContests = 1024;
 
 }  // namespace
 
@@ -363,6 +369,18 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   // association holds are never refused by it.
   const uint32_t known = FindSession(m.pool_handle, pe.id);
   const bool new_here = known == kNoSession || !(sessions_[known].assoc == from);
+  // RFC 5352 §3.1 rule 3, RFC 5355 §2.3: the PE ID is held by another
+  // association that is still up. A PE that restarted re-registers so (its
+  // old association lingers until SCTP notices), and so would an attacker
+  // taking the PE over: the holder decides, by answering a keep-alive or not
+  // (docs/decisions.md).
+  const bool contested = new_here && known != kNoSession && !sessions_[known].removing &&
+                         assocs_.contains(sessions_[known].assoc);
+  if (contested && (sessions_[known].contender != nullptr || contested_.size() >= kMaxContests)) {
+    AsapServerStats::Bump(stats_.registrations_refused_pe_id_in_use);
+    RejectRegistration(from, m.pool_handle, pe.id, {Cause::kNonUniquePeIdentifier, {}});
+    return;
+  }
   AssocState& assoc = StateOf(from);
   if (new_here &&
       assoc.pes + assoc.pending_new >= static_cast<uint32_t>(config_.max_pes_per_association)) {
@@ -382,11 +400,45 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   job->request.tick =
       pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
   job->new_here = new_here;
-  if (!Submit(job, /*must_run=*/false)) {
-    RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
+  if (new_here) ++assoc.pending_new;
+  if (contested) {
+    Contest(known, job, now);
     return;
   }
-  if (new_here) ++assoc.pending_new;
+  if (!Submit(job, /*must_run=*/false)) {
+    if (new_here) --assoc.pending_new;
+    RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
+  }
+}
+
+void AsapServer::Contest(uint32_t slot, Job* contender, Tick now) {
+  Session& holder = sessions_[slot];
+  AsapServerStats::Bump(stats_.registrations_contested);
+  holder.contender = contender;
+  holder.contest_deadline = now + kContestMillis;
+  contested_.push_back(slot);
+  // A keep-alive the holder must answer (one already out serves as well).
+  if (holder.ack_deadline == kNever) SendKeepAlive(slot, now);
+}
+
+void AsapServer::SettleContest(uint32_t slot, bool holder_alive) {
+  Session& holder = sessions_[slot];
+  Job* job = holder.contender;
+  if (job == nullptr) return;
+  holder.contender = nullptr;
+  contested_.erase(std::find(contested_.begin(), contested_.end(), slot));
+  if (!holder_alive) {
+    // The holder is gone or silent: the newer registration runs, behind
+    // whatever removal of the holder is queued (FinishRegistration).
+    Submit(job, /*must_run=*/true);
+    return;
+  }
+  auto assoc = assocs_.find(job->from);
+  if (job->new_here && assoc != assocs_.end()) --assoc->second.pending_new;
+  AsapServerStats::Bump(stats_.registrations_refused_pe_id_in_use);
+  RejectRegistration(job->from, job->request.handle, job->request.pe.id,
+                     {Cause::kNonUniquePeIdentifier, {}});
+  Release(job);
 }
 
 void AsapServer::FinishRegistration(Job& job, Tick now) {
@@ -577,7 +629,14 @@ void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick
     AsapServerStats::Bump(stats_.keep_alive_acks_ignored);  // its removal is under way
     return;
   }
+  if (!(sessions_[slot].assoc == from)) {
+    // RFC 5352 §3.4 KA2: the ACK comes on the association of the
+    // keep-alive. One from elsewhere cannot vouch for the PE.
+    AsapServerStats::Bump(stats_.keep_alive_acks_foreign);
+    return;
+  }
   AsapServerStats::Bump(stats_.keep_alive_acks);
+  SettleContest(slot, /*holder_alive=*/true);
   sessions_[slot].ack_deadline = kNever;
   keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
 }
@@ -681,6 +740,8 @@ void AsapServer::StartRemoval(uint32_t slot, Job* job) {
   session.removal_by_pe = job->kind == JobKind::kDeregistration;
   keep_alive_timers_.Cancel(slot);
   Submit(job, /*must_run=*/true);
+  // The holder is going: a contender's registration follows the removal.
+  SettleContest(slot, /*holder_alive=*/false);
 }
 
 void AsapServer::FinishRemoval(const Job& job) {
@@ -693,6 +754,11 @@ void AsapServer::FinishRemoval(const Job& job) {
 void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
   auto it = assocs_.find(assoc);
   if (it == assocs_.end()) return;
+  // Contenders from this association give up (their answer cannot be sent).
+  for (size_t i = contested_.size(); i-- > 0;) {
+    const uint32_t slot = contested_[i];
+    if (sessions_[slot].contender->from == assoc) SettleContest(slot, /*holder_alive=*/true);
+  }
   // The association is the only path to these PEs: a keep-alive can no
   // longer be sent, which RFC 5352 §3.4 treats as a failed PE.
   for (uint32_t slot = it->second.first_session; slot != kNoSession;) {
@@ -732,6 +798,11 @@ void AsapServer::OnTimer(Tick now) {
   if (now >= next_reporter_sweep_) {
     next_reporter_sweep_ = now + 1000;
     SweepReporters(now);
+  }
+  // Holders that did not answer their contest's probe in time.
+  for (size_t i = contested_.size(); i-- > 0;) {
+    const uint32_t slot = contested_[i];
+    if (now >= sessions_[slot].contest_deadline) SettleContest(slot, /*holder_alive=*/false);
   }
   // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4), paced.
   const int rate = config_.max_keep_alives_per_second;
@@ -785,6 +856,7 @@ void AsapServer::FinishExpiry(Job& job) {
     if (slot == kNoSession) continue;
     ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
                    kNoError);
+    SettleContest(slot, /*holder_alive=*/false);
     EraseSession(slot);
   }
 }

@@ -78,7 +78,8 @@ struct AssocRef {
 // message received is in exactly one of: registrations, reregistrations,
 // registrations_rejected, deregistrations, deregistrations_refused,
 // resolutions, resolutions_rate_limited, keep_alive_acks,
-// keep_alive_acks_unknown, keep_alive_acks_ignored, unreachable_reports,
+// keep_alive_acks_unknown, keep_alive_acks_ignored, keep_alive_acks_foreign,
+// unreachable_reports,
 // malformed_messages, unsupported_messages, errors_received.
 // clang-format off
 #define RSPD_ASAP_SERVER_STATS(X) \
@@ -88,6 +89,8 @@ struct AssocRef {
   X(registrations_rejected) \
   X(registrations_refused_association_cap) \
   X(registrations_rate_limited) \
+  X(registrations_refused_pe_id_in_use) \
+  X(registrations_contested) \
   X(deregistrations) \
   X(deregistrations_refused) \
   X(resolutions) \
@@ -98,6 +101,7 @@ struct AssocRef {
   X(keep_alive_acks) \
   X(keep_alive_acks_unknown) \
   X(keep_alive_acks_ignored) \
+  X(keep_alive_acks_foreign) \
   X(keep_alive_removals_deferred) \
   X(expiries_deferred) \
   X(removal_notices_sent) \
@@ -227,6 +231,10 @@ class AsapServer {
     bool linked = false;
     // Distinct reporters within the report window, at most MAX-BAD-PE-REPORT.
     std::vector<Report> reports;
+    // A registration of this PE from another association, waiting for the
+    // holder to show it is alive (then Non-unique PE Identifier) or not.
+    Job* contender = nullptr;
+    Tick contest_deadline = 0;
   };
   // Per association: its PEs and its rate limits. Created by its first
   // message, dropped when it goes down.
@@ -280,6 +288,12 @@ class AsapServer {
   // confirms. `notify`: the PE is told (DEREGISTRATION_RESPONSE).
   void Remove(uint32_t slot, std::atomic<uint64_t>& reason, bool notify);
   void StartRemoval(uint32_t slot, Job* job);
+  // A PE ID held by a live association, asked for by another (RFC 5352 §3.1
+  // rule 3, RFC 5355 §2.3): the holder is probed; Settle decides.
+  void Contest(uint32_t slot, Job* contender, Tick now);
+  // The holder answered (`holder_alive`): Non-unique PE Identifier for the
+  // contender; or it did not, or is going: the contender's registration runs.
+  void SettleContest(uint32_t slot, bool holder_alive);
   void SendKeepAlive(uint32_t slot, Tick now);
   Tick KeepAliveDelay();
   // Forgets reporters idle long enough that a new bucket would be as full.
@@ -307,6 +321,7 @@ class AsapServer {
   absl::flat_hash_map<AssocRef, AssocState> assocs_;
   absl::flat_hash_map<const void*, uint32_t> pes_by_peer_;  // sessions per transport peer
   absl::flat_hash_map<handlespace::IpAddress, Reporter> reporters_;
+  std::vector<uint32_t> contested_;  // sessions with a contender
   Tick next_reporter_sweep_ = 0;
   // Per session: the next keep-alive, or the ack deadline while one is out.
   handlespace::TimerWheel keep_alive_timers_;

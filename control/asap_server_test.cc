@@ -604,24 +604,88 @@ TEST_P(AsapServerTest, ResolutionsAndRegistrationsAreRateLimitedPerAssociation) 
 TEST_P(AsapServerTest, ARegistrationAnsweredAfterItsAssociationWentDownIsRemoved) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
           {nullptr, 1});
-  // The PE moves to association 2, which goes down before the shard answers.
+  // Association 2 registers a PE and goes down before the shard answers.
   server_->OnMessage(
       {nullptr, 2}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+      Registration("echo", 7, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
   server_->OnAssociationDown({nullptr, 2}, now_);
   Settle();
-  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(Find("echo", 7), handlespace::kNoSlot);
   EXPECT_EQ(server_->stats().removed_by_association_loss.load(), 1u);
-  EXPECT_EQ(server_->session_count(), 0u);
-  // Association 1 holds nothing any more: it may register a new PE, and its
-  // loss removes nothing else.
-  EXPECT_FALSE(
-      Deliver(Registration("echo", 2, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)))
-          .has_error);
+  EXPECT_EQ(server_->session_count(), 1u);
+  // A contender whose association goes down gives up; the holder keeps it.
+  server_->OnMessage(
+      {nullptr, 3}, kLoopback, 5000,
+      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  server_->OnAssociationDown({nullptr, 3}, now_);
+  Settle();
+  now_ += 1100;
+  Tick();
+  EXPECT_NE(Find("echo", 1), handlespace::kNoSlot);
+  EXPECT_EQ(server_->stats().registrations_refused_pe_id_in_use.load(), 1u);
   server_->OnAssociationDown({nullptr, 1}, now_);
   Settle();
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_association_loss.load(), 2u);
+}
+
+// RFC 5352 §3.1 rule 3, RFC 5355 §2.3: a PE ID held by a live association
+// cannot be taken over from another one.
+TEST_P(AsapServerTest, AnotherAssociationCannotTakeALivePeOver) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+          {nullptr, 1});
+  sent_.clear();
+  Send(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+       {nullptr, 2});
+  // The holder is probed, the contender waits.
+  ASSERT_EQ(sent_.size(), 1u);
+  EXPECT_EQ(sent_[0].first, (AssocRef{nullptr, 1}));
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
+  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 1});
+  Message refused = Last();
+  EXPECT_EQ(sent_.back().first, (AssocRef{nullptr, 2}));
+  EXPECT_EQ(refused.type, static_cast<uint8_t>(AsapType::kRegistrationResponse));
+  EXPECT_EQ(FirstCause(refused), Cause::kNonUniquePeIdentifier);
+  EXPECT_EQ(server_->stats().registrations_refused_pe_id_in_use.load(), 1u);
+  // The PE is still the holder's: the contender cannot deregister it.
+  EXPECT_EQ(FirstCause(Deliver(Simple(AsapType::kDeregistration, "echo", 1), {nullptr, 2})),
+            Cause::kRejectedDueToSecurity);
+  EXPECT_EQ(ElementCount(), 1u);
+}
+
+TEST_P(AsapServerTest, ASilentHolderLosesItsPeToTheNewRegistration) {
+  // A PE that restarted: its old association lingers, silent.
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+          {nullptr, 1});
+  sent_.clear();
+  Send(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+       {nullptr, 2});
+  ASSERT_EQ(sent_.size(), 1u);  // only the probe
+  now_ += 1100;
+  Tick();
+  EXPECT_EQ(sent_.back().first, (AssocRef{nullptr, 2}));
+  EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kRegistrationResponse));
+  EXPECT_FALSE(Last().has_error);
+  EXPECT_EQ(server_->stats().registrations_contested.load(), 1u);
+  // The PE is the new association's now.
+  EXPECT_FALSE(Deliver(Simple(AsapType::kDeregistration, "echo", 1), {nullptr, 2}).has_error);
+  EXPECT_EQ(ElementCount(), 0u);
+}
+
+// RFC 5352 §3.4 KA2: an ACK counts only on the PE's own association.
+TEST_P(AsapServerTest, AKeepAliveAckFromAnotherAssociationDoesNotKeepAPe) {
+  Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+          {nullptr, 1});
+  // Past the jittered interval (at most 7.5 s) and the timeout (5 s).
+  for (int round = 0; round < 6; ++round) {
+    now_ += 3000;
+    Tick();
+    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 9});
+  }
+  EXPECT_EQ(ElementCount(), 0u);
+  EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
+  EXPECT_GE(server_->stats().keep_alive_acks_foreign.load(), 1u);
+  EXPECT_EQ(server_->stats().keep_alive_acks.load(), 0u);
 }
 
 TEST_P(AsapServerTest, PeersHoldingPesAreKnown) {

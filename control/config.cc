@@ -24,14 +24,6 @@ bool IsMulticastGroup(const std::string& text) {
   return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_MULTICAST(&v6);
 }
 
-absl::Status Positive(const char* name, absl::Duration value) {
-  if (value <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, " must be positive, got ", absl::FormatDuration(value)));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status RegistrarConfig::Validate() const {
@@ -72,16 +64,14 @@ absl::Status RegistrarConfig::Validate() const {
            {"max_peers", max_peers, 1, 1 << 20},
            {"max_associations", max_associations, 1, 1 << 20},
            {"max_inits_per_address_per_second", max_inits_per_address_per_second, 0, 100000000},
+           {"max_inits_per_second", max_inits_per_second, 0, 100000000},
+           {"max_bad_pe_reports", max_bad_pe_reports, 1, 1000},
            {"udp_receive_buffer", udp_receive_buffer, 65536, 1 << 30},
        }) {
     if (value < low || value > high) {
       return absl::InvalidArgumentError(
           absl::StrCat(name, " must be in [", low, ", ", high, "], got ", value));
     }
-  }
-  if (max_bad_pe_reports < 1) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("max_bad_pe_reports must be at least 1, got ", max_bad_pe_reports));
   }
   // RFC 5352 §8.4: 224.0.1.185 or FF0X::133; any multicast group is allowed.
   if (!announce_group.empty() && !IsMulticastGroup(announce_group)) {
@@ -92,20 +82,30 @@ absl::Status RegistrarConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("announce_ttl must be in [1, 255], got ", announce_ttl));
   }
-  for (const auto& [name, value] : {
-           std::pair<const char*, absl::Duration>{"keep_alive_interval", keep_alive_interval},
-           {"keep_alive_timeout", keep_alive_timeout},
-           {"server_announce_cycle", server_announce_cycle},
-           {"peer_heartbeat_cycle", peer_heartbeat_cycle},
-           {"max_time_last_heard", max_time_last_heard},
-           {"max_time_no_response", max_time_no_response},
-           {"takeover_expiry", takeover_expiry},
-           {"unreachable_report_window", unreachable_report_window},
-           {"sctp_peer_idle_timeout", sctp_peer_idle_timeout},
+  // Timers: positive, finite, and within what the loop's 10 ms tick and the
+  // keep-alive wheel (a 65 s revolution) serve.
+  for (const auto& [name, value, low, high] : {
+           std::tuple<const char*, absl::Duration, absl::Duration, absl::Duration>{
+               "keep_alive_interval", keep_alive_interval, absl::Milliseconds(10), absl::Hours(1)},
+           {"keep_alive_timeout", keep_alive_timeout, absl::Milliseconds(10), absl::Minutes(1)},
+           {"server_announce_cycle", server_announce_cycle, absl::Milliseconds(10), absl::Hours(1)},
+           {"unreachable_report_window", unreachable_report_window, absl::Seconds(1),
+            absl::Hours(24)},
+           {"sctp_peer_idle_timeout", sctp_peer_idle_timeout, absl::Milliseconds(100),
+            absl::Hours(1)},
        }) {
-    if (absl::Status status = Positive(name, value); !status.ok()) {
-      return status;
+    if (value < low || value > high) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " must be in [", absl::FormatDuration(low), ", ",
+                       absl::FormatDuration(high), "], got ", absl::FormatDuration(value)));
     }
+  }
+  // Each shard holds an equal share of the handlespace caps: at least one.
+  const size_t shards = shard_lcores > 0 ? static_cast<size_t>(shard_lcores) : 1;
+  if (max_pool_elements < shards || max_pools < shards) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_pool_elements and max_pools must be at least the shard count (", shards,
+                     "), each shard holding an equal share"));
   }
   return absl::OkStatus();
 }
@@ -152,6 +152,7 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("max_peers", c.max_peers);
   line("max_associations", c.max_associations);
   line("max_inits_per_address_per_second", c.max_inits_per_address_per_second);
+  line("max_inits_per_second", c.max_inits_per_second);
   duration("sctp_peer_idle_timeout", c.sctp_peer_idle_timeout);
   line("udp_receive_buffer", c.udp_receive_buffer);
   duration("keep_alive_interval", c.keep_alive_interval);
@@ -164,10 +165,6 @@ std::string DescribeConfig(const RegistrarConfig& c) {
                        ? std::string("off")
                        : absl::StrCat(v6_group ? "[" : "", c.announce_group, v6_group ? "]" : "",
                                       ":", c.announce_port, " ttl ", c.announce_ttl));
-  duration("peer_heartbeat_cycle", c.peer_heartbeat_cycle);
-  duration("max_time_last_heard", c.max_time_last_heard);
-  duration("max_time_no_response", c.max_time_no_response);
-  duration("takeover_expiry", c.takeover_expiry);
   return out;
 }
 

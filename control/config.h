@@ -1,8 +1,9 @@
 // File: control/config.h
 //
-// The registrar's configuration: every timer, threshold and endpoint of
-// RFC 5352 §7 and RFC 5353 §4 that rspd exposes, with the RFC defaults (or,
-// where the RFC gives none, RSPLIB's; see docs/decisions.md). `tools/rspd`
+// The registrar's configuration: every timer, threshold, limit and endpoint
+// of RFC 5352 §7 that rspd exposes, with the RFC defaults (or, where the RFC
+// gives none, RSPLIB's; see docs/decisions.md), and its limits
+// (docs/limits.md). `tools/rspd`
 // fills it from flags; `Validate()` rejects impossible combinations with a
 // message that names the flag.
 //
@@ -63,6 +64,7 @@ struct RegistrarConfig {
   int max_peers = 16384;
   int max_associations = 16384;
   int max_inits_per_address_per_second = 200;  // new remote endpoints of one address
+  int max_inits_per_second = 1000;             // new remote endpoints in all
   absl::Duration sctp_peer_idle_timeout = absl::Seconds(10);
   // The UDP socket's receive buffer (bytes): bursts wait here.
   int udp_receive_buffer = 8 << 20;
@@ -83,12 +85,6 @@ struct RegistrarConfig {
   std::string announce_group = "224.0.1.185";
   uint16_t announce_port = 3863;  // asap-udp (RFC 5352 §8.2; docs/decisions.md)
   int announce_ttl = 1;           // TTL / IPv6 hop limit: this link unless configured
-
-  // RFC 5353 §4 thresholds.
-  absl::Duration peer_heartbeat_cycle = absl::Seconds(30);
-  absl::Duration max_time_last_heard = absl::Seconds(61);
-  absl::Duration max_time_no_response = absl::Seconds(5);
-  absl::Duration takeover_expiry = absl::Seconds(5);  // not in the RFC; RSPLIB 5 s
 
   // Returns InvalidArgument naming the offending setting.
   absl::Status Validate() const;

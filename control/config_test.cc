@@ -1,5 +1,7 @@
 #include "control/config.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace rspd::control {
@@ -37,12 +39,32 @@ TEST(RegistrarConfigTest, RejectsOutOfRangeResolutionItems) {
   EXPECT_TRUE(config.Validate().ok());
 }
 
-TEST(RegistrarConfigTest, RejectsNonPositiveTimers) {
+TEST(RegistrarConfigTest, RejectsTimersOutsideTheirRangeNamingIt) {
+  for (auto set : std::vector<void (*)(RegistrarConfig&)>{
+           [](RegistrarConfig& c) { c.keep_alive_interval = absl::ZeroDuration(); },
+           [](RegistrarConfig& c) { c.keep_alive_interval = absl::InfiniteDuration(); },
+           [](RegistrarConfig& c) { c.keep_alive_timeout = absl::Milliseconds(1); },
+           [](RegistrarConfig& c) { c.keep_alive_timeout = absl::InfiniteDuration(); },
+           [](RegistrarConfig& c) { c.sctp_peer_idle_timeout = absl::InfiniteDuration(); },
+           [](RegistrarConfig& c) { c.unreachable_report_window = -absl::Seconds(1); },
+       }) {
+    RegistrarConfig config;
+    set(config);
+    absl::Status status = config.Validate();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find(" must be in ["), absl::string_view::npos) << status;
+  }
+}
+
+TEST(RegistrarConfigTest, HandlespaceCapsAreAtLeastOnePerShard) {
   RegistrarConfig config;
-  config.peer_heartbeat_cycle = absl::ZeroDuration();
-  absl::Status status = config.Validate();
-  EXPECT_FALSE(status.ok());
-  EXPECT_NE(status.message().find("peer_heartbeat_cycle"), absl::string_view::npos);
+  config.shard_lcores = 4;
+  config.max_pool_elements = 3;
+  EXPECT_FALSE(config.Validate().ok());
+  config.max_pool_elements = 4;
+  EXPECT_TRUE(config.Validate().ok());
+  config.max_bad_pe_reports = 100000000;
+  EXPECT_FALSE(config.Validate().ok());
 }
 
 // RFC 5352 §8.4: the announce group is IPv4 224.0.1.185 or IPv6 FF0X::133.
@@ -84,7 +106,7 @@ TEST(DescribeConfigTest, ListsEverySettingWithItsValue) {
   std::string text = DescribeConfig(config);
   EXPECT_NE(text.find("server_id                    = 0x0000002a\n"), std::string::npos) << text;
   EXPECT_NE(text.find("enrp_port                    = 9901\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("peer_heartbeat_cycle         = 30s\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("keep_alive_interval          = 5s\n"), std::string::npos) << text;
   EXPECT_NE(text.find("announce                     = off\n"), std::string::npos) << text;
 }
 

@@ -5,7 +5,7 @@
 // or delays input, a keep-alive ACK or a re-registration may be among what it
 // dropped: a PE that looks silent may only be unheard. The I/O loop raises a
 // signal whenever it sees such a sign:
-//   kKernelDrops  the UDP socket's receive queue overflowed (SO_RXQ_OVFL);
+//   kKernelDrops  the UDP socket's receive queue overflowed (SO_MEMINFO);
 //   kShed         the ingress queue shed datagrams it had no room for;
 //   kBacklog      the loop stopped reading with datagrams still waiting;
 //   kLateTick     the loop's timer tick came late (the thread did not run);

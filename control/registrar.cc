@@ -40,16 +40,23 @@ constexpr uint64_t kLateTickMillis = 250;
 // and sheds normal ones itself instead of the kernel dropping at random.
 constexpr int kReadBursts = 32;
 // Normal datagrams processed per turn at most (priority ones are all
-// processed): half the read budget, so that timers run every few
-// milliseconds even under a flood.
+// processed): half the read budget, and no more than kNormalSliceMicros of
+// work, so that the loop reads again (finding priority datagrams) and runs
+// its timers every few milliseconds, whatever a normal datagram costs (an
+// INIT costs a socket and a cookie: up to a millisecond).
 constexpr size_t kNormalBudget = 512;
+constexpr uint64_t kNormalSliceMicros = 5000;
+// The clock is read once per this many normal datagrams.
+constexpr size_t kClockEvery = 8;
 
 }  // namespace
 
-uint64_t Registrar::NowMillis() {
+uint64_t Registrar::NowMillis() { return NowMicros() / 1000; }
+
+uint64_t Registrar::NowMicros() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
 Registrar::Registrar(const RegistrarConfig& config) : config_(config), ingress_({}) {}
@@ -109,6 +116,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   options.max_associations = static_cast<size_t>(config.max_associations);
   options.max_inits_per_address_per_second =
       static_cast<uint32_t>(config.max_inits_per_address_per_second);
+  options.max_inits_per_second = static_cast<uint32_t>(config.max_inits_per_second);
   options.peer_idle_timeout_ms =
       static_cast<uint32_t>(absl::ToInt64Milliseconds(config.sctp_peer_idle_timeout));
   r->bridge_ = std::make_unique<dataplane::SctpBridge>(
@@ -180,7 +188,7 @@ void Registrar::Receive() {
   // Signs that the registrar itself is behind (docs/limits.md).
   if (!drained) overload_.Raise(OverloadMonitor::kBacklog, now_);
   if (shed_this_turn_) overload_.Raise(OverloadMonitor::kShed, now_);
-  if (io_->stats().rx_kernel_drops != kernel_drops_seen_) {
+  if (io_->ReadKernelDrops() != kernel_drops_seen_) {
     kernel_drops_seen_ = io_->stats().rx_kernel_drops;
     overload_.Raise(OverloadMonitor::kKernelDrops, now_);
   }
@@ -212,7 +220,12 @@ void Registrar::Process() {
     bridge_->Input(from, datagram);
   };
   ingress_.Drain(dataplane::IngressQueue::kPriority, SIZE_MAX, input);
-  ingress_.Drain(dataplane::IngressQueue::kNormal, kNormalBudget, input);
+  const uint64_t start = NowMicros();
+  for (size_t done = 0; done < kNormalBudget && NowMicros() - start < kNormalSliceMicros;) {
+    const size_t n = ingress_.Drain(dataplane::IngressQueue::kNormal, kClockEvery, input);
+    if (n == 0) break;
+    done += n;
+  }
   asap_->CollectAnswers(now_);
   io_->Flush();
 }

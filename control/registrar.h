@@ -64,6 +64,7 @@ class Registrar {
  private:
   explicit Registrar(const RegistrarConfig& config);
   static uint64_t NowMillis();
+  static uint64_t NowMicros();
   // Reads what the socket holds, up to a budget, into the ingress queue.
   void Receive();
   // One datagram: queued in its class, or processed at once if too large.

@@ -51,8 +51,9 @@ class ShardExecutor {
     // (a safety net: Submit wakes it).
     int park_millis = 1000;
     // Handlespace caps (docs/limits.md). The totals are split evenly between
-    // the shards (pools are spread by hash): exact inline, within a few
-    // percent of the total with several shard lcores.
+    // the shards (pools are spread by hash): exact inline; with several shard
+    // lcores never more than the total, and a skewed spread refuses a little
+    // earlier.
     size_t max_pool_elements = SIZE_MAX;
     size_t max_pools = SIZE_MAX;
     size_t max_pool_size = SIZE_MAX;

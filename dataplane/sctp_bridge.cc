@@ -264,6 +264,8 @@ void SctpBridge::Close(Peer* peer) {
   for (auto& listener : peer->listeners) {
     usrsctp_close(listener->socket);
     listener->socket = nullptr;
+    for (const auto& [assoc, partial] : listener->partial) reassembly_bytes_ -= partial.size();
+    listener->partial.clear();
   }
   auto it = peers_.find(peer->key);
   closed_.emplace_back(std::move(it->second), now_ms_ + kAfterCloseMs);
@@ -308,8 +310,11 @@ void SctpBridge::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
     Key address = key;
     address[2] = address[3] = 0;  // all the address's ports
     const double rate = options_.max_inits_per_address_per_second;
-    if (rate > 0 && ((init_rates_.size() >= options_.max_peers && !init_rates_.contains(address)) ||
-                     !init_rates_[address].Take(now_ms_, rate, rate))) {
+    const double total = options_.max_inits_per_second;
+    if ((rate > 0 &&
+         ((init_rates_.size() >= options_.max_peers && !init_rates_.contains(address)) ||
+          !init_rates_[address].Take(now_ms_, rate, rate))) ||
+        !inits_.Take(now_ms_, total, total)) {
       SctpBridgeStats::Bump(stats_.sctp_inits_rate_limited);
       return;
     }
@@ -451,7 +456,7 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
     events_(peer, listener->port, id, AssocEvent::kUp);
   } else if (change.sac_state == SCTP_COMM_LOST || change.sac_state == SCTP_SHUTDOWN_COMP ||
              change.sac_state == SCTP_CANT_STR_ASSOC) {
-    listener->partial.erase(id);
+    DropPartial(listener, id);
     if (known != peer->assocs.end()) {
       peer->assocs.erase(known);
       --associations_;
@@ -461,13 +466,23 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
   }
 }
 
+void SctpBridge::DropPartial(Listener* listener, AssocId assoc) {
+  auto it = listener->partial.find(assoc);
+  if (it == listener->partial.end()) return;
+  reassembly_bytes_ -= it->second.size();
+  listener->partial.erase(it);
+}
+
 void SctpBridge::AbortRefused() {
   for (const auto& [listener, id] : refused_) {
+    if (listener->socket == nullptr) continue;
     sctp_sndinfo info{};
     info.snd_flags = SCTP_ABORT;
     info.snd_assoc_id = static_cast<sctp_assoc_t>(id);
-    usrsctp_sendv(listener->socket, nullptr, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
-                  0);
+    // usrsctp refuses a null buffer, even for an empty ABORT.
+    static const uint8_t kNothing = 0;
+    usrsctp_sendv(listener->socket, &kNothing, 0, nullptr, 0, &info, sizeof(info),
+                  SCTP_SENDV_SNDINFO, 0);
   }
   refused_.clear();
 }
@@ -483,12 +498,23 @@ void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
   absl::Span<const uint8_t> message(bytes, length);
   if (!(flags & MSG_EOR) || listener->partial.contains(assoc)) {
     std::vector<uint8_t>& partial = listener->partial[assoc];
+    // No message of ours is longer than its 16-bit length field allows: a
+    // remote that keeps sending one is cut off, and all partial messages
+    // together stay within a budget.
+    if (partial.size() + length > options_.max_message_size ||
+        reassembly_bytes_ + length > options_.max_reassembly_bytes) {
+      SctpBridgeStats::Bump(stats_.sctp_messages_too_large);
+      DropPartial(listener, assoc);
+      refused_.emplace_back(listener, assoc);
+      return;
+    }
     partial.insert(partial.end(), bytes, bytes + length);
+    reassembly_bytes_ += length;
     if (!(flags & MSG_EOR)) {
       return;
     }
     std::vector<uint8_t> whole = std::move(partial);
-    listener->partial.erase(assoc);
+    DropPartial(listener, assoc);
     SctpBridgeStats::Bump(stats_.sctp_messages_in);
     deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
     return;

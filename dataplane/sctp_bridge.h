@@ -73,6 +73,7 @@ struct Endpoint {
   X(sctp_packets_out, "SCTP packets usrsctp sent") \
   X(sctp_output_errors, "SCTP packets the packet I/O backend could not send") \
   X(sctp_messages_in, "whole messages delivered") \
+  X(sctp_messages_too_large, "messages past max_message_size or the reassembly budget: association aborted") \
   X(sctp_messages_out, "messages sent") \
   X(sctp_send_failures, "messages usrsctp refused, or for a gone peer") \
   X(sctp_not_sctp, "datagrams dropped: shorter than an SCTP header and chunk, or a bad CRC32c") \
@@ -83,7 +84,7 @@ struct Endpoint {
   X(sctp_peers_reaped, "peers closed: last association ended, or silent without one") \
   X(sctp_peers_evicted, "half-open peers closed to make room at max_peers") \
   X(sctp_peers_refused, "INITs from new remotes dropped: max_peers, all with associations") \
-  X(sctp_inits_rate_limited, "INITs from new remotes dropped: max_inits_per_address_per_second") \
+  X(sctp_inits_rate_limited, "INITs from new remotes dropped: max_inits_per_(address_per_)second") \
   X(sctp_associations_up, "associations established") \
   X(sctp_associations_refused, "INITs dropped: max_associations") \
   X(sctp_associations_aborted, "associations aborted as they came up: max_associations") \
@@ -140,9 +141,17 @@ class SctpBridge {
     // Out-of-the-blue answers (RFC 9260 §8.4) per second at most.
     uint32_t max_oob_answers_per_second = 1000;
     // INITs that create a peer, per second and remote IP address (all its
-    // ports): a flood of INITs from one host cannot crowd out other
-    // clients, whose INITs each cost a socket and a cookie. 0: no limit.
+    // ports), and in all: each costs a socket and a cookie, so a flood of
+    // INITs cannot take the time that associations already up need. New
+    // remotes beyond the rate retry their INIT (RFC 9260 §5.1). 0: no limit.
     uint32_t max_inits_per_address_per_second = 200;
+    uint32_t max_inits_per_second = 1000;
+    // A message delivered in pieces is reassembled up to this size; a larger
+    // one aborts its association (ASAP and ENRP lengths are 16-bit, RFC 5354
+    // §4). All partial messages together may hold at most
+    // `max_reassembly_bytes`.
+    size_t max_message_size = 0xffff;
+    size_t max_reassembly_bytes = 64 << 20;
     // false only for fuzzing: packets reach usrsctp unchecked.
     bool verify_checksums = true;
   };
@@ -190,6 +199,7 @@ class SctpBridge {
   void AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8_t> packet);
   void Reap();
   void AbortRefused();
+  void DropPartial(Listener* listener, AssocId assoc);
   // Candidates: peers without a live association, oldest first.
   void AddCandidate(Peer* peer);
   void RemoveCandidate(Peer* peer);
@@ -205,15 +215,18 @@ class SctpBridge {
   std::vector<std::pair<std::unique_ptr<Peer>, uint64_t>> closed_;  // peer, free at (ms)
   Peer* candidates_head_ = nullptr;
   Peer* candidates_tail_ = nullptr;
-  // Associations over max_associations, aborted after the callback.
+  // Associations to abort once usrsctp has returned (over
+  // max_associations, or sending messages too large).
   std::vector<std::pair<Listener*, AssocId>> refused_;
+  size_t reassembly_bytes_ = 0;  // held in Listener::partial
   size_t associations_ = 0;
   uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
   uint64_t next_reap_ms_ = 0;
   uint64_t closed_since_trim_ = 0;
   TokenBucket oob_answers_;
-  // INITs that created peers, per remote address (Key with port 0).
+  // INITs that created peers, per remote address (Key with port 0), and all.
   absl::flat_hash_map<Key, TokenBucket> init_rates_;
+  TokenBucket inits_;
   SctpBridgeStats stats_;
 };
 

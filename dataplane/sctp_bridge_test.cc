@@ -117,29 +117,41 @@ class BridgeHarness {
   // What the bridge sent since the last call.
   std::vector<std::vector<uint8_t>> TakeSent() { return std::move(sent_); }
 
-  // Plays the remote's side of the handshake from `from`; returns the
-  // bridge's verification tag (its INIT ACK initiate tag), 0 on failure.
-  uint32_t Associate(const Endpoint& from) {
+  // The first half of the remote's handshake: INIT, and from the INIT ACK
+  // the bridge's verification tag and its State Cookie (false if none came).
+  bool Init(const Endpoint& from, uint32_t* tag, std::vector<uint8_t>* cookie) {
     TakeSent();
-    bridge_->Input(from, Init());
+    bridge_->Input(from, ::rspd::dataplane::Init());
     std::vector<std::vector<uint8_t>> sent = TakeSent();
-    if (sent.size() != 1 || sent[0].size() < 32 || sent[0][12] != kInitAck) return 0;
+    if (sent.size() != 1 || sent[0].size() < 32 || sent[0][12] != kInitAck) return false;
     const std::vector<uint8_t>& ack = sent[0];
-    const uint32_t tag = Get32(ack, 16);
+    *tag = Get32(ack, 16);
     // The State Cookie parameter (type 7) among the INIT ACK's parameters.
     for (size_t at = 32; at + 4 <= ack.size();) {
       const uint16_t type = static_cast<uint16_t>(ack[at] << 8 | ack[at + 1]);
       const uint16_t length = static_cast<uint16_t>(ack[at + 2] << 8 | ack[at + 3]);
-      if (length < 4) return 0;
+      if (length < 4) return false;
       if (type == 7) {
-        std::vector<uint8_t> cookie(ack.begin() + at + 4, ack.begin() + at + length);
-        bridge_->Input(from, Packet(tag, Chunk(kCookieEcho, 0, cookie)));
-        sent = TakeSent();
-        return !sent.empty() && sent[0][12] == kCookieAck ? tag : 0;
+        cookie->assign(ack.begin() + at + 4, ack.begin() + at + length);
+        return true;
       }
       at += (length + 3u) & ~3u;
     }
-    return 0;
+    return false;
+  }
+  // The second half: COOKIE ECHO; true if a COOKIE ACK came back.
+  bool EchoCookie(const Endpoint& from, uint32_t tag, const std::vector<uint8_t>& cookie) {
+    TakeSent();
+    bridge_->Input(from, Packet(tag, Chunk(kCookieEcho, 0, cookie)));
+    std::vector<std::vector<uint8_t>> sent = TakeSent();
+    return !sent.empty() && sent[0][12] == kCookieAck;
+  }
+  // Plays the remote's side of the whole handshake from `from`; returns the
+  // bridge's verification tag, 0 on failure.
+  uint32_t Associate(const Endpoint& from) {
+    uint32_t tag = 0;
+    std::vector<uint8_t> cookie;
+    return Init(from, &tag, &cookie) && EchoCookie(from, tag, cookie) ? tag : 0;
   }
 
   int ups_ = 0;
@@ -279,6 +291,57 @@ TEST(SctpBridgeTest, APeerGoesSoonAfterItsLastAssociationEnds) {
   EXPECT_EQ(h.bridge().association_count(), 0u);
   h.bridge().AdvanceTimers(1500);
   EXPECT_EQ(h.bridge().peer_count(), 0u);
+}
+
+// One fragment of a user message (RFC 9260 §3.3.1): B and E flags, the
+// association's TSN sequence starting at the INIT's initial TSN (1).
+std::vector<uint8_t> Fragment(uint32_t tsn, bool begin, bool end, size_t bytes) {
+  std::vector<uint8_t> v;
+  Put32(v, tsn);
+  Put16(v, 0);  // stream
+  Put16(v, 0);  // stream sequence number
+  Put32(v, 11);
+  v.resize(v.size() + bytes, 0x5a);
+  return Chunk(kData, static_cast<uint8_t>((begin ? 0x02 : 0) | (end ? 0x01 : 0)), v);
+}
+
+TEST(SctpBridgeTest, AMessageLargerThanTheLimitAbortsItsAssociation) {
+  SctpBridge::Options options;
+  options.max_message_size = 4096;
+  BridgeHarness h(options);
+  const uint32_t tag = h.Associate(Remote(40000));
+  ASSERT_NE(tag, 0u);
+  // A message that never ends: the start, then middle pieces, until usrsctp
+  // hands the bridge the first part (its partial delivery point).
+  h.bridge().Input(Remote(40000), Packet(tag, Fragment(1, true, false, 1200)));
+  for (uint32_t tsn = 2; tsn <= 400 && h.bridge().association_count() > 0; ++tsn) {
+    h.bridge().Input(Remote(40000), Packet(tag, Fragment(tsn, false, false, 1200)));
+  }
+  EXPECT_EQ(h.bridge().association_count(), 0u);
+  EXPECT_EQ(h.bridge().stats().sctp_messages_too_large.load(), 1u);
+  EXPECT_EQ(h.downs_, 1);
+  EXPECT_EQ(h.bridge().stats().sctp_messages_in.load(), 0u);
+}
+
+TEST(SctpBridgeTest, AnAssociationComingUpPastTheCapIsAborted) {
+  SctpBridge::Options options;
+  options.max_associations = 1;
+  BridgeHarness h(options);
+  uint32_t tag_a = 0, tag_b = 0;
+  std::vector<uint8_t> cookie_a, cookie_b;
+  // Both INITs arrive while there is room; the second handshake completes
+  // after the first association took it.
+  ASSERT_TRUE(h.Init(Remote(1), &tag_a, &cookie_a));
+  ASSERT_TRUE(h.Init(Remote(2), &tag_b, &cookie_b));
+  ASSERT_TRUE(h.EchoCookie(Remote(1), tag_a, cookie_a));
+  h.TakeSent();
+  h.bridge().Input(Remote(2), Packet(tag_b, Chunk(kCookieEcho, 0, cookie_b)));
+  bool aborted = false;
+  for (const auto& packet : h.TakeSent()) aborted |= packet.size() > 12 && packet[12] == kAbort;
+  EXPECT_TRUE(aborted);
+  EXPECT_EQ(h.bridge().association_count(), 1u);
+  EXPECT_EQ(h.bridge().stats().sctp_associations_aborted.load(), 1u);
+  EXPECT_EQ(h.ups_, 1);
 }
 
 TEST(SctpBridgeTest, AtThePeerCapTheOldestHalfOpenPeerMakesRoom) {

@@ -1,6 +1,7 @@
 #include "dataplane/socket_io.h"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,10 +51,6 @@ absl::StatusOr<std::unique_ptr<UdpSocketIo>> UdpSocketIo::Open(const std::string
   // tenth of a second of the loop's work on a 2-core machine.
   SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receive_buffer);
   SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.send_buffer);
-  // Each received datagram carries the socket's drop count (overload
-  // detection: docs/limits.md).
-  const int on = 1;
-  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
   if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     int error = errno;
     close(fd);
@@ -90,21 +87,10 @@ size_t UdpSocketIo::Receive() {
     messages[i].msg_hdr.msg_iovlen = 1;
     messages[i].msg_hdr.msg_name = &rx_from_[i].address;
     messages[i].msg_hdr.msg_namelen = sizeof(rx_from_[i].address);
-    messages[i].msg_hdr.msg_control = rx_control_[i].data();
-    messages[i].msg_hdr.msg_controllen = kControlSpace;
   }
   int n = recvmmsg(fd_, messages.data(), kBurst, MSG_DONTWAIT, nullptr);
   if (n <= 0) {
     return 0;
-  }
-  // The newest drop count (SO_RXQ_OVFL): the kernel's running total.
-  for (cmsghdr* c = CMSG_FIRSTHDR(&messages[n - 1].msg_hdr); c != nullptr;
-       c = CMSG_NXTHDR(&messages[n - 1].msg_hdr, c)) {
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-      uint32_t drops;
-      memcpy(&drops, CMSG_DATA(c), sizeof(drops));
-      stats_.rx_kernel_drops = drops;
-    }
   }
   size_t kept = 0;
   for (int i = 0; i < n; ++i) {
@@ -123,6 +109,19 @@ size_t UdpSocketIo::Receive() {
   }
   stats_.rx_datagrams += kept;
   return kept;
+}
+
+uint64_t UdpSocketIo::ReadKernelDrops() {
+  // SO_MEMINFO: the socket's memory counters, its drop count among them
+  // (Linux 4.6). Read on demand, it also sees drops after the last datagram
+  // that was queued.
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t length = sizeof(meminfo);
+  if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo, &length) == 0 &&
+      length > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    stats_.rx_kernel_drops = meminfo[SK_MEMINFO_DROPS];
+  }
+  return stats_.rx_kernel_drops;
 }
 
 int UdpSocketIo::Send(const Endpoint& to, absl::Span<const uint8_t> datagram) {

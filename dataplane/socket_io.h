@@ -44,8 +44,8 @@ class UdpSocketIo {
   struct Stats {
     uint64_t rx_datagrams = 0;
     uint64_t rx_truncated = 0;  // longer than kMaxDatagram: dropped
-    // Datagrams the kernel dropped because the receive buffer was full
-    // (SO_RXQ_OVFL), since the socket was opened: the registrar falling behind.
+    // Datagrams the kernel dropped because the receive buffer was full, since
+    // the socket was opened (as of the last ReadKernelDrops).
     uint64_t rx_kernel_drops = 0;
     uint64_t tx_datagrams = 0;
     uint64_t tx_errors = 0;
@@ -73,6 +73,9 @@ class UdpSocketIo {
   int Send(const Endpoint& to, absl::Span<const uint8_t> datagram);
   // Sends what is queued.
   void Flush();
+  // Reads the kernel's count of datagrams dropped at this socket into
+  // stats().rx_kernel_drops and returns it (one system call).
+  uint64_t ReadKernelDrops();
 
  private:
   UdpSocketIo(int fd, uint16_t port);
@@ -85,9 +88,6 @@ class UdpSocketIo {
   std::vector<uint8_t> rx_buffers_;
   std::array<Endpoint, kBurst> rx_from_;
   std::array<size_t, kBurst> rx_length_{};
-  // Room for each datagram's SO_RXQ_OVFL control message.
-  static constexpr size_t kControlSpace = 64;
-  std::array<std::array<uint8_t, kControlSpace>, kBurst> rx_control_{};
   std::vector<uint8_t> tx_buffers_;
   std::array<Endpoint, kBurst> tx_to_;
   std::array<size_t, kBurst> tx_length_{};

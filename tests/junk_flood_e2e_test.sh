@@ -7,14 +7,16 @@
 # pass exceed the peer cap (500 here), so half-open peers make room.
 # Registered PEs stay, a new client is served at once, every drop is
 # counted, and once the INITs' peers have gone idle the peer table and the
-# process's memory are back near where they were before.
+# process's memory are back near where they were before. Last, 10 s of INITs
+# from many addresses take no registered PE out.
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
 JUNK="$3"
 source tests/test_lib.sh
 
-start_rspd rspd --sctp_peer_idle_timeout=2s --max_peers=500 --max_inits_per_address_per_second=1000
+start_rspd rspd --sctp_peer_idle_timeout=2s --max_peers=500 --max_inits_per_address_per_second=1000 \
+  --keep_alive_interval=1s --keep_alive_timeout=2s
 R="--registrar=127.0.0.1:$rspd_port"
 rss() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$rspd_pid/status"; }
 "$RSPCTL" register $R --pool=kept --count=20 --pe_id=0x100 --port=7100 --lifetime=-1 \
@@ -67,6 +69,22 @@ else
   await "RSS back within 16 MiB of $baseline_rss kB (now $(rss) kB)" rss_back
 fi
 echo "RSS: baseline $baseline_rss kB, peak $peak_rss kB, after $(rss) kB; peers at peak $peak_peers; received $received"
+[ "$("$RSPCTL" resolve $R --pool=kept --items=128 | wc -l)" -eq 20 ] || fail "PEs lost"
+
+# INITs from many addresses (100 ports each, under the per-address rate), for
+# 10 s: the total INIT rate and the time bound on each turn's normal work keep
+# the registered PEs' traffic flowing. None of them is removed, and their
+# process never loses its association.
+end=$((SECONDS + 10))
+while [ "$SECONDS" -lt "$end" ]; do
+  "$JUNK" --target="127.0.0.1:$rspd_port" --kind=init --count=20000 --first_port=20000 \
+    --last_port=20099 >/dev/null
+done
+[ "$(live_stat sctp_inits_rate_limited)" -ge 10000 ] || fail "INITs not rate-limited in all"
+for counter in removed_by_keep_alive removed_by_association_loss; do
+  [ "$(live_stat $counter)" -eq 0 ] || fail "$counter: $(live_stat $counter)"
+done
+! grep -q 'lost registrar' "$dir/pe.out" || fail "the PE process lost its registrar: $(cat "$dir/pe.out")"
 [ "$("$RSPCTL" resolve $R --pool=kept --items=128 | wc -l)" -eq 20 ] || fail "PEs lost"
 kill -INT "$rspd_pid"
 wait "$rspd_pid" || fail "rspd did not stop cleanly"

@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$RSPCTL" --version | grep -q '^rspctl [0-9]' || fail "rspctl --version"
 # absl exits 1 after printing usage.
 help=$("$RSPD" --help || true)
-for flag in --io --udp_port --asap_port --enrp_port --max_bad_pe_reports --peer_heartbeat_cycle; do
+for flag in --io --udp_port --asap_port --enrp_port --max_bad_pe_reports --max_peers; do
   grep -q -- "$flag" <<<"$help" || fail "rspd --help does not list $flag"
 done
 help=$("$RSPCTL" --help 2>&1 || true)
@@ -27,6 +27,17 @@ err=$("$RSPD" --bind_address=nowhere --udp_port=0 2>&1); rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "bad bind_address exited $rc"
 grep -q 'bind_address' <<<"$err" || fail "unclear message: $err"
+# Out-of-range and nonsensical values: one line naming the flag and its range.
+for bad in --udp_port=70000 --max_peers=99999999999 --server_id=-1 --keep_alive_interval=inf \
+  --keep_alive_timeout=1ms --sctp_peer_idle_timeout=inf --max_bad_pe_reports=100000000 \
+  "--shard_lcores=2 --max_pool_elements=1"; do
+  set +e
+  # shellcheck disable=SC2086 # one case may be two flags
+  err=$("$RSPD" --udp_port=0 $bad 2>&1); rc=$?
+  set -e
+  [ "$rc" -eq 2 ] || fail "rspd $bad exited $rc: $err"
+  [ "$(wc -l <<<"$err")" -eq 1 ] && grep -q 'must be' <<<"$err" || fail "rspd $bad: $err"
+done
 
 # Start, wait for the ready line (an event, not a sleep), stop with SIGINT.
 out="${TEST_TMPDIR:-/tmp}/rspd.out"

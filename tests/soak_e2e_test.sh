@@ -107,7 +107,8 @@ datagrams=$(($(s ingress_shed_priority) + $(s ingress_shed_normal) + $(s sctp_no
 messages=0
 for counter in registrations reregistrations registrations_rejected deregistrations \
   deregistrations_refused resolutions resolutions_rate_limited keep_alive_acks \
-  keep_alive_acks_unknown keep_alive_acks_ignored unreachable_reports malformed_messages \
+  keep_alive_acks_unknown keep_alive_acks_ignored keep_alive_acks_foreign unreachable_reports \
+  malformed_messages \
   unsupported_messages errors_received; do
   messages=$((messages + $(s $counter)))
 done

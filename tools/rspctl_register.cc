@@ -32,7 +32,7 @@ ABSL_FLAG(std::string, address, "",
 ABSL_FLAG(int64_t, port, 7, "register: the PE's user transport port, 1 to 65535");
 ABSL_FLAG(std::string, transport, "sctp", "register: user transport: sctp, tcp or udp");
 ABSL_FLAG(bool, control_channel, false, "register: SCTP transport carries ASAP control too");
-ABSL_FLAG(int32_t, lifetime, 30,
+ABSL_FLAG(int64_t, lifetime, 30,
           "register: registration life in seconds, at least 1; -1: infinite (RFC 5354 §3.10)");
 ABSL_FLAG(int64_t, pe_id, 0,
           "register: PE identifier, 1 to 4294967295; 0 draws a random one (RFC 5352 §3.1)");
@@ -58,8 +58,9 @@ namespace {
 
 absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::string& text) {
   std::vector<protocol::IpAddress> out;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
     std::string s(part);
+    if (s.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
     uint8_t bytes[16];
     if (inet_pton(AF_INET, s.c_str(), bytes) == 1) {
       out.push_back(protocol::IpAddress::V4(protocol::Load32(bytes)));
@@ -102,8 +103,8 @@ absl::StatusOr<std::string> LocalAddressToward(const client::RegistrarAddress& r
 // flag and its range otherwise.
 absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags(
     const std::vector<client::RegistrarAddress>& registrars) {
-  const int32_t lifetime = absl::GetFlag(FLAGS_lifetime);
-  if (lifetime != protocol::kInfiniteLifetime && lifetime < 1) {
+  const int64_t lifetime = absl::GetFlag(FLAGS_lifetime);
+  if (lifetime != protocol::kInfiniteLifetime && (lifetime < 1 || lifetime > INT32_MAX)) {
     // RFC 5354 §3.10: seconds, -1 infinite. 0 would re-register at once,
     // again and again; other negative values mean nothing.
     return absl::InvalidArgumentError(absl::StrCat(
@@ -135,7 +136,7 @@ absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags(
   }
 
   client::PoolElementSpec pe;
-  pe.registration_life = lifetime;
+  pe.registration_life = static_cast<int32_t>(lifetime);
   const std::string transport = absl::GetFlag(FLAGS_transport);
   if (transport == "sctp") {
     pe.transport = protocol::ParamType::kSctpTransport;

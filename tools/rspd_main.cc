@@ -3,6 +3,7 @@
 // Thin main: flags -> control::RegistrarConfig -> run until SIGINT/SIGTERM.
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
@@ -21,68 +22,78 @@
 #include "tools/stop_signals.h"
 #include "tools/version.h"
 
-ABSL_FLAG(std::string, io, "socket", "packet I/O backend: socket (kernel UDP) or dpdk");
-ABSL_FLAG(uint32_t, server_id, 0, "ENRP server ID; 0 draws a random non-zero ID (RFC 5353 §3.2.1)");
+// Integers are read as int64 and narrowed with a range check, so that an
+// out-of-range value gets a message naming the flag and its range (exit 2);
+// the ranges themselves are RegistrarConfig's (control/config.cc).
+ABSL_FLAG(std::string, io, "socket",
+          "packet I/O backend: socket (kernel UDP); dpdk is refused until it is built");
+ABSL_FLAG(int64_t, server_id, 0,
+          "ENRP server ID, 1 to 4294967295; 0 draws a random non-zero ID (RFC 5353 §3.2.1)");
 ABSL_FLAG(std::string, bind_address, "0.0.0.0", "local address for all sockets");
-ABSL_FLAG(uint16_t, udp_port, 9899,
+ABSL_FLAG(int64_t, udp_port, 9899,
           "UDP port of the SCTP-over-UDP encapsulation (RFC 6951); 0 picks a free port");
-ABSL_FLAG(uint16_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
-ABSL_FLAG(uint16_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
+ABSL_FLAG(int64_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
+ABSL_FLAG(int64_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
 ABSL_FLAG(
-    int, shard_lcores, 0,
+    int64_t, shard_lcores, 0,
     "handlespace shards on threads of their own (shard K pinned to CPU (K+1) mod CPUs), fed by "
     "rings; 0 = one shard inline on the I/O thread (best on 2 cores)");
-ABSL_FLAG(int, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
-ABSL_FLAG(int, max_bad_pe_reports, 3,
+ABSL_FLAG(int64_t, max_handle_resolution_items, 3, "most PEs returned per handle resolution");
+ABSL_FLAG(int64_t, max_bad_pe_reports, 3,
           "MAX-BAD-PE-REPORT (RFC 5352 §3.5): unreachable reports from this many distinct "
           "addresses within --unreachable_report_window remove a PE");
 ABSL_FLAG(absl::Duration, unreachable_report_window, absl::Seconds(60),
           "how long an unreachable report counts against a PE");
-ABSL_FLAG(int, max_unreachable_reports_per_second, 10,
+ABSL_FLAG(int64_t, max_unreachable_reports_per_second, 10,
           "unreachable reports taken per second from one address (all its associations); 0: no "
           "limit");
-ABSL_FLAG(uint64_t, max_pool_elements, 2000000, "PEs in the handlespace at most");
-ABSL_FLAG(uint64_t, max_pools, 100000, "pools in the handlespace at most");
-ABSL_FLAG(uint64_t, max_pes_per_pool, 100000, "PEs in one pool at most");
-ABSL_FLAG(int, max_pes_per_association, 10000, "PEs registered over one association at most");
-ABSL_FLAG(int, max_registrations_per_second, 20000,
+ABSL_FLAG(int64_t, max_pool_elements, 2000000, "PEs in the handlespace at most");
+ABSL_FLAG(int64_t, max_pools, 100000, "pools in the handlespace at most");
+ABSL_FLAG(int64_t, max_pes_per_pool, 100000, "PEs in one pool at most");
+ABSL_FLAG(int64_t, max_pes_per_association, 10000, "PEs registered over one association at most");
+ABSL_FLAG(int64_t, max_registrations_per_second, 20000,
           "registrations per second and association at most (0: no limit)");
-ABSL_FLAG(int, max_resolutions_per_second, 20000,
+ABSL_FLAG(int64_t, max_resolutions_per_second, 20000,
           "handle resolutions per second and association at most (0: no limit)");
-ABSL_FLAG(int, max_peers, 16384,
+ABSL_FLAG(int64_t, max_peers, 16384,
           "remote SCTP endpoints (address and UDP port) at most; half-open ones make room");
-ABSL_FLAG(int, max_associations, 16384, "SCTP associations at most");
-ABSL_FLAG(int, max_inits_per_address_per_second, 200,
+ABSL_FLAG(int64_t, max_associations, 16384, "SCTP associations at most");
+ABSL_FLAG(int64_t, max_inits_per_address_per_second, 200,
           "new remote SCTP endpoints (INITs) per second from one IP address at most (0: no limit)");
+ABSL_FLAG(int64_t, max_inits_per_second, 1000,
+          "new remote SCTP endpoints (INITs) per second in all at most (0: no limit)");
 ABSL_FLAG(absl::Duration, sctp_peer_idle_timeout, absl::Seconds(10),
           "a remote endpoint that never set up an association is forgotten after this long "
           "without a packet");
-ABSL_FLAG(int, udp_receive_buffer, 8 << 20,
+ABSL_FLAG(int64_t, udp_receive_buffer, 8 << 20,
           "UDP receive buffer in bytes (past net.core.rmem_max only as root)");
 ABSL_FLAG(absl::Duration, keep_alive_interval, absl::Seconds(5),
           "interval of ENDPOINT_KEEP_ALIVEs to owned PEs (RFC 5352 §3.4)");
 ABSL_FLAG(absl::Duration, keep_alive_timeout, absl::Seconds(5),
           "time a PE has to answer a keep-alive");
-ABSL_FLAG(int, max_keep_alives_per_second, 100000,
+ABSL_FLAG(int64_t, max_keep_alives_per_second, 100000,
           "most ENDPOINT_KEEP_ALIVEs sent per second; due ones beyond wait (0: no limit)");
 ABSL_FLAG(absl::Duration, server_announce_cycle, absl::Seconds(1),
           "T6-Serverannounce (RFC 5352 §7.1)");
 ABSL_FLAG(std::string, announce_group, "224.0.1.185",
           "multicast group for ASAP_SERVER_ANNOUNCE (RFC 5352 §8.4); empty disables");
-ABSL_FLAG(uint16_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
-ABSL_FLAG(int, announce_ttl, 1, "multicast TTL of the announces (1: this link only)");
-ABSL_FLAG(absl::Duration, peer_heartbeat_cycle, absl::Seconds(30),
-          "PEER-HEARTBEAT-CYCLE (RFC 5353 §4)");
-ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
-          "MAX-TIME-LAST-HEARD (RFC 5353 §4)");
-ABSL_FLAG(absl::Duration, max_time_no_response, absl::Seconds(5),
-          "MAX-TIME-NO-RESPONSE (RFC 5353 §4)");
+ABSL_FLAG(int64_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
+ABSL_FLAG(int64_t, announce_ttl, 1, "multicast TTL of the announces (1: this link only)");
 ABSL_FLAG(bool, print_stats, true, "print every counter when stopping");
-ABSL_FLAG(absl::Duration, takeover_expiry, absl::Seconds(5),
-          "how long a takeover waits for INIT_TAKEOVER_ACKs (not in RFC 5353; RSPLIB 5 s)");
 
 namespace rspd {
 namespace {
+
+// Narrows an int64 flag into `out` if it is within [low, high].
+template <typename T>
+absl::Status Narrow(const char* flag, int64_t value, int64_t low, int64_t high, T* out) {
+  if (value < low || value > high) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be in [", low, ", ", high, "], got ", value));
+  }
+  *out = static_cast<T>(value);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   control::RegistrarConfig config;
@@ -90,43 +101,64 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--io must be socket or dpdk, got '", absl::GetFlag(FLAGS_io), "'"));
   }
-  config.server_id = absl::GetFlag(FLAGS_server_id);
+  // Ranges wide enough for the config's own checks to name the real limits.
+  constexpr int64_t kIntMax = INT32_MAX;
+  for (absl::Status s : {
+           Narrow("server_id", absl::GetFlag(FLAGS_server_id), 0, UINT32_MAX, &config.server_id),
+           Narrow("udp_port", absl::GetFlag(FLAGS_udp_port), 0, 65535,
+                  &config.udp_encapsulation_port),
+           Narrow("asap_port", absl::GetFlag(FLAGS_asap_port), 1, 65535, &config.asap_port),
+           Narrow("enrp_port", absl::GetFlag(FLAGS_enrp_port), 1, 65535, &config.enrp_port),
+           Narrow("announce_port", absl::GetFlag(FLAGS_announce_port), 1, 65535,
+                  &config.announce_port),
+           Narrow("shard_lcores", absl::GetFlag(FLAGS_shard_lcores), 0, kIntMax,
+                  &config.shard_lcores),
+           Narrow("max_handle_resolution_items", absl::GetFlag(FLAGS_max_handle_resolution_items),
+                  0, kIntMax, &config.max_handle_resolution_items),
+           Narrow("max_bad_pe_reports", absl::GetFlag(FLAGS_max_bad_pe_reports), 0, kIntMax,
+                  &config.max_bad_pe_reports),
+           Narrow("max_unreachable_reports_per_second",
+                  absl::GetFlag(FLAGS_max_unreachable_reports_per_second), 0, kIntMax,
+                  &config.max_unreachable_reports_per_second),
+           Narrow("max_pool_elements", absl::GetFlag(FLAGS_max_pool_elements), 0, INT64_MAX,
+                  &config.max_pool_elements),
+           Narrow("max_pools", absl::GetFlag(FLAGS_max_pools), 0, INT64_MAX, &config.max_pools),
+           Narrow("max_pes_per_pool", absl::GetFlag(FLAGS_max_pes_per_pool), 0, INT64_MAX,
+                  &config.max_pes_per_pool),
+           Narrow("max_pes_per_association", absl::GetFlag(FLAGS_max_pes_per_association), 0,
+                  kIntMax, &config.max_pes_per_association),
+           Narrow("max_registrations_per_second", absl::GetFlag(FLAGS_max_registrations_per_second),
+                  0, kIntMax, &config.max_registrations_per_second),
+           Narrow("max_resolutions_per_second", absl::GetFlag(FLAGS_max_resolutions_per_second), 0,
+                  kIntMax, &config.max_resolutions_per_second),
+           Narrow("max_peers", absl::GetFlag(FLAGS_max_peers), 0, kIntMax, &config.max_peers),
+           Narrow("max_associations", absl::GetFlag(FLAGS_max_associations), 0, kIntMax,
+                  &config.max_associations),
+           Narrow("max_inits_per_address_per_second",
+                  absl::GetFlag(FLAGS_max_inits_per_address_per_second), 0, kIntMax,
+                  &config.max_inits_per_address_per_second),
+           Narrow("max_inits_per_second", absl::GetFlag(FLAGS_max_inits_per_second), 0, kIntMax,
+                  &config.max_inits_per_second),
+           Narrow("udp_receive_buffer", absl::GetFlag(FLAGS_udp_receive_buffer), 0, kIntMax,
+                  &config.udp_receive_buffer),
+           Narrow("max_keep_alives_per_second", absl::GetFlag(FLAGS_max_keep_alives_per_second), 0,
+                  kIntMax, &config.max_keep_alives_per_second),
+           Narrow("announce_ttl", absl::GetFlag(FLAGS_announce_ttl), 0, kIntMax,
+                  &config.announce_ttl),
+       }) {
+    if (!s.ok()) return s;
+  }
   if (config.server_id == 0) {
     absl::BitGen gen;
     config.server_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
   }
   config.bind_address = absl::GetFlag(FLAGS_bind_address);
-  config.udp_encapsulation_port = absl::GetFlag(FLAGS_udp_port);
-  config.asap_port = absl::GetFlag(FLAGS_asap_port);
-  config.enrp_port = absl::GetFlag(FLAGS_enrp_port);
-  config.shard_lcores = absl::GetFlag(FLAGS_shard_lcores);
-  config.max_handle_resolution_items = absl::GetFlag(FLAGS_max_handle_resolution_items);
-  config.max_bad_pe_reports = absl::GetFlag(FLAGS_max_bad_pe_reports);
   config.unreachable_report_window = absl::GetFlag(FLAGS_unreachable_report_window);
-  config.max_unreachable_reports_per_second =
-      absl::GetFlag(FLAGS_max_unreachable_reports_per_second);
-  config.max_pool_elements = absl::GetFlag(FLAGS_max_pool_elements);
-  config.max_pools = absl::GetFlag(FLAGS_max_pools);
-  config.max_pes_per_pool = absl::GetFlag(FLAGS_max_pes_per_pool);
-  config.max_pes_per_association = absl::GetFlag(FLAGS_max_pes_per_association);
-  config.max_registrations_per_second = absl::GetFlag(FLAGS_max_registrations_per_second);
-  config.max_resolutions_per_second = absl::GetFlag(FLAGS_max_resolutions_per_second);
-  config.max_peers = absl::GetFlag(FLAGS_max_peers);
-  config.max_associations = absl::GetFlag(FLAGS_max_associations);
-  config.max_inits_per_address_per_second = absl::GetFlag(FLAGS_max_inits_per_address_per_second);
   config.sctp_peer_idle_timeout = absl::GetFlag(FLAGS_sctp_peer_idle_timeout);
-  config.udp_receive_buffer = absl::GetFlag(FLAGS_udp_receive_buffer);
   config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
   config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
-  config.max_keep_alives_per_second = absl::GetFlag(FLAGS_max_keep_alives_per_second);
   config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
   config.announce_group = absl::GetFlag(FLAGS_announce_group);
-  config.announce_port = absl::GetFlag(FLAGS_announce_port);
-  config.announce_ttl = absl::GetFlag(FLAGS_announce_ttl);
-  config.peer_heartbeat_cycle = absl::GetFlag(FLAGS_peer_heartbeat_cycle);
-  config.max_time_last_heard = absl::GetFlag(FLAGS_max_time_last_heard);
-  config.max_time_no_response = absl::GetFlag(FLAGS_max_time_no_response);
-  config.takeover_expiry = absl::GetFlag(FLAGS_takeover_expiry);
   if (absl::Status status = config.Validate(); !status.ok()) {
     return status;
   }
@@ -168,6 +200,11 @@ int Run() {
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (config->shard_lcores > 0 && config->shard_lcores >= cpus) {
+    printf("warning: %d shard lcores on %ld CPUs share CPUs with the I/O thread\n",
+           config->shard_lcores, cpus);
+  }
   printf("handlespace: %zu shard(s), %s\n", (*registrar)->shard_count(),
          (*registrar)->shards_threaded() ? "each on a shard lcore" : "inline on the I/O thread");
   printf("ready; Ctrl-C stops\n");
