@@ -251,7 +251,7 @@ void ServerAnnouncer::OnReadable(Tick now) {
         m.server_id == config_.server_id) {
       continue;
     }
-    ++heard_;
+    AnnouncerStats::Bump(stats_.announces_heard);
     if (others_.size() < 1024 || others_.contains(m.server_id)) others_[m.server_id] = now;
   }
 }
@@ -267,7 +267,7 @@ void ServerAnnouncer::OnTimer(Tick now) {
   }
   if (sendto(fd_, message_.data(), message_.size(), 0, reinterpret_cast<const sockaddr*>(&group_),
              group_length_) > 0) {
-    ++sent_;
+    AnnouncerStats::Bump(stats_.announces_sent);
   }
   // RFC 5352 §3.6: every (N+1)*T6.
   next_ = now + static_cast<Tick>(absl::ToInt64Milliseconds(config_.server_announce_cycle)) *

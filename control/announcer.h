@@ -23,6 +23,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -42,6 +43,29 @@ namespace rspd::control {
 // (RFC 5354 §3.1, §3.2). InvalidArgument when bind_address is no IP address.
 absl::StatusOr<std::vector<uint8_t>> EncodeServerAnnounce(const RegistrarConfig& config);
 
+// Counters (docs/style.md, "Counters").
+// clang-format off
+#define RSPD_ANNOUNCER_STATS(X) \
+  X(announces_sent, "ASAP_SERVER_ANNOUNCEs sent (RFC 5352 §3.6)") \
+  X(announces_heard, "ASAP_SERVER_ANNOUNCEs heard from other registrars")
+// clang-format on
+
+struct AnnouncerStats {
+#define RSPD_ANNOUNCER_STAT_FIELD(name, help) std::atomic<uint64_t> name{0};
+  RSPD_ANNOUNCER_STATS(RSPD_ANNOUNCER_STAT_FIELD)
+#undef RSPD_ANNOUNCER_STAT_FIELD
+  static void Bump(std::atomic<uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+#define RSPD_ANNOUNCER_STAT_EXPORT(name, help) \
+  fn(#name, help, name.load(std::memory_order_relaxed));
+    RSPD_ANNOUNCER_STATS(RSPD_ANNOUNCER_STAT_EXPORT)
+#undef RSPD_ANNOUNCER_STAT_EXPORT
+  }
+};
+
 class ServerAnnouncer {
  public:
   using Tick = uint64_t;  // milliseconds
@@ -57,8 +81,7 @@ class ServerAnnouncer {
   void OnReadable(Tick now);
   void OnTimer(Tick now);
 
-  uint64_t announces_sent() const { return sent_; }
-  uint64_t announces_heard() const { return heard_; }
+  const AnnouncerStats& stats() const { return stats_; }
 
  private:
   ServerAnnouncer(const RegistrarConfig& config, int fd);
@@ -70,8 +93,7 @@ class ServerAnnouncer {
   std::vector<uint8_t> message_;
   absl::flat_hash_map<uint32_t, Tick> others_;  // server ID -> last heard
   Tick next_ = 0;
-  uint64_t sent_ = 0;
-  uint64_t heard_ = 0;
+  AnnouncerStats stats_;
 };
 
 }  // namespace rspd::control

@@ -1,17 +1,16 @@
 // File: control/registrar.h
 //
-// The running registrar on the socket I/O backend: one UDP socket (SCTP over
-// UDP, RFC 6951) -> SCTP bridge (usrsctp AF_CONN) -> ASAP server ->
-// handlespace shards, in one loop on the I/O thread; the shards run inline
-// (--shard_lcores=0, the default, best on small machines) or on lcores of
-// their own behind rings (ShardExecutor). Run() returns when RequestStop()
+// The running registrar: the composition of the dataplane's I/O loop (packet
+// I/O -> SCTP bridge -> whole messages), the handlespace shards (inline, or
+// on lcores of their own behind rings: dataplane::ShardExecutor), the ASAP
+// server (control/asap/) and the server announcer. It is the loop's
+// application: it decodes each message by port and PPID (RFC 5352 §5: ASAP
+// is PPID 11 on the ASAP port) and hands it to the protocol logic, which
+// answers through the loop's MessageSender. Run() returns when RequestStop()
 // is called (from a signal handler thread or another thread), after the
 // shard lcores have stopped.
 //
-// Each turn of the loop reads what arrived into a two-class ingress queue
-// (datagrams from remotes holding registered PEs first), processes it, and
-// runs the timers; when it falls behind it raises overload signals, which
-// defer keep-alive removals and expiries (docs/limits.md, "Overload").
+// Depends on dataplane/, handlespace/, protocol/ and control/.
 //
 // Example:
 //   auto registrar = Registrar::Create(config);
@@ -26,31 +25,29 @@
 
 #include "absl/status/statusor.h"
 #include "control/announcer.h"
-#include "control/asap_server.h"
+#include "control/asap/asap_server.h"
 #include "control/config.h"
-#include "control/overload.h"
-#include "control/shard_executor.h"
-#include "dataplane/ingress_queue.h"
-#include "dataplane/sctp_bridge.h"
-#include "dataplane/socket_io.h"
+#include "dataplane/io_loop.h"
+#include "dataplane/shard_executor.h"
+#include "dataplane/udp_socket_io.h"
 
 namespace rspd::control {
 
-class Registrar {
+class Registrar final : private dataplane::IoLoop::Application, private dataplane::IoLoop::Watcher {
  public:
   static absl::StatusOr<std::unique_ptr<Registrar>> Create(const RegistrarConfig& config);
   ~Registrar();
 
   // The UDP port actually bound (differs from the configured one when that is 0).
-  uint16_t udp_port() const { return io_->port(); }
+  uint16_t udp_port() const { return udp_port_; }
   const RegistrarConfig& config() const { return config_; }
   // "to GROUP:PORT every ..." or why announces are off.
   const std::string& announce_status() const { return announce_status_; }
 
   void Run();
-  void RequestStop() { stop_.store(true, std::memory_order_relaxed); }
+  void RequestStop() { loop_->RequestStop(); }
   // Makes the loop print every counter ("statistics:" and "name value"
-  // lines) to stdout at its next turn; safe from any thread.
+  // lines) to stdout at its next tick; safe from any thread.
   void RequestStats() { stats_requested_.store(true, std::memory_order_relaxed); }
 
   size_t shard_count() const { return shards_->shard_count(); }
@@ -59,37 +56,33 @@ class Registrar {
   // after Run() returns.
   std::string DescribeStats() const;
   // The UDP receive buffer the kernel granted (bytes).
-  int udp_receive_buffer() const { return io_->receive_buffer(); }
+  int udp_receive_buffer() const { return udp_receive_buffer_; }
 
  private:
+  using Tick = dataplane::IoLoop::Tick;
   explicit Registrar(const RegistrarConfig& config);
-  static uint64_t NowMillis();
-  static uint64_t NowMicros();
-  // Reads what the socket holds, up to a budget, into the ingress queue.
-  void Receive();
-  // One datagram: queued in its class, or processed at once if too large.
-  void Admit(const dataplane::Endpoint& from, absl::Span<const uint8_t> datagram);
-  // Serves the ingress queue: every priority datagram, normal ones up to a
-  // budget; then the replies go out.
-  void Process();
+
+  // dataplane::IoLoop::Application.
+  void OnMessage(const dataplane::InboundMessage& message, Tick now) override;
+  void OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t local_port, Tick now) override;
+  void OnInputDone(Tick now) override;
+  void OnTick(Tick now) override;
+  bool Busy() const override { return asap_->in_flight() != 0; }
+  bool IsPriority(const void* peer) const override { return asap_->HoldsPes(peer); }
+  // dataplane::IoLoop::Watcher: the announcer's socket.
+  void OnReadable(Tick now) override { announcer_->OnReadable(now); }
 
   RegistrarConfig config_;
-  std::unique_ptr<dataplane::UdpSocketIo> io_;
-  std::unique_ptr<dataplane::SctpBridge> bridge_;
+  uint16_t udp_port_ = 0;
+  int udp_receive_buffer_ = 0;
+  std::unique_ptr<dataplane::IoLoop> loop_;
   // The handlespace shards, inline or on their lcores.
-  std::unique_ptr<ShardExecutor> shards_;
+  std::unique_ptr<dataplane::ShardExecutor> shards_;
   std::unique_ptr<AsapServer> asap_;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;
-  OverloadMonitor overload_;
-  dataplane::IngressQueue ingress_;
-  uint64_t shed_[2] = {0, 0};  // datagrams the ingress queue had no room for, per class
-  bool shed_this_turn_ = false;
-  uint64_t kernel_drops_seen_ = 0;
   uint64_t shards_busy_seen_ = 0;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> stats_requested_{false};
-  uint64_t now_ = 0;
 };
 
 }  // namespace rspd::control

@@ -119,11 +119,8 @@ SctpBridge::Key SctpBridge::KeyOf(const Endpoint& e) {
   return key;
 }
 
-SctpBridge::SctpBridge(const Options& options, OutputFn output, DeliverFn deliver, EventFn events)
-    : options_(options),
-      output_(std::move(output)),
-      deliver_(std::move(deliver)),
-      events_(std::move(events)) {
+SctpBridge::SctpBridge(const Options& options, Handler* handler)
+    : options_(options), handler_(handler) {
   if (g_bridge != nullptr) {
     abort();  // usrsctp is process-global: one bridge per process
   }
@@ -368,7 +365,7 @@ void SctpBridge::AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8
   reply[kCommonHeader + 1] = kFlagT;
   reply[kCommonHeader + 3] = 4;  // chunk length
   SetChecksum(reply, sizeof(reply));
-  if (output_(from, absl::MakeConstSpan(reply)) != 0) {
+  if (handler_->Output(from, absl::MakeConstSpan(reply)) != 0) {
     SctpBridgeStats::Bump(stats_.sctp_output_errors);
     return;
   }
@@ -428,7 +425,7 @@ int SctpBridge::Output(Peer* peer, void* buffer, size_t length) {
   SctpBridgeStats::Bump(stats_.sctp_packets_out);
   auto* bytes = static_cast<uint8_t*>(buffer);
   if (length >= kCommonHeader) SetChecksum(bytes, length);
-  int error = output_(peer->endpoint, absl::MakeConstSpan(bytes, length));
+  int error = handler_->Output(peer->endpoint, absl::MakeConstSpan(bytes, length));
   if (error != 0) SctpBridgeStats::Bump(stats_.sctp_output_errors);
   return error;
 }
@@ -453,7 +450,7 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
     ++associations_;
     RemoveCandidate(peer);
     SctpBridgeStats::Bump(stats_.sctp_associations_up);
-    events_(peer, listener->port, id, AssocEvent::kUp);
+    handler_->OnAssociation(peer, listener->port, id, AssocEvent::kUp);
   } else if (change.sac_state == SCTP_COMM_LOST || change.sac_state == SCTP_SHUTDOWN_COMP ||
              change.sac_state == SCTP_CANT_STR_ASSOC) {
     DropPartial(listener, id);
@@ -462,7 +459,7 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
       --associations_;
       if (peer->assocs.empty()) AddCandidate(peer);
     }
-    events_(peer, listener->port, id, AssocEvent::kDown);
+    handler_->OnAssociation(peer, listener->port, id, AssocEvent::kDown);
   }
 }
 
@@ -516,11 +513,13 @@ void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
     std::vector<uint8_t> whole = std::move(partial);
     DropPartial(listener, assoc);
     SctpBridgeStats::Bump(stats_.sctp_messages_in);
-    deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
+    handler_->Deliver(
+        Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
     return;
   }
   SctpBridgeStats::Bump(stats_.sctp_messages_in);
-  deliver_(Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
+  handler_->Deliver(
+      Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
 }
 
 bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,

@@ -9,8 +9,8 @@
 // per local SCTP port it starts associations to (ASAP 3863, ENRP 9901), because a wildcard listener
 // scans every registered address per packet and collapses with thousands of
 // peers. Messages arrive whole (partial deliveries are reassembled) through
-// the delivery callback; association state changes through the event
-// callback. Everything runs on the thread that calls Input/AdvanceTimers/Send
+// the handler's Deliver; association state changes through its
+// OnAssociation. Everything runs on the thread that calls Input/AdvanceTimers/Send
 // (the I/O lcore); usrsctp is process-global, so there is one bridge per process.
 //
 // State is created for valid SCTP only (docs/limits.md). The bridge checks
@@ -26,7 +26,7 @@
 // ones are refused. Every drop, refusal and eviction is counted.
 //
 // Example:
-//   SctpBridge bridge({3863, 9901}, output, deliver, events);
+//   SctpBridge bridge(options, &handler);   // handler: Output, Deliver, OnAssociation
 //   bridge.Input(from, packet);            // for each received packet
 //   bridge.AdvanceTimers(elapsed_ms);      // from the loop's timer tick
 //   bridge.Send(peer, 3863, assoc, 11, reply);
@@ -39,7 +39,6 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -123,10 +122,20 @@ class SctpBridge {
   };
   enum class AssocEvent { kUp, kDown };
 
-  // Sends one SCTP packet to `to`. Returns 0 or an errno value.
-  using OutputFn = std::function<int(const Endpoint& to, absl::Span<const uint8_t> packet)>;
-  using DeliverFn = std::function<void(const Delivery&)>;
-  using EventFn = std::function<void(Peer* peer, uint16_t local_port, AssocId assoc, AssocEvent)>;
+  // Where the bridge's output and upcalls go: the I/O loop.
+  class Handler {
+   public:
+    // Sends one SCTP packet to `to`. Returns 0 or an errno value.
+    virtual int Output(const Endpoint& to, absl::Span<const uint8_t> packet) = 0;
+    // One whole message.
+    virtual void Deliver(const Delivery& delivery) = 0;
+    // An association came up or went down.
+    virtual void OnAssociation(Peer* peer, uint16_t local_port, AssocId assoc,
+                               AssocEvent event) = 0;
+
+   protected:
+    ~Handler() = default;
+  };
 
   struct Options {
     std::vector<uint16_t> listen_ports;
@@ -156,7 +165,8 @@ class SctpBridge {
     bool verify_checksums = true;
   };
 
-  SctpBridge(const Options& options, OutputFn output, DeliverFn deliver, EventFn events);
+  // `handler` must outlive the bridge.
+  SctpBridge(const Options& options, Handler* handler);
   ~SctpBridge();
   SctpBridge(const SctpBridge&) = delete;
   SctpBridge& operator=(const SctpBridge&) = delete;
@@ -205,9 +215,7 @@ class SctpBridge {
   void RemoveCandidate(Peer* peer);
 
   Options options_;
-  OutputFn output_;
-  DeliverFn deliver_;
-  EventFn events_;
+  Handler* handler_;
   absl::flat_hash_map<Key, std::unique_ptr<Peer>> peers_;
   // Every Peer usrsctp may still name in conn_output: live ones and closed
   // ones waiting in `closed_` until usrsctp has surely let go of them.

@@ -16,7 +16,25 @@
 
 namespace {
 
+rspd::dataplane::SctpBridge& Bridge();
+
+// Answers like the registrar does, so that the send path runs too.
+class EchoHandler final : public rspd::dataplane::SctpBridge::Handler {
+ public:
+  int Output(const rspd::dataplane::Endpoint&, absl::Span<const uint8_t> packet) override {
+    if (packet.size() > 65507) abort();
+    return 0;
+  }
+  void Deliver(const rspd::dataplane::SctpBridge::Delivery& d) override {
+    std::vector<uint8_t> reply(d.data.begin(), d.data.end());
+    Bridge().Send(d.peer, d.local_port, d.assoc, d.ppid, reply);
+  }
+  void OnAssociation(rspd::dataplane::SctpBridge::Peer*, uint16_t, uint32_t,
+                     rspd::dataplane::SctpBridge::AssocEvent) override {}
+};
+
 rspd::dataplane::SctpBridge& Bridge() {
+  static EchoHandler handler;
   static rspd::dataplane::SctpBridge* bridge = [] {
     rspd::dataplane::SctpBridge::Options options;
     options.listen_ports = {3863, 9901};
@@ -24,20 +42,7 @@ rspd::dataplane::SctpBridge& Bridge() {
     // Mutated packets reach usrsctp's chunk parsing instead of being
     // dropped at the checksum.
     options.verify_checksums = false;
-    auto* created = new rspd::dataplane::SctpBridge(
-        options,
-        [](const rspd::dataplane::Endpoint&, absl::Span<const uint8_t> packet) {
-          if (packet.size() > 65507) abort();
-          return 0;
-        },
-        [](const rspd::dataplane::SctpBridge::Delivery& d) {
-          // Answer like the registrar does, so that the send path runs too.
-          std::vector<uint8_t> reply(d.data.begin(), d.data.end());
-          Bridge().Send(d.peer, d.local_port, d.assoc, d.ppid, reply);
-        },
-        [](rspd::dataplane::SctpBridge::Peer*, uint16_t, uint32_t,
-           rspd::dataplane::SctpBridge::AssocEvent) {});
-    return created;
+    return new rspd::dataplane::SctpBridge(options, &handler);
   }();
   return *bridge;
 }

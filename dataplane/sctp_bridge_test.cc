@@ -98,20 +98,20 @@ Endpoint Remote(uint16_t port, uint32_t ip = 0x7f000001) {
 }
 
 // A bridge that records what it sends and the associations that come and go.
-class BridgeHarness {
+class BridgeHarness final : public SctpBridge::Handler {
  public:
   explicit BridgeHarness(SctpBridge::Options options = {}) {
     if (options.listen_ports.empty()) options.listen_ports = {kAsapPort};
-    bridge_ = std::make_unique<SctpBridge>(
-        options,
-        [this](const Endpoint&, absl::Span<const uint8_t> packet) {
-          sent_.emplace_back(packet.begin(), packet.end());
-          return 0;
-        },
-        [](const SctpBridge::Delivery&) {},
-        [this](SctpBridge::Peer*, uint16_t, SctpBridge::AssocId, SctpBridge::AssocEvent e) {
-          (e == SctpBridge::AssocEvent::kUp ? ups_ : downs_)++;
-        });
+    bridge_ = std::make_unique<SctpBridge>(options, this);
+  }
+  int Output(const Endpoint&, absl::Span<const uint8_t> packet) override {
+    sent_.emplace_back(packet.begin(), packet.end());
+    return 0;
+  }
+  void Deliver(const SctpBridge::Delivery&) override {}
+  void OnAssociation(SctpBridge::Peer*, uint16_t, SctpBridge::AssocId,
+                     SctpBridge::AssocEvent e) override {
+    (e == SctpBridge::AssocEvent::kUp ? ups_ : downs_)++;
   }
   SctpBridge& bridge() { return *bridge_; }
   // What the bridge sent since the last call.

@@ -2,27 +2,29 @@
 //
 // HandlespaceShard: one shard of the registrar's handlespace
 // (docs/architecture.md): it owns the pools whose handle maps to it (ShardOf in
-// router.h), with their PEs, selection state, ownership sets, checksums and
-// timers, in a PoolTable. It is driven only by commands: other threads put
-// `ShardRequest*` on its inbound ring and read the same requests, answered,
-// from the paired outbound ring (docs/style.md, "Shards"); the sender allocates and
-// frees requests. One writer: the thread that calls Poll (or Process).
+// shard_of.h), with their PEs, selection state, ownership sets, checksums and
+// timers, in a PoolTable. It is driven only by commands, one struct per
+// family, each starting with a ShardCommand header; the dataplane's shard
+// executor carries them to the shard's thread and back (docs/style.md,
+// "Shards"). The sender allocates and frees commands; the shard only fills in
+// their answers. One writer: the thread that calls Process / ProcessBurst.
 //
-// Commands: Register (ASAP registration, RFC 5352 §3.1), PeerUpdate (ENRP
-// HANDLE_UPDATE ADD_PE/DEL_PE, RFC 5353 §3.3), Deregister (RFC 5352 §3.2),
-// Resolve (RFC 5352 §3.3 / RFC 5356), Lookup, SetExpiry (keep-alive answered),
-// Expire (lifetimes), TakeOver (RFC 5353 §3.5.2), MarkOwner / SweepOwner
-// (RFC 5353 §3.6.3), IterateChunk (RFC 5353 §3.2.3), Checksum (§3.6.2).
-// Errors are RFC 5354 causes in `ShardRequest::cause`, never exceptions.
+// Commands: RegisterCommand (ASAP registration, RFC 5352 §3.1),
+// ElementCommand (deregistration or removal, RFC 5352 §3.2; or a lookup),
+// ResolveCommand (handle resolution, RFC 5352 §3.3 / RFC 5356) and
+// ExpireCommand (registration lifetimes). Errors are RFC 5354 causes in the
+// answer, never exceptions. What ENRP will ask of a shard (RFC 5353: peer
+// updates, takeover, mark and sweep, table chunks, checksums) is in the
+// PoolTable already and becomes commands when ENRP issues them.
 //
 // Example:
 //   HandlespaceShard shard(0, {});
-//   ShardRequest req;
-//   req.op = ShardOp::kRegister;
-//   req.handle = "echo";
-//   req.pe = pe;
-//   req.tick = now + 30000;
-//   shard.Process(req);  // or: in_ring.Enqueue(&req); shard.Poll(in_ring, out_ring);
+//   RegisterCommand reg;
+//   reg.handle = "echo";
+//   reg.pe = pe;
+//   reg.expiry = now + 30000;
+//   shard.Process(reg);
+//   if (reg.result.cause == kNoError) ...
 
 #pragma once
 
@@ -33,59 +35,67 @@
 #include <vector>
 
 #include "absl/base/optimization.h"
+#include "absl/types/span.h"
 #include "handlespace/pool_table.h"
 #include "handlespace/prng.h"
-#include "handlespace/spsc_ring.h"
 #include "handlespace/types.h"
 
 namespace rspd::handlespace {
 
-enum class ShardOp : uint8_t {
-  kRegister,      // in: handle, pe, tick = expiry. out: cause, reg, pool (on rejection)
-  kPeerUpdate,    // ENRP ADD_PE: as kRegister, counted apart
-  kDeregister,    // in: handle, pe_id. out: found, entries[0] if found
-  kPeerRemove,    // ENRP DEL_PE: as kDeregister, counted apart
-  kResolve,       // in: handle, resolve. out: cause, entries (the selected PEs), pool
-  kSetExpiry,     // in: handle, pe_id, tick. out: found
-  kExpire,        // in: tick = now. out: count, entries (removed)
-  kTakeOver,      // in: owner (failed), to_owner. out: count
-  kMarkOwner,     // in: owner. out: count
-  kSweepOwner,    // in: owner. out: count, entries (removed)
-  kIterateChunk,  // in: cursor, max, owner (0 = all). out: entries, cursor (kIterationDone at end)
-  kChecksum,      // in: owner. out: checksum (this shard), word_sum, count
-  kLookup,        // in: handle, pe_id. out: found, entries[0] if found
+// The header of every shard command: which family it is.
+struct ShardCommand {
+  enum class Kind : uint8_t { kRegister, kRemove, kLookup, kResolve, kExpire };
+  explicit ShardCommand(Kind k) : kind(k) {}
+  Kind kind;
 };
 
-// One command and, once processed, its answer. Allocated and freed by the
-// sender; the shard only fills in the outputs. Vectors keep their capacity
-// across reuse, so a sender that recycles requests does not allocate.
-struct ShardRequest {
-  ShardOp op = ShardOp::kResolve;
-  uint64_t cookie = 0;  // for the sender's correlation; untouched
-  // Inputs.
+// RFC 5352 §3.1: registers or re-registers `pe` in pool `handle`.
+struct RegisterCommand : ShardCommand {
+  RegisterCommand() : ShardCommand(Kind::kRegister) {}
+  // In.
   PoolHandle handle;
   PoolElementInfo pe;
-  PoolElementId pe_id = 0;
-  Tick tick = kNever;
-  ResolveOptions resolve;
-  RegistrarId owner = 0;
-  RegistrarId to_owner = 0;
-  uint32_t cursor = 0;
-  uint32_t max = 128;
-  // Outputs.
-  Cause cause = kNoError;
-  RegisterResult reg;
-  bool found = false;
-  size_t count = 0;
-  uint16_t checksum = 0xffff;
-  uint64_t word_sum = 0;
-  std::vector<ElementEntry> entries;
-  // The pool's attributes, for answers that quote them (RFC 5352 §2.2.6 the
-  // overall policy; RFC 5354 §3.12 the cause information of 0x5 and 0x7), so
-  // that no other thread has to read the shard's table. pool_known is false
-  // when the pool does not exist.
+  Tick expiry = kNever;
+  // Out. On a rejection, the pool's attributes for the cause information
+  // (RFC 5354 §3.12: 0x5 quotes the pool's policy, 0x7 its transport type);
+  // pool_known is false when the pool does not exist.
+  RegisterResult result;
   bool pool_known = false;
   PoolAttributes pool;
+};
+
+// One PE by pool handle and identifier: kRemove takes it out of the
+// handlespace (deregistration, RFC 5352 §3.2, or a removal the registrar
+// decided), kLookup only reads it.
+struct ElementCommand : ShardCommand {
+  explicit ElementCommand(Kind k = Kind::kRemove) : ShardCommand(k) {}
+  // In.
+  PoolHandle handle;
+  PoolElementId pe_id = 0;
+  // Out: whether the PE was there.
+  bool found = false;
+};
+
+// RFC 5352 §3.3 / RFC 5356: selects up to options.max_items PEs of `handle`.
+struct ResolveCommand : ShardCommand {
+  ResolveCommand() : ShardCommand(Kind::kResolve) {}
+  // In.
+  PoolHandle handle;
+  ResolveOptions options;
+  // Out: kNoError or Unknown Pool Handle; the selected PEs (the vector keeps
+  // its capacity across reuse: no allocation); the pool's attributes (its
+  // overall policy, RFC 5352 §2.2.6).
+  Cause cause = kNoError;
+  std::vector<PoolElementInfo> selected;
+  bool pool_known = false;
+  PoolAttributes pool;
+};
+
+// Registration lifetimes: removes every PE whose lifetime ended by `now`.
+struct ExpireCommand : ShardCommand {
+  ExpireCommand() : ShardCommand(Kind::kExpire) {}
+  Tick now = 0;                       // in
+  std::vector<ElementEntry> expired;  // out
 };
 
 // Per-shard counters (docs/style.md, "Counters"): declared once, the owner does relaxed
@@ -94,7 +104,6 @@ struct ShardRequest {
   X(commands, "commands processed")                                                    \
   X(registrations_added, "new PEs (ASAP registration)")                                \
   X(registrations_updated, "re-registrations")                                         \
-  X(peer_updates, "ENRP ADD_PE applied")                                               \
   X(ownership_moves, "PEs whose home registrar changed on (re-)registration")          \
   X(rejected_invalid_values, "registrations rejected: invalid values (0x3)")           \
   X(rejected_policy, "registrations rejected: inconsistent pooling policy (0x5)")      \
@@ -103,16 +112,12 @@ struct ShardRequest {
   X(rejected_pool_full, "new PEs rejected (0x6): the pool holds max_pool_size PEs")    \
   X(rejected_transport, "registrations rejected: inconsistent transport type (0x7)")   \
   X(rejected_data_control, "registrations rejected: inconsistent transport use (0x8)") \
-  X(deregistrations, "PEs removed by deregistration or DEL_PE")                        \
+  X(deregistrations, "PEs removed by deregistration or removal")                       \
   X(deregistrations_unknown, "deregistrations of unknown PEs")                         \
   X(resolutions, "handle resolutions answered")                                        \
   X(resolutions_unknown_pool, "handle resolutions for unknown pools (0x9)")            \
   X(pes_selected, "PEs returned by handle resolutions")                                \
-  X(expirations, "PEs removed by lifetime expiry")                                     \
-  X(takeovers, "takeover commands")                                                    \
-  X(pes_taken_over, "PEs re-homed by takeover")                                        \
-  X(sweep_removed, "PEs removed by resync sweeps")                                     \
-  X(table_chunks, "handle table chunks served")
+  X(expirations, "PEs removed by lifetime expiry")
 
 struct ShardStats {
 #define RSPD_HS_STAT_FIELD(name, help) std::atomic<uint64_t> name{0};
@@ -134,10 +139,9 @@ struct ShardStats {
 
 class ABSL_CACHELINE_ALIGNED HandlespaceShard {
  public:
-  using Ring = SpscRing<ShardRequest*>;
-  // Requests taken from the inbound ring per Poll at most (DPDK's usual RX
-  // burst of 32: enough to amortize ring index traffic, small enough to keep
-  // the answers of one burst in L1).
+  // Commands processed per burst at most (DPDK's usual burst of 32: enough
+  // to overlap the cache misses of a burst, small enough to keep its answers
+  // in L1).
   static constexpr size_t kMaxBurst = 32;
 
   struct Options {
@@ -149,27 +153,27 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
   HandlespaceShard(uint32_t index, const Options& options);
 
   // Executes one command in place (`pool_hint`: see PoolTable::PrefetchElement).
-  void Process(ShardRequest& request, uint32_t pool_hint = kNoSlot);
-  // Takes up to kMaxBurst requests from `in` (never more than `out` can
-  // take back, so no answer is ever dropped), processes them and puts them on
-  // `out`. Returns how many were processed.
-  size_t Poll(Ring& in, Ring& out);
+  void Process(ShardCommand& command, uint32_t pool_hint = kNoSlot);
+  // Executes up to kMaxBurst commands, prefetching for all of them first so
+  // that their cache misses overlap.
+  void ProcessBurst(absl::Span<ShardCommand* const> burst);
 
   uint32_t index() const { return index_; }
   const PoolTable& table() const { return table_; }
   const ShardStats& stats() const { return stats_; }
 
  private:
-  void DoRegister(ShardRequest& r, bool peer, uint32_t pool_hint);
-  void DoDeregister(ShardRequest& r, uint32_t pool_hint);
-  void DoResolve(ShardRequest& r, uint32_t pool_hint);
+  void DoRegister(RegisterCommand& c, uint32_t pool_hint);
+  void DoRemove(ElementCommand& c, uint32_t pool_hint);
+  void DoLookup(ElementCommand& c, uint32_t pool_hint);
+  void DoResolve(ResolveCommand& c, uint32_t pool_hint);
+  void DoExpire(ExpireCommand& c);
 
   const uint32_t index_;
   PoolTable table_;
   Prng rng_;
   ShardStats stats_;
   uint32_t selected_[kMaxResolutionItems];
-  std::vector<uint32_t> chunk_slots_;  // scratch for IterateChunk
 };
 
 }  // namespace rspd::handlespace

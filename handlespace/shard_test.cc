@@ -1,88 +1,81 @@
 // File: handlespace/shard_test.cc
 //
-// The shard's command interface without threads: commands processed in
-// place and through the rings, counters per outcome, routing.
+// The shard's commands without threads: each family processed in place and
+// in bursts, counters per outcome, routing.
 
 #include "handlespace/shard.h"
 
-#include <set>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
-#include "handlespace/router.h"
+#include "handlespace/shard_of.h"
 #include "handlespace/testing/test_util.h"
 
 namespace rspd::handlespace {
 namespace {
 
 using testing::MakePe;
-using testing::ReferenceChecksum;
 
-ShardRequest Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
-  ShardRequest r;
-  r.op = ShardOp::kRegister;
+RegisterCommand Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
+  RegisterCommand r;
   r.handle = handle;
   r.pe = pe;
-  r.tick = expiry;
+  r.expiry = expiry;
   return r;
 }
 
 TEST(HandlespaceShardTest, CommandsAndCounters) {
   HandlespaceShard shard(0, {});
-  ShardRequest r = Register("p", MakePe(1, 7), 100);
+  RegisterCommand r = Register("p", MakePe(1, 7), 100);
   shard.Process(r);
-  EXPECT_EQ(r.cause, kNoError);
-  EXPECT_TRUE(r.reg.added);
+  EXPECT_EQ(r.result.cause, kNoError);
+  EXPECT_TRUE(r.result.added);
   r = Register("p", MakePe(2, 7, PolicyType::kRandom), 100);
   shard.Process(r);
-  EXPECT_EQ(r.cause, Cause::kInconsistentPoolingPolicy);
+  EXPECT_EQ(r.result.cause, Cause::kInconsistentPoolingPolicy);
   // The rejection quotes the pool's policy (RFC 5354 §3.12 cause information).
   ASSERT_TRUE(r.pool_known);
   EXPECT_EQ(r.pool.policy, MakePe(1, 7).policy.type);
   EXPECT_EQ(r.pool.size, 1u);
   r = Register("p", MakePe(1, 8), 100);  // re-registration at another PR
   shard.Process(r);
-  EXPECT_EQ(r.cause, kNoError);
-  EXPECT_FALSE(r.reg.added);
+  EXPECT_EQ(r.result.cause, kNoError);
+  EXPECT_FALSE(r.result.added);
 
-  ShardRequest q;
-  q.op = ShardOp::kResolve;
+  ResolveCommand q;
   q.handle = "p";
-  q.resolve = {3, 0};
+  q.options = {3, 0};
   shard.Process(q);
-  ASSERT_EQ(q.count, 1u);
-  EXPECT_EQ(q.entries[0].pe, MakePe(1, 8));
+  ASSERT_EQ(q.selected.size(), 1u);
+  EXPECT_EQ(q.selected[0], MakePe(1, 8));
   EXPECT_TRUE(q.pool_known);  // the overall policy for the answer (RFC 5352 §2.2.6)
   EXPECT_EQ(q.pool.policy, MakePe(1, 8).policy.type);
   q.handle = "missing";
   shard.Process(q);
   EXPECT_EQ(q.cause, Cause::kUnknownPoolHandle);
   EXPECT_FALSE(q.pool_known);
+  EXPECT_TRUE(q.selected.empty());
 
-  ShardRequest l;
-  l.op = ShardOp::kLookup;
+  ElementCommand l(ShardCommand::Kind::kLookup);
   l.handle = "p";
   l.pe_id = 1;
   shard.Process(l);
-  ASSERT_TRUE(l.found);
-  EXPECT_EQ(l.entries[0].pe, MakePe(1, 8));
+  EXPECT_TRUE(l.found);
   l.pe_id = 2;
   shard.Process(l);
   EXPECT_FALSE(l.found);
-  EXPECT_TRUE(l.entries.empty());
 
-  ShardRequest c;
-  c.op = ShardOp::kChecksum;
-  c.owner = 8;
-  shard.Process(c);
-  EXPECT_EQ(c.checksum, ReferenceChecksum({{"p", 1}}));
-  EXPECT_EQ(c.count, 1u);
-
-  ShardRequest e;
-  e.op = ShardOp::kExpire;
-  e.tick = 100;
+  ExpireCommand e;
+  e.now = 99;
   shard.Process(e);
-  EXPECT_EQ(e.count, 1u);
+  EXPECT_TRUE(e.expired.empty());
+  e.now = 100;
+  shard.Process(e);
+  ASSERT_EQ(e.expired.size(), 1u);
+  EXPECT_EQ(e.expired[0].handle, "p");
+  EXPECT_EQ(e.expired[0].pe.id, 1u);
   EXPECT_EQ(shard.table().element_count(), 0u);
 
   const ShardStats& s = shard.stats();
@@ -93,38 +86,50 @@ TEST(HandlespaceShardTest, CommandsAndCounters) {
   EXPECT_EQ(s.resolutions.load(), 1u);
   EXPECT_EQ(s.resolutions_unknown_pool.load(), 1u);
   EXPECT_EQ(s.expirations.load(), 1u);
-  size_t exported = 0;
-  s.ForEach([&](const char*, const char*, uint64_t) { ++exported; });
-  EXPECT_EQ(exported, 22u);
+  EXPECT_EQ(s.commands.load(), 9u);
 }
 
-TEST(HandlespaceShardTest, PollAnswersThroughRingsWithoutDropping) {
-  HandlespaceRouter router(1, 8);
+TEST(HandlespaceShardTest, RemoveTellsWhetherThePeWasThere) {
   HandlespaceShard shard(0, {});
-  std::vector<ShardRequest> requests(20);
-  for (size_t i = 0; i < requests.size(); ++i) {
-    requests[i] = Register("p", MakePe(static_cast<PoolElementId>(i + 1), 1), kNever);
-    requests[i].cookie = i;
-  }
-  size_t sent = 0;
-  size_t answered = 0;
-  std::set<uint64_t> cookies;
-  while (answered < requests.size()) {
-    while (sent < requests.size() && router.Send(&requests[sent])) {
-      ++sent;
-    }
-    shard.Poll(router.shard_in(0), router.shard_out(0));
-    ShardRequest* got[4];  // drain slowly: the shard must not overfill the out ring
-    const size_t n = router.Receive(0, absl::MakeSpan(got));
-    for (size_t i = 0; i < n; ++i) {
-      EXPECT_EQ(got[i]->cause, kNoError);
-      cookies.insert(got[i]->cookie);
-    }
-    answered += n;
-  }
-  EXPECT_EQ(cookies.size(), requests.size());
-  EXPECT_GT(router.back_pressure(), 0u);  // the 8-slot ring did fill up
-  EXPECT_EQ(shard.table().element_count(), 20u);
+  RegisterCommand r = Register("p", MakePe(1, 7), kNever);
+  shard.Process(r);
+  ElementCommand d;
+  d.handle = "p";
+  d.pe_id = 1;
+  shard.Process(d);
+  EXPECT_TRUE(d.found);
+  shard.Process(d);  // RFC 5352 §3.2: gone already, still no error
+  EXPECT_FALSE(d.found);
+  EXPECT_EQ(shard.table().element_count(), 0u);
+  EXPECT_EQ(shard.stats().deregistrations.load(), 1u);
+  EXPECT_EQ(shard.stats().deregistrations_unknown.load(), 1u);
+}
+
+// A burst mixes the families and is processed in order: a resolution after
+// registrations in the same burst sees them, one after the removal does not.
+TEST(HandlespaceShardTest, BurstProcessesEveryFamilyInOrder) {
+  HandlespaceShard shard(0, {});
+  std::vector<RegisterCommand> regs;
+  for (PoolElementId id = 1; id <= 20; ++id) regs.push_back(Register("p", MakePe(id, 1), kNever));
+  ResolveCommand before;
+  before.handle = "p";
+  before.options = {30, 0};
+  ElementCommand remove;
+  remove.handle = "p";
+  remove.pe_id = 5;
+  ResolveCommand after = before;
+  std::vector<ShardCommand*> burst;
+  for (auto& r : regs) burst.push_back(&r);
+  burst.push_back(&before);
+  burst.push_back(&remove);
+  burst.push_back(&after);
+  ASSERT_LE(burst.size(), HandlespaceShard::kMaxBurst);
+  shard.ProcessBurst(burst);
+  for (const auto& r : regs) EXPECT_EQ(r.result.cause, kNoError);
+  EXPECT_EQ(before.selected.size(), 20u);
+  EXPECT_TRUE(remove.found);
+  EXPECT_EQ(after.selected.size(), 19u);
+  for (const PoolElementInfo& pe : after.selected) EXPECT_NE(pe.id, 5u);
 }
 
 TEST(ShardOfTest, StableAndSpread) {

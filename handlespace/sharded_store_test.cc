@@ -2,9 +2,9 @@
 //
 // Property test: a random sequence of registrations, re-registrations (also
 // at other registrars), ENRP updates, deregistrations, expiries, takeovers
-// and mark-and-sweep resyncs, run on three shards through the router and the
-// rings, matches a std::map reference model after every step: the set of
-// PEs with all their attributes, the shard each lives in, every rejection
+// and mark-and-sweep resyncs, run on three pool tables that pools are spread
+// over by ShardOf, as the registrar's shards hold them, matches a std::map reference model after
+// every step: the set of PEs with all their attributes, the shard each lives in, every rejection
 // cause (RFC 5352 §3.1), and every owner's PE checksum (RFC 5353 §3.6.2,
 // recomputed from scratch with RFC 1071).
 
@@ -15,8 +15,9 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "handlespace/router.h"
-#include "handlespace/shard.h"
+#include "handlespace/pool_table.h"
+#include "handlespace/prng.h"
+#include "handlespace/shard_of.h"
 #include "handlespace/testing/test_util.h"
 
 namespace rspd::handlespace {
@@ -36,67 +37,48 @@ using Key = std::pair<std::string, PoolElementId>;
 
 class ShardedStore {
  public:
-  ShardedStore() : router_(kShards, 16) {
+  ShardedStore() {
     for (uint32_t k = 0; k < kShards; ++k) {
-      HandlespaceShard::Options options;
-      options.seed = 100 + k;
-      shards_.push_back(std::make_unique<HandlespaceShard>(k, options));
+      tables_.push_back(std::make_unique<PoolTable>(PoolTable::Options()));
+      rngs_.emplace_back(100 + k);
     }
   }
 
-  // Sends `r` to its pool's shard, lets the shard poll, and takes the answer.
-  void Run(ShardRequest& r) { RunOn(router_.ShardFor(r.handle), r); }
+  PoolTable& For(const std::string& handle) { return *tables_[ShardOf(handle, kShards)]; }
+  Prng& RngFor(const std::string& handle) { return rngs_[ShardOf(handle, kShards)]; }
+  const std::vector<std::unique_ptr<PoolTable>>& tables() { return tables_; }
 
-  void RunOn(uint32_t k, ShardRequest& r) {
-    ASSERT_TRUE(router_.SendToShard(k, &r));
-    ASSERT_EQ(shards_[k]->Poll(router_.shard_in(k), router_.shard_out(k)), 1u);
-    ShardRequest* answer = nullptr;
-    ASSERT_EQ(router_.Receive(k, absl::MakeSpan(&answer, 1)), 1u);
-    ASSERT_EQ(answer, &r);
-  }
-
-  // Runs a copy of `r` on every shard; returns the answers.
-  std::vector<ShardRequest> Broadcast(const ShardRequest& r) {
-    std::vector<ShardRequest> answers(kShards, r);
-    for (uint32_t k = 0; k < kShards; ++k) {
-      RunOn(k, answers[k]);
-    }
-    return answers;
-  }
-
-  // Every PE of every shard, via chunked iteration.
+  // Every PE of every table, via chunked iteration; each in the table of its
+  // pool's shard.
   std::map<Key, PoolElementInfo> Snapshot() {
     std::map<Key, PoolElementInfo> all;
     for (uint32_t k = 0; k < kShards; ++k) {
-      ShardRequest r;
-      r.op = ShardOp::kIterateChunk;
-      r.max = 7;
-      r.cursor = 0;
+      uint32_t cursor = 0;
       do {
-        RunOn(k, r);
-        for (const ElementEntry& e : r.entries) {
-          EXPECT_EQ(ShardOf(e.handle, kShards), k) << e.handle;
-          EXPECT_TRUE(all.emplace(Key(e.handle, e.pe.id), e.pe).second);
+        std::vector<uint32_t> slots;
+        cursor = tables_[k]->IterateChunk(cursor, 7, &slots);
+        for (uint32_t slot : slots) {
+          const std::string handle(tables_[k]->pool_handle(slot));
+          EXPECT_EQ(ShardOf(handle, kShards), k) << handle;
+          const PoolElementInfo pe = tables_[k]->GetElement(slot);
+          EXPECT_TRUE(all.emplace(Key(handle, pe.id), pe).second);
         }
-      } while (r.cursor != kIterationDone);
+      } while (cursor != kIterationDone);
     }
     return all;
   }
 
   uint16_t Checksum(RegistrarId owner) {
-    ShardRequest r;
-    r.op = ShardOp::kChecksum;
-    r.owner = owner;
     std::vector<uint64_t> sums;
-    for (const ShardRequest& a : Broadcast(r)) {
-      sums.push_back(a.word_sum);
+    for (const auto& table : tables_) {
+      sums.push_back(table->ChecksumWordSum(owner));
     }
     return CombineChecksum(sums);
   }
 
  private:
-  HandlespaceRouter router_;
-  std::vector<std::unique_ptr<HandlespaceShard>> shards_;
+  std::vector<std::unique_ptr<PoolTable>> tables_;
+  std::vector<Prng> rngs_;
 };
 
 class Model {
@@ -239,28 +221,17 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
         pe.user.addresses.push_back(IpAddress::V4(0xc0000204));  // spills
       }
       const Tick expiry = rng.Uniform(4) == 0 ? kNever : now + 1 + rng.Uniform(400);
-      ShardRequest r;
-      r.op = rng.Uniform(4) == 0 ? ShardOp::kPeerUpdate : ShardOp::kRegister;
-      r.handle = handle;
-      r.pe = pe;
-      r.tick = expiry;
-      store.Run(r);
-      ASSERT_EQ(r.cause, model.Register(handle, pe, expiry));
+      ASSERT_EQ(store.For(handle).Register(handle, pe, expiry).cause,
+                model.Register(handle, pe, expiry));
     } else if (op < 70) {
-      ShardRequest r;
-      r.op = rng.Uniform(2) == 0 ? ShardOp::kDeregister : ShardOp::kPeerRemove;
-      r.handle = handle;
-      r.pe_id = id;
-      store.Run(r);
-      ASSERT_EQ(r.found, model.Deregister(handle, id));
+      ASSERT_EQ(store.For(handle).Deregister(handle, id), model.Deregister(handle, id));
     } else if (op < 80) {
       now += rng.Uniform(150);
-      ShardRequest r;
-      r.op = ShardOp::kExpire;
-      r.tick = now;
       std::set<Key> removed;
-      for (const ShardRequest& a : store.Broadcast(r)) {
-        const std::set<Key> k = Keys(a.entries);
+      for (const auto& table : store.tables()) {
+        std::vector<ElementEntry> entries;
+        table->Expire(now, &entries);
+        const std::set<Key> k = Keys(entries);
         removed.insert(k.begin(), k.end());
       }
       ASSERT_EQ(removed, model.Expire(now));
@@ -268,54 +239,51 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
       // RFC 5353 §3.5.2 takeover of a failed registrar.
       const RegistrarId from = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
       const RegistrarId to = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
-      ShardRequest r;
-      r.op = ShardOp::kTakeOver;
-      r.owner = from;
-      r.to_owner = to;
       size_t moved = 0;
-      for (const ShardRequest& a : store.Broadcast(r)) {
-        moved += a.count;
+      for (const auto& table : store.tables()) {
+        moved += table->TakeOver(from, to);
       }
       ASSERT_EQ(moved, model.TakeOver(from, to));
     } else if (op < 93) {
-      ShardRequest r;
-      r.op = ShardOp::kMarkOwner;
-      r.owner = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
+      const RegistrarId owner = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
       size_t marked = 0;
-      for (const ShardRequest& a : store.Broadcast(r)) {
-        marked += a.count;
+      for (const auto& table : store.tables()) {
+        marked += table->MarkOwner(owner);
       }
-      ASSERT_EQ(marked, model.Mark(r.owner));
+      ASSERT_EQ(marked, model.Mark(owner));
     } else if (op < 97) {
-      ShardRequest r;
-      r.op = ShardOp::kSweepOwner;
-      r.owner = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
+      const RegistrarId owner = static_cast<RegistrarId>(1 + rng.Uniform(kOwners));
       std::set<Key> removed;
-      for (const ShardRequest& a : store.Broadcast(r)) {
-        const std::set<Key> k = Keys(a.entries);
+      for (const auto& table : store.tables()) {
+        std::vector<ElementEntry> entries;
+        table->SweepOwner(owner, &entries);
+        const std::set<Key> k = Keys(entries);
         removed.insert(k.begin(), k.end());
       }
-      ASSERT_EQ(removed, model.Sweep(r.owner));
+      ASSERT_EQ(removed, model.Sweep(owner));
     } else {
       // Resolution: answers come from the pool, without duplicates.
-      ShardRequest r;
-      r.op = ShardOp::kResolve;
-      r.handle = handle;
-      r.resolve = {static_cast<uint32_t>(1 + rng.Uniform(5)), 0};
-      store.Run(r);
+      const ResolveOptions options{static_cast<uint32_t>(1 + rng.Uniform(5)), 0};
+      PoolTable& table = store.For(handle);
+      uint32_t selected[kMaxResolutionItems];
+      size_t count = 0;
+      const Cause cause = table.Resolve(handle, options, store.RngFor(handle), selected, &count);
       size_t in_pool = 0;
       for (const auto& [key, m] : model.pes()) {
         in_pool += key.first == handle;
       }
       if (in_pool == 0) {
-        ASSERT_EQ(r.cause, Cause::kUnknownPoolHandle);
+        ASSERT_EQ(cause, Cause::kUnknownPoolHandle);
       } else {
-        ASSERT_EQ(r.cause, kNoError);
-        ASSERT_EQ(r.count, std::min<size_t>(in_pool, r.resolve.max_items));
-        ASSERT_EQ(Keys(r.entries).size(), r.count);
-        for (const ElementEntry& e : r.entries) {
-          ASSERT_EQ(model.pes().count(Key(e.handle, e.pe.id)), 1u);
+        ASSERT_EQ(cause, kNoError);
+        ASSERT_EQ(count, std::min<size_t>(in_pool, options.max_items));
+        std::set<PoolElementId> ids;
+        for (size_t i = 0; i < count; ++i) {
+          ASSERT_EQ(table.pool_handle(selected[i]), handle);
+          ids.insert(table.element_id(selected[i]));
+          ASSERT_EQ(model.pes().count(Key(handle, table.element_id(selected[i]))), 1u);
         }
+        ASSERT_EQ(ids.size(), count);
       }
     }
     ASSERT_EQ(store.Snapshot(), model.Snapshot());

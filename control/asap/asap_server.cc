@@ -1,9 +1,9 @@
-#include "control/asap_server.h"
+// File: control/asap/asap_server.cc
+
+#include "control/asap/asap_server.h"
 
 #include <algorithm>
-#include <cstring>
 
-#include "absl/strings/str_cat.h"
 #include "control/pe_convert.h"
 #include "handlespace/pool_table.h"
 
@@ -12,32 +12,14 @@ namespace {
 
 using handlespace::kNever;
 using handlespace::kNoError;
-using handlespace::ShardOp;
+using handlespace::ShardCommand;
 using protocol::AsapType;
 using protocol::Cause;
 using protocol::ErrorCause;
 using protocol::Message;
 
-constexpr uint8_t Type(AsapType t) { return static_cast<uint8_t>(t); }
-
-// Largest ASAP message rspd sends: a resolution answer with 128 PEs of up to
-// 8+8 IPv6 addresses stays below 64 KiB, the limit of the length field.
-constexpr size_t kMaxMessage = 65536;
-
-Message Asap(AsapType type, uint8_t flags = 0) {
-  Message m;
-  m.protocol = protocol::Protocol::kAsap;
-  m.type = Type(type);
-  m.flags = flags;
-  return m;
-}
-
 int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
-// Keep-alive timers: 16 ms buckets, 4096 of them (a 65 s revolution, longer
-// than any sensible keep-alive interval, so a timer fires on its first visit).
-constexpr size_t kTimerBuckets = 4096;
-constexpr unsigned kTimerTickShift = 4;
 // How often lifetimes are checked (milliseconds).
 constexpr uint64_t kExpiryPeriod = 100;
 // How long the holder of a contested PE ID has to answer its probe: a live
@@ -49,248 +31,130 @@ constexpr size_t kMaxContests = 1024;
 
 }  // namespace
 
-std::string AsapServerStats::Describe() const {
-  std::string out;
-#define RSPD_STAT_LINE(name) \
-  absl::StrAppend(&out, #name, " ", name.load(std::memory_order_relaxed), "\n");
-  RSPD_ASAP_SERVER_STATS(RSPD_STAT_LINE)
-#undef RSPD_STAT_LINE
-  return out;
-}
-
-AsapServer::AsapServer(const RegistrarConfig& config, ShardExecutor* shards, SendFn send,
-                       const OverloadMonitor* overload)
+AsapServer::AsapServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
+                       dataplane::MessageSender* sender, const dataplane::OverloadMonitor* overload)
     : config_(config),
       shards_(shards),
-      send_(std::move(send)),
       overload_(overload),
-      expiry_in_flight_(shards->shard_count(), false),
-      keep_alive_timers_(kTimerBuckets, kTimerTickShift),
-      buffer_(kMaxMessage) {}
+      replies_(sender, config.asap_port),
+      keep_alives_(Millis(config.keep_alive_interval), config.max_keep_alives_per_second),
+      expiry_in_flight_(shards->shard_count(), false) {}
 
-uint32_t AsapServer::FindSession(absl::string_view handle, uint32_t pe_id) const {
-  auto it = session_index_.find(SessionKeyView{handle, pe_id});
-  return it == session_index_.end() ? kNoSession : it->second;
+template <typename J>
+bool AsapServer::Submit(J* job, JobPool<J>& pool, bool must_run) {
+  return SubmitToShard(shards_->ShardFor(job->handle), job, pool, must_run);
 }
 
-uint32_t AsapServer::AddSession(absl::string_view handle, uint32_t pe_id) {
-  uint32_t slot;
-  if (!free_sessions_.empty()) {
-    slot = free_sessions_.back();
-    free_sessions_.pop_back();
-  } else {
-    slot = static_cast<uint32_t>(sessions_.size());
-    sessions_.emplace_back();
-    if (sessions_.size() > keep_alive_timers_.capacity()) {
-      keep_alive_timers_.Resize(std::max<size_t>(64, 2 * sessions_.size()));
-    }
-  }
-  Session& session = sessions_[slot];
-  session = Session();
-  session.in_use = true;
-  session.key.handle.assign(handle.data(), handle.size());
-  session.key.pe_id = pe_id;
-  session_index_.emplace(session.key, slot);
-  return slot;
-}
-
-void AsapServer::EraseSession(uint32_t slot) {
-  Session& session = sessions_[slot];
-  UnlinkFromAssoc(slot);
-  session_index_.erase(session.key);
-  keep_alive_timers_.Cancel(slot);
-  session.in_use = false;
-  session.reports.clear();
-  free_sessions_.push_back(slot);
-}
-
-void AsapServer::LinkToAssoc(uint32_t slot, const AssocRef& assoc) {
-  Session& session = sessions_[slot];
-  if (session.linked && session.assoc == assoc) return;
-  UnlinkFromAssoc(slot);
-  session.assoc = assoc;
-  auto it = assocs_.find(assoc);
-  if (it == assocs_.end()) return;  // the association is already gone
-  AssocState& state = it->second;
-  session.next_in_assoc = state.first_session;
-  session.prev_in_assoc = kNoSession;
-  if (state.first_session != kNoSession) sessions_[state.first_session].prev_in_assoc = slot;
-  state.first_session = slot;
-  ++state.pes;
-  ++pes_by_peer_[assoc.peer];
-  session.linked = true;
-}
-
-void AsapServer::UnlinkFromAssoc(uint32_t slot) {
-  Session& session = sessions_[slot];
-  if (!session.linked) return;
-  session.linked = false;
-  auto it = assocs_.find(session.assoc);
-  if (it != assocs_.end()) {
-    AssocState& state = it->second;
-    if (session.prev_in_assoc != kNoSession) {
-      sessions_[session.prev_in_assoc].next_in_assoc = session.next_in_assoc;
-    } else {
-      state.first_session = session.next_in_assoc;
-    }
-    if (session.next_in_assoc != kNoSession) {
-      sessions_[session.next_in_assoc].prev_in_assoc = session.prev_in_assoc;
-    }
-    --state.pes;
-  }
-  session.prev_in_assoc = session.next_in_assoc = kNoSession;
-  auto peer = pes_by_peer_.find(session.assoc.peer);
-  if (peer != pes_by_peer_.end() && --peer->second == 0) pes_by_peer_.erase(peer);
-}
-
-AsapServer::Tick AsapServer::KeepAliveDelay() {
-  // RFC 5352 §3.4 / RFC 5355 §2.14: spread keep-alives with ±50 % jitter.
-  const int64_t interval = std::max<int64_t>(1, Millis(config_.keep_alive_interval));
-  return static_cast<Tick>(
-      absl::Uniform<int64_t>(jitter_, interval / 2, interval + interval / 2 + 1));
-}
-
-AsapServer::Job* AsapServer::NewJob(JobKind kind, ShardOp op, absl::string_view handle) {
-  Job* job;
-  if (!free_jobs_.empty()) {
-    job = free_jobs_.back();
-    free_jobs_.pop_back();
-  } else {
-    jobs_.push_back(std::make_unique<Job>());
-    job = jobs_.back().get();
-    job->request.cookie = reinterpret_cast<uintptr_t>(job);
-  }
-  job->kind = kind;
-  job->from = AssocRef();
-  job->reason = nullptr;
-  job->shard = 0;
-  job->new_here = false;
-  job->request.op = op;
-  job->request.handle.assign(handle.data(), handle.size());
-  return job;
-}
-
-void AsapServer::Release(Job* job) { free_jobs_.push_back(job); }
-
-bool AsapServer::Submit(Job* job, bool must_run) {
-  return SubmitToShard(shards_->ShardFor(job->request.handle), job, must_run);
-}
-
-bool AsapServer::SubmitToShard(uint32_t shard, Job* job, bool must_run) {
-  if (shards_->Submit(shard, &job->request, must_run)) return true;
+template <typename J>
+bool AsapServer::SubmitToShard(uint32_t shard, J* job, JobPool<J>& pool, bool must_run) {
+  if (shards_->Submit(shard, job, must_run)) return true;
   // A full ring is back-pressure, counted and answered (docs/limits.md).
   AsapServerStats::Bump(stats_.shards_busy);
-  Release(job);
+  pool.Release(job);
   return false;
 }
 
+RegistrationJob* AsapServer::NewRegistration(const AssocRef& from, absl::string_view handle,
+                                             const handlespace::PoolElementInfo& pe, Tick expiry,
+                                             bool new_here) {
+  RegistrationJob* job = registrations_.Take(Purpose::kRegistration);
+  job->from = from;
+  job->new_here = new_here;
+  job->handle.assign(handle.data(), handle.size());
+  job->pe = pe;
+  job->expiry = expiry;
+  return job;
+}
+
 void AsapServer::CollectAnswers(Tick now) {
-  const ShardExecutor::Done done = [this, now](handlespace::ShardRequest* request) {
-    Job* job = reinterpret_cast<Job*>(static_cast<uintptr_t>(request->cookie));
-    OnAnswer(*job, now);
-    Release(job);
-  };
   // Inline, an answer may submit a follow-up (a deregistration after its
   // lookup), answered at once: collect until nothing is left.
-  while (shards_->Collect(done) != 0 && !shards_->threaded()) {
+  while (shards_->Collect([this, now](ShardCommand* c) { OnAnswer(c, now); }) != 0 &&
+         !shards_->threaded()) {
   }
 }
 
-void AsapServer::OnAnswer(Job& job, Tick now) {
-  switch (job.kind) {
-    case JobKind::kRegistration:
-      FinishRegistration(job, now);
+void AsapServer::OnAnswer(ShardCommand* command, Tick now) {
+  switch (command->kind) {
+    case ShardCommand::Kind::kRegister: {
+      auto* job =
+          static_cast<RegistrationJob*>(static_cast<handlespace::RegisterCommand*>(command));
+      FinishRegistration(*job, now);
+      registrations_.Release(job);
       return;
-    case JobKind::kDeregistration:
-      FinishRemoval(job);
-      AsapServerStats::Bump(stats_.deregistrations);
-      ReplyWithCause(job.from, AsapType::kDeregistrationResponse, job.request.handle,
-                     &job.request.pe_id, kNoError);
+    }
+    case ShardCommand::Kind::kRemove:
+    case ShardCommand::Kind::kLookup: {
+      auto* job = static_cast<ElementJob*>(static_cast<handlespace::ElementCommand*>(command));
+      if (job->purpose == Purpose::kDeregistrationLookup) {
+        FinishDeregistrationLookup(*job);
+      } else {
+        FinishRemoval(*job);
+        if (job->purpose == Purpose::kDeregistration) {
+          AsapServerStats::Bump(stats_.deregistrations);
+          ReplyWithCause(job->from, AsapType::kDeregistrationResponse, job->handle, &job->pe_id,
+                         kNoError);
+        }
+      }
+      element_jobs_.Release(job);
       return;
-    case JobKind::kDeregistrationLookup:
-      FinishDeregistrationLookup(job);
+    }
+    case ShardCommand::Kind::kResolve: {
+      auto* job = static_cast<ResolutionJob*>(static_cast<handlespace::ResolveCommand*>(command));
+      FinishResolution(*job);
+      resolutions_.Release(job);
       return;
-    case JobKind::kResolution:
-      FinishResolution(job);
+    }
+    case ShardCommand::Kind::kExpire: {
+      auto* job = static_cast<ExpiryJob*>(static_cast<handlespace::ExpireCommand*>(command));
+      FinishExpiry(*job);
+      expiries_.Release(job);
       return;
-    case JobKind::kRemoval:
-      FinishRemoval(job);
-      return;
-    case JobKind::kExpiry:
-      FinishExpiry(job);
-      return;
-  }
-}
-
-void AsapServer::Reply(const AssocRef& to, const Message& m) {
-  size_t n = protocol::EncodeMessage(m, absl::MakeSpan(buffer_));
-  if (n == 0 || !send_(to, absl::MakeConstSpan(buffer_.data(), n))) {
-    AsapServerStats::Bump(stats_.send_failures);
+    }
   }
 }
 
 void AsapServer::ReplyWithCause(const AssocRef& to, AsapType type, absl::string_view handle,
                                 const uint32_t* pe_id, Cause cause) {
-  Message reply = Asap(type);
-  reply.has_pool_handle = true;
-  reply.pool_handle = handle;
-  if (pe_id != nullptr) {
-    reply.has_pe_id = true;
-    reply.pe_id = *pe_id;
+  if (!replies_.WithCause(to, type, handle, pe_id, cause)) {
+    AsapServerStats::Bump(stats_.send_failures);
   }
-  ErrorCause error{cause, {}};
-  if (cause != kNoError) {
-    reply.has_error = true;
-    reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
-  }
-  Reply(to, reply);
 }
 
 void AsapServer::RejectRegistration(const AssocRef& to, absl::string_view handle, uint32_t pe_id,
                                     const ErrorCause& error) {
-  Message reply = Asap(AsapType::kRegistrationResponse, protocol::kFlagRegistrationReject);
-  reply.has_pool_handle = true;
-  reply.pool_handle = handle;
-  reply.has_pe_id = true;
-  reply.pe_id = pe_id;
-  reply.has_error = true;
-  reply.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(&error, 1));
   AsapServerStats::Bump(stats_.registrations_rejected);
-  Reply(to, reply);
+  if (!replies_.Response(to, AsapType::kRegistrationResponse, protocol::kFlagRegistrationReject,
+                         handle, &pe_id, absl::MakeConstSpan(&error, 1))) {
+    AsapServerStats::Bump(stats_.send_failures);
+  }
 }
 
-void AsapServer::SendErrorReport(const AssocRef& to, const protocol::DecodeError& error) {
-  size_t n =
-      protocol::EncodeErrorReport(protocol::Protocol::kAsap, error, 0, 0, absl::MakeSpan(buffer_));
-  if (n != 0 && send_(to, absl::MakeConstSpan(buffer_.data(), n))) {
+void AsapServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error) {
+  AsapServerStats::Bump(stats_.messages_received);
+  sessions_.StateOf(in.from);
+  AsapServerStats::Bump(stats_.malformed_messages);
+  // RFC 5354 §3, §4: report when the action bits (or the fault) ask for it.
+  if (error.report && replies_.ErrorReport(in.from, error)) {
     AsapServerStats::Bump(stats_.errors_sent);
   }
 }
 
-void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
-                           uint16_t remote_port, absl::Span<const uint8_t> bytes, Tick now) {
+void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now) {
   AsapServerStats::Bump(stats_.messages_received);
-  AssocState& assoc = StateOf(from);
-  Message m;
-  protocol::DecodeError error;
-  if (!protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) {
-    AsapServerStats::Bump(stats_.malformed_messages);
-    // RFC 5354 §3, §4: report when the action bits (or the fault) ask for it.
-    if (error.report) SendErrorReport(from, error);
-    return;
-  }
+  const AssocRef& from = in.from;
+  AssocState& assoc = sessions_.StateOf(from);
   if (m.unrecognized.count != 0) {
     // RFC 5354 §3 action bits 11: processed, and each skipped parameter is
     // reported in an Unrecognized Parameter cause.
-    std::vector<ErrorCause> causes;
-    for (size_t i = 0; i < std::min(m.unrecognized.count, protocol::Unrecognized::kMaxKept); ++i) {
-      causes.push_back({Cause::kUnrecognizedParameter, m.unrecognized.params[i]});
+    ErrorCause causes[protocol::Unrecognized::kMaxKept];
+    const size_t n = std::min(m.unrecognized.count, protocol::Unrecognized::kMaxKept);
+    for (size_t i = 0; i < n; ++i) {
+      causes[i] = {Cause::kUnrecognizedParameter, m.unrecognized.params[i]};
     }
-    Message report = Asap(AsapType::kError);
-    report.has_error = true;
-    report.error_causes = protocol::ParamList<ErrorCause>(absl::MakeConstSpan(causes));
-    Reply(from, report);
-    AsapServerStats::Bump(stats_.errors_sent);
+    if (replies_.Error(from, absl::MakeConstSpan(causes, n))) {
+      AsapServerStats::Bump(stats_.errors_sent);
+    }
   }
   switch (static_cast<AsapType>(m.type)) {
     case AsapType::kRegistration:
@@ -302,7 +166,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
                            {Cause::kLackOfResources, {}});
         return;
       }
-      HandleRegistration(from, remote_ip, remote_port, m, now);
+      HandleRegistration(in, m, now);
       return;
     case AsapType::kDeregistration:
       HandleDeregistration(from, m);
@@ -322,7 +186,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
       HandleKeepAliveAck(from, m, now);
       return;
     case AsapType::kEndpointUnreachable:
-      HandleUnreachable(remote_ip, m, now);
+      HandleUnreachable(in.remote_ip, m, now);
       return;
     case AsapType::kError:
       AsapServerStats::Bump(stats_.errors_received);
@@ -333,15 +197,15 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
       AsapServerStats::Bump(stats_.unsupported_messages);
       protocol::DecodeError unsupported;
       unsupported.cause = Cause::kUnrecognizedMessage;
-      unsupported.offending = bytes;
-      SendErrorReport(from, unsupported);
+      unsupported.offending = in.data;
+      if (replies_.ErrorReport(from, unsupported)) AsapServerStats::Bump(stats_.errors_sent);
       return;
     }
   }
 }
 
-void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
-                                    uint16_t remote_port, const Message& m, Tick now) {
+void AsapServer::HandleRegistration(const InboundMessage& in, const Message& m, Tick now) {
+  const AssocRef& from = in.from;
   handlespace::PoolElementInfo pe;
   Cause cause = PoolElementFromWire(m.pool_element, &pe);
   if (cause == kNoError) {
@@ -351,7 +215,7 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
     // source must be among the PE's addresses (docs/decisions.md).
     bool source_listed = false;
     for (size_t i = 0; i < pe.user.addresses.size; ++i) {
-      source_listed |= pe.user.addresses.items[i] == remote_ip;
+      source_listed |= pe.user.addresses.items[i] == in.remote_ip;
     }
     if (!source_listed) cause = Cause::kInvalidValues;
   }
@@ -367,21 +231,21 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   }
   // docs/limits.md: PEs per association. Re-registrations of PEs the
   // association holds are never refused by it.
-  const uint32_t known = FindSession(m.pool_handle, pe.id);
-  const bool new_here = known == kNoSession || !(sessions_[known].assoc == from);
+  const uint32_t known = sessions_.Find(m.pool_handle, pe.id);
+  const bool new_here = known == kNoSession || sessions_[known].assoc != from;
   // RFC 5352 §3.1 rule 3, RFC 5355 §2.3: the PE ID is held by another
   // association that is still up. A PE that restarted re-registers so (its
   // old association lingers until SCTP notices), and so would an attacker
   // taking the PE over: the holder decides, by answering a keep-alive or not
   // (docs/decisions.md).
   const bool contested = new_here && known != kNoSession && !sessions_[known].removing &&
-                         assocs_.contains(sessions_[known].assoc);
+                         sessions_.Known(sessions_[known].assoc);
   if (contested && (sessions_[known].contender != nullptr || contested_.size() >= kMaxContests)) {
     AsapServerStats::Bump(stats_.registrations_refused_pe_id_in_use);
     RejectRegistration(from, m.pool_handle, pe.id, {Cause::kNonUniquePeIdentifier, {}});
     return;
   }
-  AssocState& assoc = StateOf(from);
+  AssocState& assoc = sessions_.StateOf(from);
   if (new_here &&
       assoc.pes + assoc.pending_new >= static_cast<uint32_t>(config_.max_pes_per_association)) {
     AsapServerStats::Bump(stats_.registrations_refused_association_cap);
@@ -392,26 +256,24 @@ void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpA
   // source transport address as the PE's ASAP transport.
   pe.home = config_.server_id;
   pe.asap = handlespace::AsapTransport();
-  pe.asap.port = remote_port;
-  pe.asap.addresses.push_back(remote_ip);
-  Job* job = NewJob(JobKind::kRegistration, ShardOp::kRegister, m.pool_handle);
-  job->from = from;
-  job->request.pe = pe;
-  job->request.tick =
-      pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000;
-  job->new_here = new_here;
+  pe.asap.port = in.remote_port;
+  pe.asap.addresses.push_back(in.remote_ip);
+  RegistrationJob* job = NewRegistration(
+      from, m.pool_handle, pe,
+      pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000,
+      new_here);
   if (new_here) ++assoc.pending_new;
   if (contested) {
     Contest(known, job, now);
     return;
   }
-  if (!Submit(job, /*must_run=*/false)) {
+  if (!Submit(job, registrations_, /*must_run=*/false)) {
     if (new_here) --assoc.pending_new;
     RejectRegistration(from, m.pool_handle, pe.id, {Cause::kLackOfResources, {}});
   }
 }
 
-void AsapServer::Contest(uint32_t slot, Job* contender, Tick now) {
+void AsapServer::Contest(uint32_t slot, RegistrationJob* contender, Tick now) {
   Session& holder = sessions_[slot];
   AsapServerStats::Bump(stats_.registrations_contested);
   holder.contender = contender;
@@ -423,95 +285,95 @@ void AsapServer::Contest(uint32_t slot, Job* contender, Tick now) {
 
 void AsapServer::SettleContest(uint32_t slot, bool holder_alive) {
   Session& holder = sessions_[slot];
-  Job* job = holder.contender;
+  RegistrationJob* job = holder.contender;
   if (job == nullptr) return;
   holder.contender = nullptr;
   contested_.erase(std::find(contested_.begin(), contested_.end(), slot));
   if (!holder_alive) {
     // The holder is gone or silent: the newer registration runs, behind
     // whatever removal of the holder is queued (FinishRegistration).
-    Submit(job, /*must_run=*/true);
+    Submit(job, registrations_, /*must_run=*/true);
     return;
   }
-  auto assoc = assocs_.find(job->from);
-  if (job->new_here && assoc != assocs_.end()) --assoc->second.pending_new;
+  AssocState* assoc = sessions_.FindState(job->from);
+  if (job->new_here && assoc != nullptr) --assoc->pending_new;
   AsapServerStats::Bump(stats_.registrations_refused_pe_id_in_use);
-  RejectRegistration(job->from, job->request.handle, job->request.pe.id,
-                     {Cause::kNonUniquePeIdentifier, {}});
-  Release(job);
+  RejectRegistration(job->from, job->handle, job->pe.id, {Cause::kNonUniquePeIdentifier, {}});
+  registrations_.Release(job);
 }
 
-void AsapServer::FinishRegistration(Job& job, Tick now) {
-  const handlespace::ShardRequest& r = job.request;
-  auto assoc = assocs_.find(job.from);
-  if (job.new_here && assoc != assocs_.end()) --assoc->second.pending_new;
-  if (r.cause != kNoError) {
+void AsapServer::FinishRegistration(RegistrationJob& r, Tick now) {
+  AssocState* assoc = sessions_.FindState(r.from);
+  if (r.new_here && assoc != nullptr) --assoc->pending_new;
+  const Cause cause = r.result.cause;
+  if (cause != kNoError) {
     // Cause information (RFC 5354 §3.12): the pool's policy for 0x5, a
     // transport of the pool's type for 0x7, the offending Pool Element for 0x3.
     uint8_t info[1024];
     protocol::Writer w(absl::MakeSpan(info));
-    if (r.cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
+    if (cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
       handlespace::PolicyInfo pool_policy;
       pool_policy.type = r.pool.policy;
       protocol::EncodePolicy(w, PolicyToWire(pool_policy));
-    } else if (r.cause == Cause::kInconsistentTransportType && r.pool_known) {
+    } else if (cause == Cause::kInconsistentTransportType && r.pool_known) {
       // Only the type is what the cause tells; the values are the PE's.
       EncodeUserTransport(w, r.pe.user, r.pool.transport);
-    } else if (r.cause == Cause::kInvalidValues) {
+    } else if (cause == Cause::kInvalidValues) {
       EncodePoolElementInfo(w, r.pe);
     }
-    ErrorCause error{r.cause, {}};
+    ErrorCause error{cause, {}};
     if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
-    RejectRegistration(job.from, r.handle, r.pe.id, error);
+    RejectRegistration(r.from, r.handle, r.pe.id, error);
     return;
   }
-  uint32_t slot = FindSession(r.handle, r.pe.id);
+  uint32_t slot = sessions_.Find(r.handle, r.pe.id);
   if (slot != kNoSession && sessions_[slot].removing && !sessions_[slot].removal_by_pe) {
     // The registrar decided to remove the PE (keep-alive timeout, reports,
     // loss of the association it had used) from what it knew before this
     // registration was answered; the shard applies the removal after it.
     // The PE's newer word wins: register it again behind the removal, and
     // answer then.
-    Job* again = NewJob(JobKind::kRegistration, ShardOp::kRegister, r.handle);
-    again->from = job.from;
-    again->request.pe = r.pe;
-    again->request.tick = r.tick;
-    again->new_here = job.new_here;
-    if (job.new_here && assoc != assocs_.end()) ++assoc->second.pending_new;
-    Submit(again, /*must_run=*/true);
+    RegistrationJob* again = NewRegistration(r.from, r.handle, r.pe, r.expiry, r.new_here);
+    if (r.new_here && assoc != nullptr) ++assoc->pending_new;
+    Submit(again, registrations_, /*must_run=*/true);
     return;
   }
-  AsapServerStats::Bump(r.reg.added ? stats_.registrations : stats_.reregistrations);
-  if (slot == kNoSession) slot = AddSession(r.handle, r.pe.id);
+  AsapServerStats::Bump(r.result.added ? stats_.registrations : stats_.reregistrations);
+  if (slot == kNoSession) {
+    slot = sessions_.Add(r.handle, r.pe.id);
+    keep_alives_.Reserve(sessions_.slot_count());
+  }
   Session& session = sessions_[slot];
   // A PE that deregistered right after this registration is gone once the
   // deregistration is answered.
   if (!session.removing) {
-    if (assoc == assocs_.end()) {
+    if (assoc == nullptr) {
       // The association went down while the shard registered the PE: it can
       // never be reached, as if it had been registered just before.
-      UnlinkFromAssoc(slot);
-      session.assoc = job.from;
+      sessions_.Unlink(slot);
+      session.assoc = r.from;
       Remove(slot, stats_.removed_by_association_loss, /*notify=*/false);
       return;
     }
-    LinkToAssoc(slot, job.from);
+    sessions_.Link(slot, r.from);
     session.ack_deadline = kNever;
-    keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
+    keep_alives_.ScheduleRound(slot, now);
   }
-  ReplyWithCause(job.from, AsapType::kRegistrationResponse, r.handle, &r.pe.id, kNoError);
+  ReplyWithCause(r.from, AsapType::kRegistrationResponse, r.handle, &r.pe.id, kNoError);
 }
 
 void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
-  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  const uint32_t slot = sessions_.Find(m.pool_handle, m.pe_id);
   if (slot == kNoSession) {
     // Ours only if the shard has it with a session yet to come; someone
     // else's (RFC 5355 §2.1-2.4: no deregistration by proxy) if it has it
     // without; unknown otherwise.
-    Job* job = NewJob(JobKind::kDeregistrationLookup, ShardOp::kLookup, m.pool_handle);
+    ElementJob* job = element_jobs_.Take(Purpose::kDeregistrationLookup);
+    job->kind = ShardCommand::Kind::kLookup;
     job->from = from;
-    job->request.pe_id = m.pe_id;
-    if (!Submit(job, /*must_run=*/false)) {
+    job->handle.assign(m.pool_handle.data(), m.pool_handle.size());
+    job->pe_id = m.pe_id;
+    if (!Submit(job, element_jobs_, /*must_run=*/false)) {
       AsapServerStats::Bump(stats_.deregistrations_refused);
       ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id,
                      Cause::kLackOfResources);
@@ -524,7 +386,7 @@ void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
 void AsapServer::DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
                                    uint32_t pe_id) {
   const Session& session = sessions_[slot];
-  if (!(session.assoc == from)) {
+  if (session.assoc != from) {
     // RFC 5355 §2.1-2.4: only over the association it registered on.
     AsapServerStats::Bump(stats_.deregistrations_refused);
     ReplyWithCause(from, AsapType::kDeregistrationResponse, handle, &pe_id,
@@ -537,29 +399,28 @@ void AsapServer::DeregisterSession(uint32_t slot, const AssocRef& from, absl::st
     ReplyWithCause(from, AsapType::kDeregistrationResponse, handle, &pe_id, kNoError);
     return;
   }
-  Job* job = NewJob(JobKind::kDeregistration, ShardOp::kDeregister, handle);
+  ElementJob* job = element_jobs_.Take(Purpose::kDeregistration);
   job->from = from;
   job->reason = &stats_.removed_by_deregistration;
   StartRemoval(slot, job);
 }
 
-void AsapServer::FinishDeregistrationLookup(Job& job) {
-  const handlespace::ShardRequest& r = job.request;
-  const uint32_t slot = FindSession(r.handle, r.pe_id);
+void AsapServer::FinishDeregistrationLookup(ElementJob& r) {
+  const uint32_t slot = sessions_.Find(r.handle, r.pe_id);
   if (slot != kNoSession) {
     // Its registration was answered first: a session after all.
-    DeregisterSession(slot, job.from, r.handle, r.pe_id);
+    DeregisterSession(slot, r.from, r.handle, r.pe_id);
     return;
   }
   if (r.found) {
     AsapServerStats::Bump(stats_.deregistrations_refused);
-    ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id,
+    ReplyWithCause(r.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id,
                    Cause::kRejectedDueToSecurity);
     return;
   }
   // RFC 5352 §3.2: an unknown PE is answered with success.
   AsapServerStats::Bump(stats_.deregistrations);
-  ReplyWithCause(job.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
+  ReplyWithCause(r.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
 }
 
 void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
@@ -572,26 +433,26 @@ void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
     options.max_items = std::min<uint32_t>(m.handle_resolution_items,
                                            static_cast<uint32_t>(handlespace::kMaxResolutionItems));
   }
-  Job* job = NewJob(JobKind::kResolution, ShardOp::kResolve, m.pool_handle);
+  ResolutionJob* job = resolutions_.Take(Purpose::kResolution);
   job->from = from;
-  job->request.resolve = options;
-  if (!Submit(job, /*must_run=*/false)) {
+  job->handle.assign(m.pool_handle.data(), m.pool_handle.size());
+  job->options = options;
+  if (!Submit(job, resolutions_, /*must_run=*/false)) {
     ReplyWithCause(from, AsapType::kHandleResolutionResponse, m.pool_handle, nullptr,
                    Cause::kLackOfResources);
   }
 }
 
-void AsapServer::FinishResolution(const Job& job) {
-  const handlespace::ShardRequest& r = job.request;
-  if (r.cause != kNoError || r.entries.empty()) {
+void AsapServer::FinishResolution(const ResolutionJob& r) {
+  if (r.cause != kNoError || r.selected.empty()) {
     // RFC 5352 §3.3: a missing pool MUST be answered with Unknown Pool Handle.
     AsapServerStats::Bump(stats_.resolutions_unknown_pool);
-    ReplyWithCause(job.from, AsapType::kHandleResolutionResponse, r.handle, nullptr,
+    ReplyWithCause(r.from, AsapType::kHandleResolutionResponse, r.handle, nullptr,
                    Cause::kUnknownPoolHandle);
     return;
   }
-  protocol::Writer w(absl::MakeSpan(buffer_));
-  protocol::BeginMessage(w, Type(AsapType::kHandleResolutionResponse), 0);
+  protocol::Writer w = replies_.Begin();
+  protocol::BeginMessage(w, static_cast<uint8_t>(AsapType::kHandleResolutionResponse), 0);
   protocol::EncodePoolHandle(w, r.handle);
   // RFC 5352 §2.2.6 makes the overall policy optional (absent means Round
   // Robin), but RSPLIB 3.4.4 rejects a response with PEs and no policy
@@ -601,25 +462,24 @@ void AsapServer::FinishResolution(const Job& job) {
     pool_policy.type = r.pool.policy;
     protocol::EncodePolicy(w, PolicyToWire(pool_policy));
   }
-  for (const handlespace::ElementEntry& entry : r.entries) {
-    EncodePoolElementInfo(w, entry.pe);
+  for (const handlespace::PoolElementInfo& pe : r.selected) {
+    EncodePoolElementInfo(w, pe);
   }
-  size_t n = protocol::FinishMessage(w);
-  if (n == 0 || !send_(job.from, absl::MakeConstSpan(buffer_.data(), n))) {
+  if (!replies_.SendWritten(r.from, protocol::FinishMessage(w))) {
     AsapServerStats::Bump(stats_.send_failures);
   }
 }
 
 void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick now) {
-  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  const uint32_t slot = sessions_.Find(m.pool_handle, m.pe_id);
   if (slot == kNoSession) {
     // A PE answering for a registration we no longer hold (removed while it
     // could not answer, or before a restart of ours): tell it, so that it
     // registers again (RFC 5352 §2.2.4). Paced like registrations, so that
     // forged ACKs cannot make us send more than registrations would.
     AsapServerStats::Bump(stats_.keep_alive_acks_unknown);
-    if (StateOf(from).registrations.Take(now, config_.max_registrations_per_second,
-                                         config_.max_registrations_per_second)) {
+    if (sessions_.StateOf(from).registrations.Take(now, config_.max_registrations_per_second,
+                                                   config_.max_registrations_per_second)) {
       AsapServerStats::Bump(stats_.removal_notices_sent);
       ReplyWithCause(from, AsapType::kDeregistrationResponse, m.pool_handle, &m.pe_id, kNoError);
     }
@@ -629,7 +489,7 @@ void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick
     AsapServerStats::Bump(stats_.keep_alive_acks_ignored);  // its removal is under way
     return;
   }
-  if (!(sessions_[slot].assoc == from)) {
+  if (sessions_[slot].assoc != from) {
     // RFC 5352 §3.4 KA2: the ACK comes on the association of the
     // keep-alive. One from elsewhere cannot vouch for the PE.
     AsapServerStats::Bump(stats_.keep_alive_acks_foreign);
@@ -638,7 +498,7 @@ void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick
   AsapServerStats::Bump(stats_.keep_alive_acks);
   SettleContest(slot, /*holder_alive=*/true);
   sessions_[slot].ack_deadline = kNever;
-  keep_alive_timers_.Arm(slot, now + KeepAliveDelay());
+  keep_alives_.ScheduleRound(slot, now);
 }
 
 void AsapServer::SweepReporters(Tick now) {
@@ -663,7 +523,7 @@ void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const
     AsapServerStats::Bump(stats_.unreachable_reports_rate_limited);
     return;
   }
-  const uint32_t slot = FindSession(m.pool_handle, m.pe_id);
+  const uint32_t slot = sessions_.Find(m.pool_handle, m.pe_id);
   if (slot == kNoSession || sessions_[slot].removing) {
     AsapServerStats::Bump(stats_.unreachable_reports_not_ours);  // or already going
     return;
@@ -672,11 +532,12 @@ void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const
   // MAX-BAD-PE-REPORT counts distinct reporters within the window; older
   // reports have decayed (docs/decisions.md).
   const Tick window = static_cast<Tick>(Millis(config_.unreachable_report_window));
-  session.reports.erase(std::remove_if(session.reports.begin(), session.reports.end(),
-                                       [&](const Report& r) { return now - r.at >= window; }),
-                        session.reports.end());
+  session.reports.erase(
+      std::remove_if(session.reports.begin(), session.reports.end(),
+                     [&](const UnreachableReport& r) { return now - r.at >= window; }),
+      session.reports.end());
   auto same = std::find_if(session.reports.begin(), session.reports.end(),
-                           [&](const Report& r) { return r.reporter == reporter; });
+                           [&](const UnreachableReport& r) { return r.reporter == reporter; });
   if (same != session.reports.end()) {
     same->at = now;
     AsapServerStats::Bump(stats_.unreachable_reports_repeated);
@@ -699,14 +560,15 @@ void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const
 
 void AsapServer::SendKeepAlive(uint32_t slot, Tick now) {
   Session& session = sessions_[slot];
-  Message ka = Asap(AsapType::kEndpointKeepAlive);
+  Message ka;
+  ka.protocol = protocol::Protocol::kAsap;
+  ka.type = static_cast<uint8_t>(AsapType::kEndpointKeepAlive);
   ka.server_id = config_.server_id;
   ka.has_pool_handle = true;
-  ka.pool_handle = session.key.handle;
+  ka.pool_handle = session.handle;
   ka.has_pe_id = true;
-  ka.pe_id = session.key.pe_id;
-  size_t n = protocol::EncodeMessage(ka, absl::MakeSpan(buffer_));
-  if (n == 0 || !send_(session.assoc, absl::MakeConstSpan(buffer_.data(), n))) {
+  ka.pe_id = session.pe_id;
+  if (!replies_.Send(session.assoc, ka)) {
     // RFC 5352 §3.4: a keep-alive that cannot be sent removes the PE.
     Remove(slot, stats_.removed_by_keep_alive, /*notify=*/false);
     return;
@@ -715,7 +577,7 @@ void AsapServer::SendKeepAlive(uint32_t slot, Tick now) {
   if (session.ack_deadline == kNever) {
     session.keep_alive_sent = now;
     session.ack_deadline = now + static_cast<Tick>(Millis(config_.keep_alive_timeout));
-    keep_alive_timers_.Arm(slot, session.ack_deadline);
+    keep_alives_.ScheduleAt(slot, session.ack_deadline);
   }
 }
 
@@ -725,35 +587,39 @@ void AsapServer::Remove(uint32_t slot, std::atomic<uint64_t>& reason, bool notif
     // The PE's association is up: tell it (RFC 5352 §2.2.4), so that a PE
     // that is alive after all registers again.
     AsapServerStats::Bump(stats_.removal_notices_sent);
-    ReplyWithCause(session.assoc, AsapType::kDeregistrationResponse, session.key.handle,
-                   &session.key.pe_id, kNoError);
+    ReplyWithCause(session.assoc, AsapType::kDeregistrationResponse, session.handle, &session.pe_id,
+                   kNoError);
   }
-  Job* job = NewJob(JobKind::kRemoval, ShardOp::kDeregister, session.key.handle);
+  ElementJob* job = element_jobs_.Take(Purpose::kRemoval);
   job->reason = &reason;
   StartRemoval(slot, job);
 }
 
-void AsapServer::StartRemoval(uint32_t slot, Job* job) {
+void AsapServer::StartRemoval(uint32_t slot, ElementJob* job) {
   Session& session = sessions_[slot];
-  job->request.pe_id = session.key.pe_id;
+  job->kind = ShardCommand::Kind::kRemove;
+  job->handle = session.handle;
+  job->pe_id = session.pe_id;
   session.removing = true;
-  session.removal_by_pe = job->kind == JobKind::kDeregistration;
-  keep_alive_timers_.Cancel(slot);
-  Submit(job, /*must_run=*/true);
+  session.removal_by_pe = job->purpose == Purpose::kDeregistration;
+  keep_alives_.Cancel(slot);
+  Submit(job, element_jobs_, /*must_run=*/true);
   // The holder is going: a contender's registration follows the removal.
   SettleContest(slot, /*holder_alive=*/false);
 }
 
-void AsapServer::FinishRemoval(const Job& job) {
-  const handlespace::ShardRequest& r = job.request;
-  const uint32_t slot = FindSession(r.handle, r.pe_id);
-  if (slot != kNoSession && sessions_[slot].removing) EraseSession(slot);
-  AsapServerStats::Bump(*job.reason);
+void AsapServer::FinishRemoval(const ElementJob& r) {
+  const uint32_t slot = sessions_.Find(r.handle, r.pe_id);
+  if (slot != kNoSession && sessions_[slot].removing) {
+    keep_alives_.Cancel(slot);
+    sessions_.Erase(slot);
+  }
+  AsapServerStats::Bump(*r.reason);
 }
 
 void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
-  auto it = assocs_.find(assoc);
-  if (it == assocs_.end()) return;
+  AssocState* state = sessions_.FindState(assoc);
+  if (state == nullptr) return;
   // Contenders from this association give up (their answer cannot be sent).
   for (size_t i = contested_.size(); i-- > 0;) {
     const uint32_t slot = contested_[i];
@@ -761,15 +627,15 @@ void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
   }
   // The association is the only path to these PEs: a keep-alive can no
   // longer be sent, which RFC 5352 §3.4 treats as a failed PE.
-  for (uint32_t slot = it->second.first_session; slot != kNoSession;) {
+  for (uint32_t slot = state->first_session; slot != kNoSession;) {
     const uint32_t next = sessions_[slot].next_in_assoc;
-    UnlinkFromAssoc(slot);
+    sessions_.Unlink(slot);
     if (!sessions_[slot].removing) {
       Remove(slot, stats_.removed_by_association_loss, /*notify=*/false);
     }
     slot = next;
   }
-  assocs_.erase(assoc);
+  sessions_.EraseState(assoc);
 }
 
 void AsapServer::OnTimer(Tick now) {
@@ -787,11 +653,11 @@ void AsapServer::OnTimer(Tick now) {
     } else {
       for (uint32_t shard = 0; shard < shards_->shard_count(); ++shard) {
         if (expiry_in_flight_[shard]) continue;
-        Job* job = NewJob(JobKind::kExpiry, ShardOp::kExpire, {});
-        job->request.tick = now;
+        ExpiryJob* job = expiries_.Take(Purpose::kExpiry);
+        job->now = now;
         job->shard = shard;
         expiry_in_flight_[shard] = true;
-        SubmitToShard(shard, job, /*must_run=*/true);
+        SubmitToShard(shard, job, expiries_, /*must_run=*/true);
       }
     }
   }
@@ -805,16 +671,8 @@ void AsapServer::OnTimer(Tick now) {
     if (now >= sessions_[slot].contest_deadline) SettleContest(slot, /*holder_alive=*/false);
   }
   // Keep-alive rounds and ack deadlines due now (RFC 5352 §3.4), paced.
-  const int rate = config_.max_keep_alives_per_second;
-  if (rate > 0) {
-    const double burst = std::max(1.0, rate / 10.0);
-    keep_alive_tokens_ = std::min(
-        burst, keep_alive_tokens_ + static_cast<double>(now - keep_alive_refill_) * rate / 1000.0);
-    keep_alive_refill_ = now;
-  }
-  fired_.clear();
-  keep_alive_timers_.Expire(now, &fired_);
-  for (uint32_t slot : fired_) {
+  keep_alives_.Due(now, &due_);
+  for (uint32_t slot : due_) {
     Session& session = sessions_[slot];
     if (session.ack_deadline != kNever) {
       if (overload_ == nullptr || !overload_->RaisedSince(session.keep_alive_sent)) {
@@ -831,24 +689,22 @@ void AsapServer::OnTimer(Tick now) {
       // would flood the PE processes as the overload ends.
       AsapServerStats::Bump(stats_.keep_alive_removals_deferred);
       session.ack_deadline = kNever;
-      const int64_t interval = std::max<int64_t>(1, Millis(config_.keep_alive_interval));
-      keep_alive_timers_.Arm(slot, now + 1 + absl::Uniform<uint64_t>(jitter_, 0, interval));
+      keep_alives_.ScheduleSpread(slot, now);
       continue;
     }
-    if (rate > 0 && keep_alive_tokens_ < 1) {
+    if (!keep_alives_.TakeToken()) {
       AsapServerStats::Bump(stats_.keep_alives_deferred);
-      keep_alive_timers_.Arm(slot, now + 1);  // the next tick
+      keep_alives_.ScheduleAt(slot, now + 1);  // the next tick
     } else {
-      keep_alive_tokens_ -= 1;
       SendKeepAlive(slot, now);
     }
   }
 }
 
-void AsapServer::FinishExpiry(Job& job) {
+void AsapServer::FinishExpiry(ExpiryJob& job) {
   expiry_in_flight_[job.shard] = false;
-  for (const handlespace::ElementEntry& e : job.request.entries) {
-    const uint32_t slot = FindSession(e.handle, e.pe.id);
+  for (const handlespace::ElementEntry& e : job.expired) {
+    const uint32_t slot = sessions_.Find(e.handle, e.pe.id);
     // A session being removed goes (and is counted) when its removal is
     // answered.
     if (slot != kNoSession && sessions_[slot].removing) continue;
@@ -857,7 +713,8 @@ void AsapServer::FinishExpiry(Job& job) {
     ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
                    kNoError);
     SettleContest(slot, /*holder_alive=*/false);
-    EraseSession(slot);
+    keep_alives_.Cancel(slot);
+    sessions_.Erase(slot);
   }
 }
 

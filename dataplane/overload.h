@@ -1,4 +1,4 @@
-// File: control/overload.h
+// File: dataplane/overload.h
 //
 // Whether the registrar itself is overloaded, so that its own overload never
 // turns into lost PEs (docs/limits.md, "Overload"). When the registrar drops
@@ -13,7 +13,8 @@
 // Keep-alive timeouts and lifetime expiries look here before they remove a
 // PE: a PE whose keep-alive went out before the last signal gets another
 // chance, and lifetimes wait until the registrar has been calm for a while.
-// No clock is read: times are the loop's milliseconds.
+// No clock is read: times are the loop's milliseconds. The I/O loop
+// (io_loop.h) raises the signals; the protocol logic reads them.
 //
 // Example:
 //   OverloadMonitor overload;
@@ -25,13 +26,12 @@
 #include <atomic>
 #include <cstdint>
 
-#include "handlespace/types.h"
-
-namespace rspd::control {
+namespace rspd::dataplane {
 
 class OverloadMonitor {
  public:
-  using Tick = handlespace::Tick;
+  using Tick = uint64_t;  // milliseconds
+  static constexpr Tick kNever = ~Tick{0};
   enum Signal { kKernelDrops, kShed, kBacklog, kLateTick, kShardsBusy, kSignalCount };
 
   void Raise(Signal signal, Tick now) {
@@ -40,11 +40,9 @@ class OverloadMonitor {
                           std::memory_order_relaxed);
   }
   // True if a signal was raised at or after `since`.
-  bool RaisedSince(Tick since) const { return last_ != handlespace::kNever && last_ >= since; }
+  bool RaisedSince(Tick since) const { return last_ != kNever && last_ >= since; }
   // True if no signal was raised in the `calm` milliseconds up to `now`.
-  bool CalmFor(Tick now, Tick calm) const {
-    return last_ == handlespace::kNever || now >= last_ + calm;
-  }
+  bool CalmFor(Tick now, Tick calm) const { return last_ == kNever || now >= last_ + calm; }
 
   // Calls fn(name, help, value) for each signal's count.
   template <typename Fn>
@@ -62,8 +60,8 @@ class OverloadMonitor {
   }
 
  private:
-  Tick last_ = handlespace::kNever;
+  Tick last_ = kNever;
   std::atomic<uint64_t> raised_[kSignalCount] = {};
 };
 
-}  // namespace rspd::control
+}  // namespace rspd::dataplane

@@ -1,11 +1,11 @@
-// File: dataplane/socket_io_test.cc
+// File: dataplane/udp_socket_io_test.cc
 //
 // The kernel UDP backend on loopback: datagrams in bursts, and the kernel's
 // drop count, which the registrar reads to notice that it is falling behind
 // (docs/limits.md, "Overload") — including drops after the last datagram the
 // socket queued.
 
-#include "dataplane/socket_io.h"
+#include "dataplane/udp_socket_io.h"
 
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -39,11 +39,13 @@ TEST(UdpSocketIoTest, ReceivesInBursts) {
   Blast((*io)->port(), 40, 100);
   size_t received = 0;
   for (int i = 0; i < 1000 && received < 40; ++i) {
-    received += (*io)->ReceiveBurst(
-        [](const Endpoint&, absl::Span<const uint8_t> d) { EXPECT_EQ(d.size(), 100u); });
+    const absl::Span<const Datagram> burst = (*io)->ReceiveBurst();
+    EXPECT_LE(burst.size(), PacketIo::kBurst);
+    for (const Datagram& d : burst) EXPECT_EQ(d.data.size(), 100u);
+    received += burst.size();
   }
   EXPECT_EQ(received, 40u);
-  EXPECT_EQ((*io)->stats().rx_datagrams, 40u);
+  EXPECT_EQ((*io)->stats().udp_rx_datagrams.load(), 40u);
 }
 
 TEST(UdpSocketIoTest, CountsWhatTheKernelDroppedEvenAfterTheLastQueuedDatagram) {
@@ -51,12 +53,12 @@ TEST(UdpSocketIoTest, CountsWhatTheKernelDroppedEvenAfterTheLastQueuedDatagram) 
   options.receive_buffer = 65536;  // the kernel doubles it; a few dozen datagrams fit
   auto io = UdpSocketIo::Open("127.0.0.1", 0, options);
   ASSERT_TRUE(io.ok()) << io.status();
-  EXPECT_EQ((*io)->ReadKernelDrops(), 0u);
+  EXPECT_EQ((*io)->ReadDrops(), 0u);
   Blast((*io)->port(), 2000, 1000);
   // Nothing was read: the drops show without a datagram to carry them.
-  const uint64_t drops = (*io)->ReadKernelDrops();
+  const uint64_t drops = (*io)->ReadDrops();
   EXPECT_GT(drops, 0u);
-  EXPECT_EQ((*io)->stats().rx_kernel_drops, drops);
+  EXPECT_EQ((*io)->stats().udp_rx_kernel_drops.load(), drops);
 }
 
 }  // namespace

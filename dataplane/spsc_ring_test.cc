@@ -1,6 +1,6 @@
-// File: handlespace/spsc_ring_test.cc
+// File: dataplane/spsc_ring_test.cc
 
-#include "handlespace/spsc_ring.h"
+#include "dataplane/spsc_ring.h"
 
 #include <cstdint>
 #include <thread>
@@ -8,7 +8,7 @@
 
 #include "gtest/gtest.h"
 
-namespace rspd::handlespace {
+namespace rspd::dataplane {
 namespace {
 
 TEST(SpscRingTest, BurstTakesWhatFits) {
@@ -55,4 +55,4 @@ TEST(SpscRingTest, TwoThreadsPassEveryValueInOrder) {
 }
 
 }  // namespace
-}  // namespace rspd::handlespace
+}  // namespace rspd::dataplane

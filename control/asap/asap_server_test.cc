@@ -1,8 +1,10 @@
+// File: control/asap/asap_server_test.cc
+//
 // The registrar's ASAP procedures (RFC 5352 §3) against a real handlespace,
 // with the transport replaced by a list of sent messages. Every test runs
 // with the shard inline and with two shards on lcores of their own.
 
-#include "control/asap_server.h"
+#include "control/asap/asap_server.h"
 
 #include <map>
 #include <vector>
@@ -19,13 +21,16 @@ using protocol::Message;
 constexpr uint32_t kServerId = 0x5e5e5e5e;
 const handlespace::IpAddress kLoopback = handlespace::IpAddress::V4(0x7f000001);
 
+using dataplane::OverloadMonitor;
+using dataplane::ShardExecutor;
+
 ShardExecutor::Options Lcores(int lcores) {
   ShardExecutor::Options options;
   options.lcores = lcores;
   return options;
 }
 
-class AsapServerTest : public ::testing::TestWithParam<int> {
+class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::MessageSender {
  protected:
   AsapServerTest() : shards_(Lcores(GetParam())) {
     config_.server_id = kServerId;
@@ -34,14 +39,31 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
     MakeServer();
   }
   // A server with config_ (tests change it first).
-  void MakeServer() {
-    server_ = std::make_unique<AsapServer>(
-        config_, &shards_,
-        [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
-          sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
-          return send_ok_;
-        },
-        &overload_);
+  void MakeServer() { server_ = std::make_unique<AsapServer>(config_, &shards_, this, &overload_); }
+  // dataplane::MessageSender: records what the server sends.
+  bool Send(const AssocRef& to, uint16_t local_port, uint32_t ppid,
+            absl::Span<const uint8_t> bytes) override {
+    EXPECT_EQ(local_port, config_.asap_port);
+    EXPECT_EQ(ppid, protocol::kAsapPpid);
+    sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+    return send_ok_;
+  }
+  // A message as the registrar hands it over: decoded, or not.
+  void Receive(AssocRef from, handlespace::IpAddress source, const std::vector<uint8_t>& bytes) {
+    dataplane::InboundMessage in;
+    in.from = from;
+    in.local_port = config_.asap_port;
+    in.remote_port = 5000;
+    in.remote_ip = source;
+    in.ppid = protocol::kAsapPpid;
+    in.data = bytes;
+    Message m;
+    protocol::DecodeError error;
+    if (protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error)) {
+      server_->OnMessage(in, m, now_);
+    } else {
+      server_->OnUndecodable(in, error);
+    }
   }
 
   std::vector<uint8_t> Registration(
@@ -80,9 +102,9 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
       server_->CollectAnswers(now_);
     } while (server_->in_flight() != 0);
   }
-  void Send(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1},
+  void Take(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1},
             handlespace::IpAddress source = kLoopback) {
-    server_->OnMessage(from, source, 5000, bytes, now_);
+    Receive(from, source, bytes);
     Settle();
   }
   void Tick() {
@@ -92,7 +114,7 @@ class AsapServerTest : public ::testing::TestWithParam<int> {
   // Delivers a message and returns the decoded answer (the last one sent).
   Message Deliver(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1}) {
     size_t before = sent_.size();
-    Send(bytes, from);
+    Take(bytes, from);
     EXPECT_GT(sent_.size(), before) << "no answer";
     return Last();
   }
@@ -270,7 +292,7 @@ TEST_P(AsapServerTest, KeepAliveAckKeepsThePe) {
   for (int round = 0; round < 3; ++round) {
     now_ += 8000;
     Tick();
-    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
   }
   now_ += 1000;
   Tick();
@@ -281,14 +303,14 @@ TEST_P(AsapServerTest, KeepAliveAckKeepsThePe) {
 TEST_P(AsapServerTest, UnreachableReportsFromDistinctAddressesRemoveAtTheThreshold) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
-  Send(report, {nullptr, 7}, handlespace::IpAddress::V4(0x0a000001));
+  Take(report, {nullptr, 7}, handlespace::IpAddress::V4(0x0a000001));
   // RFC 5352 §3.5: an immediate keep-alive probe goes to the PE.
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
-  Send(report, {nullptr, 8}, handlespace::IpAddress::V4(0x0a000002));
+  Take(report, {nullptr, 8}, handlespace::IpAddress::V4(0x0a000002));
   EXPECT_EQ(ElementCount(), 1u);
   sent_.clear();
   // MAX-BAD-PE-REPORT = 3 distinct reporters.
-  Send(report, {nullptr, 9}, handlespace::IpAddress::V4(0x0a000003));
+  Take(report, {nullptr, 9}, handlespace::IpAddress::V4(0x0a000003));
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_unreachable.load(), 1u);
   // The PE is not told: it would come straight back.
@@ -301,9 +323,9 @@ TEST_P(AsapServerTest, ReportsFromOneAddressOverManyAssociationsNeverRemoveALive
   const auto reporter = handlespace::IpAddress::V4(0x0a000009);
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
   for (uint32_t round = 0; round < 20; ++round) {
-    for (uint32_t assoc = 100; assoc < 115; ++assoc) Send(report, {nullptr, assoc}, reporter);
+    for (uint32_t assoc = 100; assoc < 115; ++assoc) Take(report, {nullptr, assoc}, reporter);
     // The PE answers the probe.
-    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
     now_ += 1000;
     Tick();
   }
@@ -320,11 +342,11 @@ TEST_P(AsapServerTest, ReportsDecayOutsideTheWindow) {
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
   for (uint32_t i = 1; i <= 6; ++i) {
     // Two distinct reporters in any 10 s window, never three.
-    Send(report, {nullptr, 10 + i}, handlespace::IpAddress::V4(0x0a000000 + i));
-    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    Take(report, {nullptr, 10 + i}, handlespace::IpAddress::V4(0x0a000000 + i));
+    Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
     now_ += 6000;
     Tick();
-    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+    Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
   }
   EXPECT_EQ(ElementCount(), 1u);
 }
@@ -332,7 +354,7 @@ TEST_P(AsapServerTest, ReportsDecayOutsideTheWindow) {
 TEST_P(AsapServerTest, ADeadPeGoesAtTheFirstReportWhoseProbeFails) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   send_ok_ = false;  // the PE's association cannot carry the probe
-  Send(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
+  Take(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
        handlespace::IpAddress::V4(0x0a000001));
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
@@ -340,7 +362,7 @@ TEST_P(AsapServerTest, ADeadPeGoesAtTheFirstReportWhoseProbeFails) {
 
 TEST_P(AsapServerTest, AnUnansweredProbeRemovesAtTheKeepAliveTimeout) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
-  Send(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
+  Take(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
        handlespace::IpAddress::V4(0x0a000001));
   now_ += 5100;
   Tick();
@@ -394,11 +416,9 @@ TEST_P(AsapServerTest, BadInputIsAnsweredWithTheRfcErrorAndCounted) {
 TEST_P(AsapServerTest, DeregistrationRightBehindItsRegistrationSucceeds) {
   // Both reach the server before the shard has answered the registration:
   // the session does not exist yet, but the PE is ours.
-  server_->OnMessage(
-      {nullptr, 1}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)), now_);
-  server_->OnMessage({nullptr, 1}, kLoopback, 5000, Simple(AsapType::kDeregistration, "echo", 1),
-                     now_);
+  Receive({nullptr, 1}, kLoopback,
+          Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
+  Receive({nullptr, 1}, kLoopback, Simple(AsapType::kDeregistration, "echo", 1));
   Settle();
   ASSERT_EQ(sent_.size(), 2u);
   EXPECT_EQ(sent_[0].second[0], static_cast<uint8_t>(AsapType::kRegistrationResponse));
@@ -417,9 +437,8 @@ TEST_P(AsapServerTest, ReRegistrationBehindARemovalLeavesThePeRegistered) {
   // The keep-alive timed out (removal submitted) and, before the shard
   // answered, the PE re-registered: it ends registered, with a session.
   server_->OnTimer(now_);
-  server_->OnMessage(
-      {nullptr, 1}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  Receive({nullptr, 1}, kLoopback,
+          Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   Settle();
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
   EXPECT_FALSE(Last().has_error);
@@ -441,9 +460,8 @@ TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalWins) {
   // PE's newer word wins: it is registered again behind the removal, and
   // answered once that is done.
   sent_.clear();
-  server_->OnMessage(
-      {nullptr, 2}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  Receive({nullptr, 2}, kLoopback,
+          Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   server_->OnTimer(now_);
   Settle();
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
@@ -464,11 +482,9 @@ TEST_P(AsapServerTest, ReRegistrationAheadOfARemovalWins) {
 
 TEST_P(AsapServerTest, DeregistrationRightBehindAReRegistrationIsFinal) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
-  server_->OnMessage(
-      {nullptr, 1}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
-  server_->OnMessage({nullptr, 1}, kLoopback, 5000, Simple(AsapType::kDeregistration, "echo", 1),
-                     now_);
+  Receive({nullptr, 1}, kLoopback,
+          Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
+  Receive({nullptr, 1}, kLoopback, Simple(AsapType::kDeregistration, "echo", 1));
   Settle();
   EXPECT_EQ(Find("echo", 1), handlespace::kNoSlot);
   EXPECT_FALSE(Last().has_error);
@@ -490,7 +506,7 @@ TEST_P(AsapServerTest, AKeepAliveTimeoutRemovalTellsThePe) {
   EXPECT_EQ(sent_[0].second[0], static_cast<uint8_t>(AsapType::kDeregistrationResponse));
   // Its late ACK is answered the same way: it registers again.
   sent_.clear();
-  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
   ASSERT_EQ(sent_.size(), 1u);
   Message notice = Last();
   EXPECT_EQ(notice.type, static_cast<uint8_t>(AsapType::kDeregistrationResponse));
@@ -520,7 +536,7 @@ TEST_P(AsapServerTest, OverloadDefersKeepAliveRemovals) {
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
   // The late ACK arrives: the PE stays.
-  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
+  Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
   now_ += 5100;
   Tick();
   EXPECT_EQ(ElementCount(), 1u);
@@ -605,18 +621,16 @@ TEST_P(AsapServerTest, ARegistrationAnsweredAfterItsAssociationWentDownIsRemoved
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
           {nullptr, 1});
   // Association 2 registers a PE and goes down before the shard answers.
-  server_->OnMessage(
-      {nullptr, 2}, kLoopback, 5000,
-      Registration("echo", 7, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  Receive({nullptr, 2}, kLoopback,
+          Registration("echo", 7, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   server_->OnAssociationDown({nullptr, 2}, now_);
   Settle();
   EXPECT_EQ(Find("echo", 7), handlespace::kNoSlot);
   EXPECT_EQ(server_->stats().removed_by_association_loss.load(), 1u);
   EXPECT_EQ(server_->session_count(), 1u);
   // A contender whose association goes down gives up; the holder keeps it.
-  server_->OnMessage(
-      {nullptr, 3}, kLoopback, 5000,
-      Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1), now_);
+  Receive({nullptr, 3}, kLoopback,
+          Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   server_->OnAssociationDown({nullptr, 3}, now_);
   Settle();
   now_ += 1100;
@@ -635,13 +649,13 @@ TEST_P(AsapServerTest, AnotherAssociationCannotTakeALivePeOver) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
           {nullptr, 1});
   sent_.clear();
-  Send(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+  Take(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
        {nullptr, 2});
   // The holder is probed, the contender waits.
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_EQ(sent_[0].first, (AssocRef{nullptr, 1}));
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
-  Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 1});
+  Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 1});
   Message refused = Last();
   EXPECT_EQ(sent_.back().first, (AssocRef{nullptr, 2}));
   EXPECT_EQ(refused.type, static_cast<uint8_t>(AsapType::kRegistrationResponse));
@@ -658,7 +672,7 @@ TEST_P(AsapServerTest, ASilentHolderLosesItsPeToTheNewRegistration) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
           {nullptr, 1});
   sent_.clear();
-  Send(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
+  Take(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1),
        {nullptr, 2});
   ASSERT_EQ(sent_.size(), 1u);  // only the probe
   now_ += 1100;
@@ -680,7 +694,7 @@ TEST_P(AsapServerTest, AKeepAliveAckFromAnotherAssociationDoesNotKeepAPe) {
   for (int round = 0; round < 6; ++round) {
     now_ += 3000;
     Tick();
-    Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 9});
+    Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1), {nullptr, 9});
   }
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
@@ -721,7 +735,7 @@ TEST_P(AsapServerTest, KeepAliveRoundsVisitOnlyTheSessionsDue) {
       ASSERT_TRUE(protocol::DecodeMessage(protocol::Protocol::kAsap, bytes, &m, &error));
       ASSERT_EQ(m.type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
       ++probes[m.pe_id];
-      Send(Simple(AsapType::kEndpointKeepAliveAck, "echo", m.pe_id));
+      Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", m.pe_id));
     }
     sent_.clear();
   }
@@ -736,11 +750,7 @@ TEST_P(AsapServerTest, KeepAlivesArePaced) {
   // --max_keep_alives_per_second=100: at most 10 at once (a tenth of a
   // second's worth), the others wait for later ticks; none is lost.
   config_.max_keep_alives_per_second = 100;
-  server_ = std::make_unique<AsapServer>(
-      config_, &shards_, [this](const AssocRef& to, absl::Span<const uint8_t> bytes) {
-        sent_.push_back({to, std::vector<uint8_t>(bytes.begin(), bytes.end())});
-        return send_ok_;
-      });
+  server_ = std::make_unique<AsapServer>(config_, &shards_, this);
   for (uint32_t id = 1; id <= 50; ++id) {
     Deliver(Registration("echo", id, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   }
@@ -767,17 +777,25 @@ TEST(AsapServerBusyTest, FullShardRingsAreAnsweredWithLackOfResources) {
   ShardExecutor shards(options);
   RegistrarConfig config;
   config.server_id = kServerId;
-  std::vector<std::vector<uint8_t>> sent;
-  AsapServer server(config, &shards, [&](const AssocRef&, absl::Span<const uint8_t> bytes) {
-    sent.emplace_back(bytes.begin(), bytes.end());
-    return true;
-  });
+  struct Recorder final : dataplane::MessageSender {
+    bool Send(const AssocRef&, uint16_t, uint32_t, absl::Span<const uint8_t> bytes) override {
+      sent.emplace_back(bytes.begin(), bytes.end());
+      return true;
+    }
+    std::vector<std::vector<uint8_t>> sent;
+  } recorder;
+  std::vector<std::vector<uint8_t>>& sent = recorder.sent;
+  AsapServer server(config, &shards, &recorder);
   Message hr;
   hr.type = static_cast<uint8_t>(AsapType::kHandleResolution);
   hr.has_pool_handle = true;
   hr.pool_handle = "echo";
   const std::vector<uint8_t> resolution = protocol::EncodeMessageToVector(hr);
-  for (int i = 0; i < 100; ++i) server.OnMessage({nullptr, 1}, kLoopback, 5000, resolution, 1000);
+  dataplane::InboundMessage in;
+  in.from = {nullptr, 1};
+  in.remote_ip = kLoopback;
+  in.data = resolution;
+  for (int i = 0; i < 100; ++i) server.OnMessage(in, hr, 1000);
   do {
     server.CollectAnswers(1000);
   } while (server.in_flight() != 0);

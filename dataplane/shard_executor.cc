@@ -1,4 +1,6 @@
-#include "control/shard_executor.h"
+// File: dataplane/shard_executor.cc
+
+#include "dataplane/shard_executor.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -12,14 +14,13 @@
 #include <cstdlib>
 #include <string>
 
-namespace rspd::control {
+namespace rspd::dataplane {
 namespace {
 
 using handlespace::HandlespaceShard;
-using handlespace::ShardRequest;
 
 // Empty polls before a shard thread parks: about 20-50 µs of spinning, long
-// enough to catch the next request of a busy burst, short enough not to take
+// enough to catch the next command of a busy burst, short enough not to take
 // a shared core from the I/O thread for long.
 constexpr int kSpinPolls = 256;
 
@@ -32,7 +33,9 @@ void CpuRelax() {
 }  // namespace
 
 ShardExecutor::ShardExecutor(const Options& options)
-    : threaded_(options.lcores > 0), park_millis_(options.park_millis) {
+    : threaded_(options.lcores > 0),
+      park_millis_(options.park_millis),
+      max_backlog_(std::max<size_t>(1, options.max_backlog)) {
   const int shards = threaded_ ? options.lcores : 1;
   for (int i = 0; i < shards; ++i) {
     auto lane = std::make_unique<Lane>();
@@ -55,13 +58,14 @@ ShardExecutor::ShardExecutor(const Options& options)
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   for (int i = 0; i < shards; ++i) {
     Lane& lane = *lanes_[static_cast<size_t>(i)];
-    lane.in = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
-    lane.out = std::make_unique<HandlespaceShard::Ring>(options.ring_capacity);
+    lane.in = std::make_unique<Ring>(options.ring_capacity);
+    lane.out = std::make_unique<Ring>(options.ring_capacity);
     lane.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (lane.wake_fd < 0) {
+      // A failed start is loud (docs/style.md, "Errors"); without the
+      // eventfd a parked shard would sleep a second at a time.
       perror("rspd: eventfd for a shard lcore");
-      abort();  // a failed start is loud (docs/style.md, "Errors"); without it a shard sleeps 1 s
-                // at a time
+      abort();
     }
     // Shard K on CPU (K+1) mod CPUs: with fewer shards than CPUs, CPU 0 is
     // left to the I/O thread (which is not pinned); on one CPU nothing is.
@@ -90,6 +94,20 @@ void ShardExecutor::Stop() {
   }
 }
 
+size_t ShardExecutor::ServeBurst(Lane& lane) {
+  Command* burst[HandlespaceShard::kMaxBurst];
+  // Never more than `out` can take back, so no answer is ever dropped.
+  const size_t room = std::min(HandlespaceShard::kMaxBurst, lane.out->FreeCount());
+  const size_t n = lane.in->DequeueBurst(absl::MakeSpan(burst, room));
+  if (n == 0) return 0;
+  lane.shard->ProcessBurst(absl::MakeConstSpan(burst, n));
+  // Only this thread produces into `out` and `room` slots were free: all fit.
+  const size_t sent = lane.out->EnqueueBurst(absl::MakeConstSpan(burst, n));
+  (void)sent;
+  assert(sent == n);
+  return n;
+}
+
 void ShardExecutor::RunLane(Lane* lane, int cpu) {
   if (cpu >= 0) {
     cpu_set_t set;
@@ -100,7 +118,7 @@ void ShardExecutor::RunLane(Lane* lane, int cpu) {
   }
   int idle = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
-    if (lane->shard->Poll(*lane->in, *lane->out) != 0) {
+    if (ServeBurst(*lane) != 0) {
       idle = 0;
       continue;
     }
@@ -110,7 +128,7 @@ void ShardExecutor::RunLane(Lane* lane, int cpu) {
     }
     // Park, with nothing to take or no room for answers. The fence pairs
     // with the one in Wake: either the I/O thread sees `parked` and writes
-    // the eventfd, or this thread sees the request (or the room) it made.
+    // the eventfd, or this thread sees the command (or the room) it made.
     lane->parked.store(true, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if ((lane->in->Empty() || lane->out->FreeCount() == 0) &&
@@ -133,26 +151,43 @@ void ShardExecutor::Wake(Lane& lane) {
   }
 }
 
-bool ShardExecutor::Submit(uint32_t shard, ShardRequest* request, bool must_run) {
+bool ShardExecutor::Submit(uint32_t shard, Command* command, bool must_run) {
   Lane& lane = *lanes_[shard];
   if (!threaded_) {
-    lane.shard->Process(*request);
-    done_inline_.push_back(request);
+    lane.shard->Process(*command);
+    answered_.push_back(command);
     ++in_flight_;
     return true;
   }
-  if (lane.backlog.empty() && lane.in->Enqueue(request)) {
+  if (lane.backlog.empty() && lane.in->Enqueue(command)) {
     ++in_flight_;
     Wake(lane);
     return true;
   }
   if (!must_run) {
-    ++back_pressure_;
+    ShardExecutorStats::Bump(stats_.shard_commands_refused);
     return false;
   }
-  lane.backlog.push_back(request);
+  if (lane.backlog.size() >= max_backlog_) WaitForRoom(lane);
+  lane.backlog.push_back(command);
   ++in_flight_;
   return true;
+}
+
+void ShardExecutor::WaitForRoom(Lane& lane) {
+  ShardExecutorStats::Bump(stats_.shard_backlog_waits);
+  while (lane.backlog.size() >= max_backlog_ && !stop_.load(std::memory_order_relaxed)) {
+    // Take the shard's answers aside (it parks when its out ring is full),
+    // then hand it what fits.
+    Command* burst[HandlespaceShard::kMaxBurst];
+    size_t n;
+    while ((n = lane.out->DequeueBurst(absl::MakeSpan(burst))) != 0) {
+      answered_.insert(answered_.end(), burst, burst + n);
+    }
+    FlushBacklog(lane);
+    Wake(lane);
+    CpuRelax();
+  }
 }
 
 bool ShardExecutor::FlushBacklog(Lane& lane) {
@@ -164,34 +199,4 @@ bool ShardExecutor::FlushBacklog(Lane& lane) {
   return moved;
 }
 
-size_t ShardExecutor::Collect(const Done& done) {
-  if (!threaded_) {
-    // `done` may submit more: those land in the emptied done_inline_ and
-    // wait for the next Collect.
-    collecting_.swap(done_inline_);
-    in_flight_ -= collecting_.size();
-    for (ShardRequest* r : collecting_) done(r);
-    const size_t n = collecting_.size();
-    collecting_.clear();
-    return n;
-  }
-  size_t total = 0;
-  for (auto& lane_ptr : lanes_) {
-    Lane& lane = *lane_ptr;
-    ShardRequest* burst[HandlespaceShard::kMaxBurst];
-    size_t n;
-    bool took = false;
-    while ((n = lane.out->DequeueBurst(absl::MakeSpan(burst))) != 0) {
-      took = true;
-      in_flight_ -= n;
-      total += n;
-      for (size_t i = 0; i < n; ++i) done(burst[i]);
-    }
-    // A shard parks with an empty in ring or a full out ring: wake it when
-    // either changed.
-    if (FlushBacklog(lane) || took) Wake(lane);
-  }
-  return total;
-}
-
-}  // namespace rspd::control
+}  // namespace rspd::dataplane

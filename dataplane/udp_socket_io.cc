@@ -1,4 +1,6 @@
-#include "dataplane/socket_io.h"
+// File: dataplane/udp_socket_io.cc
+
+#include "dataplane/udp_socket_io.h"
 
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
@@ -78,40 +80,40 @@ UdpSocketIo::~UdpSocketIo() {
   close(fd_);
 }
 
-size_t UdpSocketIo::Receive() {
+absl::Span<const Datagram> UdpSocketIo::ReceiveBurst() {
   std::array<mmsghdr, kBurst> messages{};
   std::array<iovec, kBurst> iov{};
   for (size_t i = 0; i < kBurst; ++i) {
     iov[i] = {&rx_buffers_[i * kMaxDatagram], kMaxDatagram};
     messages[i].msg_hdr.msg_iov = &iov[i];
     messages[i].msg_hdr.msg_iovlen = 1;
-    messages[i].msg_hdr.msg_name = &rx_from_[i].address;
-    messages[i].msg_hdr.msg_namelen = sizeof(rx_from_[i].address);
+    messages[i].msg_hdr.msg_name = &rx_[i].from.address;
+    messages[i].msg_hdr.msg_namelen = sizeof(rx_[i].from.address);
   }
   int n = recvmmsg(fd_, messages.data(), kBurst, MSG_DONTWAIT, nullptr);
   if (n <= 0) {
-    return 0;
+    return {};
   }
   size_t kept = 0;
   for (int i = 0; i < n; ++i) {
     if (messages[i].msg_hdr.msg_flags & MSG_TRUNC) {
-      ++stats_.rx_truncated;
+      UdpSocketStats::Add(stats_.udp_rx_truncated);
       continue;
     }
     if (kept != static_cast<size_t>(i)) {
       memmove(&rx_buffers_[kept * kMaxDatagram], &rx_buffers_[i * kMaxDatagram],
               messages[i].msg_len);
-      rx_from_[kept].address = rx_from_[i].address;
+      rx_[kept].from.address = rx_[i].from.address;
     }
-    rx_from_[kept].length = messages[i].msg_hdr.msg_namelen;
-    rx_length_[kept] = messages[i].msg_len;
+    rx_[kept].from.length = messages[i].msg_hdr.msg_namelen;
+    rx_[kept].data = absl::MakeConstSpan(&rx_buffers_[kept * kMaxDatagram], messages[i].msg_len);
     ++kept;
   }
-  stats_.rx_datagrams += kept;
-  return kept;
+  UdpSocketStats::Add(stats_.udp_rx_datagrams, kept);
+  return absl::MakeConstSpan(rx_.data(), kept);
 }
 
-uint64_t UdpSocketIo::ReadKernelDrops() {
+uint64_t UdpSocketIo::ReadDrops() {
   // SO_MEMINFO: the socket's memory counters, its drop count among them
   // (Linux 4.6). Read on demand, it also sees drops after the last datagram
   // that was queued.
@@ -119,9 +121,9 @@ uint64_t UdpSocketIo::ReadKernelDrops() {
   socklen_t length = sizeof(meminfo);
   if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo, &length) == 0 &&
       length > SK_MEMINFO_DROPS * sizeof(uint32_t)) {
-    stats_.rx_kernel_drops = meminfo[SK_MEMINFO_DROPS];
+    UdpSocketStats::Set(stats_.udp_rx_kernel_drops, meminfo[SK_MEMINFO_DROPS]);
   }
-  return stats_.rx_kernel_drops;
+  return stats_.udp_rx_kernel_drops.load(std::memory_order_relaxed);
 }
 
 int UdpSocketIo::Send(const Endpoint& to, absl::Span<const uint8_t> datagram) {
@@ -130,10 +132,10 @@ int UdpSocketIo::Send(const Endpoint& to, absl::Span<const uint8_t> datagram) {
     ssize_t n = sendto(fd_, datagram.data(), datagram.size(), 0,
                        reinterpret_cast<const sockaddr*>(&to.address), to.length);
     if (n < 0) {
-      ++stats_.tx_errors;
+      UdpSocketStats::Add(stats_.udp_tx_errors);
       return errno;
     }
-    ++stats_.tx_datagrams;
+    UdpSocketStats::Add(stats_.udp_tx_datagrams);
     return 0;
   }
   if (tx_count_ == kBurst) {
@@ -164,11 +166,11 @@ void UdpSocketIo::Flush() {
     if (r <= 0) {
       // The datagram at the head failed (e.g. an unreachable peer): count it
       // and go on with the rest; SCTP retransmits what matters.
-      ++stats_.tx_errors;
+      UdpSocketStats::Add(stats_.udp_tx_errors);
       ++sent;
       continue;
     }
-    stats_.tx_datagrams += static_cast<uint64_t>(r);
+    UdpSocketStats::Add(stats_.udp_tx_datagrams, static_cast<uint64_t>(r));
     sent += static_cast<size_t>(r);
   }
   tx_count_ = 0;

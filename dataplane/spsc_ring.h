@@ -1,4 +1,4 @@
-// File: handlespace/spsc_ring.h
+// File: dataplane/spsc_ring.h
 //
 // A bounded single-producer/single-consumer ring of trivially copyable
 // values (typically pointers), the equivalent of DPDK's rte_ring in SP/SC
@@ -31,7 +31,7 @@
 #include "absl/base/optimization.h"
 #include "absl/types/span.h"
 
-namespace rspd::handlespace {
+namespace rspd::dataplane {
 
 template <typename T>
 class SpscRing {
@@ -110,4 +110,4 @@ class SpscRing {
   std::unique_ptr<T[]> slots_;
 };
 
-}  // namespace rspd::handlespace
+}  // namespace rspd::dataplane

@@ -1,0 +1,186 @@
+// File: dataplane/io_loop.cc
+
+#include "dataplane/io_loop.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace rspd::dataplane {
+namespace {
+
+// A tick this late means the loop's thread did not run for that long (the
+// machine or the loop overloaded): input may be waiting unread. Well above
+// what a busy but healthy 2-core machine shows (tens of milliseconds).
+constexpr IoLoop::Tick kLateTickMillis = 250;
+// Datagrams read per turn at most: 32 bursts of 32. Reading is several
+// times cheaper than processing, so a loop that falls behind reads ahead of
+// what it can process, finds the priority datagrams among them, and sheds
+// normal ones itself instead of the kernel dropping at random.
+constexpr int kReadBursts = 32;
+// Normal datagrams processed per turn at most (priority ones are all
+// processed): half the read budget, and no more than kNormalSliceMicros of
+// work, so that the loop reads again (finding priority datagrams) and runs
+// its timers every few milliseconds, whatever a normal datagram costs (an
+// INIT costs a socket and a cookie: up to a millisecond).
+constexpr size_t kNormalBudget = 512;
+constexpr IoLoop::Tick kNormalSliceMicros = 5000;
+// The clock is read once per this many normal datagrams.
+constexpr size_t kClockEvery = 8;
+
+handlespace::IpAddress IpOf(const Endpoint& e) {
+  if (e.address.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.address);
+    return handlespace::IpAddress::V4(ntohl(v4->sin_addr.s_addr));
+  }
+  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.address);
+  uint8_t bytes[16];
+  memcpy(bytes, &v6->sin6_addr, 16);
+  return handlespace::IpAddress::V6(bytes);
+}
+
+}  // namespace
+
+IoLoop::IoLoop(std::unique_ptr<PacketIo> io, const Options& options)
+    : io_(std::move(io)), ingress_(options.ingress) {
+  SctpBridge::Handler* handler = this;  // a private base: converted here
+  bridge_ = std::make_unique<SctpBridge>(options.sctp, handler);
+}
+
+IoLoop::~IoLoop() {
+  bridge_.reset();  // drains usrsctp's shutdowns through io_
+  io_.reset();
+}
+
+IoLoop::Tick IoLoop::NowMicros() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<Tick>(ts.tv_sec) * 1000000 + static_cast<Tick>(ts.tv_nsec) / 1000;
+}
+
+void IoLoop::Watch(int fd, Watcher* watcher) { watched_.emplace_back(fd, watcher); }
+
+void IoLoop::Run() {
+  now_ = NowMicros() / 1000;
+  Tick last = now_;
+  std::vector<pollfd> fds;
+  fds.push_back({io_->wait_fd(), POLLIN, 0});
+  for (const auto& [fd, watcher] : watched_) fds.push_back({fd, POLLIN, 0});
+  while (!stop_.load(std::memory_order_relaxed)) {
+    // While the application owes answers or datagrams wait, only look;
+    // otherwise sleep until a packet or the next tick.
+    const bool work = application_->Busy() || !ingress_.empty() || io_->wait_fd() < 0;
+    poll(fds.data(), fds.size(), work ? 0 : static_cast<int>(kTickMillis));
+    now_ = NowMicros() / 1000;
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents & POLLIN) watched_[i - 1].second->OnReadable(now_);
+    }
+    Receive();
+    Process();
+    application_->OnInputDone(now_);
+    io_->Flush();
+    if (now_ - last >= kTickMillis) {
+      if (now_ - last >= kLateTickMillis) overload_.Raise(OverloadMonitor::kLateTick, now_);
+      bridge_->AdvanceTimers(static_cast<uint32_t>(now_ - last));
+      last = now_;
+      application_->OnTick(now_);
+      application_->OnInputDone(now_);
+      io_->Flush();
+    }
+  }
+}
+
+void IoLoop::Receive() {
+  shed_this_turn_ = false;
+  bool drained = false;
+  for (int bursts = 0; bursts < kReadBursts && !drained; ++bursts) {
+    const absl::Span<const Datagram> burst = io_->ReceiveBurst();
+    for (const Datagram& d : burst) Admit(d);
+    drained = burst.size() < PacketIo::kBurst;
+  }
+  // Signs that the loop itself is behind (docs/limits.md).
+  if (!drained) overload_.Raise(OverloadMonitor::kBacklog, now_);
+  if (shed_this_turn_) overload_.Raise(OverloadMonitor::kShed, now_);
+  const uint64_t drops = io_->ReadDrops();
+  if (drops != drops_seen_) {
+    drops_seen_ = drops;
+    overload_.Raise(OverloadMonitor::kKernelDrops, now_);
+  }
+}
+
+void IoLoop::Admit(const Datagram& d) {
+  // Remotes the application marks (holders of registered PEs: keep-alive
+  // ACKs, re-registrations) come first when the loop must choose.
+  const SctpBridge::Peer* peer = bridge_->Find(d.from);
+  const auto c = peer != nullptr && application_->IsPriority(peer) ? IngressQueue::kPriority
+                                                                   : IngressQueue::kNormal;
+  if (d.data.size() > IngressQueue::kSlotBytes) {
+    bridge_->Input(d.from, d.data);  // rare: larger than any request
+    return;
+  }
+  if (!ingress_.Push(c, d.from, d.data)) {
+    IoLoopStats::Bump(c == IngressQueue::kPriority ? stats_.ingress_shed_priority
+                                                   : stats_.ingress_shed_normal);
+    shed_this_turn_ = true;
+  }
+}
+
+void IoLoop::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
+  bridge_->Input(from, packet);
+}
+
+void IoLoop::Process() {
+  const auto input = [this](const Endpoint& from, absl::Span<const uint8_t> datagram) {
+    Input(from, datagram);
+  };
+  ingress_.Drain(IngressQueue::kPriority, SIZE_MAX, input);
+  const Tick start = NowMicros();
+  for (size_t done = 0; done < kNormalBudget && NowMicros() - start < kNormalSliceMicros;) {
+    const size_t n = ingress_.Drain(IngressQueue::kNormal, kClockEvery, input);
+    if (n == 0) break;
+    done += n;
+  }
+}
+
+bool IoLoop::Send(const AssocRef& to, uint16_t local_port, uint32_t ppid,
+                  absl::Span<const uint8_t> message) {
+  // The bridge checks that the peer is still one of its own.
+  return bridge_->Send(static_cast<SctpBridge::Peer*>(const_cast<void*>(to.peer)), local_port,
+                       to.assoc, ppid, message);
+}
+
+int IoLoop::Output(const Endpoint& to, absl::Span<const uint8_t> packet) {
+  return io_->Send(to, packet);
+}
+
+void IoLoop::Deliver(const SctpBridge::Delivery& d) {
+  InboundMessage m;
+  m.from = {d.peer, d.assoc};
+  m.local_port = d.local_port;
+  m.remote_port = d.remote_port;
+  m.remote_ip = IpOf(bridge_->endpoint(d.peer));
+  m.ppid = d.ppid;
+  m.data = d.data;
+  application_->OnMessage(m, now_);
+}
+
+void IoLoop::OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, SctpBridge::AssocId assoc,
+                           SctpBridge::AssocEvent event) {
+  if (event == SctpBridge::AssocEvent::kDown) {
+    application_->OnAssociationDown({peer, assoc}, local_port, now_);
+  }
+}
+
+void IoLoop::ForEachCounter(PacketIo::CounterFn fn) const {
+  io_->ForEachCounter(fn);
+  stats_.ForEach(fn);
+  overload_.ForEach(fn);
+  bridge_->stats().ForEach(fn);
+  fn("sctp_peers", "remote endpoints with SCTP state (gauge)", bridge_->peer_count());
+  fn("sctp_associations", "associations up (gauge)", bridge_->association_count());
+}
+
+}  // namespace rspd::dataplane
