@@ -6,6 +6,9 @@
 #
 #   bench/asap_throughput.sh [REPETITIONS=3] [SECONDS=3]
 #   RSPD_FLAGS=--shard_lcores=1 bench/asap_throughput.sh   # extra rspd flags
+#   BASELINE_BIN=/path/to/other/bazel-bin/tools bench/asap_throughput.sh
+#     also runs that build's rspd and sctp_echo in every repetition, in turn
+#     with this one's, and adds their rates and this build's ratio to them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-3}"
@@ -18,21 +21,23 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 # The parent empties the output file first: the background child's own
 # truncation may come after the wait loop has read the previous server's
 # "ready" line.
-start_rspd() {
+start_rspd() {  # [bin dir]
+  local bin="${1:-$B}"
   : >"$dir/server.out"
   # shellcheck disable=SC2086 # RSPD_FLAGS is a list of flags
   # The per-association rate limits are lifted: this measures the path, and
   # one association here asks for far more than their defaults.
-  "$B/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
+  "$bin/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
     --max_registrations_per_second=0 --max_resolutions_per_second=0 \
     ${RSPD_FLAGS:-} >"$dir/server.out" 2>&1 &
   server=$!
   until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
   port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/server.out")
 }
-start_echo() {  # reply size
+start_echo() {  # reply size [bin dir]
+  local bin="${2:-$B}"
   : >"$dir/server.out"
-  "$B/sctp_echo" --udp_port=0 --reply_size="$1" >"$dir/server.out" 2>&1 &
+  "$bin/sctp_echo" --udp_port=0 --reply_size="$1" >"$dir/server.out" 2>&1 &
   server=$!
   until grep -q '^ready' "$dir/server.out"; do sleep 0.05; done
   port=$(sed -n 's/^sctp_echo udp 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$dir/server.out")
@@ -47,12 +52,21 @@ rate() { sed -n 's/.* rate=\([0-9]*\) msg\/s/\1/p'; }
 reply() { sed -n 's/.* reply_bytes=\([0-9]*\) .*/\1/p'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "| associations | request | rspd msg/s | echo msg/s | rspd / echo |"
-echo "| --- | --- | --- | --- | --- |"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+
+if [ -n "${BASELINE_BIN:-}" ]; then
+  echo "| associations | request | rspd msg/s | baseline rspd msg/s | rspd / baseline | echo msg/s | baseline echo msg/s | echo / baseline |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+else
+  echo "| associations | request | rspd msg/s | echo msg/s | rspd / echo |"
+  echo "| --- | --- | --- | --- | --- |"
+fi
 for assocs in 1 32 100; do
   for kind in resolve register; do
     : >"$dir/rspd.rates"
     : >"$dir/echo.rates"
+    : >"$dir/base_rspd.rates"
+    : >"$dir/base_echo.rates"
     for rep in $(seq "$reps"); do
       start_rspd
       out=$(load "$kind" "$assocs" --pool="p$rep")
@@ -62,9 +76,23 @@ for assocs in 1 32 100; do
       start_echo "$size"
       load echo "$assocs" --echo_requests="$kind" --pool="p$rep" | rate >>"$dir/echo.rates"
       stop_server
+      if [ -n "${BASELINE_BIN:-}" ]; then
+        start_rspd "$BASELINE_BIN"
+        load "$kind" "$assocs" --pool="p$rep" | rate >>"$dir/base_rspd.rates"
+        stop_server
+        start_echo "$size" "$BASELINE_BIN"
+        load echo "$assocs" --echo_requests="$kind" --pool="p$rep" | rate >>"$dir/base_echo.rates"
+        stop_server
+      fi
     done
     r=$(median <"$dir/rspd.rates")
     e=$(median <"$dir/echo.rates")
-    echo "| $assocs | $kind | $r | $e | $(awk -v r="$r" -v e="$e" 'BEGIN {printf "%.0f %%", 100 * r / e}') |"
+    if [ -n "${BASELINE_BIN:-}" ]; then
+      br=$(median <"$dir/base_rspd.rates")
+      be=$(median <"$dir/base_echo.rates")
+      echo "| $assocs | $kind | $r | $br | $(ratio "$r" "$br") | $e | $be | $(ratio "$e" "$be") |"
+    else
+      echo "| $assocs | $kind | $r | $e | $(awk -v r="$r" -v e="$e" 'BEGIN {printf "%.0f %%", 100 * r / e}') |"
+    fi
   done
 done

@@ -31,11 +31,8 @@ absl::Status RegistrarConfig::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("bind_address: not an IPv4 or IPv6 address: '", bind_address, "'"));
   }
-  if (asap_port == 0 || enrp_port == 0) {
-    return absl::InvalidArgumentError("asap_port and enrp_port must be non-zero SCTP ports");
-  }
-  if (asap_port == enrp_port) {
-    return absl::InvalidArgumentError("asap_port and enrp_port must differ");
+  if (asap_port == 0) {
+    return absl::InvalidArgumentError("asap_port must be a non-zero SCTP port");
   }
   if (shard_lcores < 0 || shard_lcores > 64) {
     return absl::InvalidArgumentError(
@@ -137,7 +134,6 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("bind_address", c.bind_address);
   line("udp_encapsulation_port", c.udp_encapsulation_port);
   line("asap_port", c.asap_port);
-  line("enrp_port", c.enrp_port);
   line("shard_lcores", c.shard_lcores);
   line("max_handle_resolution_items", c.max_handle_resolution_items);
   line("max_bad_pe_reports", c.max_bad_pe_reports);

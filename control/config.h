@@ -38,7 +38,6 @@ struct RegistrarConfig {
   std::string bind_address = "0.0.0.0";
   uint16_t udp_encapsulation_port = 9899;
   uint16_t asap_port = 3863;  // RFC 5352 §8.2
-  uint16_t enrp_port = 9901;  // RFC 5353 §5.3
 
   // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
   int shard_lcores = 0;

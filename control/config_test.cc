@@ -11,7 +11,6 @@ TEST(RegistrarConfigTest, DefaultsAreValidAndUseTheIanaPorts) {
   RegistrarConfig config;
   EXPECT_TRUE(config.Validate().ok());
   EXPECT_EQ(config.asap_port, 3863);               // RFC 5352 §8.2
-  EXPECT_EQ(config.enrp_port, 9901);               // RFC 5353 §5.3
   EXPECT_EQ(config.udp_encapsulation_port, 9899);  // RFC 6951 §5.1
 }
 
@@ -23,9 +22,9 @@ TEST(RegistrarConfigTest, RejectsBadAddressNamingTheSetting) {
   EXPECT_NE(status.message().find("bind_address"), absl::string_view::npos);
 }
 
-TEST(RegistrarConfigTest, RejectsCollidingPorts) {
+TEST(RegistrarConfigTest, RejectsAZeroAsapPort) {
   RegistrarConfig config;
-  config.enrp_port = config.asap_port;
+  config.asap_port = 0;
   EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -105,7 +104,6 @@ TEST(DescribeConfigTest, ListsEverySettingWithItsValue) {
   config.announce_group.clear();
   std::string text = DescribeConfig(config);
   EXPECT_NE(text.find("server_id                    = 0x0000002a\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("enrp_port                    = 9901\n"), std::string::npos) << text;
   EXPECT_NE(text.find("keep_alive_interval          = 5s\n"), std::string::npos) << text;
   EXPECT_NE(text.find("announce                     = off\n"), std::string::npos) << text;
 }

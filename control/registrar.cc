@@ -50,7 +50,9 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   }
   dataplane::IoLoop::Options loop_options;
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
-  sctp.listen_ports = {config.asap_port, config.enrp_port};
+  // ENRP (RFC 5353) is not served yet: its port stays closed, so that a
+  // peer registrar's INIT is answered with an ABORT, not accepted and ignored.
+  sctp.listen_ports = {config.asap_port};
   sctp.max_peers = static_cast<size_t>(config.max_peers);
   sctp.max_associations = static_cast<size_t>(config.max_associations);
   sctp.max_inits_per_address_per_second =
@@ -79,8 +81,8 @@ void Registrar::Run() {
 }
 
 void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
-  // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; ENRP (PPID 12) is not
-  // served yet and is dropped (the bridge counts every message delivered).
+  // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; anything else is
+  // dropped (the bridge counts every message delivered).
   if (in.local_port != config_.asap_port || in.ppid != protocol::kAsapPpid) return;
   protocol::Message message;
   protocol::DecodeError error;

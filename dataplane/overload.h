@@ -28,11 +28,24 @@
 
 namespace rspd::dataplane {
 
+// The signals and their counters (docs/style.md, "Counters"): how often each
+// was raised.
+// clang-format off
+#define RSPD_OVERLOAD_SIGNALS(X) \
+  X(kKernelDrops, overload_kernel_drops, "loop turns that found new kernel receive drops") \
+  X(kShed, overload_shed, "loop turns that shed datagrams from the ingress queue") \
+  X(kBacklog, overload_backlog, "loop turns that left datagrams unread") \
+  X(kLateTick, overload_late_ticks, "timer ticks that came late") \
+  X(kShardsBusy, overload_shards_busy, "loop turns in which a shard ring refused a command")
+// clang-format on
+
 class OverloadMonitor {
  public:
   using Tick = uint64_t;  // milliseconds
   static constexpr Tick kNever = ~Tick{0};
-  enum Signal { kKernelDrops, kShed, kBacklog, kLateTick, kShardsBusy, kSignalCount };
+#define RSPD_OVERLOAD_ENUM(signal, name, help) signal,
+  enum Signal { RSPD_OVERLOAD_SIGNALS(RSPD_OVERLOAD_ENUM) kSignalCount };
+#undef RSPD_OVERLOAD_ENUM
 
   void Raise(Signal signal, Tick now) {
     last_ = now;
@@ -47,16 +60,10 @@ class OverloadMonitor {
   // Calls fn(name, help, value) for each signal's count.
   template <typename Fn>
   void ForEach(Fn fn) const {
-    static constexpr const char* kNames[kSignalCount][2] = {
-        {"overload_kernel_drops", "loop turns that found new kernel receive drops"},
-        {"overload_shed", "loop turns that shed datagrams from the ingress queue"},
-        {"overload_backlog", "loop turns that left datagrams unread"},
-        {"overload_late_ticks", "timer ticks that came late"},
-        {"overload_shards_busy", "shard commands refused by a full ring"},
-    };
-    for (int i = 0; i < kSignalCount; ++i) {
-      fn(kNames[i][0], kNames[i][1], raised_[i].load(std::memory_order_relaxed));
-    }
+#define RSPD_OVERLOAD_EXPORT(signal, name, help) \
+  fn(#name, help, raised_[signal].load(std::memory_order_relaxed));
+    RSPD_OVERLOAD_SIGNALS(RSPD_OVERLOAD_EXPORT)
+#undef RSPD_OVERLOAD_EXPORT
   }
 
  private:

@@ -28,7 +28,7 @@ rspd_a=$!
 await "registrar a ready" grep -q '^ready' "$dir/a.out"
 grep -q '^  announces to 224.0.1.185:3863 every 200ms' "$dir/a.out" || fail "$(cat "$dir/a.out")"
 
-ip netns exec "$ns" "$RSPD" --bind_address=127.0.0.1 --udp_port=9898 --asap_port=3865 --enrp_port=9903 \
+ip netns exec "$ns" "$RSPD" --bind_address=127.0.0.1 --udp_port=9898 --asap_port=3865 \
   --server_id=0xb2 --server_announce_cycle=200ms >"$dir/b.out" 2>&1 &
 pids+=("$!")
 rspd_b=$!
@@ -82,7 +82,7 @@ await "registrar c ready" grep -q '^ready' "$dir/c.out"
 grep -q '^  announce  *= \[ff05::133\]:3863 ttl 1$' "$dir/c.out" || fail "$(cat "$dir/c.out")"
 grep -q '^  announces to \[ff05::133\]:3863 every 200ms' "$dir/c.out" || fail "$(cat "$dir/c.out")"
 
-ip netns exec "$ns" "$RSPD" --bind_address=::1 --udp_port=9898 --asap_port=3865 --enrp_port=9903 \
+ip netns exec "$ns" "$RSPD" --bind_address=::1 --udp_port=9898 --asap_port=3865 \
   --server_id=0xd4 --announce_group=ff05::133 --server_announce_cycle=200ms >"$dir/d.out" 2>&1 &
 pids+=("$!")
 rspd_d=$!

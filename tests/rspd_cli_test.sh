@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$RSPCTL" --version | grep -q '^rspctl [0-9]' || fail "rspctl --version"
 # absl exits 1 after printing usage.
 help=$("$RSPD" --help || true)
-for flag in --io --udp_port --asap_port --enrp_port --max_bad_pe_reports --max_peers; do
+for flag in --io --udp_port --asap_port --max_bad_pe_reports --max_peers; do
   grep -q -- "$flag" <<<"$help" || fail "rspd --help does not list $flag"
 done
 help=$("$RSPCTL" --help 2>&1 || true)

@@ -33,7 +33,6 @@ ABSL_FLAG(std::string, bind_address, "0.0.0.0", "local address for all sockets")
 ABSL_FLAG(int64_t, udp_port, 9899,
           "UDP port of the SCTP-over-UDP encapsulation (RFC 6951); 0 picks a free port");
 ABSL_FLAG(int64_t, asap_port, 3863, "SCTP port for ASAP (RFC 5352 §8.2)");
-ABSL_FLAG(int64_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353 §5.3)");
 ABSL_FLAG(
     int64_t, shard_lcores, 0,
     "handlespace shards on threads of their own (shard K pinned to CPU (K+1) mod CPUs), fed by "
@@ -108,7 +107,6 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
            Narrow("udp_port", absl::GetFlag(FLAGS_udp_port), 0, 65535,
                   &config.udp_encapsulation_port),
            Narrow("asap_port", absl::GetFlag(FLAGS_asap_port), 1, 65535, &config.asap_port),
-           Narrow("enrp_port", absl::GetFlag(FLAGS_enrp_port), 1, 65535, &config.enrp_port),
            Narrow("announce_port", absl::GetFlag(FLAGS_announce_port), 1, 65535,
                   &config.announce_port),
            Narrow("shard_lcores", absl::GetFlag(FLAGS_shard_lcores), 0, kIntMax,
@@ -198,7 +196,6 @@ int Run() {
          config->bind_address.c_str(), v6_bind ? "]" : "", (*registrar)->udp_port(),
          (*registrar)->udp_receive_buffer());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
-  printf("  sctp port %u  ENRP (PPID 12)\n", config->enrp_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (config->shard_lcores > 0 && config->shard_lcores >= cpus) {
