@@ -49,6 +49,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 #include "dataplane/token_bucket.h"
+#include "dataplane/usrsctp/message_assembler.h"
 
 struct socket;
 
@@ -199,7 +200,6 @@ class SctpBridge {
   void AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8_t> packet);
   void Reap();
   void AbortRefused();
-  void DropPartial(Listener* listener, AssocId assoc);
   // Candidates: peers without a live association, oldest first.
   void AddCandidate(Peer* peer);
   void RemoveCandidate(Peer* peer);
@@ -218,7 +218,7 @@ class SctpBridge {
   // Associations to abort once usrsctp has returned (over
   // max_associations, or sending messages too large).
   std::vector<std::pair<Listener*, AssocId>> refused_;
-  size_t reassembly_bytes_ = 0;  // held in Listener::partial
+  MessageAssembler assembler_;  // messages in pieces, per listener and association
   size_t associations_ = 0;
   uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
   uint64_t next_reap_ms_ = 0;
