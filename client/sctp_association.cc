@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/net/endpoint.h"
 #include "dataplane/usrsctp/sctp_socket.h"
 #include "protocol/describe.h"
 
@@ -108,22 +109,6 @@ void LimitInit(struct socket* s) {
 
 }  // namespace
 
-socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out) {
-  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    return sizeof(*v4);
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    return sizeof(*v6);
-  }
-  return 0;
-}
-
 absl::Status StartSctp(uint16_t udp_port) {
   std::lock_guard<std::mutex> lock(g_stack_mu);
   if (g_stack_port != 0) {
@@ -158,15 +143,12 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
                                                                           absl::Duration timeout,
                                                                           Handler handler) {
   if (absl::Status s = StartSctp(); !s.ok()) return s;
-  sockaddr_storage remote{};
-  socklen_t remote_length = ToSockaddr(host, sctp_port, &remote);
-  if (remote_length == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
-  }
+  const std::optional<dataplane::Endpoint> remote = dataplane::Endpoint::Parse(host, sctp_port);
+  if (!remote) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   std::unique_ptr<SctpAssociation> a(new SctpAssociation());
   a->handler_ = std::move(handler);
   AddCallbackTarget(a.get());
-  a->socket_ = usrsctp_socket(remote.ss_family, SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
+  a->socket_ = usrsctp_socket(remote->family(), SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
                               nullptr, 0, a.get());
   if (a->socket_ == nullptr) {
     return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
@@ -174,13 +156,14 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
   dataplane::SetMessageOptions(a->socket_);
   // RFC 6951 §5: the peer's UDP encapsulation port.
   sctp_udpencaps encaps{};
-  encaps.sue_address.ss_family = remote.ss_family;
+  encaps.sue_address.ss_family = static_cast<sa_family_t>(remote->family());
   encaps.sue_port = htons(udp_port);
   usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
                      sizeof(encaps));
   LimitInit(a->socket_);
   usrsctp_set_non_blocking(a->socket_, 1);
-  if (usrsctp_connect(a->socket_, reinterpret_cast<sockaddr*>(&remote), remote_length) != 0 &&
+  if (usrsctp_connect(a->socket_, const_cast<sockaddr*>(remote->as_sockaddr()), remote->length) !=
+          0 &&
       errno != EINPROGRESS) {
     return absl::UnavailableError(absl::StrCat("connect: ", strerror(errno)));
   }
@@ -306,10 +289,8 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
 
 absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t sctp_port,
                                              uint16_t udp_port) {
-  sockaddr_storage remote{};
-  if (ToSockaddr(host, sctp_port, &remote) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
-  }
+  std::optional<dataplane::Endpoint> remote = dataplane::Endpoint::Parse(host, sctp_port);
+  if (!remote) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   std::lock_guard<std::mutex> lock(connect_mu_);
   // RFC 6951 §5: the peer's UDP encapsulation port. A new association takes
   // the socket's value when it is created; incoming ones learn theirs from
@@ -319,8 +300,7 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
   encaps.sue_port = htons(udp_port);
   usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps, sizeof(encaps));
   sctp_assoc_t id = 0;
-  if (usrsctp_connectx(socket_, reinterpret_cast<sockaddr*>(&remote), 1, &id) != 0 &&
-      errno != EINPROGRESS) {
+  if (usrsctp_connectx(socket_, remote->as_sockaddr(), 1, &id) != 0 && errno != EINPROGRESS) {
     return absl::UnavailableError(absl::StrCat(
         "connect to ", protocol::JoinHostPort(host, sctp_port), ": ", strerror(errno)));
   }

@@ -48,10 +48,6 @@ absl::Status StartSctp(uint16_t udp_port = 0);
 // The UDP port the stack encapsulates on (0 before StartSctp).
 uint16_t SctpUdpPort();
 
-// `host`:`port` as a socket address; its length, 0 if `host` is not an IP
-// address.
-socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out);
-
 // The largest message received: an ASAP message's length field is 16 bits
 // (RFC 5354 §4), and the library holds data messages to the same limit.
 inline constexpr size_t kMaxMessageSize = 0xffff;

@@ -96,13 +96,6 @@ void SetChecksum(uint8_t* packet, size_t length) {
 
 }  // namespace
 
-Endpoint Endpoint::From(const sockaddr* address, socklen_t length) {
-  Endpoint e;
-  memcpy(&e.address, address, std::min<size_t>(length, sizeof(e.address)));
-  e.length = length;
-  return e;
-}
-
 SctpBridge::Key SctpBridge::KeyOf(const Endpoint& e) {
   Key key{};
   if (e.address.ss_family == AF_INET) {

@@ -48,20 +48,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
+#include "dataplane/net/endpoint.h"
 #include "dataplane/token_bucket.h"
 #include "dataplane/usrsctp/message_assembler.h"
 
 struct socket;
 
 namespace rspd::dataplane {
-
-// A remote IPv4/IPv6 address and UDP port.
-struct Endpoint {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-
-  static Endpoint From(const sockaddr* address, socklen_t length);
-};
 
 // Counters of the bridge, declared once: name and help text. Owner-only
 // updates (relaxed load + store), readable from any thread. Every packet
