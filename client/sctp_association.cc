@@ -87,6 +87,26 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
   return 1;
 }
 
+// Joins a received piece into its message: true once `*message` is whole.
+// A peer whose message grows past kMaxMessageSize is aborted (the pieces of
+// that association are dropped).
+bool Assemble(dataplane::MessageAssembler& assembler, struct socket* s, const void* data,
+              size_t length, uint32_t assoc, uint16_t stream, int flags,
+              absl::Span<const uint8_t>* message) {
+  switch (assembler.Add(s, assoc, stream,
+                        absl::MakeConstSpan(static_cast<const uint8_t*>(data), length),
+                        (flags & MSG_EOR) != 0, message)) {
+    case dataplane::MessageAssembler::Result::kWhole:
+      return true;
+    case dataplane::MessageAssembler::Result::kTooLarge:
+      dataplane::SendAbort(s, assoc);
+      return false;
+    case dataplane::MessageAssembler::Result::kPending:
+      return false;
+  }
+  return false;
+}
+
 // How long closing waits for peers to confirm a graceful SHUTDOWN (a round
 // trip, far less on a working path) before it aborts what is left.
 constexpr absl::Duration kCloseGrace = absl::Milliseconds(500);
@@ -212,17 +232,7 @@ void SctpAssociation::OnReceive(const void* data, size_t length, uint32_t assoc,
     return;
   }
   absl::Span<const uint8_t> bytes;
-  switch (assembler_.Add(socket_, assoc, stream,
-                         absl::MakeConstSpan(static_cast<const uint8_t*>(data), length),
-                         (flags & MSG_EOR) != 0, &bytes)) {
-    case dataplane::MessageAssembler::Result::kPending:
-      return;
-    case dataplane::MessageAssembler::Result::kTooLarge:
-      dataplane::SendAbort(socket_, assoc);
-      return;
-    case dataplane::MessageAssembler::Result::kWhole:
-      break;
-  }
+  if (!Assemble(assembler_, socket_, data, length, assoc, stream, flags, &bytes)) return;
   if (handler_ && handler_(ppid, bytes)) return;
   std::lock_guard<std::mutex> lock(mu_);
   inbox_.push_back({ppid, std::vector<uint8_t>(bytes.begin(), bytes.end())});
@@ -339,17 +349,8 @@ void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint
     return;
   }
   absl::Span<const uint8_t> message;
-  switch (assembler_.Add(socket_, assoc, stream,
-                         absl::MakeConstSpan(static_cast<const uint8_t*>(data), length),
-                         (flags & MSG_EOR) != 0, &message)) {
-    case dataplane::MessageAssembler::Result::kPending:
-      return;
-    case dataplane::MessageAssembler::Result::kTooLarge:
-      dataplane::SendAbort(socket_, assoc);
-      return;
-    case dataplane::MessageAssembler::Result::kWhole:
-      on_message_(assoc, ppid, message);
-      return;
+  if (Assemble(assembler_, socket_, data, length, assoc, stream, flags, &message)) {
+    on_message_(assoc, ppid, message);
   }
 }
 
