@@ -1,18 +1,15 @@
 #include "client/announce_listener.h"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/net/endpoint.h"
+#include "dataplane/net/multicast.h"
 #include "protocol/codec.h"
 #include "protocol/describe.h"
 
@@ -20,36 +17,8 @@ namespace rspd::client {
 namespace {
 
 bool IsMulticastGroup(const std::string& text) {
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return IN_MULTICAST(ntohl(v4.s_addr));
-  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_MULTICAST(&v6);
-}
-
-// The index of the interface holding `address` (IPv4 or IPv6; 0 for a
-// wildcard), or -1 if no interface does. IPV6_JOIN_GROUP names the interface
-// by index only.
-int InterfaceIndexOf(const std::string& address) {
-  in_addr v4{};
-  in6_addr v6{};
-  const bool is_v4 = inet_pton(AF_INET, address.c_str(), &v4) == 1;
-  if (!is_v4 && inet_pton(AF_INET6, address.c_str(), &v6) != 1) return -1;
-  if (is_v4 ? v4.s_addr == htonl(INADDR_ANY) : IN6_IS_ADDR_UNSPECIFIED(&v6)) return 0;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return -1;
-  int index = -1;
-  for (const ifaddrs* i = list; i != nullptr && index < 0; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr) continue;
-    const bool match =
-        is_v4 ? i->ifa_addr->sa_family == AF_INET &&
-                    reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr == v4.s_addr
-              : i->ifa_addr->sa_family == AF_INET6 &&
-                    memcmp(&reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, &v6,
-                           sizeof(v6)) == 0;
-    if (match) index = static_cast<int>(if_nametoindex(i->ifa_name));
-  }
-  freeifaddrs(list);
-  return index;
+  const std::optional<dataplane::Endpoint> group = dataplane::Endpoint::Parse(text, 0);
+  return group && group->IsMulticast();
 }
 
 }  // namespace
@@ -90,57 +59,28 @@ absl::StatusOr<AnnounceGroup> ParseAnnounceGroup(const std::string& text) {
 absl::StatusOr<std::unique_ptr<AnnounceListener>> AnnounceListener::Start(
     const std::string& group, uint16_t port, const std::string& interface, uint16_t udp_port,
     Callback callback) {
-  in_addr group_v4{}, local{};
-  in6_addr group_v6{};
-  const bool v6 = inet_pton(AF_INET, group.c_str(), &group_v4) != 1;
-  if (v6 ? inet_pton(AF_INET6, group.c_str(), &group_v6) != 1 || !IN6_IS_ADDR_MULTICAST(&group_v6)
-         : !IN_MULTICAST(ntohl(group_v4.s_addr))) {
+  const std::optional<dataplane::Endpoint> group_endpoint = dataplane::Endpoint::Parse(group, port);
+  if (!group_endpoint || !group_endpoint->IsMulticast()) {
     return absl::InvalidArgumentError(absl::StrCat("not an IPv4 or IPv6 multicast group: ", group));
   }
+  const bool v6 = group_endpoint->family() == AF_INET6;
   // IPv4 joins on the interface of an IPv4 address; IPv6 on an interface
   // index, found from an address of either family (127.0.0.1 and ::1: lo).
-  const int index = v6 ? InterfaceIndexOf(interface) : 0;
-  if (!v6 && inet_pton(AF_INET, interface.c_str(), &local) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IPv4 address: ", interface));
+  const std::optional<dataplane::Endpoint> local = dataplane::Endpoint::Parse(interface, 0);
+  if (!local || (!v6 && local->family() != AF_INET)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an IPv", v6 ? "4 or IPv6" : "4", " address: ", interface));
   }
-  if (index < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("no interface holds ", interface));
-  }
-  std::unique_ptr<AnnounceListener> listener(new AnnounceListener());
-  listener->fd_ = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (listener->fd_ < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
-  const int on = 1;
-  setsockopt(listener->fd_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-  setsockopt(listener->fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
-  int joined = -1;
+  dataplane::MulticastInterface on{*local, 0};
   if (v6) {
-    setsockopt(listener->fd_, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
-    sockaddr_in6 any{};
-    any.sin6_family = AF_INET6;
-    any.sin6_port = htons(port);
-    ipv6_mreq membership{};
-    membership.ipv6mr_multiaddr = group_v6;
-    membership.ipv6mr_interface = static_cast<unsigned>(index);
-    if (bind(listener->fd_, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0) {
-      joined =
-          setsockopt(listener->fd_, IPPROTO_IPV6, IPV6_JOIN_GROUP, &membership, sizeof(membership));
-    }
-  } else {
-    sockaddr_in any{};
-    any.sin_family = AF_INET;
-    any.sin_port = htons(port);
-    ip_mreq membership{};
-    membership.imr_multiaddr = group_v4;
-    membership.imr_interface = local;
-    if (bind(listener->fd_, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0) {
-      joined =
-          setsockopt(listener->fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &membership, sizeof(membership));
-    }
+    const std::optional<unsigned> index = dataplane::InterfaceIndexOf(*local);
+    if (!index) return absl::InvalidArgumentError(absl::StrCat("no interface holds ", interface));
+    on.index = *index;
   }
-  if (joined != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen to ", group, " port ", port, ": ", strerror(errno)));
-  }
+  absl::StatusOr<int> fd = dataplane::JoinMulticastGroup(*group_endpoint, on, 0);
+  if (!fd.ok()) return fd.status();
+  std::unique_ptr<AnnounceListener> listener(new AnnounceListener());
+  listener->fd_ = *fd;
   listener->udp_port_ = udp_port;
   listener->callback_ = std::move(callback);
   listener->thread_ = std::thread([l = listener.get()] { l->Loop(); });
@@ -172,15 +112,9 @@ void AnnounceListener::Loop() {
     }
     RegistrarAddress r;
     r.udp_port = udp_port_;
-    char text[INET6_ADDRSTRLEN] = {};
-    if (from.ss_family == AF_INET6) {
-      inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&from)->sin6_addr, text,
-                sizeof(text));
-    } else {
-      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&from)->sin_addr, text,
-                sizeof(text));
-    }
-    r.host = text;  // RFC 5352 §3.6: no transport -> the source and the IANA port
+    // RFC 5352 §3.6: no transport -> the source and the IANA port.
+    r.host =
+        dataplane::Endpoint::From(reinterpret_cast<const sockaddr*>(&from), length).HostString();
     r.sctp_port = protocol::kAsapPort;
     for (const protocol::Transport& t : m.transports) {
       if (t.type == protocol::ParamType::kSctpTransport && !t.addresses.empty()) {

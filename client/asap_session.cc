@@ -1,6 +1,5 @@
 #include "client/asap_session.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/net/endpoint.h"
 #include "protocol/describe.h"
 
 namespace rspd::client {
@@ -107,9 +107,7 @@ absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) 
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
-  unsigned char buffer[16];
-  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 &&
-      inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
+  if (!dataplane::Endpoint::Parse(host, 0)) {
     return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", host, "'"));
   }
   address.host = host;

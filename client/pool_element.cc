@@ -1,12 +1,14 @@
 #include "client/pool_element.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/sctp_association.h"
+#include "dataplane/net/endpoint.h"
 
 namespace rspd::client {
 namespace {
@@ -46,6 +48,31 @@ PoolElement::PoolElement(std::string pool, std::vector<PoolElementSpec> pes, Opt
   for (size_t i = 0; i < pes_.size(); ++i) index_.emplace(pes_[i].pe_id, i);
 }
 
+absl::StatusOr<protocol::IpAddress> LocalAddressToward(const RegistrarAddress& registrar) {
+  const std::optional<dataplane::Endpoint> to =
+      dataplane::Endpoint::Parse(registrar.host, registrar.udp_port);
+  if (!to) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", registrar.host));
+  absl::StatusOr<dataplane::Endpoint> local = dataplane::LocalEndpointToward(*to);
+  if (!local.ok()) return local.status();
+  return local->ip();
+}
+
+namespace {
+
+// The address of a PE given without one (PoolElement::Start).
+absl::StatusOr<protocol::IpAddress> DefaultAddress(const PoolElement::Options& options) {
+  if (!options.registrars.empty()) return LocalAddressToward(options.registrars.front());
+  const std::optional<dataplane::Endpoint> local =
+      dataplane::Endpoint::Parse(options.announce_interface, 0);
+  if (!local) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("announce interface: not an IP address: '", options.announce_interface, "'"));
+  }
+  return local->ip();
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(std::string pool,
                                                                 std::vector<PoolElementSpec> pes,
                                                                 Options options, EventFn on_event) {
@@ -76,6 +103,16 @@ absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(std::string pool
   }
   if (options.registrars.empty() && options.announce_group.empty()) {
     return absl::InvalidArgumentError("no registrar: give a list or an announce group");
+  }
+  std::optional<protocol::IpAddress> default_address;
+  for (PoolElementSpec& p : pes) {
+    if (!p.addresses.empty()) continue;
+    if (!default_address) {
+      absl::StatusOr<protocol::IpAddress> a = DefaultAddress(options);
+      if (!a.ok()) return a.status();
+      default_address = *a;
+    }
+    p.addresses = {*default_address};
   }
   std::unique_ptr<PoolElement> pe(
       new PoolElement(std::move(pool), std::move(pes), std::move(options), std::move(on_event)));

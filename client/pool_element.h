@@ -52,6 +52,12 @@ namespace rspd::client {
 // lifetime when that is shorter than 20 s; 10 min for an infinite lifetime.
 absl::Duration ReregistrationInterval(int32_t lifetime);
 
+// The address a registrar sees as the source of our packets: the local
+// address the kernel sends from toward `registrar`. RFC 5352 §2.2.1: a PE's
+// addresses must be the association's, and over UDP encapsulation the
+// registrar sees this one (docs/decisions.md). Unavailable without a route.
+absl::StatusOr<protocol::IpAddress> LocalAddressToward(const RegistrarAddress& registrar);
+
 class PoolElement {
  public:
   struct Options {
@@ -92,10 +98,15 @@ class PoolElement {
   };
   using EventFn = std::function<void(const Event&)>;
 
+  // A PE given without addresses registers the local address toward the
+  // first registrar of the list (LocalAddressToward), or with announces only
+  // the announce interface's address.
+  //
   // Fails at once (InvalidArgument) on a pool handle outside CheckPoolHandle,
   // no PE or two with one PE id, a registration life other than -1
   // (infinite) or at least 1 s, T5 or a request timeout not above zero, a
-  // bad announce group; or on a listener that cannot start. Everything after
+  // bad announce group; on no default address for a PE without addresses;
+  // or on a listener that cannot start. Everything after
   // that (hunting, registering) happens on the PE's thread.
   static absl::StatusOr<std::unique_ptr<PoolElement>> Start(std::string pool,
                                                             std::vector<PoolElementSpec> pes,

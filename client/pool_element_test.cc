@@ -117,6 +117,34 @@ TEST(ReregistrationIntervalTest, FollowsT4) {
   EXPECT_EQ(ReregistrationInterval(-1), absl::Minutes(10));    // infinite
 }
 
+// RFC 5352 §2.2.1: a PE's addresses are the association's; over UDP
+// encapsulation the registrar sees the local address toward it.
+TEST(PoolElementTest, LocalAddressTowardALoopbackRegistrarIsLoopback) {
+  RegistrarAddress registrar;
+  registrar.host = "127.0.0.1";
+  absl::StatusOr<protocol::IpAddress> local = LocalAddressToward(registrar);
+  ASSERT_TRUE(local.ok()) << local.status();
+  EXPECT_EQ(*local, protocol::IpAddress::V4(0x7f000001));
+  registrar.host = "registrar.example";
+  EXPECT_EQ(LocalAddressToward(registrar).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A PE given without addresses gets a default one; with announces only, the
+// announce interface's, which must then be an address.
+TEST(PoolElementTest, RefusesAPeWithoutAddressesWhenNoDefaultExists) {
+  PoolElementSpec spec;
+  spec.pe_id = 1;
+  spec.port = 7000;
+  PoolElement::Options options;
+  options.announce_group = "224.0.1.185";
+  options.announce_interface = "not-an-address";
+  auto pe = PoolElement::Start("pool", {spec}, options, nullptr);
+  ASSERT_FALSE(pe.ok());
+  EXPECT_EQ(pe.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(pe.status().message().find("announce interface"), absl::string_view::npos)
+      << pe.status();
+}
+
 TEST(PoolElementTest, RegistersReRegistersAtT4AndDeregistersOnStop) {
   ASSERT_TRUE(StartSctp().ok());
   auto registrar = FakeRegistrar::Start();

@@ -9,9 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+#include <optional>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "dataplane/net/endpoint.h"
+#include "dataplane/usrsctp/sctp_socket.h"
 #include "protocol/describe.h"
 
 namespace rspd::client {
@@ -32,29 +35,6 @@ uint16_t FreeUdpPort() {
   }
   if (fd >= 0) close(fd);
   return port;
-}
-
-void Subscribe(struct socket* s) {
-  const int on = 1;
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
-  sctp_event event{};
-  event.se_assoc_id = SCTP_ALL_ASSOC;
-  event.se_on = 1;
-  event.se_type = SCTP_ASSOC_CHANGE;
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
-}
-
-// SCTP_ASSOC_CHANGE: 1 up, -1 down, 0 other.
-int AssocState(const void* data, size_t length) {
-  const auto* n = static_cast<const sctp_notification*>(data);
-  if (length < sizeof(sctp_assoc_change) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE) return 0;
-  uint16_t state = n->sn_assoc_change.sac_state;
-  if (state == SCTP_COMM_UP || state == SCTP_RESTART) return 1;
-  if (state == SCTP_COMM_LOST || state == SCTP_SHUTDOWN_COMP || state == SCTP_CANT_STR_ASSOC) {
-    return -1;
-  }
-  return 0;
 }
 
 // usrsctp may still run a socket's receive callback, on its own thread,
@@ -84,7 +64,9 @@ int AssociationCallback(struct socket*, union sctp_sockstore, void* data, size_t
     std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
     // A null `data` is the association's end: passed on.
     if (LiveCallbackTargets().contains(ulp_info)) {
-      static_cast<SctpAssociation*>(ulp_info)->OnReceive(data, length, ntohl(info.rcv_ppid), flags);
+      static_cast<SctpAssociation*>(ulp_info)->OnReceive(data, length,
+                                                         static_cast<uint32_t>(info.rcv_assoc_id),
+                                                         info.rcv_sid, ntohl(info.rcv_ppid), flags);
     }
   }
   free(data);
@@ -96,12 +78,33 @@ int ServerCallback(struct socket*, union sctp_sockstore, void* data, size_t leng
   {
     std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
     if (data != nullptr && LiveCallbackTargets().contains(ulp_info)) {
-      static_cast<SctpServer*>(ulp_info)->OnReceive(
-          data, length, static_cast<uint32_t>(info.rcv_assoc_id), ntohl(info.rcv_ppid), flags);
+      static_cast<SctpServer*>(ulp_info)->OnReceive(data, length,
+                                                    static_cast<uint32_t>(info.rcv_assoc_id),
+                                                    info.rcv_sid, ntohl(info.rcv_ppid), flags);
     }
   }
   free(data);
   return 1;
+}
+
+// Joins a received piece into its message: true once `*message` is whole.
+// A peer whose message grows past kMaxMessageSize is aborted (the pieces of
+// that association are dropped).
+bool Assemble(dataplane::MessageAssembler& assembler, struct socket* s, const void* data,
+              size_t length, uint32_t assoc, uint16_t stream, int flags,
+              absl::Span<const uint8_t>* message) {
+  switch (assembler.Add(s, assoc, stream,
+                        absl::MakeConstSpan(static_cast<const uint8_t*>(data), length),
+                        (flags & MSG_EOR) != 0, message)) {
+    case dataplane::MessageAssembler::Result::kWhole:
+      return true;
+    case dataplane::MessageAssembler::Result::kTooLarge:
+      dataplane::SendAbort(s, assoc);
+      return false;
+    case dataplane::MessageAssembler::Result::kPending:
+      return false;
+  }
+  return false;
 }
 
 // How long closing waits for peers to confirm a graceful SHUTDOWN (a round
@@ -111,8 +114,7 @@ constexpr absl::Duration kCloseGrace = absl::Milliseconds(500);
 // Closes a socket, aborting any association still on it (SO_LINGER 0: an
 // ABORT goes out at once; RFC 9260 §9.1).
 void CloseAborting(struct socket* s) {
-  const linger abort_on_close{1, 0};
-  usrsctp_setsockopt(s, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof(abort_on_close));
+  dataplane::SetAbortOnClose(s);
   usrsctp_close(s);
 }
 
@@ -126,22 +128,6 @@ void LimitInit(struct socket* s) {
 }
 
 }  // namespace
-
-socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out) {
-  auto* v4 = reinterpret_cast<sockaddr_in*>(out);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(out);
-  if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    return sizeof(*v4);
-  }
-  if (inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    return sizeof(*v6);
-  }
-  return 0;
-}
 
 absl::Status StartSctp(uint16_t udp_port) {
   std::lock_guard<std::mutex> lock(g_stack_mu);
@@ -177,29 +163,27 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
                                                                           absl::Duration timeout,
                                                                           Handler handler) {
   if (absl::Status s = StartSctp(); !s.ok()) return s;
-  sockaddr_storage remote{};
-  socklen_t remote_length = ToSockaddr(host, sctp_port, &remote);
-  if (remote_length == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
-  }
+  const std::optional<dataplane::Endpoint> remote = dataplane::Endpoint::Parse(host, sctp_port);
+  if (!remote) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   std::unique_ptr<SctpAssociation> a(new SctpAssociation());
   a->handler_ = std::move(handler);
   AddCallbackTarget(a.get());
-  a->socket_ = usrsctp_socket(remote.ss_family, SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
+  a->socket_ = usrsctp_socket(remote->family(), SOCK_STREAM, IPPROTO_SCTP, AssociationCallback,
                               nullptr, 0, a.get());
   if (a->socket_ == nullptr) {
     return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
   }
-  Subscribe(a->socket_);
+  dataplane::SetMessageOptions(a->socket_);
   // RFC 6951 §5: the peer's UDP encapsulation port.
   sctp_udpencaps encaps{};
-  encaps.sue_address.ss_family = remote.ss_family;
+  encaps.sue_address.ss_family = static_cast<sa_family_t>(remote->family());
   encaps.sue_port = htons(udp_port);
   usrsctp_setsockopt(a->socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
                      sizeof(encaps));
   LimitInit(a->socket_);
   usrsctp_set_non_blocking(a->socket_, 1);
-  if (usrsctp_connect(a->socket_, reinterpret_cast<sockaddr*>(&remote), remote_length) != 0 &&
+  if (usrsctp_connect(a->socket_, const_cast<sockaddr*>(remote->as_sockaddr()), remote->length) !=
+          0 &&
       errno != EINPROGRESS) {
     return absl::UnavailableError(absl::StrCat("connect: ", strerror(errno)));
   }
@@ -230,17 +214,25 @@ bool SctpAssociation::connected() const {
   return connected_;
 }
 
-void SctpAssociation::OnReceive(const void* data, size_t length, uint32_t ppid, int flags) {
+void SctpAssociation::OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream,
+                                uint32_t ppid, int flags) {
   if (data == nullptr || (flags & MSG_NOTIFICATION)) {
-    int state = data == nullptr ? -1 : AssocState(data, length);
-    if (state == 0) return;
+    std::optional<dataplane::AssocChange> change;
+    if (data == nullptr) {
+      change = dataplane::AssocChange{assoc, false};
+    } else {
+      change = dataplane::ParseAssocChange(data, length);
+    }
+    if (!change) return;
+    if (!change->up) assembler_.Drop(socket_);  // its one association
     std::lock_guard<std::mutex> lock(mu_);
-    connected_ = state > 0;
-    closed_ = state < 0;
+    connected_ = change->up;
+    closed_ = !change->up;
     cv_.notify_all();
     return;
   }
-  absl::Span<const uint8_t> bytes(static_cast<const uint8_t*>(data), length);
+  absl::Span<const uint8_t> bytes;
+  if (!Assemble(assembler_, socket_, data, length, assoc, stream, flags, &bytes)) return;
   if (handler_ && handler_(ppid, bytes)) return;
   std::lock_guard<std::mutex> lock(mu_);
   inbox_.push_back({ppid, std::vector<uint8_t>(bytes.begin(), bytes.end())});
@@ -248,10 +240,7 @@ void SctpAssociation::OnReceive(const void* data, size_t length, uint32_t ppid, 
 }
 
 absl::Status SctpAssociation::Send(uint32_t ppid, absl::Span<const uint8_t> message) {
-  sctp_sndinfo info{};
-  info.snd_ppid = htonl(ppid);
-  if (usrsctp_sendv(socket_, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
-                    SCTP_SENDV_SNDINFO, 0) < 0) {
+  if (!dataplane::SendMessage(socket_, 0, ppid, 0, message)) {
     return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
   }
   return absl::OkStatus();
@@ -284,7 +273,7 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
   if (server->socket_ == nullptr) {
     return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
   }
-  Subscribe(server->socket_);
+  dataplane::SetMessageOptions(server->socket_);
   LimitInit(server->socket_);
   sockaddr_in6 local{};
   local.sin6_family = AF_INET6;
@@ -310,10 +299,8 @@ absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_por
 
 absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t sctp_port,
                                              uint16_t udp_port) {
-  sockaddr_storage remote{};
-  if (ToSockaddr(host, sctp_port, &remote) == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
-  }
+  std::optional<dataplane::Endpoint> remote = dataplane::Endpoint::Parse(host, sctp_port);
+  if (!remote) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   std::lock_guard<std::mutex> lock(connect_mu_);
   // RFC 6951 §5: the peer's UDP encapsulation port. A new association takes
   // the socket's value when it is created; incoming ones learn theirs from
@@ -323,8 +310,7 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
   encaps.sue_port = htons(udp_port);
   usrsctp_setsockopt(socket_, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps, sizeof(encaps));
   sctp_assoc_t id = 0;
-  if (usrsctp_connectx(socket_, reinterpret_cast<sockaddr*>(&remote), 1, &id) != 0 &&
-      errno != EINPROGRESS) {
+  if (usrsctp_connectx(socket_, remote->as_sockaddr(), 1, &id) != 0 && errno != EINPROGRESS) {
     return absl::UnavailableError(absl::StrCat(
         "connect to ", protocol::JoinHostPort(host, sctp_port), ": ", strerror(errno)));
   }
@@ -336,13 +322,7 @@ SctpServer::~SctpServer() {
     std::unique_lock<std::mutex> lock(live_mu_);
     // RFC 9260 §9.2: a graceful SHUTDOWN of each association (SCTP_EOF),
     // confirmed within a moment.
-    for (uint32_t assoc : live_) {
-      sctp_sndinfo info{};
-      info.snd_flags = SCTP_EOF;
-      info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-      static const uint8_t kNothing = 0;  // usrsctp refuses a null buffer
-      usrsctp_sendv(socket_, &kNothing, 0, nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO, 0);
-    }
+    for (uint32_t assoc : live_) dataplane::SendShutdown(socket_, assoc);
     live_cv_.wait_for(lock, absl::ToChronoMilliseconds(kCloseGrace),
                       [this] { return live_.empty(); });
   }
@@ -350,34 +330,32 @@ SctpServer::~SctpServer() {
   if (socket_ != nullptr) CloseAborting(socket_);
 }
 
-void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid,
-                           int flags) {
+void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream,
+                           uint32_t ppid, int flags) {
   if (flags & MSG_NOTIFICATION) {
-    int state = AssocState(data, length);
-    if (state == 0) return;
-    const auto id = static_cast<uint32_t>(
-        static_cast<const sctp_notification*>(data)->sn_assoc_change.sac_assoc_id);
+    const std::optional<dataplane::AssocChange> change = dataplane::ParseAssocChange(data, length);
+    if (!change) return;
     {
       std::lock_guard<std::mutex> lock(live_mu_);
-      if (state > 0) {
-        live_.insert(id);
+      if (change->up) {
+        live_.insert(change->assoc);
       } else {
-        live_.erase(id);
+        live_.erase(change->assoc);
+        assembler_.Drop(socket_, change->assoc);
       }
       live_cv_.notify_all();
     }
-    if (on_event_) on_event_(id, state > 0);
+    if (on_event_) on_event_(change->assoc, change->up);
     return;
   }
-  on_message_(assoc, ppid, absl::MakeConstSpan(static_cast<const uint8_t*>(data), length));
+  absl::Span<const uint8_t> message;
+  if (Assemble(assembler_, socket_, data, length, assoc, stream, flags, &message)) {
+    on_message_(assoc, ppid, message);
+  }
 }
 
 absl::Status SctpServer::Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message) {
-  sctp_sndinfo info{};
-  info.snd_ppid = htonl(ppid);
-  info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-  if (usrsctp_sendv(socket_, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
-                    SCTP_SENDV_SNDINFO, 0) < 0) {
+  if (!dataplane::SendMessage(socket_, assoc, ppid, 0, message)) {
     return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
   }
   return absl::OkStatus();

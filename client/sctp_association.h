@@ -5,7 +5,10 @@
 // endpoint that accepts associations (a PE's service) and starts them from its
 // own port (a PE's or PU's ASAP endpoint, which registrars can also reach:
 // RFC 5353 §3.5.2). Messages carry their PPID (ASAP 11 for control, anything
-// else for data, RFC 5352 §3.8). Callbacks run on usrsctp's receive thread.
+// else for data, RFC 5352 §3.8). A message usrsctp delivers in pieces (one
+// larger than a receive) is joined before it is handed on, up to
+// kMaxMessageSize: a peer that sends a larger one is aborted. Callbacks run
+// on usrsctp's receive thread.
 //
 // Example:
 //   StartSctp(7000);  // a PE serves SCTP port 7000 over UDP port 7000
@@ -32,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "dataplane/usrsctp/message_assembler.h"
 
 struct socket;
 
@@ -44,9 +48,9 @@ absl::Status StartSctp(uint16_t udp_port = 0);
 // The UDP port the stack encapsulates on (0 before StartSctp).
 uint16_t SctpUdpPort();
 
-// `host`:`port` as a socket address; its length, 0 if `host` is not an IP
-// address.
-socklen_t ToSockaddr(const std::string& host, uint16_t port, sockaddr_storage* out);
+// The largest message received: an ASAP message's length field is 16 bits
+// (RFC 5354 §4), and the library holds data messages to the same limit.
+inline constexpr size_t kMaxMessageSize = 0xffff;
 
 // Rule of this library (docs/decisions.md): a PE's service listens for SCTP
 // over UDP on the UDP port equal to its SCTP port, so that a PU knows where to
@@ -78,13 +82,18 @@ class SctpAssociation {
   bool connected() const;
 
   // For usrsctp's receive callback only.
-  void OnReceive(const void* data, size_t length, uint32_t ppid, int flags);
+  void OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream, uint32_t ppid,
+                 int flags);
 
  private:
   SctpAssociation() = default;
 
   struct socket* socket_ = nullptr;
   Handler handler_;
+  // The message in pieces, used under the callbacks' lock. Without I-DATA
+  // (RFC 8260, off in usrsctp) an association delivers one message in pieces
+  // at a time, so one message's worth is the budget.
+  dataplane::MessageAssembler assembler_{{kMaxMessageSize, kMaxMessageSize}};
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool connected_ = false;
@@ -120,11 +129,16 @@ class SctpServer {
   uint16_t port() const { return port_; }
 
   // For usrsctp's receive callback only.
-  void OnReceive(const void* data, size_t length, uint32_t assoc, uint32_t ppid, int flags);
+  void OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream, uint32_t ppid,
+                 int flags);
 
  private:
   SctpServer() = default;
   struct socket* socket_ = nullptr;
+  // Messages in pieces, one per association at a time (see SctpAssociation),
+  // used under the callbacks' lock: 1,024 associations' worth, as the
+  // registrar's bridge allows (dataplane/sctp_bridge.h).
+  dataplane::MessageAssembler assembler_{{kMaxMessageSize, 1024 * kMaxMessageSize}};
   uint16_t port_ = 0;
   MessageFn on_message_;
   EventFn on_event_;

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
-#include "dataplane/sctp_bridge.h"
+#include "dataplane/net/endpoint.h"
 
 namespace rspd::dataplane {
 

@@ -18,7 +18,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/types/span.h"
-#include "dataplane/sctp_bridge.h"
+#include "dataplane/net/endpoint.h"
 
 namespace rspd::dataplane {
 

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 #include "dataplane/crc32c.h"
+#include "dataplane/usrsctp/sctp_socket.h"
 
 namespace rspd::dataplane {
 
@@ -18,8 +20,6 @@ struct SctpBridge::Listener {
   Peer* peer;
   uint16_t port;
   struct socket* socket = nullptr;
-  // Messages delivered in pieces (no MSG_EOR yet), per association.
-  absl::flat_hash_map<uint32_t, std::vector<uint8_t>> partial;
 };
 
 struct SctpBridge::Peer {
@@ -96,13 +96,6 @@ void SetChecksum(uint8_t* packet, size_t length) {
 
 }  // namespace
 
-Endpoint Endpoint::From(const sockaddr* address, socklen_t length) {
-  Endpoint e;
-  memcpy(&e.address, address, std::min<size_t>(length, sizeof(e.address)));
-  e.length = length;
-  return e;
-}
-
 SctpBridge::Key SctpBridge::KeyOf(const Endpoint& e) {
   Key key{};
   if (e.address.ss_family == AF_INET) {
@@ -120,7 +113,9 @@ SctpBridge::Key SctpBridge::KeyOf(const Endpoint& e) {
 }
 
 SctpBridge::SctpBridge(const Options& options, Handler* handler)
-    : options_(options), handler_(handler) {
+    : options_(options),
+      handler_(handler),
+      assembler_({options.max_message_size, options.max_reassembly_bytes}) {
   if (g_bridge != nullptr) {
     abort();  // usrsctp is process-global: one bridge per process
   }
@@ -140,11 +135,9 @@ SctpBridge::~SctpBridge() {
   // that does not answer a SHUTDOWN would hold the stack for minutes of
   // retransmissions, and either way the remote learns at once that we are
   // gone.
-  const linger abort_on_close{1, 0};
   for (auto& [key, peer] : peers_) {
     for (auto& listener : peer->listeners) {
-      usrsctp_setsockopt(listener->socket, SOL_SOCKET, SO_LINGER, &abort_on_close,
-                         sizeof(abort_on_close));
+      SetAbortOnClose(listener->socket);
       usrsctp_close(listener->socket);
     }
   }
@@ -232,14 +225,7 @@ bool SctpBridge::Listen(Peer* peer, uint16_t port) {
                                     0, listener.get());
   if (s == nullptr) return false;
   usrsctp_set_non_blocking(s, 1);
-  const int on = 1;
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on));
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
-  sctp_event event{};
-  event.se_assoc_id = SCTP_ALL_ASSOC;
-  event.se_on = 1;
-  event.se_type = SCTP_ASSOC_CHANGE;
-  usrsctp_setsockopt(s, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
+  SetMessageOptions(s);
   sockaddr_conn local{};
   local.sconn_family = AF_CONN;
   local.sconn_port = htons(port);
@@ -261,8 +247,7 @@ void SctpBridge::Close(Peer* peer) {
   for (auto& listener : peer->listeners) {
     usrsctp_close(listener->socket);
     listener->socket = nullptr;
-    for (const auto& [assoc, partial] : listener->partial) reassembly_bytes_ -= partial.size();
-    listener->partial.clear();
+    assembler_.Drop(listener.get());
   }
   auto it = peers_.find(peer->key);
   closed_.emplace_back(std::move(it->second), now_ms_ + kAfterCloseMs);
@@ -431,14 +416,13 @@ int SctpBridge::Output(Peer* peer, void* buffer, size_t length) {
 }
 
 void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t length) {
-  const auto* n = static_cast<const sctp_notification*>(data);
-  if (length < sizeof(sctp_assoc_change) || n->sn_header.sn_type != SCTP_ASSOC_CHANGE) return;
-  const sctp_assoc_change& change = n->sn_assoc_change;
-  const auto id = static_cast<AssocId>(change.sac_assoc_id);
+  const std::optional<AssocChange> change = ParseAssocChange(data, length);
+  if (!change) return;
+  const AssocId id = change->assoc;
   Peer* peer = listener->peer;
   const std::pair<uint16_t, AssocId> assoc{listener->port, id};
   auto known = std::find(peer->assocs.begin(), peer->assocs.end(), assoc);
-  if (change.sac_state == SCTP_COMM_UP || change.sac_state == SCTP_RESTART) {
+  if (change->up) {
     if (known != peer->assocs.end()) return;  // a restart of one we have
     if (associations_ >= options_.max_associations) {
       SctpBridgeStats::Bump(stats_.sctp_associations_aborted);
@@ -451,9 +435,8 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
     RemoveCandidate(peer);
     SctpBridgeStats::Bump(stats_.sctp_associations_up);
     handler_->OnAssociation(peer, listener->port, id, AssocEvent::kUp);
-  } else if (change.sac_state == SCTP_COMM_LOST || change.sac_state == SCTP_SHUTDOWN_COMP ||
-             change.sac_state == SCTP_CANT_STR_ASSOC) {
-    DropPartial(listener, id);
+  } else {
+    assembler_.Drop(listener, id);
     if (known != peer->assocs.end()) {
       peer->assocs.erase(known);
       --associations_;
@@ -463,23 +446,10 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
   }
 }
 
-void SctpBridge::DropPartial(Listener* listener, AssocId assoc) {
-  auto it = listener->partial.find(assoc);
-  if (it == listener->partial.end()) return;
-  reassembly_bytes_ -= it->second.size();
-  listener->partial.erase(it);
-}
-
 void SctpBridge::AbortRefused() {
   for (const auto& [listener, id] : refused_) {
     if (listener->socket == nullptr) continue;
-    sctp_sndinfo info{};
-    info.snd_flags = SCTP_ABORT;
-    info.snd_assoc_id = static_cast<sctp_assoc_t>(id);
-    // usrsctp refuses a null buffer, even for an empty ABORT.
-    static const uint8_t kNothing = 0;
-    usrsctp_sendv(listener->socket, &kNothing, 0, nullptr, 0, &info, sizeof(info),
-                  SCTP_SENDV_SNDINFO, 0);
+    SendAbort(listener->socket, id);
   }
   refused_.clear();
 }
@@ -487,39 +457,28 @@ void SctpBridge::AbortRefused() {
 void SctpBridge::OnReceive(Listener* listener, const void* data, size_t length,
                            uint16_t remote_port, uint32_t assoc, uint32_t ppid, uint16_t stream,
                            int flags) {
-  const auto* bytes = static_cast<const uint8_t*>(data);
   if (flags & MSG_NOTIFICATION) {
     OnAssocChange(listener, data, length);
     return;
   }
-  absl::Span<const uint8_t> message(bytes, length);
-  if (!(flags & MSG_EOR) || listener->partial.contains(assoc)) {
-    std::vector<uint8_t>& partial = listener->partial[assoc];
-    // No message of ours is longer than its 16-bit length field allows: a
-    // remote that keeps sending one is cut off, and all partial messages
-    // together stay within a budget.
-    if (partial.size() + length > options_.max_message_size ||
-        reassembly_bytes_ + length > options_.max_reassembly_bytes) {
+  absl::Span<const uint8_t> message;
+  switch (assembler_.Add(listener, assoc, stream,
+                         absl::MakeConstSpan(static_cast<const uint8_t*>(data), length),
+                         (flags & MSG_EOR) != 0, &message)) {
+    case MessageAssembler::Result::kPending:
+      return;
+    case MessageAssembler::Result::kTooLarge:
+      // A remote that keeps sending a message no ASAP or ENRP length field
+      // allows is cut off.
       SctpBridgeStats::Bump(stats_.sctp_messages_too_large);
-      DropPartial(listener, assoc);
       refused_.emplace_back(listener, assoc);
       return;
-    }
-    partial.insert(partial.end(), bytes, bytes + length);
-    reassembly_bytes_ += length;
-    if (!(flags & MSG_EOR)) {
+    case MessageAssembler::Result::kWhole:
+      SctpBridgeStats::Bump(stats_.sctp_messages_in);
+      handler_->Deliver(
+          Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
       return;
-    }
-    std::vector<uint8_t> whole = std::move(partial);
-    DropPartial(listener, assoc);
-    SctpBridgeStats::Bump(stats_.sctp_messages_in);
-    handler_->Deliver(
-        Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, whole});
-    return;
   }
-  SctpBridgeStats::Bump(stats_.sctp_messages_in);
-  handler_->Deliver(
-      Delivery{listener->peer, listener->port, remote_port, assoc, ppid, stream, message});
 }
 
 bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
@@ -528,13 +487,7 @@ bool SctpBridge::Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t p
   if (known_.contains(peer)) {
     for (auto& listener : peer->listeners) {
       if (listener->port != local_port || listener->socket == nullptr) continue;
-      sctp_sndinfo info{};
-      info.snd_sid = stream;
-      info.snd_ppid = htonl(ppid);
-      info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
-      ssize_t n = usrsctp_sendv(listener->socket, message.data(), message.size(), nullptr, 0, &info,
-                                sizeof(info), SCTP_SENDV_SNDINFO, 0);
-      if (n < 0) break;
+      if (!SendMessage(listener->socket, assoc, ppid, stream, message)) break;
       SctpBridgeStats::Bump(stats_.sctp_messages_out);
       return true;
     }

@@ -47,19 +47,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
+#include "dataplane/net/endpoint.h"
 #include "dataplane/token_bucket.h"
+#include "dataplane/usrsctp/message_assembler.h"
 
 struct socket;
 
 namespace rspd::dataplane {
-
-// A remote IPv4/IPv6 address and UDP port.
-struct Endpoint {
-  sockaddr_storage address{};
-  socklen_t length = 0;
-
-  static Endpoint From(const sockaddr* address, socklen_t length);
-};
 
 // Counters of the bridge, declared once: name and help text. Owner-only
 // updates (relaxed load + store), readable from any thread. Every packet
@@ -209,7 +203,6 @@ class SctpBridge {
   void AnswerOutOfTheBlue(const Endpoint& from, absl::Span<const uint8_t> packet);
   void Reap();
   void AbortRefused();
-  void DropPartial(Listener* listener, AssocId assoc);
   // Candidates: peers without a live association, oldest first.
   void AddCandidate(Peer* peer);
   void RemoveCandidate(Peer* peer);
@@ -226,7 +219,7 @@ class SctpBridge {
   // Associations to abort once usrsctp has returned (over
   // max_associations, or sending messages too large).
   std::vector<std::pair<Listener*, AssocId>> refused_;
-  size_t reassembly_bytes_ = 0;  // held in Listener::partial
+  MessageAssembler assembler_;  // messages in pieces, per listener and association
   size_t associations_ = 0;
   uint64_t now_ms_ = 0;  // the sum of AdvanceTimers' elapsed times
   uint64_t next_reap_ms_ = 0;

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,7 @@
 #include "absl/random/random.h"
 #include "client/asap_session.h"
 #include "dataplane/frames.h"
+#include "dataplane/net/endpoint.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9899", "HOST:UDP_PORT of the registrar");
 ABSL_FLAG(std::string, kind, "junk", "junk | init | ootb");
@@ -102,10 +104,9 @@ int main(int argc, char** argv) {
     fprintf(stderr, "junk_sender: bad --target or --kind\n");
     return 2;
   }
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_port = htons(target->udp_port);
-  if (inet_pton(AF_INET, target->host.c_str(), &to.sin_addr) != 1) {
+  const std::optional<rspd::dataplane::Endpoint> to =
+      rspd::dataplane::Endpoint::Parse(target->host, target->udp_port);
+  if (!to || to->family() != AF_INET) {
     fprintf(stderr, "junk_sender: --target must be IPv4\n");
     return 2;
   }
@@ -136,7 +137,7 @@ int main(int argc, char** argv) {
     }
     ++endpoints;
     const std::vector<uint8_t> d = Datagram(kind, gen, static_cast<uint16_t>(port));
-    if (sendto(fd, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) ==
+    if (sendto(fd, d.data(), d.size(), 0, to->as_sockaddr(), to->length) ==
         static_cast<ssize_t>(d.size())) {
       ++sent;
     }

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "client/asap_session.h"
+#include "client/business_card.h"
 #include "client/pool_element.h"
 #include "client/pool_user_session.h"
 #include "client/sctp_association.h"
@@ -118,8 +120,7 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
   client::PoolElementSpec pe;
   pe.pe_id = pe_id;
   pe.port = port;
-  pe.control_channel = true;
-  pe.addresses = {protocol::IpAddress::V4(0x7f000001)};
+  pe.control_channel = true;  // its address: the one the registrar sees (PoolElement::Start)
   pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
   client::PoolElement::Options options;
   options.registrars = {*registrar};
@@ -150,32 +151,10 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
     auto others = (*session)->Resolve(pool, 16, absl::Seconds(2));
     if (!others.ok()) continue;
-    std::vector<protocol::IpAddress> addresses;  // storage the card's PEs point into
-    std::vector<protocol::PoolElement> elements;
-    addresses.reserve(others->elements.size());
-    for (const client::ResolvedElement& e : others->elements) {
-      if (e.pe_id == pe_id || e.addresses.empty()) continue;
-      addresses.push_back(e.addresses.front());
-      protocol::PoolElement pe_param;
-      pe_param.pe_id = e.pe_id;
-      pe_param.home_registrar = e.home_registrar;
-      pe_param.registration_life = e.registration_life;
-      pe_param.user_transport.type = e.transport;
-      pe_param.user_transport.port = e.port;
-      pe_param.user_transport.transport_use = e.transport_use;
-      pe_param.user_transport.addresses =
-          protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&addresses.back(), 1));
-      pe_param.policy = e.policy;
-      elements.push_back(pe_param);
-    }
-    if (elements.empty()) continue;
-    Message bc;
-    bc.type = static_cast<uint8_t>(AsapType::kBusinessCard);
-    bc.has_pool_handle = true;
-    bc.pool_handle = pool;
-    bc.pool_elements = protocol::ParamList<protocol::PoolElement>(absl::MakeConstSpan(elements));
+    std::optional<std::vector<uint8_t>> fresh = client::EncodeBusinessCard(pool, *others, pe_id);
+    if (!fresh) continue;
     std::lock_guard<std::mutex> lock(card_mu);
-    card = protocol::EncodeMessageToVector(bc);
+    card = std::move(*fresh);
   }
   if ((*element)->failed()) return 1;
   (void)(*element)->Stop();

@@ -2,13 +2,11 @@
 // registered (re-registering every T4 and answering keep-alives) until
 // SIGINT/SIGTERM, then deregisters (RFC 5352 §3.1, §3.2, §3.4).
 
-#include <arpa/inet.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +16,8 @@
 #include "absl/strings/str_split.h"
 #include "client/asap_session.h"
 #include "client/pool_element.h"
-#include "client/sctp_association.h"
 #include "client/server_hunt.h"
+#include "dataplane/net/endpoint.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
 #include "tools/rspctl_policy.h"
@@ -59,50 +57,19 @@ namespace {
 absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::string& text) {
   std::vector<protocol::IpAddress> out;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
-    std::string s(part);
-    if (s.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
-    uint8_t bytes[16];
-    if (inet_pton(AF_INET, s.c_str(), bytes) == 1) {
-      out.push_back(protocol::IpAddress::V4(protocol::Load32(bytes)));
-    } else if (inet_pton(AF_INET6, s.c_str(), bytes) == 1) {
-      out.push_back(protocol::IpAddress::V6(bytes));
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", s, "'"));
+    if (part.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
+    const std::optional<dataplane::Endpoint> address = dataplane::Endpoint::Parse(part, 0);
+    if (!address) {
+      return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", part, "'"));
     }
+    out.push_back(address->ip());
   }
-  if (out.empty()) return absl::InvalidArgumentError("--address: no address");
   return out;
-}
-
-// The address the kernel sends from toward `registrar` (a connected UDP
-// socket sends nothing): the one the registrar sees as the PE's source.
-absl::StatusOr<std::string> LocalAddressToward(const client::RegistrarAddress& registrar) {
-  sockaddr_storage to{};
-  const socklen_t length = client::ToSockaddr(registrar.host, registrar.udp_port, &to);
-  if (length == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", registrar.host));
-  }
-  const int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_storage local{};
-  socklen_t local_length = sizeof(local);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), length) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_length) == 0;
-  close(fd);
-  if (!ok) return absl::UnavailableError(absl::StrCat("no route to ", registrar.host));
-  char text[INET6_ADDRSTRLEN];
-  const void* bytes =
-      local.ss_family == AF_INET
-          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&local)->sin_addr)
-          : &reinterpret_cast<sockaddr_in6*>(&local)->sin6_addr;
-  inet_ntop(local.ss_family, bytes, text, sizeof(text));
-  return std::string(text);
 }
 
 // The PEs the flags describe, every value checked: InvalidArgument naming the
 // flag and its range otherwise.
-absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags(
-    const std::vector<client::RegistrarAddress>& registrars) {
+absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags() {
   const int64_t lifetime = absl::GetFlag(FLAGS_lifetime);
   if (lifetime != protocol::kInfiniteLifetime && (lifetime < 1 || lifetime > INT32_MAX)) {
     // RFC 5354 §3.10: seconds, -1 infinite. 0 would re-register at once,
@@ -153,15 +120,14 @@ absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags(
     // RFC 5354 §3.4: only the SCTP transport has a Transport Use.
     return absl::InvalidArgumentError("--control_channel needs --transport=sctp");
   }
-  absl::StatusOr<std::string> address_text = absl::GetFlag(FLAGS_address);
-  if (address_text->empty()) {
-    address_text = !registrars.empty() ? LocalAddressToward(registrars.front())
-                                       : absl::GetFlag(FLAGS_announce_interface);
+  // Without --address, PoolElement::Start fills in the address the first
+  // registrar sees (or the announce interface's).
+  const std::string address_text = absl::GetFlag(FLAGS_address);
+  if (!address_text.empty()) {
+    absl::StatusOr<std::vector<protocol::IpAddress>> addresses = ParseAddresses(address_text);
+    if (!addresses.ok()) return addresses.status();
+    pe.addresses = *addresses;
   }
-  absl::StatusOr<std::vector<protocol::IpAddress>> addresses =
-      address_text.ok() ? ParseAddresses(*address_text) : address_text.status();
-  if (!addresses.ok()) return addresses.status();
-  pe.addresses = *addresses;
   pe.policy = *policy;
 
   uint32_t first_id = static_cast<uint32_t>(pe_id);
@@ -200,7 +166,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     return UsageError(kCommand, absl::InvalidArgumentError(
                                     absl::StrCat("--registrar: ", registrars.status().message())));
   }
-  absl::StatusOr<std::vector<client::PoolElementSpec>> pes = PoolElementsFromFlags(*registrars);
+  absl::StatusOr<std::vector<client::PoolElementSpec>> pes = PoolElementsFromFlags();
   if (!pes.ok()) return UsageError(kCommand, pes.status());
 
   sigset_t stop = BlockStopSignals();

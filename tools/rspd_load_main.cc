@@ -6,19 +6,12 @@
 // echo server (--mode=echo). Prints the answered messages per second over
 // --seconds after --warmup_seconds.
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
-#include <usrsctp.h>
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
-#include <cstring>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -26,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "client/asap_session.h"
+#include "client/sctp_association.h"
 #include "protocol/codec.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9899", "HOST:UDP_PORT of rspd or sctp_echo");
@@ -74,51 +68,29 @@ std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id
 
 // One association with its pre-encoded requests, sent round-robin.
 struct Connection {
-  struct socket* socket = nullptr;
+  std::unique_ptr<rspd::client::SctpAssociation> association;
   std::vector<std::vector<uint8_t>> requests;
   size_t next = 0;
   uint8_t reply_type = 0;  // 0: any message counts (echo)
   std::atomic<uint64_t> answered{0};
   std::atomic<uint64_t> last_reply_size{0};
-  std::mutex mu;
-  std::condition_variable cv;
-  bool up = false;
-  bool down = false;
 
   void SendNext() {
     const std::vector<uint8_t>& r = requests[next];
     next = (next + 1) % requests.size();
-    sctp_sndinfo info{};
-    info.snd_ppid = htonl(rspd::protocol::kAsapPpid);
-    usrsctp_sendv(socket, r.data(), r.size(), nullptr, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
-                  0);
+    (void)association->Send(rspd::protocol::kAsapPpid, r);
+  }
+  // The association's handler, on usrsctp's receive thread: the only sender
+  // after the start.
+  bool OnMessage(absl::Span<const uint8_t> data) {
+    if (data.size() >= 4 && (reply_type == 0 || data[0] == reply_type)) {
+      answered.fetch_add(1, std::memory_order_relaxed);
+      last_reply_size.store(data.size(), std::memory_order_relaxed);
+      SendNext();
+    }
+    return true;
   }
 };
-
-int OnReceive(struct socket*, union sctp_sockstore, void* data, size_t length, struct sctp_rcvinfo,
-              int flags, void* ulp_info) {
-  auto* c = static_cast<Connection*>(ulp_info);
-  if (data == nullptr) return 1;
-  if (flags & MSG_NOTIFICATION) {
-    const auto* n = static_cast<const sctp_notification*>(data);
-    if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE) {
-      std::lock_guard<std::mutex> lock(c->mu);
-      if (n->sn_assoc_change.sac_state == SCTP_COMM_UP) {
-        c->up = true;
-      } else {
-        c->down = true;
-      }
-      c->cv.notify_all();
-    }
-  } else if (length >= 4 &&
-             (c->reply_type == 0 || static_cast<const uint8_t*>(data)[0] == c->reply_type)) {
-    c->answered.fetch_add(1, std::memory_order_relaxed);
-    c->last_reply_size.store(length, std::memory_order_relaxed);
-    c->SendNext();  // the receive thread is the only sender after the start
-  }
-  free(data);
-  return 1;
-}
 
 }  // namespace
 
@@ -156,10 +128,6 @@ int main(int argc, char** argv) {
   const int count = absl::GetFlag(FLAGS_associations);
   const int in_flight = absl::GetFlag(FLAGS_in_flight);
   std::vector<std::unique_ptr<Connection>> connections;
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(target->sctp_port);
-  inet_pton(AF_INET, target->host.c_str(), &remote.sin_addr);
   for (int i = 0; i < count; ++i) {
     auto c = std::make_unique<Connection>();
     const bool registrations =
@@ -175,30 +143,16 @@ int main(int argc, char** argv) {
       c->requests.push_back(ResolutionRequest(pool, absl::GetFlag(FLAGS_items)));
     }
     if (mode == "echo") c->reply_type = 0;  // the echo server's replies are opaque
-    c->socket = usrsctp_socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP, OnReceive, nullptr, 0, c.get());
-    const int on = 1;
-    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on));
-    sctp_event event{};
-    event.se_assoc_id = SCTP_ALL_ASSOC;
-    event.se_on = 1;
-    event.se_type = SCTP_ASSOC_CHANGE;
-    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_EVENT, &event, sizeof(event));
-    sctp_udpencaps encaps{};
-    encaps.sue_address.ss_family = AF_INET;
-    encaps.sue_port = htons(target->udp_port);
-    usrsctp_setsockopt(c->socket, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &encaps,
-                       sizeof(encaps));
-    usrsctp_set_non_blocking(c->socket, 1);
-    usrsctp_connect(c->socket, reinterpret_cast<sockaddr*>(&remote), sizeof(remote));
-    connections.push_back(std::move(c));
-  }
-  for (auto& c : connections) {
-    std::unique_lock<std::mutex> lock(c->mu);
-    if (!c->cv.wait_for(lock, std::chrono::seconds(10), [&] { return c->up || c->down; }) ||
-        !c->up) {
-      fprintf(stderr, "rspd_load: an association did not come up\n");
+    Connection* raw = c.get();
+    auto association = rspd::client::SctpAssociation::Connect(
+        target->host, target->sctp_port, target->udp_port, absl::Seconds(10),
+        [raw](uint32_t, absl::Span<const uint8_t> data) { return raw->OnMessage(data); });
+    if (!association.ok()) {
+      fprintf(stderr, "rspd_load: %s\n", std::string(association.status().message()).c_str());
       return 1;
     }
+    c->association = std::move(*association);
+    connections.push_back(std::move(c));
   }
   for (auto& c : connections) {
     for (int k = 0; k < in_flight; ++k) c->SendNext();
