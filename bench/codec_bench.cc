@@ -24,7 +24,7 @@ uint64_t Consume(const Message& m) {
   uint64_t sum = 0;
   auto pe = [&sum](const PoolElement& e) {
     sum += e.pe_id + e.user_transport.port + e.policy.values[0];
-    for (const IpAddress& a : e.user_transport.addresses) sum += a.bytes[3];
+    for (const IpAddress& a : e.user_transport.addresses) sum += a.bytes[15];
   };
   for (const PoolElement& e : m.pool_elements) pe(e);
   for (const PoolEntry& entry : m.pool_entries) {

@@ -127,7 +127,7 @@ PoolElementInfo MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_of
   pe.user.type = ParamType::kSctpTransport;
   pe.user.use = TransportUse::kDataOnly;
   pe.user.port = static_cast<uint16_t>(20000 + g % 40000);
-  const IpAddress address = IpAddress::V4(0x0a000000u | (g & 0xffffff));
+  const protocol::IpAddress address = protocol::IpAddress::V4(0x0a000000u | (g & 0xffffff));
   pe.user.addresses.push_back(address);
   pe.asap.port = 30000;
   pe.asap.addresses.push_back(address);

@@ -11,7 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
 
 namespace rspd::client {
 namespace {
@@ -92,31 +92,16 @@ std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
 
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {
   RegistrarAddress address;
-  std::string host = text;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return absl::InvalidArgumentError("unclosed '[' in address");
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return absl::InvalidArgumentError("expected ':' after ']'");
-      port = text.substr(close + 2);
-    }
-  } else if (size_t colon = text.rfind(':');
-             colon != std::string::npos && text.find(':') == colon) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(text);
+  if (!split.ok()) return split.status();
+  if (!protocol::IpAddress::Parse(split->host)) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", split->host, "'"));
   }
-  unsigned char buffer[16];
-  if (inet_pton(AF_INET, host.c_str(), buffer) != 1 &&
-      inet_pton(AF_INET6, host.c_str(), buffer) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", host, "'"));
-  }
-  address.host = host;
-  if (!port.empty()) {
+  address.host = split->host;
+  if (!split->port.empty()) {
     uint32_t value;
-    if (!absl::SimpleAtoi(port, &value) || value == 0 || value > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("bad port '", port, "'"));
+    if (!absl::SimpleAtoi(split->port, &value) || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("bad port '", split->port, "'"));
     }
     address.udp_port = static_cast<uint16_t>(value);
   }

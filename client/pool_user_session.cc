@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
 
 namespace rspd::client {
 namespace {
@@ -82,7 +82,7 @@ absl::Status PoolUserSession::ConnectToNext() {
     // The PE's SCTP port doubles as its UDP encapsulation port (this
     // library's rule, sctp_association.h).
     auto association = SctpAssociation::Connect(
-        protocol::AddressToString(pe.addresses.front()), pe.port, pe.port, absl::Seconds(2),
+        pe.addresses.front().ToString(), pe.port, pe.port, absl::Seconds(2),
         [this](uint32_t ppid, absl::Span<const uint8_t> data) {
           return ppid == protocol::kAsapPpid && HandleControl(data);
         });

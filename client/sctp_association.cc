@@ -12,7 +12,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
 
 namespace rspd::client {
 namespace {

@@ -267,7 +267,7 @@ void AsapServer::SendErrorReport(const AssocRef& to, const protocol::DecodeError
   }
 }
 
-void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
+void AsapServer::OnMessage(const AssocRef& from, const protocol::IpAddress& remote_ip,
                            uint16_t remote_port, absl::Span<const uint8_t> bytes, Tick now) {
   AsapServerStats::Bump(stats_.messages_received);
   AssocState& assoc = StateOf(from);
@@ -340,7 +340,7 @@ void AsapServer::OnMessage(const AssocRef& from, const handlespace::IpAddress& r
   }
 }
 
-void AsapServer::HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
+void AsapServer::HandleRegistration(const AssocRef& from, const protocol::IpAddress& remote_ip,
                                     uint16_t remote_port, const Message& m, Tick now) {
   handlespace::PoolElementInfo pe;
   Cause cause = PoolElementFromWire(m.pool_element, &pe);
@@ -650,7 +650,7 @@ void AsapServer::SweepReporters(Tick now) {
   }
 }
 
-void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const Message& m,
+void AsapServer::HandleUnreachable(const protocol::IpAddress& reporter, const Message& m,
                                    Tick now) {
   AsapServerStats::Bump(stats_.unreachable_reports);
   // RFC 5355 §2.13: reports are rate-limited per reporter, a reporter being

@@ -148,8 +148,8 @@ class AsapServer {
   // One ASAP message from `from`, whose remote transport address is
   // `remote_ip` / `remote_port` (RFC 5352 §3.1 rule 4 records it as the PE's
   // ASAP transport and checks the PE's addresses against it).
-  void OnMessage(const AssocRef& from, const handlespace::IpAddress& remote_ip,
-                 uint16_t remote_port, absl::Span<const uint8_t> message, Tick now);
+  void OnMessage(const AssocRef& from, const protocol::IpAddress& remote_ip, uint16_t remote_port,
+                 absl::Span<const uint8_t> message, Tick now);
   // The association is gone: its PEs can no longer be reached by keep-alive.
   void OnAssociationDown(const AssocRef& assoc, Tick now);
   // Lifetimes, keep-alive rounds and keep-alive timeouts due at `now`.
@@ -213,7 +213,7 @@ class AsapServer {
   static constexpr uint32_t kNoSession = 0xffffffffu;
   // One unreachable report (RFC 5352 §3.5) against a PE.
   struct Report {
-    handlespace::IpAddress reporter;
+    protocol::IpAddress reporter;
     Tick at = 0;
   };
   // What the registrar knows about an owned PE beyond the handlespace.
@@ -251,7 +251,7 @@ class AsapServer {
     Tick last = 0;
   };
 
-  void HandleRegistration(const AssocRef& from, const handlespace::IpAddress& remote_ip,
+  void HandleRegistration(const AssocRef& from, const protocol::IpAddress& remote_ip,
                           uint16_t remote_port, const protocol::Message& m, Tick now);
   // The association's state, made on its first message.
   AssocState& StateOf(const AssocRef& assoc) { return assocs_[assoc]; }
@@ -261,8 +261,7 @@ class AsapServer {
                          uint32_t pe_id);
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
   void HandleKeepAliveAck(const AssocRef& from, const protocol::Message& m, Tick now);
-  void HandleUnreachable(const handlespace::IpAddress& reporter, const protocol::Message& m,
-                         Tick now);
+  void HandleUnreachable(const protocol::IpAddress& reporter, const protocol::Message& m, Tick now);
 
   void OnAnswer(Job& job, Tick now);
   void FinishRegistration(Job& job, Tick now);
@@ -320,7 +319,7 @@ class AsapServer {
   absl::flat_hash_map<SessionKey, uint32_t, SessionKeyHash, SessionKeyEq> session_index_;
   absl::flat_hash_map<AssocRef, AssocState> assocs_;
   absl::flat_hash_map<const void*, uint32_t> pes_by_peer_;  // sessions per transport peer
-  absl::flat_hash_map<handlespace::IpAddress, Reporter> reporters_;
+  absl::flat_hash_map<protocol::IpAddress, Reporter> reporters_;
   std::vector<uint32_t> contested_;  // sessions with a contender
   Tick next_reporter_sweep_ = 0;
   // Per session: the next keep-alive, or the ack deadline while one is out.

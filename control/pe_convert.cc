@@ -59,18 +59,6 @@ uint32_t* FieldOf(PolicyInfo& p, Field f) {
 
 }  // namespace
 
-protocol::IpAddress AddressToWire(const handlespace::IpAddress& a) {
-  if (a.is_v4()) return protocol::IpAddress::V4(a.v4());
-  return protocol::IpAddress::V6(a.bytes.data());
-}
-
-handlespace::IpAddress AddressFromWire(const protocol::IpAddress& a) {
-  if (a.family == 4) return handlespace::IpAddress::V4(protocol::Load32(a.bytes.data()));
-  handlespace::IpAddress out;
-  out.bytes = a.bytes;
-  return out;
-}
-
 protocol::Cause PoolElementFromWire(const protocol::PoolElement& wire,
                                     handlespace::PoolElementInfo* out) {
   *out = handlespace::PoolElementInfo();
@@ -88,13 +76,12 @@ protocol::Cause PoolElementFromWire(const protocol::PoolElement& wire,
                       ? static_cast<protocol::TransportUse>(user.transport_use)
                       : protocol::TransportUse::kDataOnly;
   for (const protocol::IpAddress& a : user.addresses) {
-    if (!out->user.addresses.push_back(AddressFromWire(a)))
-      return protocol::Cause::kLackOfResources;
+    if (!out->user.addresses.push_back(a)) return protocol::Cause::kLackOfResources;
   }
   if (wire.has_asap_transport) {
     out->asap.port = wire.asap_transport.port;
     for (const protocol::IpAddress& a : wire.asap_transport.addresses) {
-      if (!out->asap.addresses.push_back(AddressFromWire(a))) {
+      if (!out->asap.addresses.push_back(a)) {
         return protocol::Cause::kLackOfResources;
       }
     }
@@ -124,7 +111,7 @@ void EncodeUserTransport(protocol::Writer& w, const handlespace::UserTransport& 
   size_t p = protocol::BeginTransport(w, type, transport.port, static_cast<uint16_t>(transport.use),
                                       transport.dccp_service_code);
   for (size_t i = 0; i < transport.addresses.size; ++i) {
-    protocol::EncodeAddress(w, AddressToWire(transport.addresses.items[i]));
+    protocol::EncodeAddress(w, transport.addresses.items[i]);
   }
   w.EndTlv(p);
 }
@@ -137,7 +124,7 @@ void EncodePoolElementInfo(protocol::Writer& w, const handlespace::PoolElementIn
     size_t t =
         protocol::BeginTransport(w, protocol::ParamType::kSctpTransport, info.asap.port, 0, 0);
     for (size_t i = 0; i < info.asap.addresses.size; ++i) {
-      protocol::EncodeAddress(w, AddressToWire(info.asap.addresses.items[i]));
+      protocol::EncodeAddress(w, info.asap.addresses.items[i]);
     }
     w.EndTlv(t);
   }

@@ -33,7 +33,4 @@ void EncodePoolElementInfo(protocol::Writer& w, const handlespace::PoolElementIn
 void EncodeUserTransport(protocol::Writer& w, const handlespace::UserTransport& transport,
                          protocol::ParamType type);
 
-protocol::IpAddress AddressToWire(const handlespace::IpAddress& address);
-handlespace::IpAddress AddressFromWire(const protocol::IpAddress& address);
-
 }  // namespace rspd::control

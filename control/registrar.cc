@@ -16,15 +16,15 @@
 namespace rspd::control {
 namespace {
 
-handlespace::IpAddress IpOf(const dataplane::Endpoint& e) {
+protocol::IpAddress IpOf(const dataplane::Endpoint& e) {
   if (e.address.ss_family == AF_INET) {
     const auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.address);
-    return handlespace::IpAddress::V4(ntohl(v4->sin_addr.s_addr));
+    return protocol::IpAddress::V4(ntohl(v4->sin_addr.s_addr));
   }
   const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.address);
   uint8_t bytes[16];
   memcpy(bytes, &v6->sin6_addr, 16);
-  return handlespace::IpAddress::V6(bytes);
+  return protocol::IpAddress::V6(bytes);
 }
 
 // The loop wakes at least this often to drive SCTP and handlespace timers:

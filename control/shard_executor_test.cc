@@ -32,7 +32,7 @@ void MakeRegistration(ShardRequest& r, const std::string& pool, uint32_t id, uin
   r.pe.id = id;
   r.pe.home = 1;
   r.pe.user.port = 7000;
-  r.pe.user.addresses.push_back(handlespace::IpAddress::V4(0x7f000001));
+  r.pe.user.addresses.push_back(protocol::IpAddress::V4(0x7f000001));
   r.tick = handlespace::kNever;
   r.cookie = cookie;
 }

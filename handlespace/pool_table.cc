@@ -439,17 +439,17 @@ void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
   r.user_count = pe.user.addresses.size;
   r.asap_count = pe.asap.addresses.size;
   size_t bytes = 0;
-  for (const IpAddress& a : pe.user.addresses.span()) {
+  for (const protocol::IpAddress& a : pe.user.addresses.span()) {
     bytes += a.is_v4() ? 4 : 16;
   }
-  for (const IpAddress& a : pe.asap.addresses.span()) {
+  for (const protocol::IpAddress& a : pe.asap.addresses.span()) {
     bytes += a.is_v4() ? 4 : 16;
   }
   if (bytes <= sizeof(r.addr)) {
     uint8_t mask = 0;
     size_t off = 0;
     size_t i = 0;
-    const auto put = [&](const IpAddress& a) {
+    const auto put = [&](const protocol::IpAddress& a) {
       if (a.is_v4()) {
         std::memcpy(r.addr + off, a.bytes.data() + 12, 4);
         off += 4;
@@ -460,10 +460,10 @@ void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
       }
       ++i;
     };
-    for (const IpAddress& a : pe.user.addresses.span()) {
+    for (const protocol::IpAddress& a : pe.user.addresses.span()) {
       put(a);
     }
-    for (const IpAddress& a : pe.asap.addresses.span()) {
+    for (const protocol::IpAddress& a : pe.asap.addresses.span()) {
       put(a);
     }
     r.v6_mask = mask;
@@ -539,7 +539,7 @@ PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
   size_t off = 0;
   size_t i = 0;
   const auto get = [&]() {
-    IpAddress a;
+    protocol::IpAddress a;
     if (r.v6_mask & (1u << i)) {
       std::memcpy(a.bytes.data(), r.addr + off, 16);
       off += 16;

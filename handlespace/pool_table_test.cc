@@ -226,12 +226,12 @@ TEST(AddressTest, InlineAndSpilledAddressesRoundTrip) {
   PoolTable table;
   PoolElementInfo v6 = MakePe(1, kPr1);
   const uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  v6.user.addresses.push_back(IpAddress::V6(b));  // v4 + v6 + v4 asap = 24 bytes: spills
+  v6.user.addresses.push_back(protocol::IpAddress::V6(b));  // v4 + v6 + v4 asap = 24 bytes: spills
   PoolElementInfo one_v6 = MakePe(2, kPr1);
-  one_v6.user.addresses.items[0] = IpAddress::V6(b);  // 16 + 4: inline
+  one_v6.user.addresses.items[0] = protocol::IpAddress::V6(b);  // 16 + 4: inline
   PoolElementInfo many = MakePe(3, kPr1);
   for (uint32_t i = 0; i < 7; ++i) {
-    many.user.addresses.push_back(IpAddress::V4(0xc0a80000 + i));
+    many.user.addresses.push_back(protocol::IpAddress::V4(0xc0a80000 + i));
   }
   for (const PoolElementInfo& pe : {v6, one_v6, many}) {
     const RegisterResult r = table.Register("p", pe, kNever);

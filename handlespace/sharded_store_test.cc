@@ -233,10 +233,10 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
         pe.user.use = TransportUse::kDataPlusControl;
       }
       if (rng.Uniform(10) == 0) {
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000201));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000202));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000203));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000204));  // spills
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000201));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000202));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000203));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000204));  // spills
       }
       const Tick expiry = rng.Uniform(4) == 0 ? kNever : now + 1 + rng.Uniform(400);
       ShardRequest r;

@@ -10,7 +10,7 @@
 //   pe.id = 0x12345678;
 //   pe.home = my_server_id;
 //   pe.registration_life = 30;  // seconds, RFC 5354 §3.9
-//   pe.user.addresses.push_back(IpAddress::V4(0x0a000001));
+//   pe.user.addresses.push_back(protocol::IpAddress::V4(0x0a000001));
 //   pe.user.port = 20000;
 //   pe.policy.type = PolicyType::kLeastUsed;
 //   pe.policy.load = 0x40000000;
@@ -26,6 +26,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "protocol/address.h"
 #include "protocol/types.h"
 
 namespace rspd::handlespace {
@@ -61,57 +62,20 @@ inline constexpr size_t kMaxTransportAddresses = 8;
 inline constexpr size_t kMaxResolutionItems = protocol::kMaxResolutionItems;
 inline constexpr size_t kMaxPoolHandleSize = protocol::kMaxPoolHandleSize;
 
-// An IPv4 or IPv6 address. IPv4 is held in the IPv4-mapped IPv6 form
-// (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) so that both fit one 16-byte type.
-struct IpAddress {
-  std::array<uint8_t, 16> bytes{};
-
-  // `host_order` is the address as a number, e.g. 0x0a000001 for 10.0.0.1.
-  static IpAddress V4(uint32_t host_order) {
-    IpAddress a;
-    a.bytes[10] = 0xff;
-    a.bytes[11] = 0xff;
-    a.bytes[12] = static_cast<uint8_t>(host_order >> 24);
-    a.bytes[13] = static_cast<uint8_t>(host_order >> 16);
-    a.bytes[14] = static_cast<uint8_t>(host_order >> 8);
-    a.bytes[15] = static_cast<uint8_t>(host_order);
-    return a;
-  }
-  static IpAddress V6(const uint8_t (&b)[16]) {
-    IpAddress a;
-    std::memcpy(a.bytes.data(), b, 16);
-    return a;
-  }
-  bool is_v4() const {
-    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(bytes.data(), kPrefix, 12) == 0;
-  }
-  uint32_t v4() const {
-    return uint32_t{bytes[12]} << 24 | uint32_t{bytes[13]} << 16 | uint32_t{bytes[14]} << 8 |
-           bytes[15];
-  }
-  friend bool operator==(const IpAddress& a, const IpAddress& b) { return a.bytes == b.bytes; }
-  friend bool operator!=(const IpAddress& a, const IpAddress& b) { return !(a == b); }
-  template <typename H>
-  friend H AbslHashValue(H h, const IpAddress& a) {
-    return H::combine(std::move(h), a.bytes);
-  }
-};
-
 // A fixed-capacity address list (no allocation on the command path).
 struct AddressList {
   uint8_t size = 0;
-  std::array<IpAddress, kMaxTransportAddresses> items{};
+  std::array<protocol::IpAddress, kMaxTransportAddresses> items{};
 
   // Returns false (and adds nothing) when full.
-  bool push_back(const IpAddress& a) {
+  bool push_back(const protocol::IpAddress& a) {
     if (size >= kMaxTransportAddresses) {
       return false;
     }
     items[size++] = a;
     return true;
   }
-  absl::Span<const IpAddress> span() const { return {items.data(), size}; }
+  absl::Span<const protocol::IpAddress> span() const { return {items.data(), size}; }
   friend bool operator==(const AddressList& a, const AddressList& b) {
     if (a.size != b.size) {
       return false;

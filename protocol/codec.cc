@@ -202,7 +202,7 @@ bool Decoder::CheckTransport(const Tlv& tlv) {
     region.remove_prefix(step);
   }
   bool ok = Walk(region, [&](const Tlv& a, absl::Span<const uint8_t>) {
-    if (!IpAddress::Matches(PureParamType(a.type))) {
+    if (!ParamTraits<IpAddress>::Matches(PureParamType(a.type))) {
       return Verdict::kUnknown;
     }
     ++addresses;
@@ -724,24 +724,12 @@ void EncodeU32Param(Writer& w, ParamType type, uint32_t value) {
 
 // ---- Parameter values from validated wire bytes ------------------------------
 
-IpAddress IpAddress::V4(uint32_t host_order) {
+IpAddress ParamTraits<IpAddress>::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
+  if (PureParamType(tlv.type) == T(ParamType::kIpv4Address)) {
+    return IpAddress::V4(Load32(tlv.value.data()));
+  }
   IpAddress a;
-  a.family = 4;
-  Store32(a.bytes.data(), host_order);
-  return a;
-}
-
-IpAddress IpAddress::V6(const uint8_t bytes[16]) {
-  IpAddress a;
-  a.family = 6;
-  memcpy(a.bytes.data(), bytes, 16);
-  return a;
-}
-
-IpAddress IpAddress::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
-  IpAddress a;
-  a.family = PureParamType(tlv.type) == T(ParamType::kIpv4Address) ? 4 : 6;
-  memcpy(a.bytes.data(), tlv.value.data(), tlv.value.size());
+  memcpy(a.bytes.data(), tlv.value.data(), 16);
   return a;
 }
 
@@ -765,7 +753,7 @@ Transport Transport::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
   absl::Span<const uint8_t> region = tlv.value.subspan(fixed);
   size_t count = 0;
   for (absl::Span<const uint8_t> r = region; !r.empty(); r = AfterTlv(r)) {
-    if (IpAddress::Matches(PureParamType(Load16(r.data())))) ++count;
+    if (ParamTraits<IpAddress>::Matches(PureParamType(Load16(r.data())))) ++count;
   }
   t.addresses = ParamList<IpAddress>::Wire(region, count);
   return t;
@@ -873,9 +861,9 @@ bool DecodeMessage(Protocol protocol, absl::Span<const uint8_t> bytes, Message* 
 
 void EncodeAddress(Writer& w, const IpAddress& address) {
   // Address TLVs are 8 or 20 bytes and need no padding (RFC 5354 §3.1-3.2).
-  if (address.family == 4) {
+  if (address.is_v4()) {
     w.U32(0x00010008u);
-    w.Bytes(address.bytes.data(), 4);
+    w.Bytes(address.bytes.data() + 12, 4);
   } else {
     w.U32(0x00020014u);
     w.Bytes(address.bytes.data(), 16);

@@ -34,24 +34,16 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "protocol/address.h"
 #include "protocol/types.h"
 #include "protocol/wire.h"
 
 namespace rspd::protocol {
 
-// IPv4 or IPv6 Address parameter (RFC 5354 §3.1, §3.2).
-struct IpAddress {
-  uint8_t family = 4;               // 4 or 6
-  std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4
-
-  static IpAddress V4(uint32_t host_order);
-  static IpAddress V6(const uint8_t bytes[16]);
-  absl::Span<const uint8_t> span() const { return {bytes.data(), family == 4 ? 4u : 16u}; }
-  bool operator==(const IpAddress& o) const {
-    return family == o.family && memcmp(bytes.data(), o.bytes.data(), family == 4 ? 4 : 16) == 0;
-  }
-  bool operator!=(const IpAddress& o) const { return !(*this == o); }
-
+// IPv4 or IPv6 Address parameter (RFC 5354 §3.1, §3.2): an IPv4 address
+// decodes to the IPv4-mapped form (protocol/address.h).
+template <>
+struct ParamTraits<IpAddress> {
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kIpv4Address) ||
            type == static_cast<uint16_t>(ParamType::kIpv6Address);
@@ -242,7 +234,8 @@ size_t EncodeErrorReport(Protocol protocol, const DecodeError& error, uint32_t s
 void BeginMessage(Writer& w, uint8_t type, uint8_t flags);
 size_t FinishMessage(Writer& w);
 
-// Parameter encoders.
+// Parameter encoders. An IPv4-mapped address is written as an IPv4 Address
+// parameter, any other as IPv6 (docs/decisions.md, "Addresses").
 void EncodeAddress(Writer& w, const IpAddress& address);
 void EncodeTransport(Writer& w, const Transport& transport);
 void EncodePolicy(Writer& w, const Policy& policy);

@@ -131,7 +131,7 @@ TEST(CodecRoundTripTest, RegistrationCarriesEveryPoolElementField) {
                                    e.user_transport.addresses.end());
   EXPECT_EQ(addresses[0], IpAddress::V4(0x0a000001));
   EXPECT_EQ(addresses[1], IpAddress::V4(0x0a000002));
-  EXPECT_EQ(addresses[2].family, 6);
+  EXPECT_FALSE(addresses[2].is_v4());
   EXPECT_EQ(addresses[2].bytes[15], 0x42);
   EXPECT_EQ(e.policy.kind(), PolicyType::kLeastUsedWithDegradation);
   ASSERT_EQ(e.policy.value_count, 2);

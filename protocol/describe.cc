@@ -1,7 +1,5 @@
 #include "protocol/describe.h"
 
-#include <arpa/inet.h>
-
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -47,7 +45,7 @@ std::string Hex(absl::Span<const uint8_t> bytes) {
 
 std::vector<std::string> Addresses(const Transport& t) {
   std::vector<std::string> out;
-  for (const IpAddress& a : t.addresses) out.push_back(AddressToString(a));
+  for (const IpAddress& a : t.addresses) out.push_back(a.ToString());
   return out;
 }
 
@@ -173,22 +171,6 @@ const char* TransportName(ParamType type) {
     default:
       return "unknown";
   }
-}
-
-std::string AddressToString(const IpAddress& address) {
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(address.family == 4 ? AF_INET : AF_INET6, address.bytes.data(), text, sizeof(text));
-  return text;
-}
-
-std::string JoinHostPort(absl::string_view host, uint16_t port) {
-  // A colon in the host can only be an IPv6 literal's.
-  if (host.find(':') != absl::string_view::npos) return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
-std::string JoinHostPort(const IpAddress& address, uint16_t port) {
-  return JoinHostPort(AddressToString(address), port);
 }
 
 std::string PoolElementToJson(const PoolElement& e) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "client/pool_element.h"
 #include "client/sctp_association.h"
 #include "client/server_hunt.h"
+#include "protocol/address.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
 #include "tools/rspctl_policy.h"
@@ -59,16 +61,12 @@ namespace {
 absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::string& text) {
   std::vector<protocol::IpAddress> out;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
-    std::string s(part);
-    if (s.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
-    uint8_t bytes[16];
-    if (inet_pton(AF_INET, s.c_str(), bytes) == 1) {
-      out.push_back(protocol::IpAddress::V4(protocol::Load32(bytes)));
-    } else if (inet_pton(AF_INET6, s.c_str(), bytes) == 1) {
-      out.push_back(protocol::IpAddress::V6(bytes));
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", s, "'"));
+    if (part.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
+    std::optional<protocol::IpAddress> address = protocol::IpAddress::Parse(part);
+    if (!address) {
+      return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", part, "'"));
     }
+    out.push_back(*address);
   }
   if (out.empty()) return absl::InvalidArgumentError("--address: no address");
   return out;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/asap_session.h"
+#include "protocol/address.h"
 #include "protocol/describe.h"
 #include "protocol/types.h"
 #include "tools/rspctl_commands.h"
@@ -56,7 +57,7 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
     std::vector<std::string> addresses;  // for JSON
     std::vector<std::string> endpoints;  // ADDRESS:PORT, IPv6 in brackets
     for (const protocol::IpAddress& a : e.addresses) {
-      addresses.push_back(protocol::AddressToString(a));
+      addresses.push_back(a.ToString());
       endpoints.push_back(protocol::JoinHostPort(a, e.port));
     }
     if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.port));

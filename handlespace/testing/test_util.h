@@ -25,9 +25,9 @@ inline PoolElementInfo MakePe(PoolElementId id, RegistrarId home,
   pe.user.type = ParamType::kSctpTransport;
   pe.user.port = static_cast<uint16_t>(20000 + id % 1000);
   pe.user.use = TransportUse::kDataOnly;
-  pe.user.addresses.push_back(IpAddress::V4(0x0a000000u | (id & 0xffffff)));
+  pe.user.addresses.push_back(protocol::IpAddress::V4(0x0a000000u | (id & 0xffffff)));
   pe.asap.port = 30000;
-  pe.asap.addresses.push_back(IpAddress::V4(0x0a000000u | (id & 0xffffff)));
+  pe.asap.addresses.push_back(protocol::IpAddress::V4(0x0a000000u | (id & 0xffffff)));
   pe.policy.type = policy;
   pe.policy.weight = value;
   pe.policy.load = value;
