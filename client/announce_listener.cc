@@ -169,7 +169,7 @@ void AnnounceListener::Loop() {
     }
     r.host = text;  // RFC 5352 §3.6: no transport -> the source and the IANA port
     r.sctp_port = protocol::kAsapPort;
-    for (const protocol::Transport& t : m.transports) {
+    for (const protocol::TransportView& t : m.transports) {
       if (t.type == protocol::ParamType::kSctpTransport && !t.addresses.empty()) {
         r.host = t.addresses.front().ToString();
         r.sctp_port = t.port;

@@ -127,12 +127,12 @@ absl::StatusOr<std::vector<uint8_t>> EncodeServerAnnounce(const RegistrarConfig&
                                     ? protocol::IpAddress::V4(ntohl(local.v4()->sin_addr.s_addr))
                                     : protocol::IpAddress::V6(reinterpret_cast<const uint8_t*>(
                                           local.v6()->sin6_addr.s6_addr));
-  protocol::Transport transport;
+  protocol::TransportView transport;
   transport.type = protocol::ParamType::kSctpTransport;
   transport.port = config.asap_port;
   transport.addresses = protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&address, 1));
   if (!local.IsWildcard()) {
-    m.transports = protocol::ParamList<protocol::Transport>(absl::MakeConstSpan(&transport, 1));
+    m.transports = protocol::ParamList<protocol::TransportView>(absl::MakeConstSpan(&transport, 1));
   }
   return protocol::EncodeMessageToVector(m);
 }

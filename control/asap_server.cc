@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "control/pe_convert.h"
 #include "handlespace/pool_table.h"
+#include "protocol/pool_element_codec.h"
 
 namespace rspd::control {
 namespace {
@@ -342,8 +342,8 @@ void AsapServer::OnMessage(const AssocRef& from, const protocol::IpAddress& remo
 
 void AsapServer::HandleRegistration(const AssocRef& from, const protocol::IpAddress& remote_ip,
                                     uint16_t remote_port, const Message& m, Tick now) {
-  handlespace::PoolElementInfo pe;
-  Cause cause = PoolElementFromWire(m.pool_element, &pe);
+  protocol::PoolElement pe;
+  Cause cause = protocol::PoolElementFromView(m.pool_element, &pe);
   if (cause == kNoError) {
     // RFC 5352 §2.2.1: the PE's addresses must be the association's. Over
     // UDP encapsulation the registrar sees one of them, the packets' source;
@@ -391,7 +391,7 @@ void AsapServer::HandleRegistration(const AssocRef& from, const protocol::IpAddr
   // RFC 5352 §3.1 rule 4: we become the home registrar and record the
   // source transport address as the PE's ASAP transport.
   pe.home = config_.server_id;
-  pe.asap = handlespace::AsapTransport();
+  pe.asap = protocol::AsapTransport();
   pe.asap.port = remote_port;
   pe.asap.addresses.push_back(remote_ip);
   Job* job = NewJob(JobKind::kRegistration, ShardOp::kRegister, m.pool_handle);
@@ -451,14 +451,14 @@ void AsapServer::FinishRegistration(Job& job, Tick now) {
     uint8_t info[1024];
     protocol::Writer w(absl::MakeSpan(info));
     if (r.cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
-      handlespace::PolicyInfo pool_policy;
+      protocol::PolicyInfo pool_policy;
       pool_policy.type = r.pool.policy;
-      protocol::EncodePolicy(w, PolicyToWire(pool_policy));
+      protocol::EncodePolicy(w, protocol::PolicyToWire(pool_policy));
     } else if (r.cause == Cause::kInconsistentTransportType && r.pool_known) {
       // Only the type is what the cause tells; the values are the PE's.
-      EncodeUserTransport(w, r.pe.user, r.pool.transport);
+      protocol::EncodeUserTransport(w, r.pe.user, r.pool.transport);
     } else if (r.cause == Cause::kInvalidValues) {
-      EncodePoolElementInfo(w, r.pe);
+      protocol::EncodePoolElement(w, r.pe);
     }
     ErrorCause error{r.cause, {}};
     if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
@@ -597,12 +597,12 @@ void AsapServer::FinishResolution(const Job& job) {
   // Robin), but RSPLIB 3.4.4 rejects a response with PEs and no policy
   // ("invalid TLV"; tests/rsplib_vm_interop_test): always included.
   if (r.pool_known) {
-    handlespace::PolicyInfo pool_policy;
+    protocol::PolicyInfo pool_policy;
     pool_policy.type = r.pool.policy;
-    protocol::EncodePolicy(w, PolicyToWire(pool_policy));
+    protocol::EncodePolicy(w, protocol::PolicyToWire(pool_policy));
   }
   for (const handlespace::ElementEntry& entry : r.entries) {
-    EncodePoolElementInfo(w, entry.pe);
+    protocol::EncodePoolElement(w, entry.pe);
   }
   size_t n = protocol::FinishMessage(w);
   if (n == 0 || !send_(job.from, absl::MakeConstSpan(buffer_.data(), n))) {

@@ -140,7 +140,7 @@ TEST_P(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
   EXPECT_FALSE(reply.has_error);
   uint32_t slot = Find("echo", 1);
   ASSERT_NE(slot, handlespace::kNoSlot);
-  handlespace::PoolElementInfo pe = TableOf("echo").GetElement(slot);
+  protocol::PoolElement pe = TableOf("echo").GetElement(slot);
   EXPECT_EQ(pe.home, kServerId);
   EXPECT_EQ(pe.asap.port, 5000);
   EXPECT_EQ(server_->stats().registrations.load(), 1u);

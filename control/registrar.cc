@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "control/pe_convert.h"
+#include "protocol/pool_element_codec.h"
 
 namespace rspd::control {
 namespace {

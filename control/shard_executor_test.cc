@@ -28,7 +28,7 @@ ShardExecutor::Options Lcores(int lcores, size_t ring_capacity = 1024) {
 void MakeRegistration(ShardRequest& r, const std::string& pool, uint32_t id, uint64_t cookie) {
   r.op = ShardOp::kRegister;
   r.handle = pool;
-  r.pe = handlespace::PoolElementInfo();
+  r.pe = protocol::PoolElement();
   r.pe.id = id;
   r.pe.home = 1;
   r.pe.user.port = 7000;

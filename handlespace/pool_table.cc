@@ -220,7 +220,7 @@ uint32_t PoolTable::FindPoolHinted(PoolHandleView handle, uint32_t hint) const {
   return FindPool(handle);
 }
 
-uint32_t PoolTable::CreatePool(PoolHandleView handle, const PoolElementInfo& pe) {
+uint32_t PoolTable::CreatePool(PoolHandleView handle, const protocol::PoolElement& pe) {
   uint32_t p;
   if (!free_pools_.empty()) {
     p = free_pools_.back();
@@ -430,7 +430,7 @@ size_t PoolTable::SweepOwner(RegistrarId owner, std::vector<ElementEntry>* remov
 
 // ---- addresses ---------------------------------------------------------------
 
-void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
+void PoolTable::StoreAddresses(uint32_t slot, const protocol::PoolElement& pe) {
   Record& r = records_[slot];
   if (ABSL_PREDICT_FALSE(pe.user.type == ParamType::kDccpTransport)) {
     dccp_service_[slot] = pe.user.dccp_service_code;
@@ -514,10 +514,10 @@ void PoolTable::StorePolicy(uint32_t slot, const PackedPolicy& p, const PolicyTr
   }
 }
 
-PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
+protocol::PoolElement PoolTable::GetElement(uint32_t slot) const {
   const Record& r = records_[slot];
   const Pool& pool = pools_[r.pool];
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   pe.id = r.id;
   pe.home = owners_[r.owner].id;
   pe.registration_life = r.registration_life;
@@ -656,15 +656,15 @@ void PoolTable::SelectionRekey(Pool& pool, uint32_t slot, bool weight_changed) {
 
 // ---- registration ------------------------------------------------------------
 
-RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry,
-                                   uint32_t pool_hint) {
+RegisterResult PoolTable::Register(PoolHandleView handle, const protocol::PoolElement& pe,
+                                   Tick expiry, uint32_t pool_hint) {
   RegisterResult result;
   // RFC 5352 §3.1 rule 5: the PR MAY reject invalid values.
   if (ABSL_PREDICT_FALSE(handle.empty() || handle.size() > kMaxPoolHandleSize ||
-                         !IsKnownPolicy(pe.policy.type) || !IsUserTransport(pe.user.type) ||
-                         pe.user.addresses.size == 0 ||
-                         pe.user.addresses.size > kMaxTransportAddresses ||
-                         pe.asap.addresses.size > kMaxTransportAddresses)) {
+                         protocol::FindPolicy(pe.policy.type) == nullptr ||
+                         !IsUserTransport(pe.user.type) || pe.user.addresses.size == 0 ||
+                         pe.user.addresses.size > protocol::kMaxTransportAddresses ||
+                         pe.asap.addresses.size > protocol::kMaxTransportAddresses)) {
     result.cause = Cause::kInvalidValues;
     return result;
   }

@@ -64,7 +64,7 @@ struct ShardRequest {
   uint64_t cookie = 0;  // for the sender's correlation; untouched
   // Inputs.
   PoolHandle handle;
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   PoolElementId pe_id = 0;
   Tick tick = kNever;
   ResolveOptions resolve;

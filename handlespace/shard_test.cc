@@ -18,7 +18,7 @@ namespace {
 using testing::MakePe;
 using testing::ReferenceChecksum;
 
-ShardRequest Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
+ShardRequest Register(const std::string& handle, const protocol::PoolElement& pe, Tick expiry) {
   ShardRequest r;
   r.op = ShardOp::kRegister;
   r.handle = handle;

@@ -28,7 +28,7 @@ constexpr uint32_t kShards = 3;
 constexpr RegistrarId kOwners = 4;  // owners 1..4
 
 struct ModelPe {
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   Tick expiry = kNever;
   bool marked = false;
 };
@@ -65,8 +65,8 @@ class ShardedStore {
   }
 
   // Every PE of every shard, via chunked iteration.
-  std::map<Key, PoolElementInfo> Snapshot() {
-    std::map<Key, PoolElementInfo> all;
+  std::map<Key, protocol::PoolElement> Snapshot() {
+    std::map<Key, protocol::PoolElement> all;
     for (uint32_t k = 0; k < kShards; ++k) {
       ShardRequest r;
       r.op = ShardOp::kIterateChunk;
@@ -101,7 +101,7 @@ class ShardedStore {
 
 class Model {
  public:
-  Cause Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
+  Cause Register(const std::string& handle, const protocol::PoolElement& pe, Tick expiry) {
     for (const auto& [key, m] : pes_) {
       if (key.first != handle) {
         continue;
@@ -181,8 +181,8 @@ class Model {
     }
     return ReferenceChecksum(blocks);
   }
-  std::map<Key, PoolElementInfo> Snapshot() const {
-    std::map<Key, PoolElementInfo> all;
+  std::map<Key, protocol::PoolElement> Snapshot() const {
+    std::map<Key, protocol::PoolElement> all;
     for (const auto& [key, m] : pes_) {
       all.emplace(key, m.pe);
     }
@@ -220,7 +220,7 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
     const uint64_t op = rng.Uniform(100);
     if (op < 55) {
       // Registration, re-registration (maybe at another registrar), or ENRP ADD_PE.
-      PoolElementInfo pe = testing::MakePe(
+      protocol::PoolElement pe = testing::MakePe(
           id, static_cast<RegistrarId>(1 + rng.Uniform(3)), pool_policy[handle],
           static_cast<uint32_t>(rng.Uniform(1000)), static_cast<uint32_t>(rng.Uniform(50)));
       if (rng.Uniform(20) == 0) {

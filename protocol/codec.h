@@ -35,6 +35,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "protocol/address.h"
+#include "protocol/policy_table.h"
 #include "protocol/types.h"
 #include "protocol/wire.h"
 
@@ -53,7 +54,7 @@ struct ParamTraits<IpAddress> {
 
 // A user or ASAP transport: DCCP, SCTP, TCP, UDP, UDP-Lite or Opaque
 // (RFC 5354 §3.3-3.7, §3.16).
-struct Transport {
+struct TransportView {
   ParamType type = ParamType::kSctpTransport;
   uint16_t port = 0;
   // SCTP: Transport Use (0 data only, 1 data plus control). TCP/UDP/UDP-Lite/
@@ -64,49 +65,44 @@ struct Transport {
   absl::Span<const uint8_t> opaque;  // Opaque Transport only
 
   static bool Matches(uint16_t type);
-  static Transport FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
+  static TransportView FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Pool Member Selection Policy (RFC 5354 §3.8, RFC 5356 §4-5).
 struct Policy {
-  static constexpr size_t kMaxValues = 4;
   uint32_t type = static_cast<uint32_t>(PolicyType::kRoundRobin);
-  // Policy-specific 32-bit values in wire order (weight; priority; load,
-  // load degradation; RSPLIB DPF values).
-  std::array<uint32_t, kMaxValues> values{};
+  // Policy-specific 32-bit values in wire order (protocol/policy_table.h).
+  std::array<uint32_t, kMaxPolicyValues> values{};
   uint8_t value_count = 0;
 
   PolicyType kind() const { return static_cast<PolicyType>(type); }
   static Policy Of(PolicyType type, std::initializer_list<uint32_t> values = {});
-  // Number of values the policy carries, or -1 if any count of 0-4 is
-  // accepted (types this codec does not know).
-  static int ExpectedValueCount(uint32_t type);
   static bool Matches(uint16_t type) { return type == static_cast<uint16_t>(ParamType::kPolicy); }
   static Policy FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Pool Element parameter (RFC 5354 §3.10).
-struct PoolElement {
+struct PoolElementView {
   uint32_t pe_id = 0;
   uint32_t home_registrar = 0;    // 0 = undetermined
   int32_t registration_life = 0;  // seconds, -1 infinite
-  Transport user_transport;
+  TransportView user_transport;
   Policy policy;
   // RFC 5354 §3.10 makes it part of the parameter; a registering PE may leave
   // it out and the registrar fills it in (RFC 5352 §3.1 rule 4).
   bool has_asap_transport = false;
-  Transport asap_transport;
+  TransportView asap_transport;
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kPoolElement);
   }
-  static PoolElement FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
+  static PoolElementView FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Server Information parameter (RFC 5354 §3.11).
 struct ServerInformation {
   uint32_t server_id = 0;
-  Transport transport;  // SCTP
+  TransportView transport;  // SCTP
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kServerInformation);
@@ -127,7 +123,7 @@ struct ErrorCause {
 // (RFC 5353 §2.3).
 struct PoolEntry {
   absl::string_view pool_handle;
-  ParamList<PoolElement> elements;
+  ParamList<PoolElementView> elements;
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kPoolHandle);
@@ -163,16 +159,16 @@ struct Message {
   bool has_pe_id = false;
   uint32_t pe_id = 0;
   bool has_pool_element = false;  // ASAP REGISTRATION, ENRP HANDLE_UPDATE
-  PoolElement pool_element;
-  ParamList<PoolElement> pool_elements;  // HANDLE_RESOLUTION_RESPONSE, BUSINESS_CARD
-  bool has_policy = false;               // HANDLE_RESOLUTION_RESPONSE overall policy
+  PoolElementView pool_element;
+  ParamList<PoolElementView> pool_elements;  // HANDLE_RESOLUTION_RESPONSE, BUSINESS_CARD
+  bool has_policy = false;                   // HANDLE_RESOLUTION_RESPONSE overall policy
   Policy policy;
   ParamList<PoolEntry> pool_entries;     // ENRP HANDLE_TABLE_RESPONSE
   ParamList<ServerInformation> servers;  // ENRP LIST_RESPONSE
   bool has_server_information = false;   // ENRP PRESENCE
   ServerInformation server_information;
-  ParamList<Transport> transports;  // ASAP SERVER_ANNOUNCE
-  bool has_checksum = false;        // ENRP PRESENCE
+  ParamList<TransportView> transports;  // ASAP SERVER_ANNOUNCE
+  bool has_checksum = false;            // ENRP PRESENCE
   uint16_t checksum = 0;
   bool has_cookie = false;  // ASAP COOKIE, COOKIE_ECHO
   absl::Span<const uint8_t> cookie;
@@ -237,12 +233,12 @@ size_t FinishMessage(Writer& w);
 // Parameter encoders. An IPv4-mapped address is written as an IPv4 Address
 // parameter, any other as IPv6 (docs/decisions.md, "Addresses").
 void EncodeAddress(Writer& w, const IpAddress& address);
-void EncodeTransport(Writer& w, const Transport& transport);
+void EncodeTransport(Writer& w, const TransportView& transport);
 void EncodePolicy(Writer& w, const Policy& policy);
-void EncodePoolElement(Writer& w, const PoolElement& element);
+void EncodePoolElement(Writer& w, const PoolElementView& element);
 void EncodePoolHandle(Writer& w, absl::string_view handle);
-// The parts of a Pool Element, for records that are not a PoolElement (the
-// handlespace's, see control/pe_convert.h): the header (RFC 5354 §3.10, up to
+// The parts of a Pool Element, for records that are not a PoolElementView (the
+// owned PoolElement, see protocol/pool_element_codec.h): the header (RFC 5354 §3.10, up to
 // the Registration Life), a transport parameter's fixed part (§3.3-3.7, not
 // opaque), each followed by EncodeAddress()es / parameters and w.EndTlv().
 size_t BeginPoolElement(Writer& w, uint32_t pe_id, uint32_t home_registrar,
@@ -254,6 +250,5 @@ size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transpo
 const char* MessageTypeName(Protocol protocol, uint8_t type);
 const char* ParamTypeName(uint16_t pure_type);
 const char* CauseName(Cause cause);
-const char* PolicyTypeName(uint32_t type);
 
 }  // namespace rspd::protocol

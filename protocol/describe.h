@@ -25,6 +25,6 @@ std::string MessageToJson(const Message& message);
 const char* TransportName(ParamType type);
 // JSON object for one PE: pe_id, home_registrar, registration_life,
 // addresses, port, transport, transport_use, policy, policy_values, asap_transport.
-std::string PoolElementToJson(const PoolElement& element);
+std::string PoolElementToJson(const PoolElementView& element);
 
 }  // namespace rspd::protocol

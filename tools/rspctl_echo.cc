@@ -23,6 +23,7 @@
 #include "client/pool_user_session.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
+#include "protocol/pool_element_codec.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
 #include "tools/stop_signals.h"
@@ -115,12 +116,13 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   server = std::move(*listening);
-  client::PoolElementSpec pe;
-  pe.pe_id = pe_id;
-  pe.port = port;
-  pe.control_channel = true;
-  pe.addresses = {protocol::IpAddress::V4(0x7f000001)};
-  pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  protocol::PoolElement pe;
+  pe.id = pe_id;
+  pe.registration_life = 30;
+  pe.user.port = port;
+  pe.user.use = protocol::TransportUse::kDataPlusControl;
+  pe.user.addresses.push_back(protocol::IpAddress::V4(0x7f000001));
+  pe.policy.type = protocol::PolicyType::kRoundRobin;
   client::PoolElement::Options options;
   options.registrars = {*registrar};
   // Registered, re-registered every T4 and re-homed by the library; the
@@ -150,30 +152,24 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
     auto others = (*session)->Resolve(pool, 16, absl::Seconds(2));
     if (!others.ok()) continue;
-    std::vector<protocol::IpAddress> addresses;  // storage the card's PEs point into
-    std::vector<protocol::PoolElement> elements;
-    addresses.reserve(others->elements.size());
-    for (const client::ResolvedElement& e : others->elements) {
-      if (e.pe_id == pe_id || e.addresses.empty()) continue;
-      addresses.push_back(e.addresses.front());
-      protocol::PoolElement pe_param;
-      pe_param.pe_id = e.pe_id;
-      pe_param.home_registrar = e.home_registrar;
-      pe_param.registration_life = e.registration_life;
-      pe_param.user_transport.type = e.transport;
-      pe_param.user_transport.port = e.port;
-      pe_param.user_transport.transport_use = e.transport_use;
-      pe_param.user_transport.addresses =
-          protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&addresses.back(), 1));
-      pe_param.policy = e.policy;
-      elements.push_back(pe_param);
+    // The card's PEs: the others, each with its first user address and no
+    // ASAP transport (a PU reaches a PE on its user transport, §3.9).
+    std::vector<protocol::PoolElement> owned;
+    for (protocol::PoolElement e : others->elements) {
+      if (e.id == pe_id || e.user.addresses.empty()) continue;
+      e.user.addresses.size = 1;
+      e.asap = protocol::AsapTransport();
+      owned.push_back(e);
     }
+    std::vector<protocol::PoolElementView> elements;  // views into `owned`
+    for (const protocol::PoolElement& e : owned) elements.push_back(protocol::ViewOf(e));
     if (elements.empty()) continue;
     Message bc;
     bc.type = static_cast<uint8_t>(AsapType::kBusinessCard);
     bc.has_pool_handle = true;
     bc.pool_handle = pool;
-    bc.pool_elements = protocol::ParamList<protocol::PoolElement>(absl::MakeConstSpan(elements));
+    bc.pool_elements =
+        protocol::ParamList<protocol::PoolElementView>(absl::MakeConstSpan(elements));
     std::lock_guard<std::mutex> lock(card_mu);
     card = protocol::EncodeMessageToVector(bc);
   }

@@ -15,10 +15,10 @@
 
 namespace rspd::handlespace::testing {
 
-inline PoolElementInfo MakePe(PoolElementId id, RegistrarId home,
-                              PolicyType policy = PolicyType::kRoundRobin, uint32_t value = 0,
-                              uint32_t load_degradation = 0) {
-  PoolElementInfo pe;
+inline protocol::PoolElement MakePe(PoolElementId id, RegistrarId home,
+                                    PolicyType policy = PolicyType::kRoundRobin, uint32_t value = 0,
+                                    uint32_t load_degradation = 0) {
+  protocol::PoolElement pe;
   pe.id = id;
   pe.home = home;
   pe.registration_life = 30;
