@@ -22,13 +22,13 @@ namespace {
 // Reads every field a PU or peer would use, so that lazy views are paid for.
 uint64_t Consume(const Message& m) {
   uint64_t sum = 0;
-  auto pe = [&sum](const PoolElement& e) {
+  auto pe = [&sum](const PoolElementView& e) {
     sum += e.pe_id + e.user_transport.port + e.policy.values[0];
-    for (const IpAddress& a : e.user_transport.addresses) sum += a.bytes[3];
+    for (const IpAddress& a : e.user_transport.addresses) sum += a.bytes[15];
   };
-  for (const PoolElement& e : m.pool_elements) pe(e);
+  for (const PoolElementView& e : m.pool_elements) pe(e);
   for (const PoolEntry& entry : m.pool_entries) {
-    for (const PoolElement& e : entry.elements) pe(e);
+    for (const PoolElementView& e : entry.elements) pe(e);
   }
   return sum;
 }
@@ -106,11 +106,11 @@ BENCHMARK(BM_Codec_Decode_HandleTableResponse)->Arg(128);
 struct PeValues {
   std::array<IpAddress, 2> user_addresses = {IpAddress::V4(0x0a000001), IpAddress::V4(0x0a000002)};
   std::array<IpAddress, 1> asap_addresses = {IpAddress::V4(0x0a000001)};
-  std::vector<PoolElement> pes;
+  std::vector<PoolElementView> pes;
 
   explicit PeValues(int count) {
     for (int i = 0; i < count; ++i) {
-      PoolElement e;
+      PoolElementView e;
       e.pe_id = static_cast<uint32_t>(i + 1) * 2654435761u;
       e.home_registrar = 1;
       e.registration_life = 300;
@@ -152,7 +152,7 @@ void BM_Codec_Encode_HandleResolutionResponse(benchmark::State& state) {
   m.pool_handle = "pool000001";
   m.has_policy = true;
   m.policy = Policy::Of(PolicyType::kLeastUsed, {0});
-  m.pool_elements = ParamList<PoolElement>(values.pes);
+  m.pool_elements = ParamList<PoolElementView>(values.pes);
   EncodeLoop(state, m);
 }
 BENCHMARK(BM_Codec_Encode_HandleResolutionResponse)->Arg(1)->Arg(3)->Arg(32);
@@ -164,7 +164,7 @@ void BM_Codec_Encode_HandleTableResponse(benchmark::State& state) {
   m.type = static_cast<uint8_t>(EnrpType::kHandleTableResponse);
   m.sender_id = 1;
   m.receiver_id = 2;
-  PoolEntry entry{"pool000001", ParamList<PoolElement>(values.pes)};
+  PoolEntry entry{"pool000001", ParamList<PoolElementView>(values.pes)};
   m.pool_entries = ParamList<PoolEntry>(absl::MakeConstSpan(&entry, 1));
   EncodeLoop(state, m);
 }

@@ -118,16 +118,16 @@ std::vector<std::string> Handles(uint32_t pools) {
   return handles;
 }
 
-PoolElementInfo MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_offset,
-                       RegistrarId home) {
-  PoolElementInfo pe;
+protocol::PoolElement MakePe(uint32_t i, uint32_t g, bool least_used, uint32_t load_offset,
+                             RegistrarId home) {
+  protocol::PoolElement pe;
   pe.id = PeId(i);
   pe.home = home;
   pe.registration_life = 30;
   pe.user.type = ParamType::kSctpTransport;
   pe.user.use = TransportUse::kDataOnly;
   pe.user.port = static_cast<uint16_t>(20000 + g % 40000);
-  const IpAddress address = IpAddress::V4(0x0a000000u | (g & 0xffffff));
+  const protocol::IpAddress address = protocol::IpAddress::V4(0x0a000000u | (g & 0xffffff));
   pe.user.addresses.push_back(address);
   pe.asap.port = 30000;
   pe.asap.addresses.push_back(address);
@@ -390,7 +390,7 @@ void BM_Handlespace_TakeOver(benchmark::State& state) {
 
 // RFC 5353 §3.2.3 handle table: every PE once, in chunks of 128 (RSPLIB's
 // max elements per HANDLE_TABLE_RESPONSE), each PE read out in full
-// (PoolElementInfo, as an encoder needs it) with its pool handle.
+// (protocol::PoolElement, as an encoder needs it) with its pool handle.
 void BM_Handlespace_IterateChunks(benchmark::State& state) {
   const Scenario s = Get(state, -1);
   const auto handles = Handles(s.pools);
@@ -411,7 +411,7 @@ void BM_Handlespace_IterateChunks(benchmark::State& state) {
       chunk.clear();
       cursor = table.IterateChunk(cursor, 128, &chunk);
       for (uint32_t slot : chunk) {
-        const PoolElementInfo pe = table.GetElement(slot);
+        const protocol::PoolElement pe = table.GetElement(slot);
         sum += pe.id + pe.user.port + table.pool_handle(slot).size();
       }
       seen += static_cast<int64_t>(chunk.size());

@@ -10,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "dataplane/net/endpoint.h"
 #include "dataplane/net/multicast.h"
+#include "protocol/address.h"
 #include "protocol/codec.h"
-#include "protocol/describe.h"
 
 namespace rspd::client {
 namespace {
@@ -25,23 +25,10 @@ bool IsMulticastGroup(const std::string& text) {
 
 absl::StatusOr<AnnounceGroup> ParseAnnounceGroup(const std::string& text) {
   AnnounceGroup out;
-  std::string port;
-  out.address = text;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return absl::InvalidArgumentError("unclosed '[' in group");
-    out.address = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return absl::InvalidArgumentError("expected ':' after ']'");
-      port = text.substr(close + 2);
-      if (port.empty()) return absl::InvalidArgumentError("empty port after ']:'");
-    }
-  } else if (size_t colon = text.find(':');
-             colon != std::string::npos && text.find(':', colon + 1) == std::string::npos) {
-    out.address = text.substr(0, colon);  // IPv4 GROUP:PORT; more colons: a bare IPv6 group
-    port = text.substr(colon + 1);
-    if (port.empty()) return absl::InvalidArgumentError("empty port after ':'");
-  }
+  absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(text);
+  if (!split.ok()) return split.status();
+  out.address = split->host;
+  const std::string& port = split->port;
   if (!IsMulticastGroup(out.address)) {
     return absl::InvalidArgumentError(
         absl::StrCat("not an IPv4 or IPv6 multicast group: '", out.address, "'"));
@@ -116,9 +103,9 @@ void AnnounceListener::Loop() {
     r.host =
         dataplane::Endpoint::From(reinterpret_cast<const sockaddr*>(&from), length).HostString();
     r.sctp_port = protocol::kAsapPort;
-    for (const protocol::Transport& t : m.transports) {
+    for (const protocol::TransportView& t : m.transports) {
       if (t.type == protocol::ParamType::kSctpTransport && !t.addresses.empty()) {
-        r.host = protocol::AddressToString(t.addresses.front());
+        r.host = t.addresses.front().ToString();
         r.sctp_port = t.port;
         break;
       }

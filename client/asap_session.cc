@@ -10,8 +10,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "dataplane/net/endpoint.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
+#include "protocol/pool_element_codec.h"
 
 namespace rspd::client {
 namespace {
@@ -73,48 +73,22 @@ absl::Status CheckPoolHandle(absl::string_view pool) {
   return absl::OkStatus();
 }
 
-ResolvedElement ToResolved(const protocol::PoolElement& e) {
-  ResolvedElement r;
-  r.pe_id = e.pe_id;
-  r.home_registrar = e.home_registrar;
-  r.registration_life = e.registration_life;
-  r.transport = e.user_transport.type;
-  r.port = e.user_transport.port;
-  r.transport_use = e.user_transport.transport_use;
-  r.addresses.assign(e.user_transport.addresses.begin(), e.user_transport.addresses.end());
-  r.policy = e.policy;
-  return r;
-}
-
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
   return protocol::JoinHostPort(registrar.host, registrar.udp_port);
 }
 
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {
   RegistrarAddress address;
-  std::string host = text;
-  std::string port;
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find(']');
-    if (close == std::string::npos) return absl::InvalidArgumentError("unclosed '[' in address");
-    host = text.substr(1, close - 1);
-    if (close + 1 < text.size()) {
-      if (text[close + 1] != ':') return absl::InvalidArgumentError("expected ':' after ']'");
-      port = text.substr(close + 2);
-    }
-  } else if (size_t colon = text.rfind(':');
-             colon != std::string::npos && text.find(':') == colon) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
+  absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(text);
+  if (!split.ok()) return split.status();
+  if (!protocol::IpAddress::Parse(split->host)) {
+    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", split->host, "'"));
   }
-  if (!dataplane::Endpoint::Parse(host, 0)) {
-    return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", host, "'"));
-  }
-  address.host = host;
-  if (!port.empty()) {
+  address.host = split->host;
+  if (!split->port.empty()) {
     uint32_t value;
-    if (!absl::SimpleAtoi(port, &value) || value == 0 || value > 65535) {
-      return absl::InvalidArgumentError(absl::StrCat("bad port '", port, "'"));
+    if (!absl::SimpleAtoi(split->port, &value) || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat("bad port '", split->port, "'"));
     }
     address.udp_port = static_cast<uint16_t>(value);
   }
@@ -407,22 +381,14 @@ absl::StatusOr<std::vector<uint8_t>> AsapSession::AwaitReply(uint32_t assoc, Asa
   }
 }
 
-absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpec& pe,
+absl::Status AsapSession::Register(const std::string& pool, const protocol::PoolElement& pe,
                                    absl::Duration timeout) {
   if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   Message m = Asap(AsapType::kRegistration, pool);
   m.has_pool_element = true;
-  m.pool_element.pe_id = pe.pe_id;
-  m.pool_element.registration_life = pe.registration_life;
-  m.pool_element.user_transport.type = pe.transport;
-  m.pool_element.user_transport.port = pe.port;
-  m.pool_element.user_transport.transport_use =
-      pe.control_channel ? static_cast<uint16_t>(protocol::TransportUse::kDataPlusControl) : 0;
-  m.pool_element.user_transport.addresses =
-      protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(pe.addresses));
-  m.pool_element.policy = pe.policy;
+  m.pool_element = protocol::ViewOf(pe);
   absl::StatusOr<std::vector<uint8_t>> bytes =
-      Transact(m, AsapType::kRegistrationResponse, pool, pe.pe_id, timeout);
+      Transact(m, AsapType::kRegistrationResponse, pool, pe.id, timeout);
   if (!bytes.ok()) return bytes.status();
   Message reply;
   protocol::DecodeError error;
@@ -431,7 +397,7 @@ absl::Status AsapSession::Register(const std::string& pool, const PoolElementSpe
     return CauseStatus(reply, "registration");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  registered_[pool].insert(pe.pe_id);
+  registered_[pool].insert(pe.id);
   return absl::OkStatus();
 }
 
@@ -488,9 +454,7 @@ absl::StatusOr<Resolution> AsapSession::Resolve(const std::string& pool, uint32_
   }
   Resolution out;
   if (reply.has_policy) out.overall_policy = reply.policy.type;
-  for (const protocol::PoolElement& e : reply.pool_elements) {
-    out.elements.push_back(ToResolved(e));
-  }
+  out.elements = protocol::OwnedElements(reply.pool_elements);
   return out;
 }
 

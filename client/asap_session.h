@@ -23,7 +23,7 @@
 //
 // Example:
 //   auto session = AsapSession::Connect({"127.0.0.1", 9899}, absl::Seconds(5));
-//   PoolElementSpec pe;  // id, transport, policy...
+//   protocol::PoolElement pe;  // id, transport, policy...
 //   absl::Status s = (*session)->Register("echo", pe);
 //   auto pes = (*session)->Resolve("echo", 3);
 //   for (const RemovedRegistration& r : (*session)->TakeRemovedRegistrations()) ...
@@ -49,6 +49,7 @@
 #include "absl/types/span.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
+#include "protocol/pool_element.h"
 
 namespace rspd::client {
 
@@ -68,35 +69,10 @@ std::string FormatRegistrarAddress(const RegistrarAddress& registrar);
 // the length given otherwise.
 absl::Status CheckPoolHandle(absl::string_view pool);
 
-// A pool element as the library describes it (owned values).
-struct PoolElementSpec {
-  uint32_t pe_id = 0;
-  int32_t registration_life = 30;  // seconds; -1 infinite
-  protocol::ParamType transport = protocol::ParamType::kSctpTransport;
-  uint16_t port = 0;
-  bool control_channel = false;  // SCTP Transport Use DATA PLUS CONTROL
-  std::vector<protocol::IpAddress> addresses;
-  protocol::Policy policy;
-};
-
-// A PE as a handle resolution returns it (owned copy of the wire values).
-struct ResolvedElement {
-  uint32_t pe_id = 0;
-  uint32_t home_registrar = 0;
-  int32_t registration_life = 0;
-  protocol::ParamType transport = protocol::ParamType::kSctpTransport;
-  uint16_t port = 0;
-  uint16_t transport_use = 0;
-  std::vector<protocol::IpAddress> addresses;
-  protocol::Policy policy;
-};
-
-// The owned copy of a wire Pool Element.
-ResolvedElement ToResolved(const protocol::PoolElement& e);
-
 struct Resolution {
   uint32_t overall_policy = static_cast<uint32_t>(protocol::PolicyType::kRoundRobin);
-  std::vector<ResolvedElement> elements;
+  // The PEs a record can hold (protocol::OwnedElements).
+  std::vector<protocol::PoolElement> elements;
 };
 
 // A registration the registrar removed on its own: its keep-alive went
@@ -150,7 +126,7 @@ class AsapSession {
   // InvalidArgument when the registrar could not read the request
   // (ASAP_ERROR). On success keep-alives for the PE are answered until it is
   // deregistered or the registrar removes it.
-  absl::Status Register(const std::string& pool, const PoolElementSpec& pe,
+  absl::Status Register(const std::string& pool, const protocol::PoolElement& pe,
                         absl::Duration timeout = absl::Seconds(30));
   // RFC 5352 §3.2. The PE's keep-alives go unanswered from the call on,
   // unless no answer comes (then the registrar may still have it).

@@ -11,14 +11,16 @@
 namespace rspd::client {
 namespace {
 
-ResolvedElement Element(uint32_t pe_id, std::vector<protocol::IpAddress> addresses) {
-  ResolvedElement e;
-  e.pe_id = pe_id;
-  e.home_registrar = 0x2a;
+protocol::PoolElement Element(uint32_t pe_id, std::vector<protocol::IpAddress> addresses) {
+  protocol::PoolElement e;
+  e.id = pe_id;
+  e.home = 0x2a;
   e.registration_life = 30;
-  e.port = static_cast<uint16_t>(7000 + pe_id);
-  e.addresses = std::move(addresses);
-  e.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  e.user.port = static_cast<uint16_t>(7000 + pe_id);
+  for (const protocol::IpAddress& a : addresses) e.user.addresses.push_back(a);
+  e.asap.port = 5000;
+  e.asap.addresses.push_back(protocol::IpAddress::V4(0x0a0000ff));
+  e.policy.type = protocol::PolicyType::kRoundRobin;
   return e;
 }
 
@@ -36,9 +38,10 @@ TEST(BusinessCardTest, ListsTheOtherPesInOrderWithAllTheirAddresses) {
   EXPECT_EQ(m.pool_handle, "echo");
   std::vector<uint32_t> ids;
   std::vector<size_t> address_counts;
-  for (const protocol::PoolElement& pe : m.pool_elements) {
+  for (const protocol::PoolElementView& pe : m.pool_elements) {
     ids.push_back(pe.pe_id);
     address_counts.push_back(pe.user_transport.addresses.size());
+    EXPECT_FALSE(pe.has_asap_transport);  // a PU reaches a PE on its user transport
   }
   // PE 1 is the card's owner; PE 4 has no address to fail over to.
   EXPECT_EQ(ids, (std::vector<uint32_t>{3, 2}));

@@ -35,7 +35,7 @@ absl::Duration ReregistrationInterval(int32_t lifetime) {
   return std::min(t4, absl::Minutes(10));
 }
 
-PoolElement::PoolElement(std::string pool, std::vector<PoolElementSpec> pes, Options options,
+PoolElement::PoolElement(std::string pool, std::vector<protocol::PoolElement> pes, Options options,
                          EventFn on_event)
     : pool_(std::move(pool)),
       pes_(std::move(pes)),
@@ -45,7 +45,7 @@ PoolElement::PoolElement(std::string pool, std::vector<PoolElementSpec> pes, Opt
       registered_(pes_.size(), false),
       queued_(pes_.size(), false),
       hunt_backoff_(options_.hunt.t5) {
-  for (size_t i = 0; i < pes_.size(); ++i) index_.emplace(pes_[i].pe_id, i);
+  for (size_t i = 0; i < pes_.size(); ++i) index_.emplace(pes_[i].id, i);
 }
 
 absl::StatusOr<protocol::IpAddress> LocalAddressToward(const RegistrarAddress& registrar) {
@@ -73,22 +73,21 @@ absl::StatusOr<protocol::IpAddress> DefaultAddress(const PoolElement::Options& o
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(std::string pool,
-                                                                std::vector<PoolElementSpec> pes,
-                                                                Options options, EventFn on_event) {
+absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(
+    std::string pool, std::vector<protocol::PoolElement> pes, Options options, EventFn on_event) {
   if (absl::Status s = CheckPoolHandle(pool); !s.ok()) return s;
   if (pes.empty()) return absl::InvalidArgumentError("no pool element to register");
   absl::flat_hash_set<uint32_t> ids;
-  for (const PoolElementSpec& p : pes) {
+  for (const protocol::PoolElement& p : pes) {
     // RFC 5352 §3.1 R2.2, §3.2 D2: the PE id names the registration.
-    if (!ids.insert(p.pe_id).second) {
-      return absl::InvalidArgumentError(absl::StrFormat("pe_id=0x%08x is given twice", p.pe_id));
+    if (!ids.insert(p.id).second) {
+      return absl::InvalidArgumentError(absl::StrFormat("pe_id=0x%08x is given twice", p.id));
     }
     // RFC 5354 §3.10: seconds, or -1 for infinite. 0 would make T4 zero
     // (a re-registration every tick).
     if (p.registration_life != protocol::kInfiniteLifetime && p.registration_life < 1) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "pe_id=0x%08x: registration life %d s; it must be -1 (infinite) or at least 1 s", p.pe_id,
+          "pe_id=0x%08x: registration life %d s; it must be -1 (infinite) or at least 1 s", p.id,
           p.registration_life));
     }
   }
@@ -105,14 +104,14 @@ absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(std::string pool
     return absl::InvalidArgumentError("no registrar: give a list or an announce group");
   }
   std::optional<protocol::IpAddress> default_address;
-  for (PoolElementSpec& p : pes) {
-    if (!p.addresses.empty()) continue;
+  for (protocol::PoolElement& p : pes) {
+    if (p.user.addresses.size != 0) continue;
     if (!default_address) {
       absl::StatusOr<protocol::IpAddress> a = DefaultAddress(options);
       if (!a.ok()) return a.status();
       default_address = *a;
     }
-    p.addresses = {*default_address};
+    p.user.addresses.push_back(*default_address);
   }
   std::unique_ptr<PoolElement> pe(
       new PoolElement(std::move(pool), std::move(pes), std::move(options), std::move(on_event)));
@@ -184,7 +183,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
   while (!due_.empty()) {
     if (cancel_.load(std::memory_order_relaxed)) return Pass::kStopped;  // Stop()
     const size_t i = due_.front();
-    const PoolElementSpec& p = pes_[i];
+    const protocol::PoolElement& p = pes_[i];
     absl::Status status = session_->Register(pool_, p, options_.request_timeout);
     if (status.ok()) {
       due_.pop_front();
@@ -192,7 +191,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
       if (!registered_[i]) {
         registered_[i] = true;
         Emit(Note(Event::Kind::kRegistered,
-                  absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s", p.pe_id, pool_,
+                  absl::StrFormat("registered pe_id=0x%08x pool=%s registrar=%s", p.id, pool_,
                                   hunt_.current())));
       }
       continue;
@@ -206,7 +205,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
         failure_ = status;
       }
       Emit(Note(Event::Kind::kRejected,
-                absl::StrFormat("pe_id=0x%08x: %s", p.pe_id, status.message())));
+                absl::StrFormat("pe_id=0x%08x: %s", p.id, status.message())));
       return Pass::kStopped;
     }
     if (absl::IsResourceExhausted(status)) {
@@ -233,7 +232,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
 void PoolElement::Run() {
   // T4 of the PE with the shortest lifetime (-1, infinite, is the longest).
   absl::Duration t4 = absl::InfiniteDuration();
-  for (const PoolElementSpec& p : pes_) {
+  for (const protocol::PoolElement& p : pes_) {
     if (options_.reregister) t4 = std::min(t4, ReregistrationInterval(p.registration_life));
   }
   absl::Time next_round = absl::InfiniteFuture();  // T4
@@ -323,8 +322,8 @@ absl::Status PoolElement::Deregister() {
     // removed by the registrar is not in the pool (RFC 5352 §3.2).
     if (!registered_[i]) continue;
     if (!session_->connected()) return result.ok() ? unreachable : result;
-    const PoolElementSpec& p = pes_[i];
-    absl::Status status = session_->Deregister(pool_, p.pe_id, options_.request_timeout);
+    const protocol::PoolElement& p = pes_[i];
+    absl::Status status = session_->Deregister(pool_, p.id, options_.request_timeout);
     if (!status.ok()) {
       Emit(
           Note(Event::Kind::kDeregisterFailed, absl::StrCat("deregistration: ", status.message())));
@@ -332,7 +331,7 @@ absl::Status PoolElement::Deregister() {
       continue;
     }
     registered_[i] = false;
-    Emit(Note(Event::Kind::kDeregistered, absl::StrFormat("deregistered pe_id=0x%08x", p.pe_id)));
+    Emit(Note(Event::Kind::kDeregistered, absl::StrFormat("deregistered pe_id=0x%08x", p.id)));
   }
   return result;
 }

@@ -109,7 +109,7 @@ class PoolElement {
   // or on a listener that cannot start. Everything after
   // that (hunting, registering) happens on the PE's thread.
   static absl::StatusOr<std::unique_ptr<PoolElement>> Start(std::string pool,
-                                                            std::vector<PoolElementSpec> pes,
+                                                            std::vector<protocol::PoolElement> pes,
                                                             Options options, EventFn on_event);
   ~PoolElement();  // Stop()
   PoolElement(const PoolElement&) = delete;
@@ -128,7 +128,7 @@ class PoolElement {
   absl::Status failure() const;
 
  private:
-  PoolElement(std::string pool, std::vector<PoolElementSpec> pes, Options options,
+  PoolElement(std::string pool, std::vector<protocol::PoolElement> pes, Options options,
               EventFn on_event);
   // What a registration pass left to do.
   enum class Pass { kDone, kLater, kStopped };
@@ -145,7 +145,7 @@ class PoolElement {
   void Emit(Event event) const;
 
   const std::string pool_;
-  const std::vector<PoolElementSpec> pes_;
+  const std::vector<protocol::PoolElement> pes_;
   absl::flat_hash_map<uint32_t, size_t> index_;  // PE id -> its place in pes_
   const Options options_;
   const EventFn on_event_;

@@ -2,7 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
+#include "protocol/pool_element_codec.h"
 
 namespace rspd::client {
 namespace {
@@ -43,16 +44,13 @@ bool PoolUserSession::HandleControl(absl::Span<const uint8_t> data) {
       options_.log(absl::StrFormat("business card from pe_id=0x%08x: %d PEs", pe_id_,
                                    static_cast<int>(m.pool_elements.size())));
     }
-    business_card_.clear();
-    for (const protocol::PoolElement& e : m.pool_elements) {
-      business_card_.push_back(ToResolved(e));
-    }
+    business_card_ = protocol::OwnedElements(m.pool_elements);
   }
   return true;
 }
 
 absl::Status PoolUserSession::ConnectToNext() {
-  std::vector<ResolvedElement> candidates;
+  std::vector<protocol::PoolElement> candidates;
   {
     std::lock_guard<std::mutex> lock(mu_);
     candidates = business_card_;
@@ -74,26 +72,26 @@ absl::Status PoolUserSession::ConnectToNext() {
     candidates.insert(candidates.end(), cached->elements.begin(), cached->elements.end());
   }
   for (size_t i = 0; i < candidates.size(); ++i) {
-    const ResolvedElement& pe = candidates[i];
-    if (failed_.count(pe.pe_id) || pe.addresses.empty() ||
-        pe.transport != protocol::ParamType::kSctpTransport) {
+    const protocol::PoolElement& pe = candidates[i];
+    if (failed_.count(pe.id) || pe.user.addresses.empty() ||
+        pe.user.type != protocol::ParamType::kSctpTransport) {
       continue;
     }
     // The PE's SCTP port doubles as its UDP encapsulation port (this
     // library's rule, sctp_association.h).
     auto association = SctpAssociation::Connect(
-        protocol::AddressToString(pe.addresses.front()), pe.port, pe.port, absl::Seconds(2),
+        pe.user.addresses.items[0].ToString(), pe.user.port, pe.user.port, absl::Seconds(2),
         [this](uint32_t ppid, absl::Span<const uint8_t> data) {
           return ppid == protocol::kAsapPpid && HandleControl(data);
         });
     if (!association.ok()) {
-      failed_.insert(pe.pe_id);
-      cache_.Purge(pool_, pe.pe_id);
-      (void)registrar_->ReportUnreachable(pool_, pe.pe_id);
+      failed_.insert(pe.id);
+      cache_.Purge(pool_, pe.id);
+      (void)registrar_->ReportUnreachable(pool_, pe.id);
       continue;
     }
     association_ = std::move(*association);
-    pe_id_ = pe.pe_id;
+    pe_id_ = pe.id;
     chosen_from_card_ = i < from_card;
     // RFC 5352 §3.8: the old PE's cookie, unmodified, as the first control
     // message to the new PE.

@@ -74,8 +74,8 @@ class PoolUserSession {
   std::set<uint32_t> failed_;
   ResolutionCache cache_;
   mutable std::mutex mu_;
-  std::vector<uint8_t> cookie_;                 // latest ASAP_COOKIE (RFC 5352 §3.8)
-  std::vector<ResolvedElement> business_card_;  // latest ASAP_BUSINESS_CARD (§3.9)
+  std::vector<uint8_t> cookie_;                       // latest ASAP_COOKIE (RFC 5352 §3.8)
+  std::vector<protocol::PoolElement> business_card_;  // latest ASAP_BUSINESS_CARD (§3.9)
 };
 
 }  // namespace rspd::client

@@ -21,7 +21,7 @@ void ResolutionCache::Purge(const std::string& pool, uint32_t pe_id) {
   if (it == entries_.end()) return;
   auto& elements = it->second.resolution.elements;
   elements.erase(std::remove_if(elements.begin(), elements.end(),
-                                [pe_id](const ResolvedElement& e) { return e.pe_id == pe_id; }),
+                                [pe_id](const protocol::PoolElement& e) { return e.id == pe_id; }),
                  elements.end());
   if (elements.empty()) entries_.erase(it);
 }

@@ -8,8 +8,8 @@ namespace {
 Resolution Of(std::initializer_list<uint32_t> ids) {
   Resolution r;
   for (uint32_t id : ids) {
-    ResolvedElement e;
-    e.pe_id = id;
+    protocol::PoolElement e;
+    e.id = id;
     r.elements.push_back(e);
   }
   return r;
@@ -34,7 +34,7 @@ TEST(ResolutionCacheTest, PurgeDropsAFailedPeAndEmptyEntries) {
   cache.Store("echo", Of({1, 2}), t0);
   cache.Purge("echo", 1);
   ASSERT_NE(cache.Find("echo", t0), nullptr);
-  EXPECT_EQ(cache.Find("echo", t0)->elements.front().pe_id, 2u);
+  EXPECT_EQ(cache.Find("echo", t0)->elements.front().id, 2u);
   cache.Purge("echo", 2);
   EXPECT_EQ(cache.Find("echo", t0), nullptr);
   cache.Purge("missing", 3);  // harmless

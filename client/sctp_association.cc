@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "dataplane/net/endpoint.h"
 #include "dataplane/usrsctp/sctp_socket.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
 
 namespace rspd::client {
 namespace {

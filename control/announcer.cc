@@ -36,12 +36,12 @@ absl::StatusOr<std::vector<uint8_t>> EncodeServerAnnounce(const RegistrarConfig&
   m.type = static_cast<uint8_t>(protocol::AsapType::kServerAnnounce);
   m.server_id = config.server_id;
   const protocol::IpAddress address = local->ip();
-  protocol::Transport transport;
+  protocol::TransportView transport;
   transport.type = protocol::ParamType::kSctpTransport;
   transport.port = config.asap_port;
   transport.addresses = protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&address, 1));
   if (!local->IsWildcard()) {
-    m.transports = protocol::ParamList<protocol::Transport>(absl::MakeConstSpan(&transport, 1));
+    m.transports = protocol::ParamList<protocol::TransportView>(absl::MakeConstSpan(&transport, 1));
   }
   return protocol::EncodeMessageToVector(m);
 }

@@ -36,7 +36,7 @@ TEST(ServerAnnounceTest, CarriesTheIpv6BindAddress) {
   EXPECT_EQ(m.type, static_cast<uint8_t>(protocol::AsapType::kServerAnnounce));
   EXPECT_EQ(m.server_id, 0xa1u);
   ASSERT_EQ(m.transports.size(), 1u);
-  const protocol::Transport t = m.transports.front();
+  const protocol::TransportView t = m.transports.front();
   EXPECT_EQ(t.type, protocol::ParamType::kSctpTransport);
   EXPECT_EQ(t.port, 3865);
   ASSERT_EQ(t.addresses.size(), 1u);
@@ -52,7 +52,7 @@ TEST(ServerAnnounceTest, CarriesTheIpv4BindAddress) {
   ASSERT_TRUE(bytes.ok()) << bytes.status();
   protocol::Message m = Decode(*bytes);
   ASSERT_EQ(m.transports.size(), 1u);
-  const protocol::Transport t = m.transports.front();
+  const protocol::TransportView t = m.transports.front();
   ASSERT_EQ(t.addresses.size(), 1u);
   EXPECT_EQ(t.addresses.front(), protocol::IpAddress::V4(0x7f000001));
 }

@@ -2,12 +2,10 @@
 
 #include "dataplane/io_loop.h"
 
-#include <netinet/in.h>
 #include <poll.h>
 #include <time.h>
 
 #include <algorithm>
-#include <cstring>
 
 namespace rspd::dataplane {
 namespace {
@@ -30,17 +28,6 @@ constexpr size_t kNormalBudget = 512;
 constexpr IoLoop::Tick kNormalSliceMicros = 5000;
 // The clock is read once per this many normal datagrams.
 constexpr size_t kClockEvery = 8;
-
-handlespace::IpAddress IpOf(const Endpoint& e) {
-  if (e.address.ss_family == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&e.address);
-    return handlespace::IpAddress::V4(ntohl(v4->sin_addr.s_addr));
-  }
-  const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&e.address);
-  uint8_t bytes[16];
-  memcpy(bytes, &v6->sin6_addr, 16);
-  return handlespace::IpAddress::V6(bytes);
-}
 
 }  // namespace
 
@@ -161,7 +148,7 @@ void IoLoop::Deliver(const SctpBridge::Delivery& d) {
   m.from = {d.peer, d.assoc};
   m.local_port = d.local_port;
   m.remote_port = d.remote_port;
-  m.remote_ip = IpOf(bridge_->endpoint(d.peer));
+  m.remote_ip = bridge_->endpoint(d.peer).ip();
   m.ppid = d.ppid;
   m.data = d.data;
   application_->OnMessage(m, now_);

@@ -15,7 +15,7 @@
 // (transport.h). Everything runs on the thread that calls Run(); RequestStop
 // may be called from any thread.
 //
-// Depends on handlespace/types.h (addresses) and dataplane/ only.
+// Depends on protocol/address.h and dataplane/ only.
 //
 // Example:
 //   auto io = UdpSocketIo::Open("127.0.0.1", 9899);

@@ -33,11 +33,11 @@ ShardExecutor::Options Lcores(int lcores, size_t ring_capacity = 1024) {
 
 void MakeRegistration(Numbered& r, const std::string& pool, uint32_t id, uint64_t number) {
   r.handle = pool;
-  r.pe = handlespace::PoolElementInfo();
+  r.pe = protocol::PoolElement();
   r.pe.id = id;
   r.pe.home = 1;
   r.pe.user.port = 7000;
-  r.pe.user.addresses.push_back(handlespace::IpAddress::V4(0x7f000001));
+  r.pe.user.addresses.push_back(protocol::IpAddress::V4(0x7f000001));
   r.expiry = handlespace::kNever;
   r.number = number;
 }

@@ -17,7 +17,7 @@
 #include <utility>
 
 #include "absl/types/span.h"
-#include "handlespace/types.h"
+#include "protocol/address.h"
 
 namespace rspd::dataplane {
 
@@ -44,7 +44,7 @@ struct InboundMessage {
   uint16_t local_port = 0;   // our SCTP port it arrived on (ASAP, ENRP)
   uint16_t remote_port = 0;  // the sender's SCTP port
   // The sender's address as the registrar sees it (the packets' source).
-  handlespace::IpAddress remote_ip;
+  protocol::IpAddress remote_ip;
   uint32_t ppid = 0;
   absl::Span<const uint8_t> data;
 };

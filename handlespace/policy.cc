@@ -1,186 +1,124 @@
 // File: handlespace/policy.cc
 //
-// Policy traits table (RFC 5356 §4-5, and RSPLIB's extensions: docs/policies.md).
+// Policy traits table (RFC 5356 §4-5, and RSPLIB's extensions: docs/policies.md),
+// one row per row of protocol/policy_table.h.
 
 #include "handlespace/policy.h"
+
+#include <array>
+#include <cassert>
 
 namespace rspd::handlespace {
 namespace {
 
-PolicyTraits Make(SelectorKind kind) {
-  PolicyTraits t;
-  t.kind = kind;
-  return t;
-}
-
-PolicyTraits Compute(PolicyType type) {
+// Which structure selects, and how a PE's key or weight is formed (RFC 5356
+// §4-5; RSPLIB's extensions as RSPLIB computes them). Which values a policy
+// carries is the protocol's policy table; this only adds the selection.
+PolicyTraits Selection(PolicyType type) {
+  using K = SelectorKind;
   PolicyTraits t;
   switch (type) {
     case PolicyType::kRoundRobin:  // RFC 5356 §4.1
-      return Make(SelectorKind::kRoundRobin);
+      t.kind = K::kRoundRobin;
+      break;
     case PolicyType::kWeightedRoundRobin:  // §4.2
-      t = Make(SelectorKind::kOrdered);
-      t.uses_weight = true;
+      t.kind = K::kOrdered;
       t.weighted_round_robin = true;
-      return t;
+      break;
     case PolicyType::kRandom:  // §4.3
-      return Make(SelectorKind::kRandom);
-    case PolicyType::kWeightedRandom:  // §4.4
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_weight = true;
-      return t;
-    case PolicyType::kPriority:  // §4.5
-      t = Make(SelectorKind::kOrdered);
-      t.uses_weight = true;
-      t.priority = true;
-      return t;
-    case PolicyType::kLeastUsed:  // §5.1
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = true;
-      return t;
-    case PolicyType::kLeastUsedWithDegradation:  // §5.2
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.degrades = true;
-      return t;
-    case PolicyType::kPriorityLeastUsed:  // §5.3
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = true;
-      return t;
-    case PolicyType::kRandomizedLeastUsed:  // §5.4
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_load = true;
-      return t;
-    case PolicyType::kRandomizedPriorityLeastUsed:  // RSPLIB 0xb0001001
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = true;
-      return t;
-    case PolicyType::kRandomizedLeastUsedWithDegradation:  // RSPLIB 0xb0001002
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_load = t.uses_load_degradation = t.degrades = true;
-      return t;
-    case PolicyType::kPriorityLeastUsedWithDegradation:  // RSPLIB 0xb0001003
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = t.degrades = true;
-      return t;
-    case PolicyType::kRandomizedPriorityLeastUsedWithDegradation:  // RSPLIB 0xb0001004
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = t.degrades = true;
-      return t;
+      t.kind = K::kRandom;
+      break;
+    case PolicyType::kWeightedRandom:         // §4.4
+    case PolicyType::kRandomizedLeastUsed:    // §5.4
     case PolicyType::kWeightedRandomWithDpf:  // RSPLIB 0xb0002001
-      t = Make(SelectorKind::kWeightedRandom);
-      t.uses_weight = t.uses_dpf = t.uses_distance = true;
-      return t;
+      t.kind = K::kWeightedRandom;
+      break;
+    case PolicyType::kPriority:  // §4.5
+      t.kind = K::kOrdered;
+      t.priority = true;
+      break;
+    case PolicyType::kLeastUsed:         // §5.1
     case PolicyType::kLeastUsedWithDpf:  // RSPLIB 0xb0002002
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_dpf = t.uses_distance = true;
-      return t;
+      t.kind = K::kOrdered;
+      break;
+    case PolicyType::kLeastUsedWithDegradation:         // §5.2
     case PolicyType::kLeastUsedWithDegradationWithDpf:  // RSPLIB 0xb0002003
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.degrades = true;
-      t.uses_dpf = t.uses_distance = true;
-      return t;
-    case PolicyType::kPriorityLeastUsedWithDpf:  // RSPLIB 0xb0002004 (layout UNCONFIRMED)
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = true;
-      t.uses_dpf = t.uses_distance = true;
-      return t;
+      t.kind = K::kOrdered;
+      t.degrades = true;
+      break;
+    case PolicyType::kPriorityLeastUsed:         // §5.3
+    case PolicyType::kPriorityLeastUsedWithDpf:  // RSPLIB 0xb0002004
+      t.kind = K::kOrdered;
+      t.adds_load_degradation = true;
+      break;
+    case PolicyType::kRandomizedPriorityLeastUsed:  // RSPLIB 0xb0001001
+      t.kind = K::kWeightedRandom;
+      t.adds_load_degradation = true;
+      break;
+    case PolicyType::kRandomizedLeastUsedWithDegradation:  // RSPLIB 0xb0001002
+      t.kind = K::kWeightedRandom;
+      t.degrades = true;
+      break;
+    case PolicyType::kPriorityLeastUsedWithDegradation:         // RSPLIB 0xb0001003
     case PolicyType::kPriorityLeastUsedWithDegradationWithDpf:  // RSPLIB 0xb0002005
-      t = Make(SelectorKind::kOrdered);
-      t.uses_load = t.uses_load_degradation = t.adds_load_degradation = t.degrades = true;
-      t.uses_dpf = t.uses_distance = true;
-      return t;
+      t.kind = K::kOrdered;
+      t.adds_load_degradation = t.degrades = true;
+      break;
+    case PolicyType::kRandomizedPriorityLeastUsedWithDegradation:  // RSPLIB 0xb0001004
+      t.kind = K::kWeightedRandom;
+      t.adds_load_degradation = t.degrades = true;
+      break;
   }
   return t;
+}
+
+PolicyTraits Compute(const protocol::PolicyRow& row) {
+  PolicyTraits t = Selection(row.type);
+  for (size_t i = 0; i < row.value_count; ++i) {
+    switch (row.values[i]) {
+      case protocol::PolicyField::kWeight:
+      case protocol::PolicyField::kPriority:
+        t.uses_weight = true;
+        break;
+      case protocol::PolicyField::kLoad:
+        t.uses_load = true;
+        break;
+      case protocol::PolicyField::kLoadDegradation:
+        t.uses_load_degradation = true;
+        break;
+      case protocol::PolicyField::kDpf:
+        t.uses_dpf = true;
+        break;
+      case protocol::PolicyField::kDistance:
+        t.uses_distance = true;
+        break;
+    }
+  }
+  return t;
+}
+
+// One row of traits per row of the protocol's policy table, same order.
+using TraitsTable = std::array<PolicyTraits, protocol::kPolicyCount>;
+
+TraitsTable ComputeAll() {
+  TraitsTable out;
+  absl::Span<const protocol::PolicyRow> rows = protocol::PolicyTable();
+  assert(rows.size() == out.size());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = Compute(rows[i]);
+  }
+  return out;
 }
 
 }  // namespace
 
 const PolicyTraits& TraitsOf(PolicyType type) {
-  static const PolicyTraits kTable[] = {
-      Compute(PolicyType::kRoundRobin),
-      Compute(PolicyType::kWeightedRoundRobin),
-      Compute(PolicyType::kRandom),
-      Compute(PolicyType::kWeightedRandom),
-      Compute(PolicyType::kPriority),
-      Compute(PolicyType::kLeastUsed),
-      Compute(PolicyType::kLeastUsedWithDegradation),
-      Compute(PolicyType::kPriorityLeastUsed),
-      Compute(PolicyType::kRandomizedLeastUsed),
-      Compute(PolicyType::kRandomizedPriorityLeastUsed),
-      Compute(PolicyType::kRandomizedLeastUsedWithDegradation),
-      Compute(PolicyType::kPriorityLeastUsedWithDegradation),
-      Compute(PolicyType::kRandomizedPriorityLeastUsedWithDegradation),
-      Compute(PolicyType::kWeightedRandomWithDpf),
-      Compute(PolicyType::kLeastUsedWithDpf),
-      Compute(PolicyType::kLeastUsedWithDegradationWithDpf),
-      Compute(PolicyType::kPriorityLeastUsedWithDpf),
-      Compute(PolicyType::kPriorityLeastUsedWithDegradationWithDpf),
-  };
-  const uint32_t v = static_cast<uint32_t>(type);
-  if (v >= 1 && v <= 5) {
-    return kTable[v - 1];
-  }
-  if (v >= 0x40000001 && v <= 0x40000004) {
-    return kTable[5 + (v - 0x40000001)];
-  }
-  if (v >= 0xb0001001 && v <= 0xb0001004) {
-    return kTable[9 + (v - 0xb0001001)];
-  }
-  if (v >= 0xb0002001 && v <= 0xb0002005) {
-    return kTable[13 + (v - 0xb0002001)];
-  }
-  return kTable[0];  // callers check IsKnownPolicy first
+  static const TraitsTable kTable = ComputeAll();
+  const int i = protocol::PolicyIndex(type);
+  return kTable[i < 0 ? 0 : static_cast<size_t>(i)];  // callers check FindPolicy first
 }
 
-bool IsKnownPolicy(PolicyType type) {
-  const uint32_t v = static_cast<uint32_t>(type);
-  return (v >= 1 && v <= 5) || (v >= 0x40000001 && v <= 0x40000004) ||
-         (v >= 0xb0001001 && v <= 0xb0001004) || (v >= 0xb0002001 && v <= 0xb0002005);
-}
-
-const char* PolicyName(PolicyType type) {
-  switch (type) {
-    case PolicyType::kRoundRobin:
-      return "RoundRobin";
-    case PolicyType::kWeightedRoundRobin:
-      return "WeightedRoundRobin";
-    case PolicyType::kRandom:
-      return "Random";
-    case PolicyType::kWeightedRandom:
-      return "WeightedRandom";
-    case PolicyType::kPriority:
-      return "Priority";
-    case PolicyType::kLeastUsed:
-      return "LeastUsed";
-    case PolicyType::kLeastUsedWithDegradation:
-      return "LeastUsedWithDegradation";
-    case PolicyType::kPriorityLeastUsed:
-      return "PriorityLeastUsed";
-    case PolicyType::kRandomizedLeastUsed:
-      return "RandomizedLeastUsed";
-    case PolicyType::kRandomizedPriorityLeastUsed:
-      return "RandomizedPriorityLeastUsed";
-    case PolicyType::kRandomizedLeastUsedWithDegradation:
-      return "RandomizedLeastUsedWithDegradation";
-    case PolicyType::kPriorityLeastUsedWithDegradation:
-      return "PriorityLeastUsedWithDegradation";
-    case PolicyType::kRandomizedPriorityLeastUsedWithDegradation:
-      return "RandomizedPriorityLeastUsedWithDegradation";
-    case PolicyType::kWeightedRandomWithDpf:
-      return "WeightedRandomWithDpf";
-    case PolicyType::kLeastUsedWithDpf:
-      return "LeastUsedWithDpf";
-    case PolicyType::kLeastUsedWithDegradationWithDpf:
-      return "LeastUsedWithDegradationWithDpf";
-    case PolicyType::kPriorityLeastUsedWithDpf:
-      return "PriorityLeastUsedWithDpf";
-    case PolicyType::kPriorityLeastUsedWithDegradationWithDpf:
-      return "PriorityLeastUsedWithDegradationWithDpf";
-  }
-  return "Unknown";
-}
-
-PackedPolicy PackPolicy(const PolicyInfo& info) {
+PackedPolicy PackPolicy(const protocol::PolicyInfo& info) {
   const PolicyTraits& t = TraitsOf(info.type);
   PackedPolicy p{};
   p[0] = t.uses_weight ? info.weight : (t.uses_load ? info.load : 0);
@@ -190,9 +128,9 @@ PackedPolicy PackPolicy(const PolicyInfo& info) {
   return p;
 }
 
-PolicyInfo UnpackPolicy(PolicyType type, const PackedPolicy& p) {
+protocol::PolicyInfo UnpackPolicy(PolicyType type, const PackedPolicy& p) {
   const PolicyTraits& t = TraitsOf(type);
-  PolicyInfo info;
+  protocol::PolicyInfo info;
   info.type = type;
   if (t.uses_weight) {
     info.weight = p[0];
@@ -204,7 +142,5 @@ PolicyInfo UnpackPolicy(PolicyType type, const PackedPolicy& p) {
   info.distance = p[3];
   return info;
 }
-
-PolicyInfo PolicyInfo::Normalized() const { return UnpackPolicy(type, PackPolicy(*this)); }
 
 }  // namespace rspd::handlespace

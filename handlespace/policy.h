@@ -1,10 +1,10 @@
 // File: handlespace/policy.h
 //
 // Pool member selection policies (RFC 5356) as data: for each policy type,
-// which selection structure serves it, which parameters it uses, and the
-// sort key (ordered policies) or selection weight (randomized policies) of a
-// PE. The selection structures themselves are in selection.h; the per-pool
-// wiring is in pool_table.cc.
+// which selection structure serves it, which parameters it uses (read from
+// protocol/policy_table.h), and the sort key (ordered policies) or selection
+// weight (randomized policies) of a PE. The selection structures themselves are in selection.h; the
+// per-pool wiring is in pool_table.cc.
 //
 // RSPLIB's extended policies (docs/policies.md, not in any RFC) map onto the same four
 // structures, with keys and weights as RSPLIB computes them (saturating
@@ -33,6 +33,7 @@ enum class SelectorKind : uint8_t {
 
 struct PolicyTraits {
   SelectorKind kind = SelectorKind::kRoundRobin;
+  // Which values the policy carries: its row of protocol/policy_table.h.
   bool uses_weight = false;  // weight or priority in params[0]
   bool uses_load = false;    // load in params[0]
   bool uses_load_degradation = false;
@@ -53,8 +54,8 @@ const PolicyTraits& TraitsOf(PolicyType type);
 // The policy parameters the store keeps per PE, packed: [0] weight/priority
 // or load, [1] load degradation, [2] DPF, [3] distance.
 using PackedPolicy = std::array<uint32_t, 4>;
-PackedPolicy PackPolicy(const PolicyInfo& info);
-PolicyInfo UnpackPolicy(PolicyType type, const PackedPolicy& p);
+PackedPolicy PackPolicy(const protocol::PolicyInfo& info);
+protocol::PolicyInfo UnpackPolicy(PolicyType type, const PackedPolicy& p);
 
 inline uint32_t Saturate32(uint64_t v) {
   return v > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(v);

@@ -27,7 +27,7 @@ class PolicyTest : public ::testing::Test {
     ASSERT_EQ(table_.Register("pool", MakePe(id, kPr, type, value, degradation), kNever).cause,
               kNoError);
   }
-  void AddPe(const PoolElementInfo& pe) {
+  void AddPe(const protocol::PoolElement& pe) {
     ASSERT_EQ(table_.Register("pool", pe, kNever).cause, kNoError);
   }
   std::vector<PoolElementId> Resolve(uint32_t items, uint32_t increment = 0) {
@@ -244,10 +244,10 @@ TEST_F(PolicyTest, PriorityLeastUsedWithDegradationOrdersOnBoth) {
 
 TEST_F(PolicyTest, DistancePenaltyPolicies) {
   // RSPLIB DPF: LU key load + distance * load_dpf; a near PE wins at equal load.
-  PoolElementInfo near = MakePe(1, kPr, PolicyType::kLeastUsedWithDpf, 100);
+  protocol::PoolElement near = MakePe(1, kPr, PolicyType::kLeastUsedWithDpf, 100);
   near.policy.dpf = 1000;
   near.policy.distance = 1;
-  PoolElementInfo far = MakePe(2, kPr, PolicyType::kLeastUsedWithDpf, 100);
+  protocol::PoolElement far = MakePe(2, kPr, PolicyType::kLeastUsedWithDpf, 100);
   far.policy.dpf = 1000;
   far.policy.distance = 50;
   AddPe(near);
@@ -257,10 +257,10 @@ TEST_F(PolicyTest, DistancePenaltyPolicies) {
 }
 
 TEST_F(PolicyTest, WeightedRandomWithDpfPenalizesDistance) {
-  PoolElementInfo near = MakePe(1, kPr, PolicyType::kWeightedRandomWithDpf, 1000);
+  protocol::PoolElement near = MakePe(1, kPr, PolicyType::kWeightedRandomWithDpf, 1000);
   near.policy.dpf = 0xffffffffu / 100;  // 1% per distance unit
   near.policy.distance = 0;
-  PoolElementInfo far = near;
+  protocol::PoolElement far = near;
   far.id = 2;
   far.policy.distance = 50;  // weight halved
   AddPe(near);
@@ -295,8 +295,8 @@ TEST(AllPoliciesTest, DistinctBoundedAnswersUnderChurn) {
       PolicyType::kPriorityLeastUsedWithDegradationWithDpf,
   };
   for (PolicyType type : kAll) {
-    SCOPED_TRACE(PolicyName(type));
-    ASSERT_TRUE(IsKnownPolicy(type));
+    SCOPED_TRACE(protocol::PolicyTypeName(static_cast<uint32_t>(type)));
+    ASSERT_NE(protocol::FindPolicy(type), nullptr);
     PoolTable table;
     Prng rng(3);
     std::set<PoolElementId> members;
@@ -306,8 +306,9 @@ TEST(AllPoliciesTest, DistinctBoundedAnswersUnderChurn) {
         ASSERT_TRUE(table.Deregister("p", id));
         members.erase(id);
       } else {
-        PoolElementInfo pe = MakePe(id, kPr, type, static_cast<uint32_t>(1 + rng.Uniform(1000)),
-                                    static_cast<uint32_t>(rng.Uniform(100)));
+        protocol::PoolElement pe =
+            MakePe(id, kPr, type, static_cast<uint32_t>(1 + rng.Uniform(1000)),
+                   static_cast<uint32_t>(rng.Uniform(100)));
         pe.policy.dpf = static_cast<uint32_t>(rng.Uniform(1000));
         pe.policy.distance = static_cast<uint32_t>(rng.Uniform(100));
         pe.policy = pe.policy.Normalized();

@@ -220,7 +220,7 @@ uint32_t PoolTable::FindPoolHinted(PoolHandleView handle, uint32_t hint) const {
   return FindPool(handle);
 }
 
-uint32_t PoolTable::CreatePool(PoolHandleView handle, const PoolElementInfo& pe) {
+uint32_t PoolTable::CreatePool(PoolHandleView handle, const protocol::PoolElement& pe) {
   uint32_t p;
   if (!free_pools_.empty()) {
     p = free_pools_.back();
@@ -430,7 +430,7 @@ size_t PoolTable::SweepOwner(RegistrarId owner, std::vector<ElementEntry>* remov
 
 // ---- addresses ---------------------------------------------------------------
 
-void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
+void PoolTable::StoreAddresses(uint32_t slot, const protocol::PoolElement& pe) {
   Record& r = records_[slot];
   if (ABSL_PREDICT_FALSE(pe.user.type == ParamType::kDccpTransport)) {
     dccp_service_[slot] = pe.user.dccp_service_code;
@@ -439,17 +439,17 @@ void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
   r.user_count = pe.user.addresses.size;
   r.asap_count = pe.asap.addresses.size;
   size_t bytes = 0;
-  for (const IpAddress& a : pe.user.addresses.span()) {
+  for (const protocol::IpAddress& a : pe.user.addresses.span()) {
     bytes += a.is_v4() ? 4 : 16;
   }
-  for (const IpAddress& a : pe.asap.addresses.span()) {
+  for (const protocol::IpAddress& a : pe.asap.addresses.span()) {
     bytes += a.is_v4() ? 4 : 16;
   }
   if (bytes <= sizeof(r.addr)) {
     uint8_t mask = 0;
     size_t off = 0;
     size_t i = 0;
-    const auto put = [&](const IpAddress& a) {
+    const auto put = [&](const protocol::IpAddress& a) {
       if (a.is_v4()) {
         std::memcpy(r.addr + off, a.bytes.data() + 12, 4);
         off += 4;
@@ -460,10 +460,10 @@ void PoolTable::StoreAddresses(uint32_t slot, const PoolElementInfo& pe) {
       }
       ++i;
     };
-    for (const IpAddress& a : pe.user.addresses.span()) {
+    for (const protocol::IpAddress& a : pe.user.addresses.span()) {
       put(a);
     }
-    for (const IpAddress& a : pe.asap.addresses.span()) {
+    for (const protocol::IpAddress& a : pe.asap.addresses.span()) {
       put(a);
     }
     r.v6_mask = mask;
@@ -514,10 +514,10 @@ void PoolTable::StorePolicy(uint32_t slot, const PackedPolicy& p, const PolicyTr
   }
 }
 
-PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
+protocol::PoolElement PoolTable::GetElement(uint32_t slot) const {
   const Record& r = records_[slot];
   const Pool& pool = pools_[r.pool];
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   pe.id = r.id;
   pe.home = owners_[r.owner].id;
   pe.registration_life = r.registration_life;
@@ -539,7 +539,7 @@ PoolElementInfo PoolTable::GetElement(uint32_t slot) const {
   size_t off = 0;
   size_t i = 0;
   const auto get = [&]() {
-    IpAddress a;
+    protocol::IpAddress a;
     if (r.v6_mask & (1u << i)) {
       std::memcpy(a.bytes.data(), r.addr + off, 16);
       off += 16;
@@ -656,15 +656,15 @@ void PoolTable::SelectionRekey(Pool& pool, uint32_t slot, bool weight_changed) {
 
 // ---- registration ------------------------------------------------------------
 
-RegisterResult PoolTable::Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry,
-                                   uint32_t pool_hint) {
+RegisterResult PoolTable::Register(PoolHandleView handle, const protocol::PoolElement& pe,
+                                   Tick expiry, uint32_t pool_hint) {
   RegisterResult result;
   // RFC 5352 §3.1 rule 5: the PR MAY reject invalid values.
   if (ABSL_PREDICT_FALSE(handle.empty() || handle.size() > kMaxPoolHandleSize ||
-                         !IsKnownPolicy(pe.policy.type) || !IsUserTransport(pe.user.type) ||
-                         pe.user.addresses.size == 0 ||
-                         pe.user.addresses.size > kMaxTransportAddresses ||
-                         pe.asap.addresses.size > kMaxTransportAddresses)) {
+                         protocol::FindPolicy(pe.policy.type) == nullptr ||
+                         !IsUserTransport(pe.user.type) || pe.user.addresses.size == 0 ||
+                         pe.user.addresses.size > protocol::kMaxTransportAddresses ||
+                         pe.asap.addresses.size > protocol::kMaxTransportAddresses)) {
     result.cause = Cause::kInvalidValues;
     return result;
   }

@@ -96,7 +96,7 @@ struct ResolveOptions {
 // DEREGISTRATION_RESPONSE / ENRP DEL_PE announcement).
 struct ElementEntry {
   PoolHandle handle;
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
 };
 
 class PoolTable {
@@ -127,7 +127,7 @@ class PoolTable {
   // replaces its attributes, makes `pe.home` its owner, and arms its timer
   // for `expiry` (kNever: no timer). Rejections carry the RFC 5354 cause.
   // `pool_hint` is what PrefetchElement returned for this command (optional).
-  RegisterResult Register(PoolHandleView handle, const PoolElementInfo& pe, Tick expiry,
+  RegisterResult Register(PoolHandleView handle, const protocol::PoolElement& pe, Tick expiry,
                           uint32_t pool_hint = kNoSlot);
 
   // RFC 5352 §3.2 deregistration and RFC 5353 §3.3 DEL_PE. Returns false if
@@ -201,7 +201,7 @@ class PoolTable {
 
   // Lookups. Slots are valid until the next modification of the table.
   uint32_t Find(PoolHandleView handle, PoolElementId id) const;
-  PoolElementInfo GetElement(uint32_t slot) const;
+  protocol::PoolElement GetElement(uint32_t slot) const;
   PoolElementId element_id(uint32_t slot) const { return records_[slot].id; }
   RegistrarId home(uint32_t slot) const { return owners_[records_[slot].owner].id; }
   PoolHandleView pool_handle(uint32_t slot) const { return pools_[records_[slot].pool].handle; }
@@ -267,20 +267,20 @@ class PoolTable {
     uint64_t word_sum = 0;  // pe_checksum.h: integer sum of the owned blocks
   };
   struct Spill {
-    AddressList user;
-    AddressList asap;
+    protocol::AddressList user;
+    protocol::AddressList asap;
   };
 
   uint32_t FindPool(PoolHandleView handle) const;
   uint32_t FindPoolHinted(PoolHandleView handle, uint32_t hint) const;
   static void FillAttributes(const Pool& pool, PoolAttributes* attributes);
-  uint32_t CreatePool(PoolHandleView handle, const PoolElementInfo& pe);
+  uint32_t CreatePool(PoolHandleView handle, const protocol::PoolElement& pe);
   void DeletePool(uint32_t pool);
   uint32_t FindInPool(uint32_t pool, PoolElementId id) const;
   uint16_t OwnerIndex(RegistrarId id);  // creates the owner
   void LinkOwner(uint32_t slot, uint16_t owner);
   void UnlinkOwner(uint32_t slot);
-  void StoreAddresses(uint32_t slot, const PoolElementInfo& pe);
+  void StoreAddresses(uint32_t slot, const protocol::PoolElement& pe);
   void FreeSpill(uint32_t slot);
   PackedPolicy PolicyOf(uint32_t slot) const;
   void StorePolicy(uint32_t slot, const PackedPolicy& p, const PolicyTraits& t);

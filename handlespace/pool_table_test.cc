@@ -79,7 +79,7 @@ TEST(RegistrationTest, RejectsInconsistentTransportType) {
   // RFC 5352 §3.1 rule 2: transport type differs -> cause 0x7.
   PoolTable table;
   ASSERT_EQ(table.Register("p", MakePe(1, kPr1), kNever).cause, kNoError);
-  PoolElementInfo pe = MakePe(2, kPr1);
+  protocol::PoolElement pe = MakePe(2, kPr1);
   pe.user.type = ParamType::kTcpTransport;
   EXPECT_EQ(table.Register("p", pe, kNever).cause, Cause::kInconsistentTransportType);
 }
@@ -88,7 +88,7 @@ TEST(RegistrationTest, RejectsInconsistentDataControlConfiguration) {
   // RFC 5352 §3.1 rule 2: transport use differs -> cause 0x8.
   PoolTable table;
   ASSERT_EQ(table.Register("p", MakePe(1, kPr1), kNever).cause, kNoError);
-  PoolElementInfo pe = MakePe(2, kPr1);
+  protocol::PoolElement pe = MakePe(2, kPr1);
   pe.user.use = TransportUse::kDataPlusControl;
   EXPECT_EQ(table.Register("p", pe, kNever).cause, Cause::kInconsistentDataControlConfiguration);
 }
@@ -100,7 +100,7 @@ TEST(RegistrationTest, ReRegistrationRunsTheSameChecks) {
   ASSERT_EQ(table.Register("p", MakePe(2, kPr1), kNever).cause, kNoError);
   EXPECT_EQ(table.Register("p", MakePe(2, kPr1, PolicyType::kRandom), kNever).cause,
             Cause::kInconsistentPoolingPolicy);
-  PoolElementInfo pe = MakePe(2, kPr1);
+  protocol::PoolElement pe = MakePe(2, kPr1);
   pe.user.type = ParamType::kUdpTransport;
   EXPECT_EQ(table.Register("p", pe, kNever).cause, Cause::kInconsistentTransportType);
   EXPECT_EQ(table.GetElement(table.Find("p", 2)), MakePe(2, kPr1));
@@ -109,7 +109,7 @@ TEST(RegistrationTest, ReRegistrationRunsTheSameChecks) {
 TEST(RegistrationTest, PoolAttributesComeFromTheFirstPe) {
   // RFC 5352 §3.1 rule 1; the ASAP layer quotes them in a rejection.
   PoolTable table;
-  PoolElementInfo pe = MakePe(1, kPr1, PolicyType::kLeastUsed, 7);
+  protocol::PoolElement pe = MakePe(1, kPr1, PolicyType::kLeastUsed, 7);
   pe.user.use = TransportUse::kDataPlusControl;
   ASSERT_EQ(table.Register("p", pe, kNever).cause, kNoError);
   PoolAttributes a;
@@ -124,7 +124,7 @@ TEST(RegistrationTest, PoolAttributesComeFromTheFirstPe) {
 TEST(RegistrationTest, DccpServiceCodeIsKept) {
   // RFC 5354 §3.3: the DCCP transport carries a service code.
   PoolTable table;
-  PoolElementInfo pe = MakePe(1, kPr1);
+  protocol::PoolElement pe = MakePe(1, kPr1);
   pe.user.type = ParamType::kDccpTransport;
   pe.user.dccp_service_code = 0x12345678;
   const RegisterResult r = table.Register("d", pe, kNever);
@@ -144,7 +144,7 @@ TEST(RegistrationTest, RejectsInvalidValues) {
   EXPECT_EQ(table.Register("", MakePe(1, kPr1), kNever).cause, Cause::kInvalidValues);
   EXPECT_EQ(table.Register(std::string(256, 'x'), MakePe(1, kPr1), kNever).cause,
             Cause::kInvalidValues);
-  PoolElementInfo pe = MakePe(1, kPr1);
+  protocol::PoolElement pe = MakePe(1, kPr1);
   pe.policy.type = static_cast<PolicyType>(0x40000000);  // RFC 5356 §7: invalid
   EXPECT_EQ(table.Register("p", pe, kNever).cause, Cause::kInvalidValues);
   pe = MakePe(1, kPr1);
@@ -172,7 +172,7 @@ TEST(RegistrationTest, ReRegistrationUpdatesInPlace) {
   PoolTable table;
   const RegisterResult first =
       table.Register("p", MakePe(7, kPr1, PolicyType::kLeastUsed, 10), kNever);
-  PoolElementInfo pe = MakePe(7, kPr1, PolicyType::kLeastUsed, 99);
+  protocol::PoolElement pe = MakePe(7, kPr1, PolicyType::kLeastUsed, 99);
   pe.user.port = 4242;
   pe.registration_life = 77;
   const RegisterResult again = table.Register("p", pe, kNever);
@@ -224,16 +224,16 @@ TEST(ResolutionTest, UnknownPoolHandle) {
 
 TEST(AddressTest, InlineAndSpilledAddressesRoundTrip) {
   PoolTable table;
-  PoolElementInfo v6 = MakePe(1, kPr1);
+  protocol::PoolElement v6 = MakePe(1, kPr1);
   const uint8_t b[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  v6.user.addresses.push_back(IpAddress::V6(b));  // v4 + v6 + v4 asap = 24 bytes: spills
-  PoolElementInfo one_v6 = MakePe(2, kPr1);
-  one_v6.user.addresses.items[0] = IpAddress::V6(b);  // 16 + 4: inline
-  PoolElementInfo many = MakePe(3, kPr1);
+  v6.user.addresses.push_back(protocol::IpAddress::V6(b));  // v4 + v6 + v4 asap = 24 bytes: spills
+  protocol::PoolElement one_v6 = MakePe(2, kPr1);
+  one_v6.user.addresses.items[0] = protocol::IpAddress::V6(b);  // 16 + 4: inline
+  protocol::PoolElement many = MakePe(3, kPr1);
   for (uint32_t i = 0; i < 7; ++i) {
-    many.user.addresses.push_back(IpAddress::V4(0xc0a80000 + i));
+    many.user.addresses.push_back(protocol::IpAddress::V4(0xc0a80000 + i));
   }
-  for (const PoolElementInfo& pe : {v6, one_v6, many}) {
+  for (const protocol::PoolElement& pe : {v6, one_v6, many}) {
     const RegisterResult r = table.Register("p", pe, kNever);
     ASSERT_EQ(r.cause, kNoError);
     EXPECT_EQ(table.GetElement(r.slot), pe);

@@ -54,7 +54,7 @@ struct RegisterCommand : ShardCommand {
   RegisterCommand() : ShardCommand(Kind::kRegister) {}
   // In.
   PoolHandle handle;
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   Tick expiry = kNever;
   // Out. On a rejection, the pool's attributes for the cause information
   // (RFC 5354 §3.12: 0x5 quotes the pool's policy, 0x7 its transport type);
@@ -86,7 +86,7 @@ struct ResolveCommand : ShardCommand {
   // its capacity across reuse: no allocation); the pool's attributes (its
   // overall policy, RFC 5352 §2.2.6).
   Cause cause = kNoError;
-  std::vector<PoolElementInfo> selected;
+  std::vector<protocol::PoolElement> selected;
   bool pool_known = false;
   PoolAttributes pool;
 };

@@ -18,7 +18,7 @@ namespace {
 
 using testing::MakePe;
 
-RegisterCommand Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
+RegisterCommand Register(const std::string& handle, const protocol::PoolElement& pe, Tick expiry) {
   RegisterCommand r;
   r.handle = handle;
   r.pe = pe;
@@ -129,7 +129,7 @@ TEST(HandlespaceShardTest, BurstProcessesEveryFamilyInOrder) {
   EXPECT_EQ(before.selected.size(), 20u);
   EXPECT_TRUE(remove.found);
   EXPECT_EQ(after.selected.size(), 19u);
-  for (const PoolElementInfo& pe : after.selected) EXPECT_NE(pe.id, 5u);
+  for (const protocol::PoolElement& pe : after.selected) EXPECT_NE(pe.id, 5u);
 }
 
 TEST(ShardOfTest, StableAndSpread) {

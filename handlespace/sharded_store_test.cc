@@ -29,7 +29,7 @@ constexpr uint32_t kShards = 3;
 constexpr RegistrarId kOwners = 4;  // owners 1..4
 
 struct ModelPe {
-  PoolElementInfo pe;
+  protocol::PoolElement pe;
   Tick expiry = kNever;
   bool marked = false;
 };
@@ -50,8 +50,8 @@ class ShardedStore {
 
   // Every PE of every table, via chunked iteration; each in the table of its
   // pool's shard.
-  std::map<Key, PoolElementInfo> Snapshot() {
-    std::map<Key, PoolElementInfo> all;
+  std::map<Key, protocol::PoolElement> Snapshot() {
+    std::map<Key, protocol::PoolElement> all;
     for (uint32_t k = 0; k < kShards; ++k) {
       uint32_t cursor = 0;
       do {
@@ -60,7 +60,7 @@ class ShardedStore {
         for (uint32_t slot : slots) {
           const std::string handle(tables_[k]->pool_handle(slot));
           EXPECT_EQ(ShardOf(handle, kShards), k) << handle;
-          const PoolElementInfo pe = tables_[k]->GetElement(slot);
+          const protocol::PoolElement pe = tables_[k]->GetElement(slot);
           EXPECT_TRUE(all.emplace(Key(handle, pe.id), pe).second);
         }
       } while (cursor != kIterationDone);
@@ -83,7 +83,7 @@ class ShardedStore {
 
 class Model {
  public:
-  Cause Register(const std::string& handle, const PoolElementInfo& pe, Tick expiry) {
+  Cause Register(const std::string& handle, const protocol::PoolElement& pe, Tick expiry) {
     for (const auto& [key, m] : pes_) {
       if (key.first != handle) {
         continue;
@@ -163,8 +163,8 @@ class Model {
     }
     return ReferenceChecksum(blocks);
   }
-  std::map<Key, PoolElementInfo> Snapshot() const {
-    std::map<Key, PoolElementInfo> all;
+  std::map<Key, protocol::PoolElement> Snapshot() const {
+    std::map<Key, protocol::PoolElement> all;
     for (const auto& [key, m] : pes_) {
       all.emplace(key, m.pe);
     }
@@ -202,7 +202,7 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
     const uint64_t op = rng.Uniform(100);
     if (op < 55) {
       // Registration, re-registration (maybe at another registrar), or ENRP ADD_PE.
-      PoolElementInfo pe = testing::MakePe(
+      protocol::PoolElement pe = testing::MakePe(
           id, static_cast<RegistrarId>(1 + rng.Uniform(3)), pool_policy[handle],
           static_cast<uint32_t>(rng.Uniform(1000)), static_cast<uint32_t>(rng.Uniform(50)));
       if (rng.Uniform(20) == 0) {
@@ -215,10 +215,10 @@ TEST(ShardedStoreTest, MatchesReferenceModelAfterEveryStep) {
         pe.user.use = TransportUse::kDataPlusControl;
       }
       if (rng.Uniform(10) == 0) {
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000201));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000202));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000203));
-        pe.user.addresses.push_back(IpAddress::V4(0xc0000204));  // spills
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000201));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000202));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000203));
+        pe.user.addresses.push_back(protocol::IpAddress::V4(0xc0000204));  // spills
       }
       const Tick expiry = rng.Uniform(4) == 0 ? kNever : now + 1 + rng.Uniform(400);
       ASSERT_EQ(store.For(handle).Register(handle, pe, expiry).cause,

@@ -1,36 +1,27 @@
 // File: handlespace/types.h
 //
-// The vocabulary of the handlespace: pool handles, pool element identifiers,
-// registrar identifiers, transport addresses, member selection policies and
-// the pool element as RFC 5352 §2.2.1 / RFC 5353 §2.4 carry it (RFC 5354 §3.9
-// Pool Element parameter). Plain value types, no behaviour beyond helpers.
+// The vocabulary of the handlespace: time, pool handles, pool element and
+// registrar identifiers (RFC 5354 §3.9-3.10, RFC 5353 §2.1) and its limits.
+// The pool element itself is protocol/pool_element.h's.
 //
 // Example:
-//   PoolElementInfo pe;
-//   pe.id = 0x12345678;
-//   pe.home = my_server_id;
-//   pe.registration_life = 30;  // seconds, RFC 5354 §3.9
-//   pe.user.addresses.push_back(IpAddress::V4(0x0a000001));
-//   pe.user.port = 20000;
-//   pe.policy.type = PolicyType::kLeastUsed;
-//   pe.policy.load = 0x40000000;
+//   PoolHandle handle = "echo";
+//   Tick deadline = now + 30'000;  // milliseconds, as rspd counts
 
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <string>
-#include <utility>
 
 #include "absl/strings/string_view.h"
-#include "absl/types/span.h"
+#include "protocol/pool_element.h"
 #include "protocol/types.h"
 
 namespace rspd::handlespace {
 
 using protocol::Cause;
+using protocol::kNoError;
 using protocol::ParamType;
 using protocol::PolicyType;
 using protocol::TransportUse;
@@ -48,149 +39,8 @@ using RegistrarId = uint32_t;
 using PoolHandle = std::string;
 using PoolHandleView = absl::string_view;
 
-// The result of a command that succeeded. Not an RFC 5354 §3.12 cause code:
-// the causes are 0x0-0xa; 0xffff is outside them and never goes on the wire.
-inline constexpr Cause kNoError = static_cast<Cause>(0xffff);
-
-// A transport carries at most this many addresses inline in a request. The
-// store keeps the common case (up to 20 bytes of addresses) inside the PE
-// record and spills longer lists. 8 covers every multi-homed host we know of;
-// a longer list is rejected with Lack of Resources (RFC 5352 §3.1 rule 5).
-inline constexpr size_t kMaxTransportAddresses = 8;
 // The limits the client library checks too, defined once in protocol/types.h.
 inline constexpr size_t kMaxResolutionItems = protocol::kMaxResolutionItems;
 inline constexpr size_t kMaxPoolHandleSize = protocol::kMaxPoolHandleSize;
-
-// An IPv4 or IPv6 address. IPv4 is held in the IPv4-mapped IPv6 form
-// (::ffff:a.b.c.d, RFC 4291 §2.5.5.2) so that both fit one 16-byte type.
-struct IpAddress {
-  std::array<uint8_t, 16> bytes{};
-
-  // `host_order` is the address as a number, e.g. 0x0a000001 for 10.0.0.1.
-  static IpAddress V4(uint32_t host_order) {
-    IpAddress a;
-    a.bytes[10] = 0xff;
-    a.bytes[11] = 0xff;
-    a.bytes[12] = static_cast<uint8_t>(host_order >> 24);
-    a.bytes[13] = static_cast<uint8_t>(host_order >> 16);
-    a.bytes[14] = static_cast<uint8_t>(host_order >> 8);
-    a.bytes[15] = static_cast<uint8_t>(host_order);
-    return a;
-  }
-  static IpAddress V6(const uint8_t (&b)[16]) {
-    IpAddress a;
-    std::memcpy(a.bytes.data(), b, 16);
-    return a;
-  }
-  bool is_v4() const {
-    static constexpr uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    return std::memcmp(bytes.data(), kPrefix, 12) == 0;
-  }
-  uint32_t v4() const {
-    return uint32_t{bytes[12]} << 24 | uint32_t{bytes[13]} << 16 | uint32_t{bytes[14]} << 8 |
-           bytes[15];
-  }
-  friend bool operator==(const IpAddress& a, const IpAddress& b) { return a.bytes == b.bytes; }
-  friend bool operator!=(const IpAddress& a, const IpAddress& b) { return !(a == b); }
-  template <typename H>
-  friend H AbslHashValue(H h, const IpAddress& a) {
-    return H::combine(std::move(h), a.bytes);
-  }
-};
-
-// A fixed-capacity address list (no allocation on the command path).
-struct AddressList {
-  uint8_t size = 0;
-  std::array<IpAddress, kMaxTransportAddresses> items{};
-
-  // Returns false (and adds nothing) when full.
-  bool push_back(const IpAddress& a) {
-    if (size >= kMaxTransportAddresses) {
-      return false;
-    }
-    items[size++] = a;
-    return true;
-  }
-  absl::Span<const IpAddress> span() const { return {items.data(), size}; }
-  friend bool operator==(const AddressList& a, const AddressList& b) {
-    if (a.size != b.size) {
-      return false;
-    }
-    for (size_t i = 0; i < a.size; ++i) {
-      if (a.items[i] != b.items[i]) {
-        return false;
-      }
-    }
-    return true;
-  }
-  friend bool operator!=(const AddressList& a, const AddressList& b) { return !(a == b); }
-};
-
-// RFC 5354 §3.3-3.7: the PE's User Transport parameter. `type` is the
-// parameter type (SCTP, TCP, UDP, DCCP, UDP-Lite). Transport Use exists only
-// for SCTP (§3.4); other transports are data-only.
-struct UserTransport {
-  ParamType type = ParamType::kSctpTransport;
-  uint16_t port = 0;
-  TransportUse use = TransportUse::kDataOnly;
-  AddressList addresses;
-  // RFC 5354 §3.3: the DCCP transport's service code (DCCP only).
-  uint32_t dccp_service_code = 0;
-  friend bool operator==(const UserTransport& a, const UserTransport& b) {
-    return a.type == b.type && a.port == b.port && a.use == b.use && a.addresses == b.addresses &&
-           a.dccp_service_code == b.dccp_service_code;
-  }
-};
-
-// RFC 5352 §3.1 rule 4: the SCTP transport the PR reached the PE on.
-struct AsapTransport {
-  uint16_t port = 0;
-  AddressList addresses;
-  friend bool operator==(const AsapTransport& a, const AsapTransport& b) {
-    return a.port == b.port && a.addresses == b.addresses;
-  }
-};
-
-// RFC 5356 §4-5 member selection policy parameter, and RSPLIB's extensions
-// (docs/policies.md). Which fields a type uses:
-//   RR, RAND: none.  WRR, WRAND: weight.  PRIO: weight = priority.
-//   LU, RLU: load.   LUD, PLU and RSPLIB's RLUD, RPLU, PLUD, RPLUD: load, load_degradation.
-//   WRAND-DPF: weight, dpf (= weight DPF), distance.  LU-DPF: load, dpf (= load DPF), distance.
-//   LUD-DPF, PLU-DPF, PLUD-DPF: load, load_degradation, dpf, distance.
-// The store keeps only the used fields; `Normalized()` zeroes the others.
-struct PolicyInfo {
-  PolicyType type = PolicyType::kRoundRobin;
-  uint32_t weight = 0;
-  uint32_t load = 0;
-  uint32_t load_degradation = 0;
-  uint32_t dpf = 0;
-  uint32_t distance = 0;
-
-  PolicyInfo Normalized() const;
-  friend bool operator==(const PolicyInfo& a, const PolicyInfo& b) {
-    return a.type == b.type && a.weight == b.weight && a.load == b.load &&
-           a.load_degradation == b.load_degradation && a.dpf == b.dpf && a.distance == b.distance;
-  }
-};
-
-// RFC 5354 §3.9 Pool Element parameter.
-struct PoolElementInfo {
-  PoolElementId id = 0;
-  RegistrarId home = 0;
-  int32_t registration_life = protocol::kInfiniteLifetime;  // seconds, -1 = infinite
-  UserTransport user;
-  AsapTransport asap;
-  PolicyInfo policy;
-  friend bool operator==(const PoolElementInfo& a, const PoolElementInfo& b) {
-    return a.id == b.id && a.home == b.home && a.registration_life == b.registration_life &&
-           a.user == b.user && a.asap == b.asap && a.policy == b.policy;
-  }
-};
-
-// True for every policy type this handlespace can hold and serve: the nine of
-// RFC 5356 and RSPLIB's nine extensions.
-bool IsKnownPolicy(PolicyType type);
-// Name for logs and tests ("RoundRobin", ...), "Unknown" otherwise.
-const char* PolicyName(PolicyType type);
 
 }  // namespace rspd::handlespace

@@ -202,7 +202,7 @@ bool Decoder::CheckTransport(const Tlv& tlv) {
     region.remove_prefix(step);
   }
   bool ok = Walk(region, [&](const Tlv& a, absl::Span<const uint8_t>) {
-    if (!IpAddress::Matches(PureParamType(a.type))) {
+    if (!ParamTraits<IpAddress>::Matches(PureParamType(a.type))) {
       return Verdict::kUnknown;
     }
     ++addresses;
@@ -221,7 +221,7 @@ bool Decoder::CheckTransport(const Tlv& tlv) {
 
 bool Decoder::CheckPolicy(const Tlv& tlv) {
   if (tlv.value.size() < 4 || tlv.value.size() % 4 != 0 ||
-      tlv.value.size() > 4 + 4 * Policy::kMaxValues) {
+      tlv.value.size() > 4 + 4 * kMaxPolicyValues) {
     return Invalid(tlv, "policy parameter of wrong length");
   }
   uint32_t type = Load32(tlv.value.data());
@@ -229,8 +229,10 @@ bool Decoder::CheckPolicy(const Tlv& tlv) {
   if ((type & 0x3fffffff) == 0) {
     return Invalid(tlv, "invalid policy type");
   }
-  int expected = Policy::ExpectedValueCount(type);
-  if (expected >= 0 && tlv.value.size() != 4 + 4 * static_cast<size_t>(expected)) {
+  // RFC 5356 §4-5: an RFC policy carries exactly its values; RSPLIB's
+  // extensions and unknown types 0-4 (docs/decisions.md).
+  const PolicyRow* row = FindPolicy(type);
+  if (row != nullptr && row->rfc && tlv.value.size() != 4 + 4 * size_t{row->value_count}) {
     return Invalid(tlv, "policy parameter length does not match its policy type");
   }
   return true;
@@ -267,9 +269,8 @@ size_t QuickPolicy(const uint8_t* p, size_t left) {
   if (left < 8 || Load16(p) != T(ParamType::kPolicy)) return 0;
   const size_t length = Load16(p + 2);
   if (length > left || length % 4 != 0) return 0;
-  const uint32_t type = Load32(p + 4);
-  const int expected = Policy::ExpectedValueCount(type);
-  return expected >= 0 && length == 8 + 4 * static_cast<size_t>(expected) ? length : 0;
+  const PolicyRow* row = FindPolicy(Load32(p + 4));
+  return row != nullptr && row->rfc && length == 8 + 4 * size_t{row->value_count} ? length : 0;
 }
 
 bool QuickPoolElement(absl::Span<const uint8_t> value) {
@@ -420,7 +421,7 @@ Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_
           return Verdict::kFailed;
         }
         out_->has_pool_element = true;
-        out_->pool_element = PoolElement::FromWire(tlv, rest);
+        out_->pool_element = PoolElementView::FromWire(tlv, rest);
         return Verdict::kOk;
       }
       if (asap_is(AsapType::kHandleResolutionResponse) || asap_is(AsapType::kBusinessCard)) {
@@ -695,10 +696,10 @@ bool Decoder::Run(Protocol protocol) {
     return false;
   }
   if (pool_elements_ != 0)
-    out_->pool_elements = ParamList<PoolElement>::Wire(body_, pool_elements_);
+    out_->pool_elements = ParamList<PoolElementView>::Wire(body_, pool_elements_);
   if (pool_entries_ != 0) out_->pool_entries = ParamList<PoolEntry>::Wire(body_, pool_entries_);
   if (servers_ != 0) out_->servers = ParamList<ServerInformation>::Wire(body_, servers_);
-  if (transports_ != 0) out_->transports = ParamList<Transport>::Wire(body_, transports_);
+  if (transports_ != 0) out_->transports = ParamList<TransportView>::Wire(body_, transports_);
   return true;
 }
 
@@ -724,31 +725,19 @@ void EncodeU32Param(Writer& w, ParamType type, uint32_t value) {
 
 // ---- Parameter values from validated wire bytes ------------------------------
 
-IpAddress IpAddress::V4(uint32_t host_order) {
+IpAddress ParamTraits<IpAddress>::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
+  if (PureParamType(tlv.type) == T(ParamType::kIpv4Address)) {
+    return IpAddress::V4(Load32(tlv.value.data()));
+  }
   IpAddress a;
-  a.family = 4;
-  Store32(a.bytes.data(), host_order);
+  memcpy(a.bytes.data(), tlv.value.data(), 16);
   return a;
 }
 
-IpAddress IpAddress::V6(const uint8_t bytes[16]) {
-  IpAddress a;
-  a.family = 6;
-  memcpy(a.bytes.data(), bytes, 16);
-  return a;
-}
+bool TransportView::Matches(uint16_t type) { return IsTransportType(type); }
 
-IpAddress IpAddress::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
-  IpAddress a;
-  a.family = PureParamType(tlv.type) == T(ParamType::kIpv4Address) ? 4 : 6;
-  memcpy(a.bytes.data(), tlv.value.data(), tlv.value.size());
-  return a;
-}
-
-bool Transport::Matches(uint16_t type) { return IsTransportType(type); }
-
-Transport Transport::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
-  Transport t;
+TransportView TransportView::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
+  TransportView t;
   t.type = static_cast<ParamType>(PureParamType(tlv.type));
   if (t.type == ParamType::kOpaqueTransport) {
     t.opaque = tlv.value;
@@ -765,7 +754,7 @@ Transport Transport::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
   absl::Span<const uint8_t> region = tlv.value.subspan(fixed);
   size_t count = 0;
   for (absl::Span<const uint8_t> r = region; !r.empty(); r = AfterTlv(r)) {
-    if (IpAddress::Matches(PureParamType(Load16(r.data())))) ++count;
+    if (ParamTraits<IpAddress>::Matches(PureParamType(Load16(r.data())))) ++count;
   }
   t.addresses = ParamList<IpAddress>::Wire(region, count);
   return t;
@@ -775,28 +764,9 @@ Policy Policy::Of(PolicyType type, std::initializer_list<uint32_t> values) {
   Policy p;
   p.type = static_cast<uint32_t>(type);
   for (uint32_t v : values) {
-    if (p.value_count < kMaxValues) p.values[p.value_count++] = v;
+    if (p.value_count < kMaxPolicyValues) p.values[p.value_count++] = v;
   }
   return p;
-}
-
-int Policy::ExpectedValueCount(uint32_t type) {
-  switch (static_cast<PolicyType>(type)) {
-    case PolicyType::kRoundRobin:  // RFC 5356 §4.1.4
-    case PolicyType::kRandom:      // §4.3.4
-      return 0;
-    case PolicyType::kWeightedRoundRobin:   // §4.2.4: weight
-    case PolicyType::kWeightedRandom:       // §4.4.4: weight
-    case PolicyType::kPriority:             // §4.5.4: priority
-    case PolicyType::kLeastUsed:            // §5.1.4: load
-    case PolicyType::kRandomizedLeastUsed:  // §5.4.4: load
-      return 1;
-    case PolicyType::kLeastUsedWithDegradation:  // §5.2.4: load, degradation
-    case PolicyType::kPriorityLeastUsed:         // §5.3.4: load, degradation
-      return 2;
-    default:
-      return -1;  // RSPLIB extensions and private types: 0-4 values
-  }
 }
 
 Policy Policy::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
@@ -809,8 +779,8 @@ Policy Policy::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
   return p;
 }
 
-PoolElement PoolElement::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
-  PoolElement e;
+PoolElementView PoolElementView::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
+  PoolElementView e;
   const uint8_t* v = tlv.value.data();
   e.pe_id = Load32(v);
   e.home_registrar = Load32(v + 4);
@@ -823,10 +793,10 @@ PoolElement PoolElement::FromWire(const Tlv& tlv, absl::Span<const uint8_t>) {
       e.policy = Policy::FromWire(p, {});
     } else if (IsTransportType(type)) {
       if (transports++ == 0) {
-        e.user_transport = Transport::FromWire(p, {});
+        e.user_transport = TransportView::FromWire(p, {});
       } else {
         e.has_asap_transport = true;
-        e.asap_transport = Transport::FromWire(p, {});
+        e.asap_transport = TransportView::FromWire(p, {});
       }
     }
   }
@@ -839,7 +809,7 @@ ServerInformation ServerInformation::FromWire(const Tlv& tlv, absl::Span<const u
   for (absl::Span<const uint8_t> r = tlv.value.subspan(4); !r.empty(); r = AfterTlv(r)) {
     Tlv p = ReadTlv(r);
     if (PureParamType(p.type) == T(ParamType::kSctpTransport)) {
-      s.transport = Transport::FromWire(p, {});
+      s.transport = TransportView::FromWire(p, {});
     }
   }
   return s;
@@ -860,7 +830,7 @@ PoolEntry PoolEntry::FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest) {
     if (type == T(ParamType::kPoolHandle)) break;
     if (type == T(ParamType::kPoolElement)) ++count;
   }
-  entry.elements = ParamList<PoolElement>::Wire(rest.subspan(0, rest.size() - r.size()), count);
+  entry.elements = ParamList<PoolElementView>::Wire(rest.subspan(0, rest.size() - r.size()), count);
   return entry;
 }
 
@@ -873,9 +843,9 @@ bool DecodeMessage(Protocol protocol, absl::Span<const uint8_t> bytes, Message* 
 
 void EncodeAddress(Writer& w, const IpAddress& address) {
   // Address TLVs are 8 or 20 bytes and need no padding (RFC 5354 §3.1-3.2).
-  if (address.family == 4) {
+  if (address.is_v4()) {
     w.U32(0x00010008u);
-    w.Bytes(address.bytes.data(), 4);
+    w.Bytes(address.bytes.data() + 12, 4);
   } else {
     w.U32(0x00020014u);
     w.Bytes(address.bytes.data(), 16);
@@ -894,7 +864,7 @@ size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transpo
   return p;
 }
 
-void EncodeTransport(Writer& w, const Transport& t) {
+void EncodeTransport(Writer& w, const TransportView& t) {
   if (t.type == ParamType::kOpaqueTransport) {
     size_t p = w.BeginTlv(T(t.type));
     w.Bytes(t.opaque);
@@ -932,7 +902,7 @@ size_t BeginPoolElement(Writer& w, uint32_t pe_id, uint32_t home_registrar,
   return p;
 }
 
-void EncodePoolElement(Writer& w, const PoolElement& e) {
+void EncodePoolElement(Writer& w, const PoolElementView& e) {
   size_t p = BeginPoolElement(w, e.pe_id, e.home_registrar, e.registration_life);
   EncodeTransport(w, e.user_transport);
   EncodePolicy(w, e.policy);
@@ -1023,7 +993,7 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
       case AsapType::kHandleResolutionResponse:
         handle();
         if (m.has_policy) EncodePolicy(w, m.policy);
-        for (const PoolElement& e : m.pool_elements) EncodePoolElement(w, e);
+        for (const PoolElementView& e : m.pool_elements) EncodePoolElement(w, e);
         error();
         break;
       case AsapType::kEndpointKeepAlive:
@@ -1033,7 +1003,7 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
         break;
       case AsapType::kServerAnnounce:
         w.U32(m.server_id);
-        for (const Transport& t : m.transports) EncodeTransport(w, t);
+        for (const TransportView& t : m.transports) EncodeTransport(w, t);
         break;
       case AsapType::kCookie:
       case AsapType::kCookieEcho:
@@ -1045,7 +1015,7 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
         break;
       case AsapType::kBusinessCard:
         handle();
-        for (const PoolElement& e : m.pool_elements) EncodePoolElement(w, e);
+        for (const PoolElementView& e : m.pool_elements) EncodePoolElement(w, e);
         break;
       case AsapType::kError:
         error();
@@ -1069,7 +1039,7 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
       case EnrpType::kHandleTableResponse:
         for (const PoolEntry& entry : m.pool_entries) {
           EncodePoolHandle(w, entry.pool_handle);
-          for (const PoolElement& e : entry.elements) EncodePoolElement(w, e);
+          for (const PoolElementView& e : entry.elements) EncodePoolElement(w, e);
         }
         break;
       case EnrpType::kHandleUpdate:
@@ -1267,48 +1237,6 @@ const char* CauseName(Cause cause) {
       return "Rejected due to security considerations";
   }
   return "Unknown Cause";
-}
-
-const char* PolicyTypeName(uint32_t type) {
-  switch (static_cast<PolicyType>(type)) {
-    case PolicyType::kRoundRobin:
-      return "Round Robin";
-    case PolicyType::kWeightedRoundRobin:
-      return "Weighted Round Robin";
-    case PolicyType::kRandom:
-      return "Random";
-    case PolicyType::kWeightedRandom:
-      return "Weighted Random";
-    case PolicyType::kPriority:
-      return "Priority";
-    case PolicyType::kLeastUsed:
-      return "Least Used";
-    case PolicyType::kLeastUsedWithDegradation:
-      return "Least Used with Degradation";
-    case PolicyType::kPriorityLeastUsed:
-      return "Priority Least Used";
-    case PolicyType::kRandomizedLeastUsed:
-      return "Randomized Least Used";
-    case PolicyType::kRandomizedPriorityLeastUsed:
-      return "Randomized Priority Least Used";
-    case PolicyType::kRandomizedLeastUsedWithDegradation:
-      return "Randomized Least Used with Degradation";
-    case PolicyType::kPriorityLeastUsedWithDegradation:
-      return "Priority Least Used with Degradation";
-    case PolicyType::kRandomizedPriorityLeastUsedWithDegradation:
-      return "Randomized Priority Least Used with Degradation";
-    case PolicyType::kWeightedRandomWithDpf:
-      return "Weighted Random with DPF";
-    case PolicyType::kLeastUsedWithDpf:
-      return "Least Used with DPF";
-    case PolicyType::kLeastUsedWithDegradationWithDpf:
-      return "Least Used with Degradation and DPF";
-    case PolicyType::kPriorityLeastUsedWithDpf:
-      return "Priority Least Used with DPF";
-    case PolicyType::kPriorityLeastUsedWithDegradationWithDpf:
-      return "Priority Least Used with Degradation and DPF";
-  }
-  return "Unknown Policy";
 }
 
 }  // namespace rspd::protocol

@@ -34,24 +34,17 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "protocol/address.h"
+#include "protocol/policy_table.h"
 #include "protocol/types.h"
 #include "protocol/wire.h"
 
 namespace rspd::protocol {
 
-// IPv4 or IPv6 Address parameter (RFC 5354 §3.1, §3.2).
-struct IpAddress {
-  uint8_t family = 4;               // 4 or 6
-  std::array<uint8_t, 16> bytes{};  // IPv4 uses the first 4
-
-  static IpAddress V4(uint32_t host_order);
-  static IpAddress V6(const uint8_t bytes[16]);
-  absl::Span<const uint8_t> span() const { return {bytes.data(), family == 4 ? 4u : 16u}; }
-  bool operator==(const IpAddress& o) const {
-    return family == o.family && memcmp(bytes.data(), o.bytes.data(), family == 4 ? 4 : 16) == 0;
-  }
-  bool operator!=(const IpAddress& o) const { return !(*this == o); }
-
+// IPv4 or IPv6 Address parameter (RFC 5354 §3.1, §3.2): an IPv4 address
+// decodes to the IPv4-mapped form (protocol/address.h).
+template <>
+struct ParamTraits<IpAddress> {
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kIpv4Address) ||
            type == static_cast<uint16_t>(ParamType::kIpv6Address);
@@ -61,7 +54,7 @@ struct IpAddress {
 
 // A user or ASAP transport: DCCP, SCTP, TCP, UDP, UDP-Lite or Opaque
 // (RFC 5354 §3.3-3.7, §3.16).
-struct Transport {
+struct TransportView {
   ParamType type = ParamType::kSctpTransport;
   uint16_t port = 0;
   // SCTP: Transport Use (0 data only, 1 data plus control). TCP/UDP/UDP-Lite/
@@ -72,49 +65,44 @@ struct Transport {
   absl::Span<const uint8_t> opaque;  // Opaque Transport only
 
   static bool Matches(uint16_t type);
-  static Transport FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
+  static TransportView FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Pool Member Selection Policy (RFC 5354 §3.8, RFC 5356 §4-5).
 struct Policy {
-  static constexpr size_t kMaxValues = 4;
   uint32_t type = static_cast<uint32_t>(PolicyType::kRoundRobin);
-  // Policy-specific 32-bit values in wire order (weight; priority; load,
-  // load degradation; RSPLIB DPF values).
-  std::array<uint32_t, kMaxValues> values{};
+  // Policy-specific 32-bit values in wire order (protocol/policy_table.h).
+  std::array<uint32_t, kMaxPolicyValues> values{};
   uint8_t value_count = 0;
 
   PolicyType kind() const { return static_cast<PolicyType>(type); }
   static Policy Of(PolicyType type, std::initializer_list<uint32_t> values = {});
-  // Number of values the policy carries, or -1 if any count of 0-4 is
-  // accepted (types this codec does not know).
-  static int ExpectedValueCount(uint32_t type);
   static bool Matches(uint16_t type) { return type == static_cast<uint16_t>(ParamType::kPolicy); }
   static Policy FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Pool Element parameter (RFC 5354 §3.10).
-struct PoolElement {
+struct PoolElementView {
   uint32_t pe_id = 0;
   uint32_t home_registrar = 0;    // 0 = undetermined
   int32_t registration_life = 0;  // seconds, -1 infinite
-  Transport user_transport;
+  TransportView user_transport;
   Policy policy;
   // RFC 5354 §3.10 makes it part of the parameter; a registering PE may leave
   // it out and the registrar fills it in (RFC 5352 §3.1 rule 4).
   bool has_asap_transport = false;
-  Transport asap_transport;
+  TransportView asap_transport;
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kPoolElement);
   }
-  static PoolElement FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
+  static PoolElementView FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
 };
 
 // Server Information parameter (RFC 5354 §3.11).
 struct ServerInformation {
   uint32_t server_id = 0;
-  Transport transport;  // SCTP
+  TransportView transport;  // SCTP
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kServerInformation);
@@ -135,7 +123,7 @@ struct ErrorCause {
 // (RFC 5353 §2.3).
 struct PoolEntry {
   absl::string_view pool_handle;
-  ParamList<PoolElement> elements;
+  ParamList<PoolElementView> elements;
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kPoolHandle);
@@ -171,16 +159,16 @@ struct Message {
   bool has_pe_id = false;
   uint32_t pe_id = 0;
   bool has_pool_element = false;  // ASAP REGISTRATION, ENRP HANDLE_UPDATE
-  PoolElement pool_element;
-  ParamList<PoolElement> pool_elements;  // HANDLE_RESOLUTION_RESPONSE, BUSINESS_CARD
-  bool has_policy = false;               // HANDLE_RESOLUTION_RESPONSE overall policy
+  PoolElementView pool_element;
+  ParamList<PoolElementView> pool_elements;  // HANDLE_RESOLUTION_RESPONSE, BUSINESS_CARD
+  bool has_policy = false;                   // HANDLE_RESOLUTION_RESPONSE overall policy
   Policy policy;
   ParamList<PoolEntry> pool_entries;     // ENRP HANDLE_TABLE_RESPONSE
   ParamList<ServerInformation> servers;  // ENRP LIST_RESPONSE
   bool has_server_information = false;   // ENRP PRESENCE
   ServerInformation server_information;
-  ParamList<Transport> transports;  // ASAP SERVER_ANNOUNCE
-  bool has_checksum = false;        // ENRP PRESENCE
+  ParamList<TransportView> transports;  // ASAP SERVER_ANNOUNCE
+  bool has_checksum = false;            // ENRP PRESENCE
   uint16_t checksum = 0;
   bool has_cookie = false;  // ASAP COOKIE, COOKIE_ECHO
   absl::Span<const uint8_t> cookie;
@@ -242,14 +230,15 @@ size_t EncodeErrorReport(Protocol protocol, const DecodeError& error, uint32_t s
 void BeginMessage(Writer& w, uint8_t type, uint8_t flags);
 size_t FinishMessage(Writer& w);
 
-// Parameter encoders.
+// Parameter encoders. An IPv4-mapped address is written as an IPv4 Address
+// parameter, any other as IPv6 (docs/decisions.md, "Addresses").
 void EncodeAddress(Writer& w, const IpAddress& address);
-void EncodeTransport(Writer& w, const Transport& transport);
+void EncodeTransport(Writer& w, const TransportView& transport);
 void EncodePolicy(Writer& w, const Policy& policy);
-void EncodePoolElement(Writer& w, const PoolElement& element);
+void EncodePoolElement(Writer& w, const PoolElementView& element);
 void EncodePoolHandle(Writer& w, absl::string_view handle);
-// The parts of a Pool Element, for records that are not a PoolElement (the
-// handlespace's, see control/pe_convert.h): the header (RFC 5354 §3.10, up to
+// The parts of a Pool Element, for records that are not a PoolElementView (the
+// owned PoolElement, see protocol/pool_element_codec.h): the header (RFC 5354 §3.10, up to
 // the Registration Life), a transport parameter's fixed part (§3.3-3.7, not
 // opaque), each followed by EncodeAddress()es / parameters and w.EndTlv().
 size_t BeginPoolElement(Writer& w, uint32_t pe_id, uint32_t home_registrar,
@@ -261,6 +250,5 @@ size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transpo
 const char* MessageTypeName(Protocol protocol, uint8_t type);
 const char* ParamTypeName(uint16_t pure_type);
 const char* CauseName(Cause cause);
-const char* PolicyTypeName(uint32_t type);
 
 }  // namespace rspd::protocol

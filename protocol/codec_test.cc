@@ -120,7 +120,7 @@ TEST(CodecRoundTripTest, RegistrationCarriesEveryPoolElementField) {
   const Message& m = r.message;
   EXPECT_EQ(m.pool_handle, "echo");
   ASSERT_TRUE(m.has_pool_element);
-  const PoolElement& e = m.pool_element;
+  const PoolElementView& e = m.pool_element;
   EXPECT_EQ(e.home_registrar, 0x11111111u);
   EXPECT_EQ(e.registration_life, 300);
   EXPECT_EQ(e.user_transport.type, ParamType::kSctpTransport);
@@ -131,7 +131,7 @@ TEST(CodecRoundTripTest, RegistrationCarriesEveryPoolElementField) {
                                    e.user_transport.addresses.end());
   EXPECT_EQ(addresses[0], IpAddress::V4(0x0a000001));
   EXPECT_EQ(addresses[1], IpAddress::V4(0x0a000002));
-  EXPECT_EQ(addresses[2].family, 6);
+  EXPECT_FALSE(addresses[2].is_v4());
   EXPECT_EQ(addresses[2].bytes[15], 0x42);
   EXPECT_EQ(e.policy.kind(), PolicyType::kLeastUsedWithDegradation);
   ASSERT_EQ(e.policy.value_count, 2);
@@ -149,7 +149,7 @@ TEST(CodecRoundTripTest, DccpAndOpaqueTransports) {
   EXPECT_EQ(dccp.message.pool_element.user_transport.dccp_service_code, 0xdcc90001u);
   Result opaque = Decode(Find(samples, "asap_registration_opaque").bytes);
   ASSERT_TRUE(opaque.ok);
-  const PoolElement& e = opaque.message.pool_element;
+  const PoolElementView& e = opaque.message.pool_element;
   EXPECT_EQ(e.user_transport.type, ParamType::kOpaqueTransport);
   EXPECT_EQ(std::string(e.user_transport.opaque.begin(), e.user_transport.opaque.end()),
             "http://x");
@@ -164,7 +164,7 @@ TEST(CodecRoundTripTest, HandleResolutionResponseListsPesInOrder) {
   EXPECT_EQ(r.message.policy.kind(), PolicyType::kLeastUsed);
   ASSERT_EQ(r.message.pool_elements.size(), 32u);
   uint32_t i = 0;
-  for (const PoolElement& e : r.message.pool_elements) {
+  for (const PoolElementView& e : r.message.pool_elements) {
     EXPECT_EQ(e.pe_id, (i + 1) * 2654435761u);
     EXPECT_EQ(e.policy.values[0], i << 20);
     ++i;
@@ -183,7 +183,7 @@ TEST(CodecRoundTripTest, HandleTableResponseGroupsPesUnderTheirPools) {
     EXPECT_EQ(entry.pool_handle, "pool" + std::to_string(100000 + pool));
     EXPECT_EQ(entry.elements.size(), 4u);
     int n = 0;
-    for (const PoolElement& e : entry.elements) {
+    for (const PoolElementView& e : entry.elements) {
       EXPECT_EQ(e.pe_id, static_cast<uint32_t>(n + 1) * 2654435761u);
       ++n;
     }

@@ -1,7 +1,5 @@
 #include "protocol/describe.h"
 
-#include <arpa/inet.h>
-
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -45,13 +43,13 @@ std::string Hex(absl::Span<const uint8_t> bytes) {
   return out;
 }
 
-std::vector<std::string> Addresses(const Transport& t) {
+std::vector<std::string> Addresses(const TransportView& t) {
   std::vector<std::string> out;
-  for (const IpAddress& a : t.addresses) out.push_back(AddressToString(a));
+  for (const IpAddress& a : t.addresses) out.push_back(a.ToString());
   return out;
 }
 
-std::string TransportText(const Transport& t) {
+std::string TransportText(const TransportView& t) {
   if (t.type == ParamType::kOpaqueTransport) {
     return absl::StrCat(
         "opaque:",
@@ -68,7 +66,7 @@ std::string TransportText(const Transport& t) {
   return out;
 }
 
-std::string TransportJson(const Transport& t) {
+std::string TransportJson(const TransportView& t) {
   std::string out = absl::StrCat("{\"transport\":\"", TransportName(t.type), "\"");
   if (t.type == ParamType::kOpaqueTransport) {
     absl::StrAppend(&out, ",\"opaque\":\"", Hex(t.opaque), "\"}");
@@ -104,7 +102,7 @@ std::string PolicyJson(const Policy& p) {
                       absl::StrJoin(values, ","), "]");
 }
 
-std::string PeText(const PoolElement& e) {
+std::string PeText(const PoolElementView& e) {
   std::string out = absl::StrFormat("pe{id=0x%08x home=0x%08x life=%d user=%s policy=%s", e.pe_id,
                                     e.home_registrar, e.registration_life,
                                     TransportText(e.user_transport), PolicyText(e.policy));
@@ -175,23 +173,7 @@ const char* TransportName(ParamType type) {
   }
 }
 
-std::string AddressToString(const IpAddress& address) {
-  char text[INET6_ADDRSTRLEN] = {};
-  inet_ntop(address.family == 4 ? AF_INET : AF_INET6, address.bytes.data(), text, sizeof(text));
-  return text;
-}
-
-std::string JoinHostPort(absl::string_view host, uint16_t port) {
-  // A colon in the host can only be an IPv6 literal's.
-  if (host.find(':') != absl::string_view::npos) return absl::StrCat("[", host, "]:", port);
-  return absl::StrCat(host, ":", port);
-}
-
-std::string JoinHostPort(const IpAddress& address, uint16_t port) {
-  return JoinHostPort(AddressToString(address), port);
-}
-
-std::string PoolElementToJson(const PoolElement& e) {
+std::string PoolElementToJson(const PoolElementView& e) {
   std::string out = absl::StrCat("{\"pe_id\":", e.pe_id, ",\"home_registrar\":", e.home_registrar,
                                  ",\"registration_life\":", e.registration_life);
   std::string user = TransportJson(e.user_transport);
@@ -222,15 +204,15 @@ std::string DescribeMessage(const Message& m) {
   }
   if (m.has_policy) parts.push_back(absl::StrCat("policy=", PolicyText(m.policy)));
   if (m.has_pool_element) parts.push_back(PeText(m.pool_element));
-  for (const PoolElement& e : m.pool_elements) parts.push_back(PeText(e));
+  for (const PoolElementView& e : m.pool_elements) parts.push_back(PeText(e));
   for (const PoolEntry& entry : m.pool_entries) {
     parts.push_back(absl::StrCat("pool=", Quoted(entry.pool_handle)));
-    for (const PoolElement& e : entry.elements) parts.push_back(PeText(e));
+    for (const PoolElementView& e : entry.elements) parts.push_back(PeText(e));
   }
   if (m.has_checksum) parts.push_back(absl::StrFormat("checksum=0x%04x", m.checksum));
   if (m.has_server_information) parts.push_back(ServerText(m.server_information));
   for (const ServerInformation& s : m.servers) parts.push_back(ServerText(s));
-  for (const Transport& t : m.transports) parts.push_back(TransportText(t));
+  for (const TransportView& t : m.transports) parts.push_back(TransportText(t));
   if (m.has_cookie) parts.push_back(absl::StrCat("cookie=", Hex(m.cookie)));
   if (m.has_error) parts.push_back(absl::StrCat("error=", CausesText(m.error_causes)));
   if (m.unrecognized.count != 0) {
@@ -263,14 +245,14 @@ std::string MessageToJson(const Message& m) {
   }
   if (!m.pool_elements.empty()) {
     std::vector<std::string> pes;
-    for (const PoolElement& e : m.pool_elements) pes.push_back(PoolElementToJson(e));
+    for (const PoolElementView& e : m.pool_elements) pes.push_back(PoolElementToJson(e));
     absl::StrAppend(&out, ",\"pool_elements\":[", absl::StrJoin(pes, ","), "]");
   }
   if (!m.pool_entries.empty()) {
     std::vector<std::string> entries;
     for (const PoolEntry& entry : m.pool_entries) {
       std::vector<std::string> pes;
-      for (const PoolElement& e : entry.elements) pes.push_back(PoolElementToJson(e));
+      for (const PoolElementView& e : entry.elements) pes.push_back(PoolElementToJson(e));
       entries.push_back(absl::StrCat("{\"pool_handle\":", JsonString(entry.pool_handle),
                                      ",\"pool_elements\":[", absl::StrJoin(pes, ","), "]}"));
     }
@@ -287,7 +269,7 @@ std::string MessageToJson(const Message& m) {
   }
   if (!m.transports.empty()) {
     std::vector<std::string> transports;
-    for (const Transport& t : m.transports) transports.push_back(TransportJson(t));
+    for (const TransportView& t : m.transports) transports.push_back(TransportJson(t));
     absl::StrAppend(&out, ",\"transports\":[", absl::StrJoin(transports, ","), "]");
   }
   if (m.has_cookie) absl::StrAppend(&out, ",\"cookie\":\"", Hex(m.cookie), "\"");

@@ -59,15 +59,5 @@ TEST(DescribeTest, JsonEscapesOpaqueHandles) {
       << DescribeMessage(m);
 }
 
-// RFC 3986 §3.2.2: an IPv6 literal is bracketed before its port; nothing
-// else is.
-TEST(DescribeTest, JoinHostPortBracketsIpv6Only) {
-  EXPECT_EQ(JoinHostPort("127.0.0.1", 7600), "127.0.0.1:7600");
-  EXPECT_EQ(JoinHostPort("::1", 7600), "[::1]:7600");
-  EXPECT_EQ(JoinHostPort(IpAddress::V4(0x0a000001), 9899), "10.0.0.1:9899");
-  const uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x42};
-  EXPECT_EQ(JoinHostPort(IpAddress::V6(v6), 3863), "[2001:db8::42]:3863");
-}
-
 }  // namespace
 }  // namespace rspd::protocol

@@ -147,6 +147,10 @@ enum class PolicyType : uint32_t {
   kPriorityLeastUsedWithDegradationWithDpf = 0xb0002005,
 };
 
+// Not an RFC 5354 §3.12 cause: "no error", the result of a check or command
+// that succeeded. The causes are 0x0-0xa; 0xffff never goes on the wire.
+inline constexpr Cause kNoError = static_cast<Cause>(0xffff);
+
 // Registration Life value meaning "infinite" (RFC 5354 §3.10).
 inline constexpr int32_t kInfiniteLifetime = -1;
 

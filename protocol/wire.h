@@ -153,12 +153,22 @@ inline absl::Span<const uint8_t> AfterTlv(absl::Span<const uint8_t> region) {
   return next >= region.size() ? absl::Span<const uint8_t>() : region.subspan(next);
 }
 
-// A list of T, either decoded lazily from a validated wire region (only the
-// TLVs for which T::Matches(type) holds are items) or given as values to
-// encode. T provides:
+// How a parameter list finds and reads its items: by default T's own
 //   static bool Matches(uint16_t pure_type);
 //   static T FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest);
-// where `rest` is the region after this TLV.
+// where `rest` is the region after this TLV. A type that knows nothing of the
+// wire (IpAddress) gets a specialization in the codec.
+template <typename T>
+struct ParamTraits {
+  static bool Matches(uint16_t pure_type) { return T::Matches(pure_type); }
+  static T FromWire(const Tlv& tlv, absl::Span<const uint8_t> rest) {
+    return T::FromWire(tlv, rest);
+  }
+};
+
+// A list of T, either decoded lazily from a validated wire region (only the
+// TLVs for which ParamTraits<T>::Matches(type) holds are items) or given as
+// values to encode.
 template <typename T>
 class ParamList {
  public:
@@ -212,8 +222,8 @@ class ParamList {
       while (!rest_.empty()) {
         Tlv tlv = ReadTlv(rest_);
         rest_ = AfterTlv(rest_);
-        if (T::Matches(PureParamType(tlv.type))) {
-          new (&storage_.value) T(T::FromWire(tlv, rest_));
+        if (ParamTraits<T>::Matches(PureParamType(tlv.type))) {
+          new (&storage_.value) T(ParamTraits<T>::FromWire(tlv, rest_));
           return;
         }
       }

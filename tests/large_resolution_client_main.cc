@@ -53,11 +53,11 @@ int main(int argc, char** argv) {
   const uint32_t pes = absl::GetFlag(FLAGS_pes);
   const uint32_t per_pe = absl::GetFlag(FLAGS_addresses_per_pe);
   for (uint32_t i = 1; i <= pes; ++i) {
-    rspd::client::PoolElementSpec pe;
-    pe.pe_id = i;
+    rspd::protocol::PoolElement pe;
+    pe.id = i;
     pe.registration_life = -1;
-    pe.port = static_cast<uint16_t>(7000 + i);
-    pe.addresses = {rspd::protocol::IpAddress::V4(0x7f000001)};
+    pe.user.port = static_cast<uint16_t>(7000 + i);
+    pe.user.addresses.push_back(rspd::protocol::IpAddress::V4(0x7f000001));
     for (uint32_t n = 1; n < per_pe; ++n) {
       const uint8_t v6[16] = {0x20,
                               0x01,
@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
                               static_cast<uint8_t>(i),
                               0,
                               static_cast<uint8_t>(n)};
-      pe.addresses.push_back(rspd::protocol::IpAddress::V6(v6));
+      pe.user.addresses.push_back(rspd::protocol::IpAddress::V6(v6));
     }
-    pe.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
+    pe.policy.type = rspd::protocol::PolicyType::kRoundRobin;
     if (absl::Status s = (*session)->Register(pool, pe); !s.ok()) {
       return Fail(std::string(s.message()));
     }
@@ -85,12 +85,12 @@ int main(int argc, char** argv) {
   auto resolution = (*session)->Resolve(pool, pes, absl::Seconds(5));
   if (!resolution.ok()) return Fail(std::string(resolution.status().message()));
   size_t addresses = 0;
-  for (const rspd::client::ResolvedElement& e : resolution->elements) {
-    if (e.addresses.size() != per_pe) {
-      return Fail("PE " + std::to_string(e.pe_id) + " came back with " +
-                  std::to_string(e.addresses.size()) + " addresses");
+  for (const rspd::protocol::PoolElement& e : resolution->elements) {
+    if (e.user.addresses.size != per_pe) {
+      return Fail("PE " + std::to_string(e.id) + " came back with " +
+                  std::to_string(e.user.addresses.size) + " addresses");
     }
-    addresses += e.addresses.size();
+    addresses += e.user.addresses.size;
   }
   printf("resolved %zu PEs, %zu addresses\n", resolution->elements.size(), addresses);
   return resolution->elements.size() == pes ? 0 : 1;

@@ -87,7 +87,7 @@ std::map<std::string, std::string> Expected(const Message& m) {
   std::map<std::string, std::string> f;
   const std::string p = m.protocol == Protocol::kAsap ? "asap." : "enrp.";
   std::vector<std::string> handles, pe_ids, policies, causes, lives, homes;
-  auto add_pe = [&](const protocol::PoolElement& e) {
+  auto add_pe = [&](const protocol::PoolElementView& e) {
     pe_ids.push_back(absl::StrCat(e.pe_id));
     policies.push_back(absl::StrCat(e.policy.type));
     lives.push_back(absl::StrCat(e.registration_life));

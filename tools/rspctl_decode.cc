@@ -16,6 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/frames.h"
+#include "protocol/address.h"
 #include "protocol/codec.h"
 #include "protocol/describe.h"
 #include "tools/rspctl_commands.h"
@@ -31,9 +32,9 @@ using dataplane::ParsedFrame;
 using protocol::Protocol;
 
 std::string Endpoint(const ParsedFrame& f, bool source) {
-  protocol::IpAddress a;
-  a.family = f.ipv6 ? 6 : 4;
-  memcpy(a.bytes.data(), source ? f.src_ip : f.dst_ip, f.ipv6 ? 16 : 4);
+  const uint8_t* ip = source ? f.src_ip : f.dst_ip;
+  const protocol::IpAddress a =
+      f.ipv6 ? protocol::IpAddress::V6(ip) : protocol::IpAddress::V4(protocol::Load32(ip));
   return protocol::JoinHostPort(a, source ? f.src_port : f.dst_port);
 }
 

@@ -117,11 +117,13 @@ int RunEchoServer(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   server = std::move(*listening);
-  client::PoolElementSpec pe;
-  pe.pe_id = pe_id;
-  pe.port = port;
-  pe.control_channel = true;  // its address: the one the registrar sees (PoolElement::Start)
-  pe.policy = protocol::Policy::Of(protocol::PolicyType::kRoundRobin);
+  protocol::PoolElement pe;
+  pe.id = pe_id;
+  pe.registration_life = 30;
+  pe.user.port = port;
+  // No address: PoolElement::Start gives it the one the registrar sees.
+  pe.user.use = protocol::TransportUse::kDataPlusControl;
+  pe.policy.type = protocol::PolicyType::kRoundRobin;
   client::PoolElement::Options options;
   options.registrars = {*registrar};
   // Registered, re-registered every T4 and re-homed by the library; the

@@ -1,9 +1,11 @@
 #include "tools/rspctl_policy.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "tools/rspctl_flags.h"
 
 ABSL_FLAG(std::string, policy, "rr",
@@ -17,47 +19,63 @@ ABSL_FLAG(int64_t, load_degradation, 0,
 namespace rspd::tools {
 namespace {
 
-// A policy value flag, checked: RFC 5356 values are 32-bit unsigned.
-absl::StatusOr<uint32_t> Value(const char* flag, int64_t value, int64_t min = 0) {
+using protocol::PolicyField;
+
+// A policy value's flag, checked: RFC 5356 values are 32-bit unsigned.
+absl::StatusOr<uint32_t> Value(PolicyField field) {
+  const char* flag = "--load_degradation";
+  int64_t value = absl::GetFlag(FLAGS_load_degradation);
+  int64_t min = 0;
+  switch (field) {
+    case PolicyField::kWeight:
+      // RFC 5356 §3.2: a weight of 0 says the PE cannot serve at all; a PE
+      // that registers to serve has 1 or more.
+      flag = "--weight";
+      value = absl::GetFlag(FLAGS_weight);
+      min = 1;
+      break;
+    case PolicyField::kPriority:
+      flag = "--priority";
+      value = absl::GetFlag(FLAGS_priority);
+      break;
+    case PolicyField::kLoad:
+      flag = "--load";
+      value = absl::GetFlag(FLAGS_load);
+      break;
+    case PolicyField::kLoadDegradation:
+      break;
+    case PolicyField::kDpf:
+    case PolicyField::kDistance:
+      // No rspctl policy carries them (RSPLIB's extensions have no short name).
+      return absl::InvalidArgumentError("rspctl has no flag for DPF or distance values");
+  }
   if (absl::Status s = CheckRange(flag, value, min, kMaxUint32); !s.ok()) return s;
   return static_cast<uint32_t>(value);
 }
 
 }  // namespace
 
-absl::StatusOr<protocol::Policy> PolicyFromFlags() {
-  using protocol::Policy;
-  using protocol::PolicyType;
+absl::StatusOr<protocol::PolicyInfo> PolicyFromFlags() {
   const std::string name = absl::GetFlag(FLAGS_policy);
-  const bool weighted = name == "wrr" || name == "wrandom";
-  const bool loaded = name == "lu" || name == "lud" || name == "plu" || name == "rlu";
-  const bool degraded = name == "lud" || name == "plu";
-  // RFC 5356 §3.2: a weight of 0 says the PE cannot serve at all; a PE that
-  // registers to serve has 1 or more.
-  absl::StatusOr<uint32_t> weight =
-      weighted ? Value("--weight", absl::GetFlag(FLAGS_weight), 1) : 0u;
-  absl::StatusOr<uint32_t> priority =
-      name == "priority" ? Value("--priority", absl::GetFlag(FLAGS_priority)) : 0u;
-  absl::StatusOr<uint32_t> load = loaded ? Value("--load", absl::GetFlag(FLAGS_load)) : 0u;
-  absl::StatusOr<uint32_t> degradation =
-      degraded ? Value("--load_degradation", absl::GetFlag(FLAGS_load_degradation)) : 0u;
-  for (const absl::Status& s :
-       {weight.status(), priority.status(), load.status(), degradation.status()}) {
-    if (!s.ok()) return s;
+  const protocol::PolicyRow* row = protocol::FindPolicyByShortName(name);
+  if (row == nullptr) {
+    std::vector<std::string> names;
+    for (const protocol::PolicyRow& r : protocol::PolicyTable()) {
+      if (r.short_name != nullptr) names.push_back(r.short_name);
+    }
+    const std::string last = names.back();
+    names.pop_back();
+    return absl::InvalidArgumentError(absl::StrCat("--policy must be ", absl::StrJoin(names, ", "),
+                                                   " or ", last, "; got '", name, "'"));
   }
-  if (name == "rr") return Policy::Of(PolicyType::kRoundRobin);
-  if (name == "wrr") return Policy::Of(PolicyType::kWeightedRoundRobin, {*weight});
-  if (name == "random") return Policy::Of(PolicyType::kRandom);
-  if (name == "wrandom") return Policy::Of(PolicyType::kWeightedRandom, {*weight});
-  if (name == "priority") return Policy::Of(PolicyType::kPriority, {*priority});
-  if (name == "lu") return Policy::Of(PolicyType::kLeastUsed, {*load});
-  if (name == "lud")
-    return Policy::Of(PolicyType::kLeastUsedWithDegradation, {*load, *degradation});
-  if (name == "plu") return Policy::Of(PolicyType::kPriorityLeastUsed, {*load, *degradation});
-  if (name == "rlu") return Policy::Of(PolicyType::kRandomizedLeastUsed, {*load});
-  return absl::InvalidArgumentError(absl::StrCat(
-      "--policy must be rr, wrr, random, wrandom, priority, lu, lud, plu or rlu; got '", name,
-      "'"));
+  protocol::PolicyInfo policy;
+  policy.type = row->type;
+  for (size_t i = 0; i < row->value_count; ++i) {
+    absl::StatusOr<uint32_t> value = Value(row->values[i]);
+    if (!value.ok()) return value.status();
+    policy.at(row->values[i]) = *value;
+  }
+  return policy;
 }
 
 }  // namespace rspd::tools

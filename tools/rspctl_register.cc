@@ -17,7 +17,7 @@
 #include "client/asap_session.h"
 #include "client/pool_element.h"
 #include "client/server_hunt.h"
-#include "dataplane/net/endpoint.h"
+#include "protocol/address.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
 #include "tools/rspctl_policy.h"
@@ -58,18 +58,18 @@ absl::StatusOr<std::vector<protocol::IpAddress>> ParseAddresses(const std::strin
   std::vector<protocol::IpAddress> out;
   for (absl::string_view part : absl::StrSplit(text, ',')) {
     if (part.empty()) return absl::InvalidArgumentError("--address: an empty address in the list");
-    const std::optional<dataplane::Endpoint> address = dataplane::Endpoint::Parse(part, 0);
+    std::optional<protocol::IpAddress> address = protocol::IpAddress::Parse(part);
     if (!address) {
       return absl::InvalidArgumentError(absl::StrCat("--address: not an IP address: '", part, "'"));
     }
-    out.push_back(address->ip());
+    out.push_back(*address);
   }
   return out;
 }
 
 // The PEs the flags describe, every value checked: InvalidArgument naming the
 // flag and its range otherwise.
-absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags() {
+absl::StatusOr<std::vector<protocol::PoolElement>> PoolElementsFromFlags() {
   const int64_t lifetime = absl::GetFlag(FLAGS_lifetime);
   if (lifetime != protocol::kInfiniteLifetime && (lifetime < 1 || lifetime > INT32_MAX)) {
     // RFC 5354 §3.10: seconds, -1 infinite. 0 would re-register at once,
@@ -93,40 +93,51 @@ absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags() {
   }
   const int64_t step = absl::GetFlag(FLAGS_value_step);
   if (absl::Status s = CheckRange("--value_step", step, 0, kMaxUint32); !s.ok()) return s;
-  absl::StatusOr<protocol::Policy> policy = PolicyFromFlags();
+  absl::StatusOr<protocol::PolicyInfo> policy = PolicyFromFlags();
   if (!policy.ok()) return policy.status();
-  if (policy->value_count > 0 && count > 1 && policy->values[0] + (count - 1) * step > kMaxUint32) {
+  // The value --value_step steps: the policy's first (protocol/policy_table.h).
+  const protocol::PolicyRow& row = *protocol::FindPolicy(policy->type);
+  const uint32_t first_value = row.value_count > 0 ? policy->at(row.values[0]) : 0;
+  if (row.value_count > 0 && count > 1 && first_value + (count - 1) * step > kMaxUint32) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--value_step must be 0 to ", (kMaxUint32 - policy->values[0]) / (count - 1),
-                     " (PE i gets the policy value ", policy->values[0], "+i*step, at most ",
-                     kMaxUint32, ", with --count=", count, "); got ", step));
+        absl::StrCat("--value_step must be 0 to ", (kMaxUint32 - first_value) / (count - 1),
+                     " (PE i gets the policy value ", first_value, "+i*step, at most ", kMaxUint32,
+                     ", with --count=", count, "); got ", step));
   }
 
-  client::PoolElementSpec pe;
+  protocol::PoolElement pe;
   pe.registration_life = static_cast<int32_t>(lifetime);
   const std::string transport = absl::GetFlag(FLAGS_transport);
   if (transport == "sctp") {
-    pe.transport = protocol::ParamType::kSctpTransport;
+    pe.user.type = protocol::ParamType::kSctpTransport;
   } else if (transport == "tcp") {
-    pe.transport = protocol::ParamType::kTcpTransport;
+    pe.user.type = protocol::ParamType::kTcpTransport;
   } else if (transport == "udp") {
-    pe.transport = protocol::ParamType::kUdpTransport;
+    pe.user.type = protocol::ParamType::kUdpTransport;
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("--transport must be sctp, tcp or udp; got '", transport, "'"));
   }
-  pe.control_channel = absl::GetFlag(FLAGS_control_channel);
-  if (pe.control_channel && pe.transport != protocol::ParamType::kSctpTransport) {
+  const bool control_channel = absl::GetFlag(FLAGS_control_channel);
+  if (control_channel && pe.user.type != protocol::ParamType::kSctpTransport) {
     // RFC 5354 §3.4: only the SCTP transport has a Transport Use.
     return absl::InvalidArgumentError("--control_channel needs --transport=sctp");
   }
   // Without --address, PoolElement::Start fills in the address the first
   // registrar sees (or the announce interface's).
   const std::string address_text = absl::GetFlag(FLAGS_address);
+  pe.user.use = control_channel ? protocol::TransportUse::kDataPlusControl
+                                : protocol::TransportUse::kDataOnly;
   if (!address_text.empty()) {
     absl::StatusOr<std::vector<protocol::IpAddress>> addresses = ParseAddresses(address_text);
     if (!addresses.ok()) return addresses.status();
-    pe.addresses = *addresses;
+    for (const protocol::IpAddress& a : *addresses) {
+      if (!pe.user.addresses.push_back(a)) {
+        return absl::InvalidArgumentError(absl::StrCat("--address: at most ",
+                                                       protocol::kMaxTransportAddresses,
+                                                       " addresses (RFC 5352 §3.1 rule 5)"));
+      }
+    }
   }
   pe.policy = *policy;
 
@@ -136,13 +147,13 @@ absl::StatusOr<std::vector<client::PoolElementSpec>> PoolElementsFromFlags() {
     first_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1,
                                        static_cast<uint32_t>(kMaxUint32 - count + 1));
   }
-  std::vector<client::PoolElementSpec> pes;
+  std::vector<protocol::PoolElement> pes;
   pes.reserve(static_cast<size_t>(count));
   for (int64_t i = 0; i < count; ++i) {
-    client::PoolElementSpec p = pe;
-    p.pe_id = static_cast<uint32_t>(first_id + i);
-    p.port = static_cast<uint16_t>(port + i);
-    if (p.policy.value_count > 0) p.policy.values[0] += static_cast<uint32_t>(i * step);
+    protocol::PoolElement p = pe;
+    p.id = static_cast<uint32_t>(first_id + i);
+    p.user.port = static_cast<uint16_t>(port + i);
+    if (row.value_count > 0) p.policy.at(row.values[0]) += static_cast<uint32_t>(i * step);
     pes.push_back(p);
   }
   return pes;
@@ -166,7 +177,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     return UsageError(kCommand, absl::InvalidArgumentError(
                                     absl::StrCat("--registrar: ", registrars.status().message())));
   }
-  absl::StatusOr<std::vector<client::PoolElementSpec>> pes = PoolElementsFromFlags();
+  absl::StatusOr<std::vector<protocol::PoolElement>> pes = PoolElementsFromFlags();
   if (!pes.ok()) return UsageError(kCommand, pes.status());
 
   sigset_t stop = BlockStopSignals();

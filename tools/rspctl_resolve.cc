@@ -12,7 +12,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/asap_session.h"
+#include "protocol/address.h"
 #include "protocol/describe.h"
+#include "protocol/pool_element_codec.h"
 #include "protocol/types.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
@@ -52,30 +54,31 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   const bool json = absl::GetFlag(FLAGS_json);
-  for (const client::ResolvedElement& e : resolution->elements) {
+  for (const protocol::PoolElement& e : resolution->elements) {
     std::vector<std::string> addresses;  // for JSON
     std::vector<std::string> endpoints;  // ADDRESS:PORT, IPv6 in brackets
-    for (const protocol::IpAddress& a : e.addresses) {
-      addresses.push_back(protocol::AddressToString(a));
-      endpoints.push_back(protocol::JoinHostPort(a, e.port));
+    for (const protocol::IpAddress& a : e.user.addresses.span()) {
+      addresses.push_back(a.ToString());
+      endpoints.push_back(protocol::JoinHostPort(a, e.user.port));
     }
-    if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.port));
+    if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.user.port));
+    const protocol::Policy policy = protocol::PolicyToWire(e.policy);
     std::vector<std::string> values;
-    for (size_t i = 0; i < e.policy.value_count; ++i)
-      values.push_back(absl::StrCat(e.policy.values[i]));
+    for (size_t i = 0; i < policy.value_count; ++i)
+      values.push_back(absl::StrCat(policy.values[i]));
     if (json) {
       printf(
           "{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
           "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
           "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
-          pool.c_str(), e.pe_id, e.home_registrar, e.registration_life,
-          protocol::TransportName(e.transport), absl::StrJoin(addresses, "\",\"").c_str(), e.port,
-          e.transport_use == 1 ? "data+control" : "data", protocol::PolicyTypeName(e.policy.type),
-          e.policy.type, absl::StrJoin(values, ",").c_str());
+          pool.c_str(), e.id, e.home, e.registration_life, protocol::TransportName(e.user.type),
+          absl::StrJoin(addresses, "\",\"").c_str(), e.user.port,
+          e.user.use == protocol::TransportUse::kDataPlusControl ? "data+control" : "data",
+          protocol::PolicyTypeName(policy.type), policy.type, absl::StrJoin(values, ",").c_str());
     } else {
-      printf("pe_id=0x%08x home=0x%08x %s:%s policy=\"%s\"%s life=%d\n", e.pe_id, e.home_registrar,
-             protocol::TransportName(e.transport), absl::StrJoin(endpoints, ",").c_str(),
-             protocol::PolicyTypeName(e.policy.type),
+      printf("pe_id=0x%08x home=0x%08x %s:%s policy=\"%s\"%s life=%d\n", e.id, e.home,
+             protocol::TransportName(e.user.type), absl::StrJoin(endpoints, ",").c_str(),
+             protocol::PolicyTypeName(policy.type),
              values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
              e.registration_life);
     }

@@ -112,12 +112,12 @@ int main(int argc, char** argv) {
   }
   if (mode == "resolve") {
     for (int i = 0; i < absl::GetFlag(FLAGS_pes); ++i) {
-      rspd::client::PoolElementSpec pe;
-      pe.pe_id = static_cast<uint32_t>(i + 1);
+      rspd::protocol::PoolElement pe;
+      pe.id = static_cast<uint32_t>(i + 1);
       pe.registration_life = -1;
-      pe.port = static_cast<uint16_t>(7000 + i);
-      pe.addresses = {rspd::protocol::IpAddress::V4(0x7f000001)};
-      pe.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
+      pe.user.port = static_cast<uint16_t>(7000 + i);
+      pe.user.addresses.push_back(rspd::protocol::IpAddress::V4(0x7f000001));
+      pe.policy.type = rspd::protocol::PolicyType::kRoundRobin;
       if (absl::Status s = (*setup)->Register(pool, pe); !s.ok()) {
         fprintf(stderr, "rspd_load: %s\n", std::string(s.message()).c_str());
         return 1;

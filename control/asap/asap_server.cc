@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "control/pe_convert.h"
 #include "handlespace/pool_table.h"
+#include "protocol/pool_element_codec.h"
 
 namespace rspd::control {
 namespace {
@@ -55,7 +55,7 @@ bool AsapServer::SubmitToShard(uint32_t shard, J* job, JobPool<J>& pool, bool mu
 }
 
 RegistrationJob* AsapServer::NewRegistration(const AssocRef& from, absl::string_view handle,
-                                             const handlespace::PoolElementInfo& pe, Tick expiry,
+                                             const protocol::PoolElement& pe, Tick expiry,
                                              bool new_here) {
   RegistrationJob* job = registrations_.Take(Purpose::kRegistration);
   job->from = from;
@@ -206,8 +206,8 @@ void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
 
 void AsapServer::HandleRegistration(const InboundMessage& in, const Message& m, Tick now) {
   const AssocRef& from = in.from;
-  handlespace::PoolElementInfo pe;
-  Cause cause = PoolElementFromWire(m.pool_element, &pe);
+  protocol::PoolElement pe;
+  Cause cause = protocol::PoolElementFromView(m.pool_element, &pe);
   if (cause == kNoError) {
     // RFC 5352 §2.2.1: the PE's addresses must be the association's. Over
     // UDP encapsulation the registrar sees one of them, the packets' source;
@@ -255,7 +255,7 @@ void AsapServer::HandleRegistration(const InboundMessage& in, const Message& m, 
   // RFC 5352 §3.1 rule 4: we become the home registrar and record the
   // source transport address as the PE's ASAP transport.
   pe.home = config_.server_id;
-  pe.asap = handlespace::AsapTransport();
+  pe.asap = protocol::AsapTransport();
   pe.asap.port = in.remote_port;
   pe.asap.addresses.push_back(in.remote_ip);
   RegistrationJob* job = NewRegistration(
@@ -312,14 +312,14 @@ void AsapServer::FinishRegistration(RegistrationJob& r, Tick now) {
     uint8_t info[1024];
     protocol::Writer w(absl::MakeSpan(info));
     if (cause == Cause::kInconsistentPoolingPolicy && r.pool_known) {
-      handlespace::PolicyInfo pool_policy;
+      protocol::PolicyInfo pool_policy;
       pool_policy.type = r.pool.policy;
-      protocol::EncodePolicy(w, PolicyToWire(pool_policy));
+      protocol::EncodePolicy(w, protocol::PolicyToWire(pool_policy));
     } else if (cause == Cause::kInconsistentTransportType && r.pool_known) {
       // Only the type is what the cause tells; the values are the PE's.
-      EncodeUserTransport(w, r.pe.user, r.pool.transport);
+      protocol::EncodeUserTransport(w, r.pe.user, r.pool.transport);
     } else if (cause == Cause::kInvalidValues) {
-      EncodePoolElementInfo(w, r.pe);
+      protocol::EncodePoolElement(w, r.pe);
     }
     ErrorCause error{cause, {}};
     if (!w.overflow()) error.info = absl::MakeConstSpan(info, w.content_end());
@@ -458,12 +458,12 @@ void AsapServer::FinishResolution(const ResolutionJob& r) {
   // Robin), but RSPLIB 3.4.4 rejects a response with PEs and no policy
   // ("invalid TLV"; tests/rsplib_vm_interop_test): always included.
   if (r.pool_known) {
-    handlespace::PolicyInfo pool_policy;
+    protocol::PolicyInfo pool_policy;
     pool_policy.type = r.pool.policy;
-    protocol::EncodePolicy(w, PolicyToWire(pool_policy));
+    protocol::EncodePolicy(w, protocol::PolicyToWire(pool_policy));
   }
-  for (const handlespace::PoolElementInfo& pe : r.selected) {
-    EncodePoolElementInfo(w, pe);
+  for (const protocol::PoolElement& pe : r.selected) {
+    protocol::EncodePoolElement(w, pe);
   }
   if (!replies_.SendWritten(r.from, protocol::FinishMessage(w))) {
     AsapServerStats::Bump(stats_.send_failures);
@@ -510,7 +510,7 @@ void AsapServer::SweepReporters(Tick now) {
   }
 }
 
-void AsapServer::HandleUnreachable(const handlespace::IpAddress& reporter, const Message& m,
+void AsapServer::HandleUnreachable(const protocol::IpAddress& reporter, const Message& m,
                                    Tick now) {
   AsapServerStats::Bump(stats_.unreachable_reports);
   // RFC 5355 §2.13: reports are rate-limited per reporter, a reporter being

@@ -171,8 +171,7 @@ class AsapServer {
                          uint32_t pe_id);
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
   void HandleKeepAliveAck(const AssocRef& from, const protocol::Message& m, Tick now);
-  void HandleUnreachable(const handlespace::IpAddress& reporter, const protocol::Message& m,
-                         Tick now);
+  void HandleUnreachable(const protocol::IpAddress& reporter, const protocol::Message& m, Tick now);
 
   void OnAnswer(handlespace::ShardCommand* command, Tick now);
   void FinishRegistration(RegistrationJob& job, Tick now);
@@ -188,8 +187,7 @@ class AsapServer {
   template <typename J>
   bool SubmitToShard(uint32_t shard, J* job, JobPool<J>& pool, bool must_run);
   RegistrationJob* NewRegistration(const AssocRef& from, absl::string_view handle,
-                                   const handlespace::PoolElementInfo& pe, Tick expiry,
-                                   bool new_here);
+                                   const protocol::PoolElement& pe, Tick expiry, bool new_here);
 
   // Removes the PE from the handlespace; its session goes when the shard
   // confirms. `notify`: the PE is told (DEREGISTRATION_RESPONSE).
@@ -228,7 +226,7 @@ class AsapServer {
   JobPool<ResolutionJob> resolutions_;
   JobPool<ExpiryJob> expiries_;
   std::vector<bool> expiry_in_flight_;  // per shard
-  absl::flat_hash_map<handlespace::IpAddress, Reporter> reporters_;
+  absl::flat_hash_map<protocol::IpAddress, Reporter> reporters_;
   std::vector<uint32_t> contested_;  // sessions with a contender
   Tick next_reporter_sweep_ = 0;
   Tick next_expiry_ = 0;

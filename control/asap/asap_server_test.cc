@@ -19,7 +19,7 @@ using protocol::Cause;
 using protocol::Message;
 
 constexpr uint32_t kServerId = 0x5e5e5e5e;
-const handlespace::IpAddress kLoopback = handlespace::IpAddress::V4(0x7f000001);
+const protocol::IpAddress kLoopback = protocol::IpAddress::V4(0x7f000001);
 
 using dataplane::OverloadMonitor;
 using dataplane::ShardExecutor;
@@ -49,7 +49,7 @@ class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::M
     return send_ok_;
   }
   // A message as the registrar hands it over: decoded, or not.
-  void Receive(AssocRef from, handlespace::IpAddress source, const std::vector<uint8_t>& bytes) {
+  void Receive(AssocRef from, protocol::IpAddress source, const std::vector<uint8_t>& bytes) {
     dataplane::InboundMessage in;
     in.from = from;
     in.local_port = config_.asap_port;
@@ -103,7 +103,7 @@ class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::M
     } while (server_->in_flight() != 0);
   }
   void Take(const std::vector<uint8_t>& bytes, AssocRef from = {nullptr, 1},
-            handlespace::IpAddress source = kLoopback) {
+            protocol::IpAddress source = kLoopback) {
     Receive(from, source, bytes);
     Settle();
   }
@@ -162,7 +162,7 @@ TEST_P(AsapServerTest, RegistrationIsAcceptedAndMakesUsTheHome) {
   EXPECT_FALSE(reply.has_error);
   uint32_t slot = Find("echo", 1);
   ASSERT_NE(slot, handlespace::kNoSlot);
-  handlespace::PoolElementInfo pe = TableOf("echo").GetElement(slot);
+  protocol::PoolElement pe = TableOf("echo").GetElement(slot);
   EXPECT_EQ(pe.home, kServerId);
   EXPECT_EQ(pe.asap.port, 5000);
   EXPECT_EQ(server_->stats().registrations.load(), 1u);
@@ -303,14 +303,14 @@ TEST_P(AsapServerTest, KeepAliveAckKeepsThePe) {
 TEST_P(AsapServerTest, UnreachableReportsFromDistinctAddressesRemoveAtTheThreshold) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin)));
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
-  Take(report, {nullptr, 7}, handlespace::IpAddress::V4(0x0a000001));
+  Take(report, {nullptr, 7}, protocol::IpAddress::V4(0x0a000001));
   // RFC 5352 §3.5: an immediate keep-alive probe goes to the PE.
   EXPECT_EQ(Last().type, static_cast<uint8_t>(AsapType::kEndpointKeepAlive));
-  Take(report, {nullptr, 8}, handlespace::IpAddress::V4(0x0a000002));
+  Take(report, {nullptr, 8}, protocol::IpAddress::V4(0x0a000002));
   EXPECT_EQ(ElementCount(), 1u);
   sent_.clear();
   // MAX-BAD-PE-REPORT = 3 distinct reporters.
-  Take(report, {nullptr, 9}, handlespace::IpAddress::V4(0x0a000003));
+  Take(report, {nullptr, 9}, protocol::IpAddress::V4(0x0a000003));
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_unreachable.load(), 1u);
   // The PE is not told: it would come straight back.
@@ -320,7 +320,7 @@ TEST_P(AsapServerTest, UnreachableReportsFromDistinctAddressesRemoveAtTheThresho
 TEST_P(AsapServerTest, ReportsFromOneAddressOverManyAssociationsNeverRemoveALivePe) {
   // RFC 5355 §2.13: one host counts once, however many associations it opens.
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
-  const auto reporter = handlespace::IpAddress::V4(0x0a000009);
+  const auto reporter = protocol::IpAddress::V4(0x0a000009);
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
   for (uint32_t round = 0; round < 20; ++round) {
     for (uint32_t assoc = 100; assoc < 115; ++assoc) Take(report, {nullptr, assoc}, reporter);
@@ -342,7 +342,7 @@ TEST_P(AsapServerTest, ReportsDecayOutsideTheWindow) {
   auto report = Simple(AsapType::kEndpointUnreachable, "echo", 1);
   for (uint32_t i = 1; i <= 6; ++i) {
     // Two distinct reporters in any 10 s window, never three.
-    Take(report, {nullptr, 10 + i}, handlespace::IpAddress::V4(0x0a000000 + i));
+    Take(report, {nullptr, 10 + i}, protocol::IpAddress::V4(0x0a000000 + i));
     Take(Simple(AsapType::kEndpointKeepAliveAck, "echo", 1));
     now_ += 6000;
     Tick();
@@ -355,7 +355,7 @@ TEST_P(AsapServerTest, ADeadPeGoesAtTheFirstReportWhoseProbeFails) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   send_ok_ = false;  // the PE's association cannot carry the probe
   Take(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
-       handlespace::IpAddress::V4(0x0a000001));
+       protocol::IpAddress::V4(0x0a000001));
   EXPECT_EQ(ElementCount(), 0u);
   EXPECT_EQ(server_->stats().removed_by_keep_alive.load(), 1u);
 }
@@ -363,7 +363,7 @@ TEST_P(AsapServerTest, ADeadPeGoesAtTheFirstReportWhoseProbeFails) {
 TEST_P(AsapServerTest, AnUnansweredProbeRemovesAtTheKeepAliveTimeout) {
   Deliver(Registration("echo", 1, protocol::Policy::Of(protocol::PolicyType::kRoundRobin), -1));
   Take(Simple(AsapType::kEndpointUnreachable, "echo", 1), {nullptr, 7},
-       handlespace::IpAddress::V4(0x0a000001));
+       protocol::IpAddress::V4(0x0a000001));
   now_ += 5100;
   Tick();
   EXPECT_EQ(ElementCount(), 0u);

@@ -28,6 +28,7 @@
 #include "dataplane/token_bucket.h"
 #include "dataplane/transport.h"
 #include "handlespace/types.h"
+#include "protocol/address.h"
 
 namespace rspd::control {
 
@@ -40,7 +41,7 @@ inline constexpr uint32_t kNoSession = 0xffffffffu;
 
 // One unreachable report (RFC 5352 §3.5) against a PE.
 struct UnreachableReport {
-  handlespace::IpAddress reporter;
+  protocol::IpAddress reporter;
   Tick at = 0;
 };
 

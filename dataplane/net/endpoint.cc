@@ -9,7 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "protocol/describe.h"
+#include "protocol/address.h"
 
 namespace rspd::dataplane {
 namespace {
@@ -52,11 +52,11 @@ std::optional<Endpoint> Endpoint::Parse(absl::string_view host, uint16_t port) {
 
 Endpoint Endpoint::Of(const protocol::IpAddress& ip, uint16_t port) {
   Endpoint e;
-  if (ip.family == 4) {
+  if (ip.is_v4()) {
     auto* v4 = reinterpret_cast<sockaddr_in*>(&e.address);
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
-    memcpy(&v4->sin_addr, ip.bytes.data(), 4);
+    v4->sin_addr.s_addr = htonl(ip.v4());
     e.length = sizeof(*v4);
   } else {
     auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.address);
@@ -87,7 +87,7 @@ bool Endpoint::IsMulticast() const {
                              : IN6_IS_ADDR_MULTICAST(&V6(address)->sin6_addr);
 }
 
-std::string Endpoint::HostString() const { return protocol::AddressToString(ip()); }
+std::string Endpoint::HostString() const { return ip().ToString(); }
 
 std::string Endpoint::ToString() const { return protocol::JoinHostPort(ip(), port()); }
 

@@ -27,7 +27,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "protocol/codec.h"
+#include "protocol/address.h"
 
 namespace rspd::dataplane {
 

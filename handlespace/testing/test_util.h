@@ -15,19 +15,19 @@
 
 namespace rspd::handlespace::testing {
 
-inline PoolElementInfo MakePe(PoolElementId id, RegistrarId home,
-                              PolicyType policy = PolicyType::kRoundRobin, uint32_t value = 0,
-                              uint32_t load_degradation = 0) {
-  PoolElementInfo pe;
+inline protocol::PoolElement MakePe(PoolElementId id, RegistrarId home,
+                                    PolicyType policy = PolicyType::kRoundRobin, uint32_t value = 0,
+                                    uint32_t load_degradation = 0) {
+  protocol::PoolElement pe;
   pe.id = id;
   pe.home = home;
   pe.registration_life = 30;
   pe.user.type = ParamType::kSctpTransport;
   pe.user.port = static_cast<uint16_t>(20000 + id % 1000);
   pe.user.use = TransportUse::kDataOnly;
-  pe.user.addresses.push_back(IpAddress::V4(0x0a000000u | (id & 0xffffff)));
+  pe.user.addresses.push_back(protocol::IpAddress::V4(0x0a000000u | (id & 0xffffff)));
   pe.asap.port = 30000;
-  pe.asap.addresses.push_back(IpAddress::V4(0x0a000000u | (id & 0xffffff)));
+  pe.asap.addresses.push_back(protocol::IpAddress::V4(0x0a000000u | (id & 0xffffff)));
   pe.policy.type = policy;
   pe.policy.weight = value;
   pe.policy.load = value;

@@ -37,9 +37,9 @@ const std::array<IpAddress, 3>& Addresses() {
   return addresses;
 }
 
-Transport MakeTransport(ParamType type, uint16_t port, size_t first, size_t count,
-                        uint16_t use = 0) {
-  Transport t;
+TransportView MakeTransport(ParamType type, uint16_t port, size_t first, size_t count,
+                            uint16_t use = 0) {
+  TransportView t;
   t.type = type;
   t.port = port;
   t.transport_use = use;
@@ -48,8 +48,8 @@ Transport MakeTransport(ParamType type, uint16_t port, size_t first, size_t coun
   return t;
 }
 
-PoolElement MakePe(uint32_t id, Transport user, Policy policy) {
-  PoolElement e;
+PoolElementView MakePe(uint32_t id, TransportView user, Policy policy) {
+  PoolElementView e;
   e.pe_id = id;
   e.home_registrar = kServerA;
   e.registration_life = 300;
@@ -102,7 +102,7 @@ std::vector<Sample> AllSamples() {
     add(absl::StrCat("asap_registration_sctp_", name), m);
   }
   // Every user transport type.
-  const std::vector<std::pair<const char*, Transport>> transports = {
+  const std::vector<std::pair<const char*, TransportView>> transports = {
       {"tcp", MakeTransport(ParamType::kTcpTransport, 80, 0, 1)},
       {"udp", MakeTransport(ParamType::kUdpTransport, 53, 2, 1)},
       {"udplite", MakeTransport(ParamType::kUdpLiteTransport, 5004, 1, 1)},
@@ -121,7 +121,7 @@ std::vector<Sample> AllSamples() {
     m.has_pool_handle = true;
     m.pool_handle = "opaque-pool";
     m.has_pool_element = true;
-    Transport opaque;
+    TransportView opaque;
     opaque.type = ParamType::kOpaqueTransport;
     opaque.opaque = kOpaque;
     m.pool_element = MakePe(0x2001, opaque, Policy::Of(PolicyType::kRoundRobin));
@@ -238,9 +238,10 @@ std::vector<Sample> AllSamples() {
   {
     Message m = Asap(AsapType::kServerAnnounce);
     m.server_id = kServerA;
-    static const Transport announce[] = {MakeTransport(ParamType::kSctpTransport, kAsapPort, 0, 2),
-                                         MakeTransport(ParamType::kTcpTransport, kAsapPort, 0, 1)};
-    m.transports = ParamList<Transport>(announce);
+    static const TransportView announce[] = {
+        MakeTransport(ParamType::kSctpTransport, kAsapPort, 0, 2),
+        MakeTransport(ParamType::kTcpTransport, kAsapPort, 0, 1)};
+    m.transports = ParamList<TransportView>(announce);
     add("asap_server_announce", m);
   }
   {
@@ -255,12 +256,12 @@ std::vector<Sample> AllSamples() {
     Message m = Asap(AsapType::kBusinessCard);
     m.has_pool_handle = true;
     m.pool_handle = "echo";
-    static const PoolElement card[] = {
+    static const PoolElementView card[] = {
         MakePe(0x1000, MakeTransport(ParamType::kSctpTransport, 7, 0, 1),
                Policy::Of(PolicyType::kRoundRobin)),
         MakePe(0x1001, MakeTransport(ParamType::kSctpTransport, 7, 1, 1),
                Policy::Of(PolicyType::kRoundRobin))};
-    m.pool_elements = ParamList<PoolElement>(card);
+    m.pool_elements = ParamList<PoolElementView>(card);
     add("asap_business_card", m);
   }
   {
@@ -339,13 +340,13 @@ std::vector<uint8_t> HandleResolutionResponse(int count) {
   m.pool_handle = "pool000001";
   m.has_policy = true;
   m.policy = Policy::Of(PolicyType::kLeastUsed, {0});
-  std::vector<PoolElement> pes;
+  std::vector<PoolElementView> pes;
   for (int i = 0; i < count; ++i) {
     pes.push_back(MakePe(static_cast<uint32_t>(i + 1) * 2654435761u,
                          MakeTransport(ParamType::kSctpTransport, 20000, 0, 2),
                          Policy::Of(PolicyType::kLeastUsed, {static_cast<uint32_t>(i) << 20})));
   }
-  m.pool_elements = ParamList<PoolElement>(absl::MakeConstSpan(pes));
+  m.pool_elements = ParamList<PoolElementView>(absl::MakeConstSpan(pes));
   return EncodeMessageToVector(m);
 }
 
@@ -353,7 +354,7 @@ std::vector<uint8_t> HandleTableResponse(int pools, int per_pool) {
   Message m = Enrp(EnrpType::kHandleTableResponse, kFlagMoreToSend);
   std::vector<std::string> handles;
   for (int p = 0; p < pools; ++p) handles.push_back(absl::StrCat("pool", 100000 + p));
-  std::vector<PoolElement> pes;
+  std::vector<PoolElementView> pes;
   for (int i = 0; i < per_pool; ++i) {
     pes.push_back(MakePe(static_cast<uint32_t>(i + 1) * 2654435761u,
                          MakeTransport(ParamType::kSctpTransport, 20000, 0, 1),
@@ -361,7 +362,7 @@ std::vector<uint8_t> HandleTableResponse(int pools, int per_pool) {
   }
   std::vector<PoolEntry> entries;
   for (const std::string& h : handles) {
-    entries.push_back({h, ParamList<PoolElement>(absl::MakeConstSpan(pes))});
+    entries.push_back({h, ParamList<PoolElementView>(absl::MakeConstSpan(pes))});
   }
   m.pool_entries = ParamList<PoolEntry>(absl::MakeConstSpan(entries));
   return EncodeMessageToVector(m);
