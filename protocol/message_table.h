@@ -1,0 +1,134 @@
+// File: protocol/message_table.h
+//
+// The message table of the codec: one row per ASAP message (RFC 5352 §2.2)
+// and ENRP message (RFC 5353 §2), indexed by protocol and type. A row holds
+// the message's RFC name, its fixed fields, the flags the RFC defines for it,
+// and its parameters: which type, into which `Message` field, mandatory or
+// optional, single or repeated, in the order the encoder writes them. The
+// decoder (protocol/decode.cc), the encoder (protocol/encode.cc) and the
+// names (protocol/names.cc) are loops over a row; a new message is a new row.
+// Internal to the `:codec` target; callers use protocol/codec.h.
+//
+// Example:
+//   const MessageRow* row = FindMessage(Protocol::kAsap, header_type);
+//   if (row == nullptr) ...  // Unrecognized Message (RFC 5354 §4)
+//   const ParamRule* rule = row->RuleFor(PureParamType(tlv.type));
+
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+
+#include "protocol/param_table.h"
+#include "protocol/types.h"
+
+namespace rspd::protocol {
+
+// The fields between the common header and the parameters.
+enum class FixedFields : uint8_t {
+  kNone,
+  kServerId,          // ASAP: Server Identifier(32)
+  kEnrpIds,           // ENRP: Sending Server's ID(32), Receiving Server's ID(32)
+  kEnrpUpdateAction,  // ENRP ids, Update Action(16), Reserved(16)
+  kEnrpTargetId,      // ENRP ids, Target Server's ID(32)
+};
+
+// Bytes of the fixed fields.
+constexpr int FixedFieldsSize(FixedFields fixed) {
+  switch (fixed) {
+    case FixedFields::kNone:
+      return 0;
+    case FixedFields::kServerId:
+      return 4;
+    case FixedFields::kEnrpIds:
+      return 8;
+    case FixedFields::kEnrpUpdateAction:
+    case FixedFields::kEnrpTargetId:
+      return 12;
+  }
+  return 0;
+}
+
+// The `Message` member a parameter goes into (protocol/codec.h).
+enum class Field : uint8_t {
+  kPoolHandle,             // has_pool_handle, pool_handle
+  kPeId,                   // has_pe_id, pe_id
+  kPoolElement,            // has_pool_element, pool_element
+  kPoolElements,           // pool_elements
+  kPolicy,                 // has_policy, policy
+  kPoolEntries,            // pool_entries: a Pool Handle, then its Pool Elements
+  kServers,                // servers
+  kServerInformation,      // has_server_information, server_information
+  kTransports,             // transports
+  kChecksum,               // has_checksum, checksum
+  kCookie,                 // has_cookie, cookie
+  kError,                  // has_error, error_causes
+  kHandleResolutionItems,  // has_handle_resolution_items, handle_resolution_items
+};
+constexpr uint32_t Bit(Field field) { return uint32_t{1} << static_cast<int>(field); }
+
+enum class Presence : uint8_t {
+  kOptional,
+  kMandatory,
+  kRefused,  // Invalid Values with the row's `refused` reason
+};
+
+// One parameter a message carries.
+struct ParamRule {
+  ParamType type = ParamType::kPoolHandle;
+  Field field = Field::kPoolHandle;
+  Presence presence = Presence::kOptional;
+  bool repeated = false;
+};
+
+inline constexpr size_t kMaxRules = 6;
+
+struct MessageRow {
+  const char* name = nullptr;  // RFC name; nullptr: no such message
+  FixedFields fixed = FixedFields::kNone;
+  // Flags the RFC defines for the message (protocol/types.h); the encoder
+  // sends the others as 0 (RFC 5354 §4).
+  uint8_t defined_flags = 0;
+  // Reasons for DecodeError: a mandatory parameter is absent; a refused
+  // parameter is present.
+  const char* missing = nullptr;
+  const char* refused = nullptr;
+  // A negative response: an Operation Error stands for the mandatory
+  // parameters.
+  bool error_instead = false;
+  // A rejection (this flag set) carries no parameters, else `rejecting`.
+  uint8_t reject_flag = 0;
+  const char* rejecting = nullptr;
+
+  std::array<ParamRule, kMaxRules> rules{};
+  uint8_t rule_count = 0;
+  uint32_t mandatory = 0;  // Bit(field) of the mandatory rules
+  // 1 + the index in `rules` of a pure parameter type's rule, 0 if none.
+  std::array<uint8_t, kParamTypeCount> rule_of{};
+
+  const ParamRule* RuleFor(uint16_t pure_type) const {
+    if (pure_type >= kParamTypeCount || rule_of[pure_type] == 0) {
+      return nullptr;
+    }
+    return &rules[rule_of[pure_type] - 1];
+  }
+};
+
+// Message types 0x00-0x0f have rows: ASAP uses 0x01-0x0e, ENRP 0x01-0x0a.
+inline constexpr size_t kMessageTypeCount = 0x10;
+
+extern const std::array<MessageRow, kMessageTypeCount> kAsapMessages;
+extern const std::array<MessageRow, kMessageTypeCount> kEnrpMessages;
+
+// The row of a message type, or nullptr if the protocol has no such type.
+inline const MessageRow* FindMessage(Protocol protocol, uint8_t type) {
+  if (type >= kMessageTypeCount) {
+    return nullptr;
+  }
+  const MessageRow& row = (protocol == Protocol::kAsap ? kAsapMessages : kEnrpMessages)[type];
+  return row.name == nullptr ? nullptr : &row;
+}
+
+}  // namespace rspd::protocol
