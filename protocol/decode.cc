@@ -6,10 +6,12 @@
 // (protocol/param_table.h), and the parameter views' readers over validated
 // bytes.
 
+#include <array>
 #include <cstring>
 #include <new>
 #include <type_traits>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "protocol/codec.h"
 #include "protocol/message_table.h"
@@ -19,6 +21,53 @@ namespace rspd::protocol {
 namespace {
 
 constexpr uint16_t T(ParamType t) { return static_cast<uint16_t>(t); }
+
+// Fast paths for the Pool Element shape that registrars send: SCTP user
+// transport, policy, SCTP ASAP transport, each with well-formed IPv4/IPv6
+// addresses. They only answer "certainly valid"; anything else goes through
+// the full checks, which find and report the fault.
+// An SCTP Transport TLV at p (at most `left` bytes); returns its padded size or 0.
+size_t QuickSctpTransport(const uint8_t* p, size_t left) {
+  if (left < 16 || Load16(p) != T(ParamType::kSctpTransport)) return 0;
+  const size_t length = Load16(p + 2);
+  if (length > left || Load16(p + 6) > 1) return 0;
+  // The common cases, one or two IPv4 addresses, without the loop.
+  if (length == 16) return Load32(p + 8) == 0x00010008u ? 16 : 0;
+  if (length == 24 && Load32(p + 8) == 0x00010008u && Load32(p + 16) == 0x00010008u) return 24;
+  size_t at = 8;
+  size_t addresses = 0;
+  while (at + 8 <= length) {
+    const uint32_t header = Load32(p + at);
+    const size_t step = header == 0x00010008u ? 8 : (header == 0x00020014u ? 20 : 0);
+    if (step == 0 || at + step > length) return 0;
+    at += step;
+    ++addresses;
+  }
+  return at == length && addresses > 0 ? length : 0;  // address TLVs need no padding
+}
+
+// A policy TLV at p; returns its padded size or 0.
+size_t QuickPolicy(const uint8_t* p, size_t left) {
+  if (left < 8 || Load16(p) != T(ParamType::kPolicy)) return 0;
+  const size_t length = Load16(p + 2);
+  if (length > left || length % 4 != 0) return 0;
+  const PolicyRow* row = FindPolicy(Load32(p + 4));
+  return row != nullptr && row->rfc && length == 8 + 4 * size_t{row->value_count} ? length : 0;
+}
+
+bool QuickPoolElement(absl::Span<const uint8_t> value) {
+  const uint8_t* p = value.data() + 12;
+  size_t left = value.size() - 12;
+  size_t n = QuickSctpTransport(p, left);
+  if (n == 0) return false;
+  p += n;
+  left -= n;
+  if ((n = QuickPolicy(p, left)) == 0) return false;
+  p += n;
+  left -= n;
+  if (left == 0) return true;
+  return QuickSctpTransport(p, left) == left;
+}
 
 // The validating decoder: one pass over the message, filling `out`.
 class Decoder {
@@ -50,22 +99,30 @@ class Decoder {
   bool Walk(absl::Span<const uint8_t> region, F&& on_param);
 
   // The parameter's check, by the shape its row gives (protocol/param_table.h).
-  bool CheckParam(const ParamRow& param, const Tlv& tlv);
+  // Inlined, as the dispatch they replace was: they run once per parameter.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool CheckParam(const ParamRow& param, const Tlv& tlv);
   bool CheckFixedSize(const ParamRow& param, const Tlv& tlv) {
     return tlv.value.size() == param.value_size ? true : Invalid(tlv, param.wrong_size);
   }
   bool CheckTransport(const Tlv& tlv);
   bool CheckPolicy(const Tlv& tlv);
-  bool CheckPoolElement(const Tlv& tlv);
+  // The registrars' shape of PE inline (QuickPoolElement), the full walk
+  // out of line.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE bool CheckPoolElement(const Tlv& tlv) {
+    return tlv.value.size() >= 12 && QuickPoolElement(tlv.value) ? true : WalkPoolElement(tlv);
+  }
+  ABSL_ATTRIBUTE_NOINLINE bool WalkPoolElement(const Tlv& tlv);
   bool CheckServerInformation(const Tlv& tlv);
   bool CheckOperationError(const Tlv& tlv);
   bool CheckPoolHandle(const Tlv& tlv) {
     return tlv.value.empty() ? Invalid(tlv, "empty Pool Handle") : true;
   }
-  Verdict OnMessageParam(const Tlv& tlv, absl::Span<const uint8_t> rest);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE Verdict OnMessageParam(const Tlv& tlv,
+                                                      absl::Span<const uint8_t> rest);
   // RFC 5353 §2.3: a handle table entry is a Pool Handle followed by its PEs.
   bool CheckEntryOrder(uint16_t type, const Tlv& tlv);
-  void Store(Field field, const Tlv& tlv, absl::Span<const uint8_t> rest);
+  ABSL_ATTRIBUTE_ALWAYS_INLINE void Store(Field field, const Tlv& tlv,
+                                          absl::Span<const uint8_t> rest);
   bool CheckRequired();
 
   absl::Span<const uint8_t> message_;
@@ -74,11 +131,9 @@ class Decoder {
   const MessageRow* row_ = nullptr;
   absl::Span<const uint8_t> body_;  // the parameters
   uint32_t seen_ = 0;               // Bit(field) of every field a parameter went into
-  // Counters for list parameters.
-  size_t pool_elements_ = 0;
-  size_t pool_entries_ = 0;
-  size_t servers_ = 0;
-  size_t transports_ = 0;
+  // Items of each list field: the lists become views over the body once the
+  // walk is done.
+  std::array<uint32_t, kFieldCount> counts_{};
   bool entry_open_ = false;  // HANDLE_TABLE_RESPONSE: a handle waits for its first PE
 };
 
@@ -206,63 +261,9 @@ bool Decoder::CheckPolicy(const Tlv& tlv) {
   return true;
 }
 
-// Fast paths for the Pool Element shape that registrars send: SCTP user
-// transport, policy, SCTP ASAP transport, each with well-formed IPv4/IPv6
-// addresses. They only answer "certainly valid"; anything else goes through
-// the full checks, which find and report the fault.
-namespace {
-
-// An SCTP Transport TLV at p (at most `left` bytes); returns its padded size or 0.
-size_t QuickSctpTransport(const uint8_t* p, size_t left) {
-  if (left < 16 || Load16(p) != T(ParamType::kSctpTransport)) return 0;
-  const size_t length = Load16(p + 2);
-  if (length > left || Load16(p + 6) > 1) return 0;
-  // The common cases, one or two IPv4 addresses, without the loop.
-  if (length == 16) return Load32(p + 8) == 0x00010008u ? 16 : 0;
-  if (length == 24 && Load32(p + 8) == 0x00010008u && Load32(p + 16) == 0x00010008u) return 24;
-  size_t at = 8;
-  size_t addresses = 0;
-  while (at + 8 <= length) {
-    const uint32_t header = Load32(p + at);
-    const size_t step = header == 0x00010008u ? 8 : (header == 0x00020014u ? 20 : 0);
-    if (step == 0 || at + step > length) return 0;
-    at += step;
-    ++addresses;
-  }
-  return at == length && addresses > 0 ? length : 0;  // address TLVs need no padding
-}
-
-// A policy TLV at p; returns its padded size or 0.
-size_t QuickPolicy(const uint8_t* p, size_t left) {
-  if (left < 8 || Load16(p) != T(ParamType::kPolicy)) return 0;
-  const size_t length = Load16(p + 2);
-  if (length > left || length % 4 != 0) return 0;
-  const PolicyRow* row = FindPolicy(Load32(p + 4));
-  return row != nullptr && row->rfc && length == 8 + 4 * size_t{row->value_count} ? length : 0;
-}
-
-bool QuickPoolElement(absl::Span<const uint8_t> value) {
-  const uint8_t* p = value.data() + 12;
-  size_t left = value.size() - 12;
-  size_t n = QuickSctpTransport(p, left);
-  if (n == 0) return false;
-  p += n;
-  left -= n;
-  if ((n = QuickPolicy(p, left)) == 0) return false;
-  p += n;
-  left -= n;
-  if (left == 0) return true;
-  return QuickSctpTransport(p, left) == left;
-}
-
-}  // namespace
-
-bool Decoder::CheckPoolElement(const Tlv& tlv) {
+bool Decoder::WalkPoolElement(const Tlv& tlv) {
   if (tlv.value.size() < 12) {
     return Invalid(tlv, "Pool Element parameter too short");
-  }
-  if (QuickPoolElement(tlv.value)) {
-    return true;
   }
   int transports = 0;
   bool has_policy = false;
@@ -346,7 +347,7 @@ bool Decoder::CheckOperationError(const Tlv& tlv) {
 
 // Which parameters each message carries (RFC 5352 §2.2, RFC 5353 §2), and
 
-bool Decoder::CheckParam(const ParamRow& param, const Tlv& tlv) {
+inline bool Decoder::CheckParam(const ParamRow& param, const Tlv& tlv) {
   switch (param.shape) {
     case ParamShape::kFixedSize:
       return CheckFixedSize(param, tlv);
@@ -373,24 +374,27 @@ bool Decoder::CheckEntryOrder(uint16_t type, const Tlv& tlv) {
   if (type == T(ParamType::kPoolHandle)) {
     return entry_open_ ? Invalid(tlv, "Pool Handle without Pool Elements in handle table") : true;
   }
-  return pool_entries_ == 0 ? Invalid(tlv, "Pool Element before any Pool Handle in handle table")
-                            : true;
+  return counts_[static_cast<size_t>(Field::kPoolEntries)] == 0
+             ? Invalid(tlv, "Pool Element before any Pool Handle in handle table")
+             : true;
 }
 
 // Which parameters the message carries comes from its row
 // (protocol/message_table.h); what each one is, from the parameter's row.
-Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_t> rest) {
+inline Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_t> rest) {
   const uint16_t type = PureParamType(tlv.type);
-  const ParamRow* param = FindParam(type);
-  if (param == nullptr) {
-    return Verdict::kUnknown;
-  }
-  if (param->checked_everywhere && !CheckParam(*param, tlv)) {
-    return Verdict::kFailed;
-  }
   const ParamRule* rule = row_->RuleFor(type);
   if (rule == nullptr) {
+    const ParamRow* param = FindParam(type);
+    if (param != nullptr && param->checked_everywhere && !CheckParam(*param, tlv)) {
+      return Verdict::kFailed;
+    }
     return Verdict::kUnknown;
+  }
+  // Every type a rule names has a row (protocol/message_table.cc).
+  const ParamRow* param = &kParamTable[type];
+  if (param->checked_everywhere && !CheckParam(*param, tlv)) {
+    return Verdict::kFailed;
   }
   if (rule->presence == Presence::kRefused) {
     Invalid(tlv, row_->refused);
@@ -407,13 +411,23 @@ Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_
     return Verdict::kFailed;
   }
   seen_ |= Bit(rule->field);
+  if (rule->repeated) {
+    // A handle table entry counts once, at its Pool Handle.
+    if (rule->field == Field::kPoolEntries) {
+      entry_open_ = type == T(ParamType::kPoolHandle);
+      if (!entry_open_) {
+        return Verdict::kOk;
+      }
+    }
+    ++counts_[static_cast<size_t>(rule->field)];
+    return Verdict::kOk;
+  }
   Store(rule->field, tlv, rest);
   return Verdict::kOk;
 }
 
-// Puts a checked parameter into its `Message` field; lists are counted here
-// and become views over the body once the walk is done.
-void Decoder::Store(Field field, const Tlv& tlv, absl::Span<const uint8_t> rest) {
+// Puts a checked single parameter into its `Message` field.
+inline void Decoder::Store(Field field, const Tlv& tlv, absl::Span<const uint8_t> rest) {
   Message& m = *out_;
   switch (field) {
     case Field::kPoolHandle:
@@ -429,26 +443,13 @@ void Decoder::Store(Field field, const Tlv& tlv, absl::Span<const uint8_t> rest)
       m.has_pool_element = true;
       m.pool_element = PoolElementView::FromWire(tlv, rest);
       return;
-    case Field::kPoolElements:
-      ++pool_elements_;
-      return;
     case Field::kPolicy:
       m.has_policy = true;
       m.policy = Policy::FromWire(tlv, rest);
       return;
-    case Field::kPoolEntries:
-      entry_open_ = PureParamType(tlv.type) == T(ParamType::kPoolHandle);
-      pool_entries_ += entry_open_ ? 1 : 0;
-      return;
-    case Field::kServers:
-      ++servers_;
-      return;
     case Field::kServerInformation:
       m.has_server_information = true;
       m.server_information = ServerInformation::FromWire(tlv, rest);
-      return;
-    case Field::kTransports:
-      ++transports_;
       return;
     case Field::kChecksum:
       m.has_checksum = true;
@@ -471,6 +472,11 @@ void Decoder::Store(Field field, const Tlv& tlv, absl::Span<const uint8_t> rest)
       m.has_handle_resolution_items = true;
       m.handle_resolution_items = Load32(tlv.value.data());
       return;
+    case Field::kPoolElements:
+    case Field::kPoolEntries:
+    case Field::kServers:
+    case Field::kTransports:
+      return;  // lists: counted in OnMessageParam
   }
 }
 
@@ -553,11 +559,19 @@ bool Decoder::Run(Protocol protocol) {
   if (!ok || !CheckRequired()) {
     return false;
   }
-  if (pool_elements_ != 0)
-    out_->pool_elements = ParamList<PoolElementView>::Wire(body_, pool_elements_);
-  if (pool_entries_ != 0) out_->pool_entries = ParamList<PoolEntry>::Wire(body_, pool_entries_);
-  if (servers_ != 0) out_->servers = ParamList<ServerInformation>::Wire(body_, servers_);
-  if (transports_ != 0) out_->transports = ParamList<TransportView>::Wire(body_, transports_);
+  auto count = [this](Field field) { return counts_[static_cast<size_t>(field)]; };
+  if (count(Field::kPoolElements) != 0) {
+    out_->pool_elements = ParamList<PoolElementView>::Wire(body_, count(Field::kPoolElements));
+  }
+  if (count(Field::kPoolEntries) != 0) {
+    out_->pool_entries = ParamList<PoolEntry>::Wire(body_, count(Field::kPoolEntries));
+  }
+  if (count(Field::kServers) != 0) {
+    out_->servers = ParamList<ServerInformation>::Wire(body_, count(Field::kServers));
+  }
+  if (count(Field::kTransports) != 0) {
+    out_->transports = ParamList<TransportView>::Wire(body_, count(Field::kTransports));
+  }
   return true;
 }
 

@@ -67,6 +67,7 @@ enum class Field : uint8_t {
   kError,                  // has_error, error_causes
   kHandleResolutionItems,  // has_handle_resolution_items, handle_resolution_items
 };
+inline constexpr size_t kFieldCount = static_cast<size_t>(Field::kHandleResolutionItems) + 1;
 constexpr uint32_t Bit(Field field) { return uint32_t{1} << static_cast<int>(field); }
 
 enum class Presence : uint8_t {
