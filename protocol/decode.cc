@@ -119,8 +119,6 @@ class Decoder {
   }
   ABSL_ATTRIBUTE_ALWAYS_INLINE Verdict OnMessageParam(const Tlv& tlv,
                                                       absl::Span<const uint8_t> rest);
-  // RFC 5353 §2.3: a handle table entry is a Pool Handle followed by its PEs.
-  bool CheckEntryOrder(uint16_t type, const Tlv& tlv);
   ABSL_ATTRIBUTE_ALWAYS_INLINE void Store(Field field, const Tlv& tlv,
                                           absl::Span<const uint8_t> rest);
   bool CheckRequired();
@@ -370,60 +368,112 @@ inline bool Decoder::CheckParam(const ParamRow& param, const Tlv& tlv) {
   return true;
 }
 
-bool Decoder::CheckEntryOrder(uint16_t type, const Tlv& tlv) {
-  if (type == T(ParamType::kPoolHandle)) {
-    return entry_open_ ? Invalid(tlv, "Pool Handle without Pool Elements in handle table") : true;
-  }
-  return counts_[static_cast<size_t>(Field::kPoolEntries)] == 0
-             ? Invalid(tlv, "Pool Element before any Pool Handle in handle table")
-             : true;
-}
-
-// Which parameters the message carries comes from its row
-// (protocol/message_table.h); what each one is, from the parameter's row.
+// Which parameters the message carries, and what goes where, comes from its
+// row (protocol/message_table.h): one slot per pure parameter type, read
+// once, and one switch on its op. A parameter checked everywhere (its row in
+// protocol/param_table.h) is checked before the rule is applied, the others
+// after the duplicate and entry order checks.
 inline Decoder::Verdict Decoder::OnMessageParam(const Tlv& tlv, absl::Span<const uint8_t> rest) {
   const uint16_t type = PureParamType(tlv.type);
-  const ParamRule* rule = row_->RuleFor(type);
-  if (rule == nullptr) {
-    const ParamRow* param = FindParam(type);
-    if (param != nullptr && param->checked_everywhere && !CheckParam(*param, tlv)) {
-      return Verdict::kFailed;
-    }
+  if (ABSL_PREDICT_FALSE(type >= kParamTypeCount)) {
     return Verdict::kUnknown;
   }
-  // Every type a rule names has a row (protocol/message_table.cc).
-  const ParamRow* param = &kParamTable[type];
-  if (param->checked_everywhere && !CheckParam(*param, tlv)) {
-    return Verdict::kFailed;
-  }
-  if (rule->presence == Presence::kRefused) {
-    Invalid(tlv, row_->refused);
-    return Verdict::kFailed;
-  }
-  if (!rule->repeated && (seen_ & Bit(rule->field)) != 0) {
-    Invalid(tlv, "parameter appears twice");
-    return Verdict::kFailed;
-  }
-  if (rule->field == Field::kPoolEntries && !CheckEntryOrder(type, tlv)) {
-    return Verdict::kFailed;
-  }
-  if (!param->checked_everywhere && !CheckParam(*param, tlv)) {
-    return Verdict::kFailed;
-  }
-  seen_ |= Bit(rule->field);
-  if (rule->repeated) {
-    // A handle table entry counts once, at its Pool Handle.
-    if (rule->field == Field::kPoolEntries) {
-      entry_open_ = type == T(ParamType::kPoolHandle);
-      if (!entry_open_) {
-        return Verdict::kOk;
-      }
+  const ParamSlot slot = row_->slots[type];
+  // `check` and `between` in the slot's order.
+  auto ordered = [&slot](auto&& check, auto&& between) {
+    return slot.checked_everywhere ? check() && between() : between() && check();
+  };
+  // A single parameter: checked, then stored. The op names the field
+  // (SlotFor in protocol/message_table.h), so Store folds to one case.
+  auto single = [&](Field field, auto&& check) {
+    auto once = [&] {
+      return (seen_ & Bit(field)) == 0 ? true : Invalid(tlv, "parameter appears twice");
+    };
+    if (!ordered(check, once)) {
+      return Verdict::kFailed;
     }
-    ++counts_[static_cast<size_t>(rule->field)];
+    seen_ |= Bit(field);
+    Store(field, tlv, rest);
     return Verdict::kOk;
+  };
+  // A list item: checked, then counted.
+  auto item = [&](Field field, bool ok) {
+    if (!ok) {
+      return Verdict::kFailed;
+    }
+    seen_ |= Bit(field);
+    ++counts_[static_cast<size_t>(field)];
+    return Verdict::kOk;
+  };
+  auto fixed_size = [&] {
+    return tlv.value.size() == slot.value_size ? true : Invalid(tlv, kParamTable[type].wrong_size);
+  };
+  auto pool_element = [&] { return CheckPoolElement(tlv); };
+  auto pool_handle = [&] { return CheckPoolHandle(tlv); };
+  switch (slot.op) {
+    // The commonest first: PEs of handle resolutions and handle tables.
+    case ParamOp::kPoolElements:
+      return item(Field::kPoolElements, CheckPoolElement(tlv));
+    case ParamOp::kEntryElement: {
+      auto entry_open = [&] {
+        return counts_[static_cast<size_t>(Field::kPoolEntries)] == 0
+                   ? Invalid(tlv, "Pool Element before any Pool Handle in handle table")
+                   : true;
+      };
+      if (!ordered(pool_element, entry_open)) {
+        return Verdict::kFailed;
+      }
+      // A handle table entry counts once, at its Pool Handle.
+      seen_ |= Bit(Field::kPoolEntries);
+      entry_open_ = false;
+      return Verdict::kOk;
+    }
+    case ParamOp::kEntryHandle: {
+      auto entry_closed = [&] {
+        return entry_open_ ? Invalid(tlv, "Pool Handle without Pool Elements in handle table")
+                           : true;
+      };
+      if (!ordered(pool_handle, entry_closed)) {
+        return Verdict::kFailed;
+      }
+      entry_open_ = true;
+      return item(Field::kPoolEntries, true);
+    }
+    case ParamOp::kPoolHandle:
+      return single(Field::kPoolHandle, pool_handle);
+    case ParamOp::kPeId:
+      return single(Field::kPeId, fixed_size);
+    case ParamOp::kPoolElement:
+      return single(Field::kPoolElement, [&] { return CheckPoolElement(tlv); });
+    case ParamOp::kPolicy:
+      return single(Field::kPolicy, [&] { return CheckPolicy(tlv); });
+    case ParamOp::kServerInformation:
+      return single(Field::kServerInformation, [&] { return CheckServerInformation(tlv); });
+    case ParamOp::kChecksum:
+      return single(Field::kChecksum, fixed_size);
+    case ParamOp::kCookie:
+      return single(Field::kCookie, [] { return true; });
+    case ParamOp::kError:
+      return single(Field::kError, [&] { return CheckOperationError(tlv); });
+    case ParamOp::kHandleResolutionItems:
+      return single(Field::kHandleResolutionItems, fixed_size);
+    case ParamOp::kServers:
+      return item(Field::kServers, CheckServerInformation(tlv));
+    case ParamOp::kTransports:
+      return item(Field::kTransports, CheckTransport(tlv));
+    case ParamOp::kRefused:
+      if (slot.checked_everywhere && !CheckParam(kParamTable[type], tlv)) {
+        return Verdict::kFailed;
+      }
+      Invalid(tlv, row_->refused);
+      return Verdict::kFailed;
+    case ParamOp::kNone:
+      if (slot.checked_everywhere && !CheckParam(kParamTable[type], tlv)) {
+        return Verdict::kFailed;
+      }
+      return Verdict::kUnknown;
   }
-  Store(rule->field, tlv, rest);
-  return Verdict::kOk;
+  return Verdict::kFailed;
 }
 
 // Puts a checked single parameter into its `Message` field.

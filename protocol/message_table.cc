@@ -30,7 +30,7 @@ constexpr MessageRow Row(const char* name, FixedFields fixed, uint8_t defined_fl
   for (const ParamRule& rule : rules) {
     row.rules[row.rule_count] = rule;
     ++row.rule_count;
-    row.rule_of[static_cast<size_t>(rule.type)] = row.rule_count;
+    row.slots[static_cast<size_t>(rule.type)] = SlotFor(rule);
     if (rule.presence == Presence::kMandatory) {
       row.mandatory |= Bit(rule.field);
     }

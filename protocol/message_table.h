@@ -12,7 +12,7 @@
 // Example:
 //   const MessageRow* row = FindMessage(Protocol::kAsap, header_type);
 //   if (row == nullptr) ...  // Unrecognized Message (RFC 5354 §4)
-//   const ParamRule* rule = row->RuleFor(PureParamType(tlv.type));
+//   const ParamSlot& slot = row->slots[PureParamType(tlv.type)];  // type < kParamTypeCount
 
 #pragma once
 
@@ -84,6 +84,129 @@ struct ParamRule {
   bool repeated = false;
 };
 
+// What the decoder does with a parameter in a message: one value per way a
+// parameter goes into `Message` (its field and whether single or a list),
+// so that the decoder's hot path is one read of the message's slot for the
+// parameter's type and one switch (protocol/decode.cc). Derived from the
+// rule and the parameter's row at compile time (SlotFor below).
+enum class ParamOp : uint8_t {
+  kNone,     // no rule: the action bits decide (RFC 5354 §3)
+  kRefused,  // Invalid Values with the row's `refused` reason
+  // Single parameters: checked, then stored in their field.
+  kPoolHandle,
+  kPeId,
+  kPoolElement,
+  kPolicy,
+  kServerInformation,
+  kChecksum,
+  kCookie,
+  kError,
+  kHandleResolutionItems,
+  // Lists: checked and counted.
+  kPoolElements,
+  kServers,
+  kTransports,
+  // RFC 5353 §2.3: a handle table entry's Pool Handle, and its Pool Elements.
+  kEntryHandle,
+  kEntryElement,
+};
+
+// Everything the decoder's hot path needs about one pure parameter type in
+// one message.
+struct ParamSlot {
+  ParamOp op = ParamOp::kNone;  // names the field too
+  // ParamShape::kFixedSize: the value's size (kParamTable has the reason).
+  uint8_t value_size = 0;
+  // The parameter's row says so: checked before the rule is applied.
+  bool checked_everywhere = false;
+};
+static_assert(sizeof(ParamSlot) <= 4);
+
+// Not constexpr: a rule whose field cannot hold its parameter does not compile.
+void RuleDoesNotFitItsField();
+
+// The slot of a rule: its op follows from its field and its parameter's
+// shape.
+constexpr ParamSlot SlotFor(const ParamRule& rule) {
+  const ParamRow& param = kParamTable[static_cast<size_t>(rule.type)];
+  ParamSlot slot;
+  slot.value_size = param.value_size;
+  slot.checked_everywhere = param.checked_everywhere;
+  auto expect = [&](ParamOp op, ParamShape shape, bool repeated) {
+    if (param.shape != shape || rule.repeated != repeated) {
+      RuleDoesNotFitItsField();
+    }
+    return op;
+  };
+  auto expect_size = [&](ParamOp op, uint8_t size) {
+    if (param.shape != ParamShape::kFixedSize || param.value_size != size || rule.repeated) {
+      RuleDoesNotFitItsField();
+    }
+    return op;
+  };
+  if (param.name == nullptr) {
+    RuleDoesNotFitItsField();
+  }
+  if (rule.presence == Presence::kRefused) {
+    slot.op = ParamOp::kRefused;
+    return slot;
+  }
+  switch (rule.field) {
+    case Field::kPoolHandle:
+      slot.op = expect(ParamOp::kPoolHandle, ParamShape::kPoolHandle, false);
+      break;
+    case Field::kPeId:
+      slot.op = expect_size(ParamOp::kPeId, 4);
+      break;
+    case Field::kPoolElement:
+      slot.op = expect(ParamOp::kPoolElement, ParamShape::kPoolElement, false);
+      break;
+    case Field::kPoolElements:
+      slot.op = expect(ParamOp::kPoolElements, ParamShape::kPoolElement, true);
+      break;
+    case Field::kPolicy:
+      slot.op = expect(ParamOp::kPolicy, ParamShape::kPolicy, false);
+      break;
+    case Field::kPoolEntries:
+      slot.op = param.shape == ParamShape::kPoolHandle
+                    ? expect(ParamOp::kEntryHandle, ParamShape::kPoolHandle, true)
+                    : expect(ParamOp::kEntryElement, ParamShape::kPoolElement, true);
+      break;
+    case Field::kServers:
+      slot.op = expect(ParamOp::kServers, ParamShape::kServerInformation, true);
+      break;
+    case Field::kServerInformation:
+      slot.op = expect(ParamOp::kServerInformation, ParamShape::kServerInformation, false);
+      break;
+    case Field::kTransports:
+      slot.op = expect(ParamOp::kTransports, ParamShape::kTransport, true);
+      break;
+    case Field::kChecksum:
+      slot.op = expect_size(ParamOp::kChecksum, 2);
+      break;
+    case Field::kCookie:
+      slot.op = expect(ParamOp::kCookie, ParamShape::kOpaque, false);
+      break;
+    case Field::kError:
+      slot.op = expect(ParamOp::kError, ParamShape::kOperationError, false);
+      break;
+    case Field::kHandleResolutionItems:
+      slot.op = expect_size(ParamOp::kHandleResolutionItems, 4);
+      break;
+  }
+  return slot;
+}
+
+// The slots of a message without rules: only the parameters checked
+// everywhere are looked at.
+constexpr std::array<ParamSlot, kParamTypeCount> SlotsWithoutRules() {
+  std::array<ParamSlot, kParamTypeCount> slots{};
+  for (size_t type = 0; type < kParamTypeCount; ++type) {
+    slots[type].checked_everywhere = kParamTable[type].checked_everywhere;
+  }
+  return slots;
+}
+
 inline constexpr size_t kMaxRules = 6;
 
 struct MessageRow {
@@ -106,15 +229,8 @@ struct MessageRow {
   std::array<ParamRule, kMaxRules> rules{};
   uint8_t rule_count = 0;
   uint32_t mandatory = 0;  // Bit(field) of the mandatory rules
-  // 1 + the index in `rules` of a pure parameter type's rule, 0 if none.
-  std::array<uint8_t, kParamTypeCount> rule_of{};
-
-  const ParamRule* RuleFor(uint16_t pure_type) const {
-    if (pure_type >= kParamTypeCount || rule_of[pure_type] == 0) {
-      return nullptr;
-    }
-    return &rules[rule_of[pure_type] - 1];
-  }
+  // By pure parameter type: what the decoder does with it (ParamSlot).
+  std::array<ParamSlot, kParamTypeCount> slots = SlotsWithoutRules();
 };
 
 // Message types 0x00-0x0f have rows: ASAP uses 0x01-0x0e, ENRP 0x01-0x0a.
