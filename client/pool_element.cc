@@ -1,6 +1,7 @@
 #include "client/pool_element.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 
@@ -44,6 +45,7 @@ PoolElement::PoolElement(std::string pool, std::vector<protocol::PoolElement> pe
       hunt_(options_.registrars, options_.hunt),
       registered_(pes_.size(), false),
       queued_(pes_.size(), false),
+      reregister_at_(pes_.size(), absl::InfiniteFuture()),
       hunt_backoff_(options_.hunt.t5) {
   for (size_t i = 0; i < pes_.size(); ++i) index_.emplace(pes_[i].id, i);
 }
@@ -164,6 +166,8 @@ void PoolElement::DropSession(absl::Time now) {
   queued_.assign(pes_.size(), false);
   due_.clear();
   round_queued_ = false;
+  reregister_heap_.clear();
+  reregister_at_.assign(pes_.size(), absl::InfiniteFuture());
   next_attempt_ = absl::InfinitePast();
   if (home_worked_) {
     // RFC 5352 §3.6: a PE that fails to communicate with its home MUST find
@@ -188,6 +192,12 @@ PoolElement::Pass PoolElement::RegisterDue() {
     if (status.ok()) {
       due_.pop_front();
       queued_[i] = false;
+      if (options_.reregister) {
+        // RFC 5352 §7.1: T4 runs from this registration.
+        reregister_at_[i] = absl::Now() + ReregistrationInterval(p.registration_life);
+        reregister_heap_.emplace_back(reregister_at_[i], i);
+        std::push_heap(reregister_heap_.begin(), reregister_heap_.end(), std::greater<>());
+      }
       if (!registered_[i]) {
         registered_[i] = true;
         Emit(Note(Event::Kind::kRegistered,
@@ -230,12 +240,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
 }
 
 void PoolElement::Run() {
-  // T4 of the PE with the shortest lifetime (-1, infinite, is the longest).
-  absl::Duration t4 = absl::InfiniteDuration();
-  for (const protocol::PoolElement& p : pes_) {
-    if (options_.reregister) t4 = std::min(t4, ReregistrationInterval(p.registration_life));
-  }
-  absl::Time next_round = absl::InfiniteFuture();  // T4
+  absl::Time next_round = absl::InfiniteFuture();  // a new home: every PE
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     wake_.wait_for(lock, absl::ToChronoNanoseconds(kTick), [this] { return stopping_; });
@@ -292,20 +297,27 @@ void PoolElement::Run() {
       }
     }
     if (session_ != nullptr && now >= next_round) {
-      // T4 (RFC 5352 §7.1), or a new home: every PE, in order.
+      // A new home: every PE, in order (§3.1 rule 4).
       for (size_t i = 0; i < pes_.size(); ++i) Queue(i);
       round_queued_ = true;
-      next_round = absl::InfiniteFuture();  // restarted when the round completes
+      next_round = absl::InfiniteFuture();
+    }
+    // T4 (RFC 5352 §7.1): the PEs whose own re-registration is due.
+    while (session_ != nullptr && !reregister_heap_.empty() &&
+           reregister_heap_.front().first <= now) {
+      const auto [at, i] = reregister_heap_.front();
+      std::pop_heap(reregister_heap_.begin(), reregister_heap_.end(), std::greater<>());
+      reregister_heap_.pop_back();
+      if (at == reregister_at_[i]) Queue(i);  // else stale: registered again since
     }
     if (session_ != nullptr && !due_.empty() && now >= next_attempt_) {
       const Pass pass = RegisterDue();
       if (pass == Pass::kStopped) return;
       if (pass == Pass::kDone && round_queued_) {
-        // §3.1: T4 restarts when the (re-)registration completes.
+        // Every PE is registered at the new home: it works.
         round_queued_ = false;
         home_worked_ = true;
         hunt_backoff_ = options_.hunt.t5;
-        next_round = absl::Now() + t4;
       }
     }
     if (session_ == nullptr) next_round = absl::InfiniteFuture();

@@ -37,6 +37,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -48,7 +49,8 @@
 
 namespace rspd::client {
 
-// T4-reregistration (RFC 5352 §7.1): min(10 min, lifetime - 20 s); half the
+// T4-reregistration (RFC 5352 §7.1), per PE from its own last registration:
+// min(10 min, lifetime - 20 s); half the
 // lifetime when that is shorter than 20 s; 10 min for an infinite lifetime.
 absl::Duration ReregistrationInterval(int32_t lifetime);
 
@@ -154,10 +156,17 @@ class PoolElement {
   std::unique_ptr<AsapSession> session_;  // the home; the PE thread's while it runs
 
   // The PE thread's while it runs, then Stop's.
-  std::vector<bool> registered_;                    // per PE: registered at the current home
-  std::deque<size_t> due_;                          // PEs to register now, in order
-  std::vector<bool> queued_;                        // per PE: in due_
-  bool round_queued_ = false;                       // due_ holds a whole T4 or new-home round
+  std::vector<bool> registered_;  // per PE: registered at the current home
+  std::deque<size_t> due_;        // PEs to register now, in order
+  std::vector<bool> queued_;      // per PE: in due_
+  bool round_queued_ = false;     // due_ holds a whole new-home round
+  // T4 per PE (RFC 5352 §7.1): each PE is re-registered T4 after its own last
+  // registration, so that a long round (thousands of PEs at a busy
+  // registrar) never lets the first PEs' lifetimes run out. A min-heap of
+  // (due time, PE); an entry whose time is not the PE's reregister_at_ is
+  // stale and skipped.
+  std::vector<std::pair<absl::Time, size_t>> reregister_heap_;
+  std::vector<absl::Time> reregister_at_;
   bool home_worked_ = false;                        // every PE was registered at the current home
   absl::Time next_attempt_ = absl::InfinitePast();  // a busy registrar: not before
   absl::Time next_hunt_ = absl::InfinitePast();

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -176,6 +177,36 @@ TEST(PoolElementTest, RegistersReRegistersAtT4AndDeregistersOnStop) {
   EXPECT_EQ(events.front(), PoolElement::Event::Kind::kHuntRound);
   EXPECT_EQ(events[1], PoolElement::Event::Kind::kRegistered);
   EXPECT_EQ(events.back(), PoolElement::Event::Kind::kDeregistered);
+}
+
+// RFC 5352 §7.1: T4 runs per PE from its own registration, so a PE with a
+// long lifetime is not re-registered at the pace of one with a short one
+// (and a long round cannot let the first PEs' lifetimes run out).
+TEST(PoolElementTest, EachPeIsReRegisteredAtItsOwnT4) {
+  ASSERT_TRUE(StartSctp().ok());
+  auto registrar = FakeRegistrar::Start();
+  ASSERT_TRUE(registrar.ok()) << registrar.status();
+  const protocol::PoolElement fast = Spec(0x61, 2, 7061);   // T4 = 1 s
+  const protocol::PoolElement slow = Spec(0x62, 60, 7062);  // T4 = 40 s
+  PoolElement::Options options;
+  options.registrars = {(*registrar)->address()};
+  auto pe = PoolElement::Start("t4-test", {fast, slow}, options, nullptr);
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  std::set<uint32_t> first;
+  for (int i = 0; i < 2; ++i) {
+    auto r = (*registrar)->AwaitMessage(AsapType::kRegistration, kWait);
+    ASSERT_TRUE(r.ok()) << r.status();
+    first.insert(r->pe_id);
+  }
+  EXPECT_EQ(first, (std::set<uint32_t>{0x61, 0x62}));
+  // The next three re-registrations, about a second apart, are all the
+  // fast PE's.
+  for (int i = 0; i < 3; ++i) {
+    auto r = (*registrar)->AwaitMessage(AsapType::kRegistration, kWait);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->pe_id, 0x61u) << "re-registration " << i;
+  }
+  EXPECT_TRUE((*pe)->Stop().ok());
 }
 
 TEST(PoolElementTest, RetriesABusyRegistrarInsteadOfGivingUp) {

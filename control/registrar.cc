@@ -51,7 +51,9 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   dataplane::IoLoop::Options loop_options;
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
   // ENRP (RFC 5353) is not served yet: its port stays closed, so that a
-  // peer registrar's INIT is answered with an ABORT, not accepted and ignored.
+  // peer registrar gets no association (its INIT goes unanswered, as any
+  // out-of-the-blue INIT to a port nobody listens on) rather than one whose
+  // messages would be dropped.
   sctp.listen_ports = {config.asap_port};
   sctp.max_peers = static_cast<size_t>(config.max_peers);
   sctp.max_associations = static_cast<size_t>(config.max_associations);
@@ -82,8 +84,11 @@ void Registrar::Run() {
 
 void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; anything else is
-  // dropped (the bridge counts every message delivered).
-  if (in.local_port != config_.asap_port || in.ppid != protocol::kAsapPpid) return;
+  // dropped, and counted.
+  if (in.local_port != config_.asap_port || in.ppid != protocol::kAsapPpid) {
+    RegistrarStats::Bump(stats_.messages_not_asap);
+    return;
+  }
   protocol::Message message;
   protocol::DecodeError error;
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, in.data, &message, &error)) {
@@ -139,6 +144,7 @@ std::string Registrar::DescribeStats() const {
   } else {
     AnnouncerStats().ForEach(line);  // announces off: zeros, so that every name is there
   }
+  stats_.ForEach(line);
   line("asap_sessions", "", asap_->session_count());
   asap_->stats().ForEach(line);
   // The shards' counters, summed (each shard's owner writes its own).

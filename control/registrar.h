@@ -33,6 +33,28 @@
 
 namespace rspd::control {
 
+// Counters of the registrar's own (docs/style.md, "Counters").
+// clang-format off
+#define RSPD_REGISTRAR_STATS(X) \
+  X(messages_not_asap, "whole messages on another port or PPID than ASAP's (RFC 5352 §5): dropped")
+// clang-format on
+
+struct RegistrarStats {
+#define RSPD_REGISTRAR_STAT_FIELD(name, help) std::atomic<uint64_t> name{0};
+  RSPD_REGISTRAR_STATS(RSPD_REGISTRAR_STAT_FIELD)
+#undef RSPD_REGISTRAR_STAT_FIELD
+  static void Bump(std::atomic<uint64_t>& counter) {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+#define RSPD_REGISTRAR_STAT_EXPORT(name, help) \
+  fn(#name, help, name.load(std::memory_order_relaxed));
+    RSPD_REGISTRAR_STATS(RSPD_REGISTRAR_STAT_EXPORT)
+#undef RSPD_REGISTRAR_STAT_EXPORT
+  }
+};
+
 class Registrar final : private dataplane::IoLoop::Application, private dataplane::IoLoop::Watcher {
  public:
   static absl::StatusOr<std::unique_ptr<Registrar>> Create(const RegistrarConfig& config);
@@ -82,6 +104,7 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;
   uint64_t shards_busy_seen_ = 0;
+  RegistrarStats stats_;
   std::atomic<bool> stats_requested_{false};
 };
 

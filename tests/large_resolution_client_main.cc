@@ -19,12 +19,14 @@
 #include "client/asap_session.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
+#include "protocol/pool_element.h"
 #include "protocol/types.h"
 
 ABSL_FLAG(std::string, registrar, "127.0.0.1:9899", "HOST:UDP_PORT of rspd");
 ABSL_FLAG(std::string, pool, "large", "pool handle");
 ABSL_FLAG(uint32_t, pes, rspd::protocol::kMaxResolutionItems, "PEs to register and resolve");
-ABSL_FLAG(uint32_t, addresses_per_pe, 4, "user transport addresses of each PE, 1 to 16");
+ABSL_FLAG(uint32_t, addresses_per_pe, 4,
+          "user transport addresses of each PE, 1 to 8 (the most a PE record holds)");
 ABSL_FLAG(uint32_t, receive_buffer, 8192,
           "the client's usrsctp receive buffer in bytes; usrsctp delivers a message larger "
           "than half of it in pieces");
@@ -52,6 +54,10 @@ int main(int argc, char** argv) {
   const std::string pool = absl::GetFlag(FLAGS_pool);
   const uint32_t pes = absl::GetFlag(FLAGS_pes);
   const uint32_t per_pe = absl::GetFlag(FLAGS_addresses_per_pe);
+  if (per_pe < 1 || per_pe > rspd::protocol::kMaxTransportAddresses) {
+    return Fail("--addresses_per_pe must be 1 to " +
+                std::to_string(rspd::protocol::kMaxTransportAddresses));
+  }
   for (uint32_t i = 1; i <= pes; ++i) {
     rspd::protocol::PoolElement pe;
     pe.id = i;

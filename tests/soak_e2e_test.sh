@@ -114,6 +114,10 @@ for counter in registrations reregistrations registrations_rejected deregistrati
 done
 [ "$messages" -eq "$(s messages_received)" ] ||
   fail "messages: $(s messages_received) received, $messages accounted for"
+# ... and every whole SCTP message delivered: ASAP, or dropped as not ASAP.
+[ "$(s sctp_messages_in)" -eq $(($(s messages_received) + $(s messages_not_asap))) ] ||
+  fail "sctp messages: $(s sctp_messages_in) in, $(s messages_received) ASAP +" \
+    "$(s messages_not_asap) not ASAP"
 echo "datagrams $datagrams, messages $messages, refused at the association cap" \
   "$(s registrations_refused_association_cap), resolutions rate-limited $(s resolutions_rate_limited)"
 echo PASS
