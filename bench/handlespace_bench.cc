@@ -44,7 +44,7 @@ struct Scenario {
   uint32_t pools;
   uint32_t per_pool;
   bool least_used;
-  // Operations per burst: 1 = one at a time; 32 = as HandlespaceShard::Poll
+  // Operations per burst: 1 = one at a time; 32 = as HandlespaceShard::ProcessBurst
   // runs them (a prefetch pass over the burst, then the operations).
   uint32_t burst;
 };
@@ -61,7 +61,7 @@ uint32_t PeId(uint32_t i) { return static_cast<uint32_t>((uint64_t{i} + 1) * 265
 
 // Calls op(i, p, hint) for every PE in registration order (for i < N, for
 // p < P), in bursts of s.burst. With bursts > 1, prefetch passes run over
-// each burst first, as in HandlespaceShard::Poll: the index bucket (which
+// each burst first, as in HandlespaceShard::ProcessBurst: the index bucket (which
 // also yields the pool hint), then the record, then the selection entry.
 // With burst 1 the hint is kNoSlot.
 template <typename Op>
