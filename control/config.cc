@@ -1,27 +1,23 @@
 #include "control/config.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
+#include <optional>
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "dataplane/net/endpoint.h"
+#include "protocol/address.h"
 
 namespace rspd::control {
 namespace {
 
 bool IsIpAddress(const std::string& text) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+  return dataplane::Endpoint::Parse(text, 0).has_value();
 }
 
 bool IsMulticastGroup(const std::string& text) {
-  in_addr v4{};
-  in6_addr v6{};
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return IN_MULTICAST(ntohl(v4.s_addr));
-  return inet_pton(AF_INET6, text.c_str(), &v6) == 1 && IN6_IS_ADDR_MULTICAST(&v6);
+  const std::optional<dataplane::Endpoint> group = dataplane::Endpoint::Parse(text, 0);
+  return group && group->IsMulticast();
 }
 
 }  // namespace
@@ -155,12 +151,10 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   duration("keep_alive_timeout", c.keep_alive_timeout);
   line("max_keep_alives_per_second", c.max_keep_alives_per_second);
   duration("server_announce_cycle", c.server_announce_cycle);
-  // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
-  const bool v6_group = c.announce_group.find(':') != std::string::npos;
   line("announce", c.announce_group.empty()
                        ? std::string("off")
-                       : absl::StrCat(v6_group ? "[" : "", c.announce_group, v6_group ? "]" : "",
-                                      ":", c.announce_port, " ttl ", c.announce_ttl));
+                       : absl::StrCat(protocol::JoinHostPort(c.announce_group, c.announce_port),
+                                      " ttl ", c.announce_ttl));
   return out;
 }
 

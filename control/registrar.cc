@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "protocol/address.h"
 #include "protocol/codec.h"
 
 namespace rspd::control {
@@ -41,12 +42,9 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   }
   r->announcer_ = std::move(*announcer);
   if (r->announcer_ != nullptr) {
-    // An IPv6 group in brackets, so that its port reads apart: [ff05::133]:3863.
-    const bool v6_group = config.announce_group.find(':') != std::string::npos;
-    r->announce_status_ =
-        absl::StrCat("to ", v6_group ? "[" : "", config.announce_group, v6_group ? "]" : "", ":",
-                     config.announce_port, " every ",
-                     absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
+    r->announce_status_ = absl::StrCat(
+        "to ", protocol::JoinHostPort(config.announce_group, config.announce_port), " every ",
+        absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
   dataplane::IoLoop::Options loop_options;
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;

@@ -115,13 +115,9 @@ void IoLoop::Admit(const Datagram& d) {
   }
 }
 
-void IoLoop::Input(const Endpoint& from, absl::Span<const uint8_t> packet) {
-  bridge_->Input(from, packet);
-}
-
 void IoLoop::Process() {
   const auto input = [this](const Endpoint& from, absl::Span<const uint8_t> datagram) {
-    Input(from, datagram);
+    bridge_->Input(from, datagram);
   };
   ingress_.Drain(IngressQueue::kPriority, SIZE_MAX, input);
   const Tick start = NowMicros();

@@ -141,7 +141,6 @@ class IoLoop final : public MessageSender, private SctpBridge::Handler {
   // Serves the ingress queue: every priority datagram, normal ones up to a
   // budget.
   void Process();
-  void Input(const Endpoint& from, absl::Span<const uint8_t> packet);
 
   // SctpBridge::Handler.
   int Output(const Endpoint& to, absl::Span<const uint8_t> packet) override;

@@ -2,13 +2,13 @@
 
 #include "dataplane/udp_socket_io.h"
 
-#include <arpa/inet.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 
@@ -29,22 +29,11 @@ void SetBuffer(int fd, int force_option, int option, int size) {
 absl::StatusOr<std::unique_ptr<UdpSocketIo>> UdpSocketIo::Open(const std::string& address,
                                                                uint16_t port,
                                                                const UdpSocketOptions& options) {
-  sockaddr_storage storage{};
-  socklen_t length;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    length = sizeof(*v4);
-  } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    length = sizeof(*v6);
-  } else {
+  std::optional<Endpoint> local = Endpoint::Parse(address, port);
+  if (!local) {
     return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", address, "'"));
   }
-  int fd = socket(storage.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int fd = socket(local->family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   }
@@ -53,15 +42,14 @@ absl::StatusOr<std::unique_ptr<UdpSocketIo>> UdpSocketIo::Open(const std::string
   // tenth of a second of the loop's work on a 2-core machine.
   SetBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, options.receive_buffer);
   SetBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, options.send_buffer);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+  if (bind(fd, local->as_sockaddr(), local->length) != 0) {
     int error = errno;
     close(fd);
     return absl::UnavailableError(
-        absl::StrCat("bind UDP ", address, ":", port, ": ", strerror(error)));
+        absl::StrCat("bind UDP ", local->ToString(), ": ", strerror(error)));
   }
-  getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
-  uint16_t bound = ntohs(storage.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
-  auto io = std::unique_ptr<UdpSocketIo>(new UdpSocketIo(fd, bound));
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local->address), &local->length);
+  auto io = std::unique_ptr<UdpSocketIo>(new UdpSocketIo(fd, local->port()));
   int granted = 0;
   socklen_t granted_length = sizeof(granted);
   getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &granted, &granted_length);

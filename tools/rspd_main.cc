@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "control/config.h"
 #include "control/registrar.h"
+#include "protocol/address.h"
 #include "tools/stop_signals.h"
 #include "tools/version.h"
 
@@ -190,10 +191,8 @@ int Run() {
   printf("rspd %s\n", kVersion);
   printf("configuration:\n%s", control::DescribeConfig(*config).c_str());
   printf("listening:\n");
-  // An IPv6 address in brackets, so that the port reads apart: [::1]:9899.
-  const bool v6_bind = config->bind_address.find(':') != std::string::npos;
-  printf("  udp %s%s%s:%u  SCTP over UDP (RFC 6951), receive buffer %d bytes\n", v6_bind ? "[" : "",
-         config->bind_address.c_str(), v6_bind ? "]" : "", (*registrar)->udp_port(),
+  printf("  udp %s  SCTP over UDP (RFC 6951), receive buffer %d bytes\n",
+         protocol::JoinHostPort(config->bind_address, (*registrar)->udp_port()).c_str(),
          (*registrar)->udp_receive_buffer());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());

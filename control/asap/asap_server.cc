@@ -132,7 +132,6 @@ void AsapServer::RejectRegistration(const AssocRef& to, absl::string_view handle
 
 void AsapServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error) {
   AsapServerStats::Bump(stats_.messages_received);
-  sessions_.StateOf(in.from);
   AsapServerStats::Bump(stats_.malformed_messages);
   // RFC 5354 §3, §4: report when the action bits (or the fault) ask for it.
   if (error.report && replies_.ErrorReport(in.from, error)) {

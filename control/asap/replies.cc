@@ -2,8 +2,6 @@
 
 #include "control/asap/replies.h"
 
-#include "handlespace/types.h"
-
 namespace rspd::control {
 namespace {
 
@@ -58,8 +56,8 @@ bool AsapReplies::WithCause(const dataplane::AssocRef& to, AsapType type, absl::
                             const uint32_t* pe_id, protocol::Cause cause) {
   const ErrorCause error{cause, {}};
   return Response(to, type, 0, handle, pe_id,
-                  cause == handlespace::kNoError ? absl::Span<const ErrorCause>()
-                                                 : absl::MakeConstSpan(&error, 1));
+                  cause == protocol::kNoError ? absl::Span<const ErrorCause>()
+                                              : absl::MakeConstSpan(&error, 1));
 }
 
 bool AsapReplies::Error(const dataplane::AssocRef& to, absl::Span<const ErrorCause> causes) {
