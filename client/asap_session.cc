@@ -74,12 +74,28 @@ absl::Status CheckPoolHandle(absl::string_view pool) {
 }
 
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar) {
-  return protocol::JoinHostPort(registrar.host, registrar.udp_port);
+  std::string text = protocol::JoinHostPort(registrar.host, registrar.udp_port);
+  if (registrar.sctp_port != RegistrarAddress().sctp_port) {
+    absl::StrAppend(&text, "/", registrar.sctp_port);
+  }
+  return text;
 }
 
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) {
   RegistrarAddress address;
-  absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(text);
+  // "/ASAP_PORT" last: registrars that share an address differ in their
+  // ASAP port (SCTP tells associations apart by address and SCTP port only).
+  absl::string_view rest = text;
+  if (const size_t slash = rest.rfind('/'); slash != absl::string_view::npos) {
+    uint32_t value;
+    if (!absl::SimpleAtoi(rest.substr(slash + 1), &value) || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("bad ASAP port '", rest.substr(slash + 1), "'"));
+    }
+    address.sctp_port = static_cast<uint16_t>(value);
+    rest = rest.substr(0, slash);
+  }
+  absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(rest);
   if (!split.ok()) return split.status();
   if (!protocol::IpAddress::Parse(split->host)) {
     return absl::InvalidArgumentError(absl::StrCat("not an IP address: '", split->host, "'"));

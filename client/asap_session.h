@@ -59,9 +59,12 @@ struct RegistrarAddress {
   uint16_t sctp_port = 3863;  // ASAP
 };
 
-// Parses "HOST", "HOST:PORT" or "[V6]:PORT" (PORT: the UDP encapsulation port).
+// Parses "HOST", "HOST:PORT" or "[V6]:PORT" (PORT: the UDP encapsulation
+// port), each optionally followed by "/ASAP_PORT" (the SCTP port, 3863 if not
+// given): e.g. "127.0.0.1:19001/3864".
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text);
-// The inverse: "HOST:PORT", or "[V6]:PORT" for an IPv6 host.
+// The inverse: "HOST:PORT", or "[V6]:PORT" for an IPv6 host, with
+// "/ASAP_PORT" when it is not 3863.
 std::string FormatRegistrarAddress(const RegistrarAddress& registrar);
 
 // OK for a pool handle this library sends: 1 to protocol::kMaxPoolHandleSize

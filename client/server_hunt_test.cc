@@ -96,7 +96,9 @@ TEST(ServerHuntTest, TriesThreeRegistrarsAtOnceAndTheFirstUpBecomesHome) {
   ASSERT_TRUE(session.ok()) << session.status();
   EXPECT_TRUE((*session)->connected());
   EXPECT_THAT(hunt.last_round(), ElementsAre(Attempt::kAborted, Attempt::kAborted, Attempt::kHome));
-  EXPECT_EQ(hunt.current(), absl::StrCat("127.0.0.1:", SctpUdpPort()));
+  EXPECT_EQ(hunt.current(), FormatRegistrarAddress((*live)->address()));
+  EXPECT_EQ(hunt.current(),
+            absl::StrCat("127.0.0.1:", SctpUdpPort(), "/", (*live)->address().sctp_port));
   EXPECT_EQ(hunt.t5(), options.t5);
 }
 

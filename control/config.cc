@@ -30,6 +30,22 @@ absl::Status RegistrarConfig::Validate() const {
   if (asap_port == 0) {
     return absl::InvalidArgumentError("asap_port must be a non-zero SCTP port");
   }
+  if (enrp_port == 0 || enrp_port == asap_port) {
+    return absl::InvalidArgumentError(
+        "enrp_port must be a non-zero SCTP port other than asap_port");
+  }
+  for (const PeerAddress& peer : enrp_peers) {
+    if (!IsIpAddress(peer.host) || peer.udp_port == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("enrp_peers: not an IPv4 or IPv6 address with a non-zero UDP port: '",
+                       protocol::JoinHostPort(peer.host, peer.udp_port), "'"));
+    }
+  }
+  if (max_elements_per_table_response < 1 || max_elements_per_table_response > 4096) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_elements_per_table_response must be in [1, 4096], got ",
+                     max_elements_per_table_response));
+  }
   if (shard_lcores < 0 || shard_lcores > 64) {
     return absl::InvalidArgumentError(
         absl::StrCat("shard_lcores must be in [0, 64], got ", shard_lcores));
@@ -86,6 +102,14 @@ absl::Status RegistrarConfig::Validate() const {
             absl::Hours(24)},
            {"sctp_peer_idle_timeout", sctp_peer_idle_timeout, absl::Milliseconds(100),
             absl::Hours(1)},
+           {"peer_heartbeat_cycle", peer_heartbeat_cycle, absl::Milliseconds(100), absl::Hours(1)},
+           {"max_time_last_heard", max_time_last_heard, absl::Milliseconds(100), absl::Hours(1)},
+           {"max_time_no_response", max_time_no_response, absl::Milliseconds(100),
+            absl::Minutes(10)},
+           {"takeover_expiry", takeover_expiry, absl::Milliseconds(100), absl::Minutes(10)},
+           {"mentor_discovery_timeout", mentor_discovery_timeout, absl::Milliseconds(100),
+            absl::Minutes(10)},
+           {"adopted_pe_timeout", adopted_pe_timeout, absl::Seconds(1), absl::Hours(1)},
        }) {
     if (value < low || value > high) {
       return absl::InvalidArgumentError(
@@ -130,6 +154,12 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("bind_address", c.bind_address);
   line("udp_encapsulation_port", c.udp_encapsulation_port);
   line("asap_port", c.asap_port);
+  line("enrp_port", c.enrp_port);
+  std::string peers;
+  for (const RegistrarConfig::PeerAddress& p : c.enrp_peers) {
+    absl::StrAppend(&peers, peers.empty() ? "" : ",", protocol::JoinHostPort(p.host, p.udp_port));
+  }
+  line("enrp_peers", peers.empty() ? std::string("none (alone until a peer calls)") : peers);
   line("shard_lcores", c.shard_lcores);
   line("max_handle_resolution_items", c.max_handle_resolution_items);
   line("max_bad_pe_reports", c.max_bad_pe_reports);
@@ -151,6 +181,13 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   duration("keep_alive_timeout", c.keep_alive_timeout);
   line("max_keep_alives_per_second", c.max_keep_alives_per_second);
   duration("server_announce_cycle", c.server_announce_cycle);
+  duration("peer_heartbeat_cycle", c.peer_heartbeat_cycle);
+  duration("max_time_last_heard", c.max_time_last_heard);
+  duration("max_time_no_response", c.max_time_no_response);
+  duration("takeover_expiry", c.takeover_expiry);
+  duration("mentor_discovery_timeout", c.mentor_discovery_timeout);
+  line("max_elements_per_table_response", c.max_elements_per_table_response);
+  duration("adopted_pe_timeout", c.adopted_pe_timeout);
   line("announce", c.announce_group.empty()
                        ? std::string("off")
                        : absl::StrCat(protocol::JoinHostPort(c.announce_group, c.announce_port),

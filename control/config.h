@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -38,6 +39,7 @@ struct RegistrarConfig {
   std::string bind_address = "0.0.0.0";
   uint16_t udp_encapsulation_port = 9899;
   uint16_t asap_port = 3863;  // RFC 5352 §8.2
+  uint16_t enrp_port = 9901;  // RFC 5353 §7 (IANA: enrp-sctp)
 
   // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
   int shard_lcores = 0;
@@ -84,6 +86,34 @@ struct RegistrarConfig {
   std::string announce_group = "224.0.1.185";
   uint16_t announce_port = 3863;  // asap-udp (RFC 5352 §8.2; docs/decisions.md)
   int announce_ttl = 1;           // TTL / IPv6 hop limit: this link unless configured
+
+  // ENRP (RFC 5353). The static peer list: other registrars of the
+  // operation scope, each an SCTP-over-UDP endpoint (address and UDP port;
+  // their ENRP SCTP port is enrp_port). The first reachable one is the
+  // mentor (§3.2.2.1); none: this registrar is alone and serves at once.
+  struct PeerAddress {
+    std::string host;
+    uint16_t udp_port = 9899;
+  };
+  std::vector<PeerAddress> enrp_peers;
+  // RFC 5353 §4 thresholds, with the RFC's defaults.
+  absl::Duration peer_heartbeat_cycle = absl::Seconds(30);  // PEER-HEARTBEAT-CYCLE
+  absl::Duration max_time_last_heard = absl::Seconds(61);   // MAX-TIME-LAST-HEARD
+  absl::Duration max_time_no_response = absl::Seconds(5);   // MAX-TIME-NO-RESPONSE
+  // The RFC gives none (docs/decisions.md): RSPLIB's 5 s. How long a
+  // takeover waits for INIT_TAKEOVER_ACKs, and how long a peer marked
+  // inactive by another's takeover waits for its TAKEOVER_SERVER.
+  absl::Duration takeover_expiry = absl::Seconds(5);
+  // How long a starting registrar waits for a mentor before it serves alone
+  // (RSPLIB's mentor discovery timeout).
+  absl::Duration mentor_discovery_timeout = absl::Seconds(5);
+  // PEs per HANDLE_TABLE_RESPONSE at most (§3.2.3; RSPLIB: 128); a response
+  // also stops short of the 64 KiB message limit.
+  int max_elements_per_table_response = 128;
+  // How long a PE taken over (or found ours after a restart) stays without
+  // answering our ENDPOINT_KEEP_ALIVE (H bit) or re-registering: then it is
+  // removed like a PE whose lifetime ended.
+  absl::Duration adopted_pe_timeout = absl::Seconds(30);
 
   // Returns InvalidArgument naming the offending setting.
   absl::Status Validate() const;

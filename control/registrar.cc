@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "protocol/address.h"
 #include "protocol/codec.h"
 
@@ -48,11 +49,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   }
   dataplane::IoLoop::Options loop_options;
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
-  // ENRP (RFC 5353) is not served yet: its port stays closed, so that a
-  // peer registrar gets no association (its INIT goes unanswered, as any
-  // out-of-the-blue INIT to a port nobody listens on) rather than one whose
-  // messages would be dropped.
-  sctp.listen_ports = {config.asap_port};
+  sctp.listen_ports = {config.asap_port, config.enrp_port};
   sctp.max_peers = static_cast<size_t>(config.max_peers);
   sctp.max_associations = static_cast<size_t>(config.max_associations);
   sctp.max_inits_per_address_per_second =
@@ -68,8 +65,11 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   shard_options.max_pools = config.max_pools;
   shard_options.max_pool_size = config.max_pes_per_pool;
   r->shards_ = std::make_unique<dataplane::ShardExecutor>(shard_options);
-  r->asap_ =
-      std::make_unique<AsapServer>(config, r->shards_.get(), r->loop_.get(), &r->loop_->overload());
+  r->asap_ = std::make_unique<AsapServer>(config, r->shards_.get(), r->loop_.get(),
+                                          &r->loop_->overload(), r->loop_.get());
+  r->enrp_ = std::make_unique<EnrpServer>(config, r->shards_.get(), r->loop_.get(), r->loop_.get(),
+                                          r->asap_.get());
+  r->asap_->set_observer(r->enrp_.get());
   r->loop_->set_application(r.get());
   if (r->announcer_ != nullptr) r->loop_->Watch(r->announcer_->fd(), r.get());
   return r;
@@ -81,14 +81,28 @@ void Registrar::Run() {
 }
 
 void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
+  protocol::Message message;
+  protocol::DecodeError error;
+  // RFC 5353 §5: ENRP uses PPID 12 on the ENRP port.
+  if (in.local_port == config_.enrp_port && in.ppid == protocol::kEnrpPpid) {
+    if (!protocol::DecodeMessage(protocol::Protocol::kEnrp, in.data, &message, &error)) {
+      enrp_->OnUndecodable(in, error);
+    } else {
+      enrp_->OnMessage(in, message, now);
+    }
+    if (!shards_->threaded()) CollectAnswers(now);
+    return;
+  }
   // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; anything else is
   // dropped, and counted.
   if (in.local_port != config_.asap_port || in.ppid != protocol::kAsapPpid) {
     RegistrarStats::Bump(stats_.messages_not_asap);
     return;
   }
-  protocol::Message message;
-  protocol::DecodeError error;
+  if (!enrp_->ready()) {
+    RegistrarStats::Bump(stats_.asap_before_ready);
+    return;
+  }
   if (!protocol::DecodeMessage(protocol::Protocol::kAsap, in.data, &message, &error)) {
     asap_->OnUndecodable(in, error);
     return;
@@ -97,7 +111,21 @@ void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   // Inline shards answered already: replying while usrsctp is still
   // processing the packet bundles the reply with the SACK it owes (one
   // datagram instead of two).
-  if (!shards_->threaded()) asap_->CollectAnswers(now);
+  if (!shards_->threaded()) CollectAnswers(now);
+}
+
+void Registrar::CollectAnswers(Tick now) {
+  // Inline, an answer may submit a follow-up, answered at once: collect
+  // until nothing is left.
+  while (shards_->Collect([this, now](handlespace::ShardCommand* c) {
+    if (c->enrp()) {
+      enrp_->OnShardAnswer(c, now);
+    } else {
+      asap_->OnShardAnswer(c, now);
+    }
+  }) != 0 &&
+         !shards_->threaded()) {
+  }
 }
 
 void Registrar::OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t local_port, Tick now) {
@@ -105,7 +133,7 @@ void Registrar::OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t loc
 }
 
 void Registrar::OnInputDone(Tick now) {
-  asap_->CollectAnswers(now);
+  CollectAnswers(now);
   // A full shard ring is a sign of overload too (docs/limits.md).
   const uint64_t busy = asap_->stats().shards_busy.load(std::memory_order_relaxed);
   if (busy != shards_busy_seen_) {
@@ -115,10 +143,16 @@ void Registrar::OnInputDone(Tick now) {
 }
 
 void Registrar::OnTick(Tick now) {
+  if (!enrp_started_) {
+    enrp_started_ = true;
+    enrp_->Start(udp_port_, now);
+  }
   asap_->OnTimer(now);
+  enrp_->OnTimer(now);
+  if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);
   if (stats_requested_.exchange(false, std::memory_order_relaxed)) {
-    printf("statistics:\n%s", DescribeStats().c_str());
+    printf("statistics:\n%speers:\n%s", DescribeStats().c_str(), DescribePeers().c_str());
     fflush(stdout);
   }
 }
@@ -145,6 +179,9 @@ std::string Registrar::DescribeStats() const {
   stats_.ForEach(line);
   line("asap_sessions", "", asap_->session_count());
   asap_->stats().ForEach(line);
+  line("enrp_ready", "", enrp_->ready() ? 1 : 0);
+  line("enrp_peers", "", enrp_->peers().size());
+  enrp_->stats().ForEach(line);
   // The shards' counters, summed (each shard's owner writes its own).
   std::vector<std::pair<std::string, uint64_t>> shard_totals;
   for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
@@ -155,6 +192,17 @@ std::string Registrar::DescribeStats() const {
     });
   }
   for (const auto& [name, value] : shard_totals) line(name.c_str(), "", value);
+  return out;
+}
+
+std::string Registrar::DescribePeers() const {
+  std::string out;
+  for (const auto& [id, peer] : enrp_->peers()) {
+    absl::StrAppend(&out,
+                    absl::StrFormat("  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", id,
+                                    protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
+                                    PeerStateName(peer.state), peer.owned, peer.our_checksum));
+  }
   return out;
 }
 

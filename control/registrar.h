@@ -3,10 +3,13 @@
 // The running registrar: the composition of the dataplane's I/O loop (packet
 // I/O -> SCTP bridge -> whole messages), the handlespace shards (inline, or
 // on lcores of their own behind rings: dataplane::ShardExecutor), the ASAP
-// server (control/asap/) and the server announcer. It is the loop's
-// application: it decodes each message by port and PPID (RFC 5352 §5: ASAP
-// is PPID 11 on the ASAP port) and hands it to the protocol logic, which
-// answers through the loop's MessageSender. Run() returns when RequestStop()
+// server (control/asap/), the ENRP server (control/enrp/) and the server
+// announcer. It is the loop's application: it decodes each message by port
+// and PPID (RFC 5352 §5: ASAP is PPID 11 on the ASAP port; RFC 5353 §5:
+// ENRP is PPID 12 on the ENRP port) and hands it to the protocol logic,
+// which answers through the loop's MessageSender; the shards' answers go
+// back to whichever issued the command (handlespace/shard.h). ASAP is served
+// once ENRP's initial download is complete (RFC 5353 §3.2.2). Run() returns when RequestStop()
 // is called (from a signal handler thread or another thread), after the
 // shard lcores have stopped.
 //
@@ -27,6 +30,7 @@
 #include "control/announcer.h"
 #include "control/asap/asap_server.h"
 #include "control/config.h"
+#include "control/enrp/enrp_server.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/shard_executor.h"
 #include "dataplane/udp_socket_io.h"
@@ -36,7 +40,8 @@ namespace rspd::control {
 // Counters of the registrar's own (docs/style.md, "Counters").
 // clang-format off
 #define RSPD_REGISTRAR_STATS(X) \
-  X(messages_not_asap, "whole messages on another port or PPID than ASAP's (RFC 5352 §5): dropped")
+  X(messages_not_asap, "whole messages on neither ASAP's nor ENRP's port and PPID (RFC 5352 §5, RFC 5353 §5): dropped") \
+  X(asap_before_ready, "ASAP messages before ENRP's initial download was complete: dropped")
 // clang-format on
 
 struct RegistrarStats {
@@ -73,6 +78,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void RequestStats() { stats_requested_.store(true, std::memory_order_relaxed); }
 
   size_t shard_count() const { return shards_->shard_count(); }
+  // The ENRP peer table, a line per peer (the startup banner, statistics).
+  std::string DescribePeers() const;
   bool shards_threaded() const { return shards_->threaded(); }
   // Counters of every layer, "name value" per line; on the loop's thread or
   // after Run() returns.
@@ -89,7 +96,7 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t local_port, Tick now) override;
   void OnInputDone(Tick now) override;
   void OnTick(Tick now) override;
-  bool Busy() const override { return asap_->in_flight() != 0; }
+  bool Busy() const override { return shards_->in_flight() != 0; }
   bool IsPriority(const void* peer) const override { return asap_->HoldsPes(peer); }
   // dataplane::IoLoop::Watcher: the announcer's socket.
   void OnReadable(Tick now) override { announcer_->OnReadable(now); }
@@ -100,7 +107,12 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   std::unique_ptr<dataplane::IoLoop> loop_;
   // The handlespace shards, inline or on their lcores.
   std::unique_ptr<dataplane::ShardExecutor> shards_;
+  // Takes every answered shard command to its issuer.
+  void CollectAnswers(Tick now);
+
   std::unique_ptr<AsapServer> asap_;
+  std::unique_ptr<EnrpServer> enrp_;
+  bool enrp_started_ = false;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;
   uint64_t shards_busy_seen_ = 0;

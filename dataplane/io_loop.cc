@@ -144,7 +144,9 @@ void IoLoop::Deliver(const SctpBridge::Delivery& d) {
   m.from = {d.peer, d.assoc};
   m.local_port = d.local_port;
   m.remote_port = d.remote_port;
-  m.remote_ip = bridge_->endpoint(d.peer).ip();
+  const Endpoint& remote = bridge_->endpoint(d.peer);
+  m.remote_ip = remote.ip();
+  m.remote_udp_port = remote.port();
   m.ppid = d.ppid;
   m.data = d.data;
   application_->OnMessage(m, now_);
@@ -155,6 +157,11 @@ void IoLoop::OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, SctpBrid
   if (event == SctpBridge::AssocEvent::kDown) {
     application_->OnAssociationDown({peer, assoc}, local_port, now_);
   }
+}
+
+bool IoLoop::SendTo(const protocol::IpAddress& ip, uint16_t udp_port, uint16_t local_port,
+                    uint16_t remote_port, uint32_t ppid, absl::Span<const uint8_t> message) {
+  return bridge_->SendTo(Endpoint::Of(ip, udp_port), local_port, remote_port, ppid, message);
 }
 
 void IoLoop::ForEachCounter(PacketIo::CounterFn fn) const {

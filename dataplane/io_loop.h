@@ -61,7 +61,7 @@ struct IoLoopStats {
   }
 };
 
-class IoLoop final : public MessageSender, private SctpBridge::Handler {
+class IoLoop final : public MessageSender, public AddressedSender, private SctpBridge::Handler {
  public:
   using Tick = uint64_t;  // milliseconds of CLOCK_MONOTONIC
   // The loop wakes at least this often to drive SCTP and application
@@ -122,6 +122,9 @@ class IoLoop final : public MessageSender, private SctpBridge::Handler {
   bool Send(const AssocRef& to, uint16_t local_port, uint32_t ppid,
             absl::Span<const uint8_t> message) override;
 
+  // AddressedSender: a message to a transport address.
+  bool SendTo(const protocol::IpAddress& ip, uint16_t udp_port, uint16_t local_port,
+              uint16_t remote_port, uint32_t ppid, absl::Span<const uint8_t> message) override;
   Tick now() const { return now_; }
   // The overload signals: the loop raises its own; the application may raise
   // more (a full shard ring) and reads them before removing silent PEs.

@@ -28,6 +28,21 @@ struct SctpBridge::Peer {
   std::vector<std::unique_ptr<Listener>> listeners;
   // Live associations: (local port, association id).
   std::vector<std::pair<uint16_t, AssocId>> assocs;
+  // Associations up by their ports, for SendTo.
+  struct Route {
+    uint16_t local_port;
+    uint16_t remote_port;
+    AssocId assoc;
+  };
+  std::vector<Route> routes;
+  // Messages for associations SendTo started, until they are up.
+  struct Outgoing {
+    uint16_t local_port;
+    uint16_t remote_port;
+    uint32_t ppid;
+    std::vector<uint8_t> message;
+  };
+  std::vector<Outgoing> outgoing;
   bool had_association = false;
   uint64_t last_activity_ms = 0;  // last packet in or out
   // Links in the bridge's list of peers without a live association.
@@ -64,6 +79,8 @@ constexpr uint64_t kAfterCloseMs = 5000;
 // Closing this many peers makes the heap worth trimming, so that their
 // memory goes back to the system.
 constexpr uint64_t kTrimAfterClosed = 256;
+// Messages SendTo holds per remote endpoint while its associations come up.
+constexpr size_t kMaxOutgoing = 4096;
 
 SctpBridge* g_bridge = nullptr;
 
@@ -240,10 +257,59 @@ bool SctpBridge::Listen(Peer* peer, uint16_t port) {
   return true;
 }
 
+bool SctpBridge::SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote_port,
+                        uint32_t ppid, absl::Span<const uint8_t> message) {
+  const Key key = KeyOf(to);
+  auto it = peers_.find(key);
+  Peer* peer = it != peers_.end() ? it->second.get() : CreatePeer(to, key);
+  if (peer == nullptr || !Listen(peer, local_port)) {
+    SctpBridgeStats::Bump(stats_.sctp_send_failures);
+    return false;
+  }
+  for (const Peer::Route& route : peer->routes) {
+    if (route.local_port == local_port && route.remote_port == remote_port) {
+      return Send(peer, local_port, route.assoc, ppid, message);
+    }
+  }
+  // Not up yet: the message waits for COMM_UP. It is not bundled with the
+  // COOKIE ECHO (RFC 9260 §5.1): stacks that take an INIT without address
+  // parameters (AF_CONN's) have been seen to abort such an association.
+  if (peer->outgoing.size() >= kMaxOutgoing) {
+    SctpBridgeStats::Bump(stats_.sctp_send_failures);
+    return false;
+  }
+  const bool starting =
+      std::any_of(peer->outgoing.begin(), peer->outgoing.end(), [&](const Peer::Outgoing& o) {
+        return o.local_port == local_port && o.remote_port == remote_port;
+      });
+  if (!starting) {
+    for (auto& listener : peer->listeners) {
+      if (listener->port != local_port) continue;
+      // AF_CONN: both ends of the association are the peer's sconn address.
+      sockaddr_conn remote{};
+      remote.sconn_family = AF_CONN;
+      remote.sconn_port = htons(remote_port);
+      remote.sconn_addr = peer;
+      peer->last_activity_ms = now_ms_;
+      if (!Connect(listener->socket, reinterpret_cast<const sockaddr*>(&remote), sizeof(remote))) {
+        SctpBridgeStats::Bump(stats_.sctp_send_failures);
+        return false;
+      }
+      SctpBridgeStats::Bump(stats_.sctp_associations_started);
+    }
+  }
+  peer->outgoing.push_back(
+      {local_port, remote_port, ppid, std::vector<uint8_t>(message.begin(), message.end())});
+  return true;
+}
+
 void SctpBridge::Close(Peer* peer) {
   RemoveCandidate(peer);
   associations_ -= peer->assocs.size();
   peer->assocs.clear();
+  peer->routes.clear();
+  SctpBridgeStats::Bump(stats_.sctp_send_failures, peer->outgoing.size());
+  peer->outgoing.clear();
   for (auto& listener : peer->listeners) {
     usrsctp_close(listener->socket);
     listener->socket = nullptr;
@@ -430,6 +496,24 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
       return;
     }
     peer->assocs.push_back(assoc);
+    if (std::optional<uint16_t> remote_port = RemoteConnPort(listener->socket, id)) {
+      peer->routes.push_back({listener->port, *remote_port, id});
+      // What SendTo queued for it goes now, in order.
+      auto waiting = std::stable_partition(
+          peer->outgoing.begin(), peer->outgoing.end(), [&](const Peer::Outgoing& o) {
+            return o.local_port != listener->port || o.remote_port != *remote_port;
+          });
+      std::vector<Peer::Outgoing> ready(std::make_move_iterator(waiting),
+                                        std::make_move_iterator(peer->outgoing.end()));
+      peer->outgoing.erase(waiting, peer->outgoing.end());
+      for (const Peer::Outgoing& o : ready) {
+        if (SendMessage(listener->socket, id, o.ppid, 0, o.message)) {
+          SctpBridgeStats::Bump(stats_.sctp_messages_out);
+        } else {
+          SctpBridgeStats::Bump(stats_.sctp_send_failures);
+        }
+      }
+    }
     peer->had_association = true;
     ++associations_;
     RemoveCandidate(peer);
@@ -437,6 +521,21 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
     handler_->OnAssociation(peer, listener->port, id, AssocEvent::kUp);
   } else {
     assembler_.Drop(listener, id);
+    const auto route = std::find_if(peer->routes.begin(), peer->routes.end(),
+                                    [&](const Peer::Route& r) { return r.assoc == id; });
+    if (route != peer->routes.end()) {
+      peer->routes.erase(route);
+    } else if (known == peer->assocs.end()) {
+      // An association SendTo started failed to come up: what waited for
+      // it on this port is lost (the remote port of a failed setup is not
+      // known).
+      const size_t before = peer->outgoing.size();
+      peer->outgoing.erase(
+          std::remove_if(peer->outgoing.begin(), peer->outgoing.end(),
+                         [&](const Peer::Outgoing& o) { return o.local_port == listener->port; }),
+          peer->outgoing.end());
+      SctpBridgeStats::Bump(stats_.sctp_send_failures, before - peer->outgoing.size());
+    }
     if (known != peer->assocs.end()) {
       peer->assocs.erase(known);
       --associations_;

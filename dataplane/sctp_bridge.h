@@ -78,6 +78,7 @@ namespace rspd::dataplane {
   X(sctp_peers_evicted, "half-open peers closed to make room at max_peers") \
   X(sctp_peers_refused, "INITs from new remotes dropped: max_peers, all with associations") \
   X(sctp_inits_rate_limited, "INITs from new remotes dropped: max_inits_per_(address_per_)second") \
+  X(sctp_associations_started, "associations SendTo started") \
   X(sctp_associations_up, "associations established") \
   X(sctp_associations_refused, "INITs dropped: max_associations") \
   X(sctp_associations_aborted, "associations aborted as they came up: max_associations") \
@@ -175,6 +176,15 @@ class SctpBridge {
   bool Send(Peer* peer, uint16_t local_port, AssocId assoc, uint32_t ppid,
             absl::Span<const uint8_t> message, uint16_t stream = 0);
 
+  // Sends one message from our `local_port` to `remote_port` of the remote
+  // endpoint `to`, on the association between them, which is set up first
+  // if there is none (the message waits for it, up to a bound): a registrar calls its ENRP peers
+  // (RFC 5353 §3.2) and the PEs it took over (RFC 5353 §3.5.2) so. The peer is made if there is
+  // none, and its socket on `local_port` both listens and sends, so that an INIT collision (RFC
+  // 9260 §5.2) ends in one association. False if the peer cannot be made (max_peers) or usrsctp
+  // refused (counted). Not rate-limited: the caller decides whom to call.
+  bool SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote_port, uint32_t ppid,
+              absl::Span<const uint8_t> message);
   // The peer of a remote endpoint, or null if it has none.
   Peer* Find(const Endpoint& from) const;
   const Endpoint& endpoint(const Peer* peer) const;

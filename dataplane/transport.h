@@ -43,8 +43,10 @@ struct InboundMessage {
   AssocRef from;
   uint16_t local_port = 0;   // our SCTP port it arrived on (ASAP, ENRP)
   uint16_t remote_port = 0;  // the sender's SCTP port
-  // The sender's address as the registrar sees it (the packets' source).
+  // The sender's address as the registrar sees it (the packets' source),
+  // and the UDP port its SCTP packets come from (RFC 6951 §5.1).
   protocol::IpAddress remote_ip;
+  uint16_t remote_udp_port = 0;
   uint32_t ppid = 0;
   absl::Span<const uint8_t> data;
 };
@@ -61,6 +63,22 @@ class MessageSender {
 
  protected:
   ~MessageSender() = default;
+};
+
+// Sends messages to transport addresses rather than on associations: a
+// registrar calls its ENRP peers (RFC 5353 §3.2) and the PEs it took over
+// (RFC 5353 §3.5.2) so. The association is set up if there is none; the
+// answers arrive on it as any message does.
+class AddressedSender {
+ public:
+  // Sends `message` with `ppid` from our `local_port` to `remote_port` of
+  // the SCTP-over-UDP endpoint `ip`:`udp_port` (RFC 6951). False if it
+  // cannot be sent (counted by the transport).
+  virtual bool SendTo(const protocol::IpAddress& ip, uint16_t udp_port, uint16_t local_port,
+                      uint16_t remote_port, uint32_t ppid, absl::Span<const uint8_t> message) = 0;
+
+ protected:
+  ~AddressedSender() = default;
 };
 
 }  // namespace rspd::dataplane

@@ -358,7 +358,7 @@ size_t PoolTable::OwnedCount(RegistrarId owner) const {
   return it == owner_index_.end() ? 0 : owners_[it->second].count;
 }
 
-size_t PoolTable::TakeOver(RegistrarId from, RegistrarId to) {
+size_t PoolTable::TakeOver(RegistrarId from, RegistrarId to, Tick expiry) {
   if (from == to) {
     return 0;
   }
@@ -375,6 +375,7 @@ size_t PoolTable::TakeOver(RegistrarId from, RegistrarId to) {
   // owner index of each record is rewritten.
   for (uint32_t s = f.head; s != kNoSlot; s = records_[s].owner_next) {
     records_[s].owner = ti;
+    if (expiry != kNever) timers_.Arm(s, expiry);
   }
   records_[f.tail].owner_next = t.head;
   if (t.head != kNoSlot) {
@@ -435,6 +436,13 @@ void PoolTable::StoreAddresses(uint32_t slot, const protocol::PoolElement& pe) {
   if (ABSL_PREDICT_FALSE(pe.user.type == ParamType::kDccpTransport)) {
     dccp_service_[slot] = pe.user.dccp_service_code;
     r.flags |= Record::kDccp;
+  }
+  if (pe.asap.udp_port != 0) {
+    asap_udp_port_[slot] = pe.asap.udp_port;
+    r.flags |= Record::kUdpPort;
+  } else if (r.flags & Record::kUdpPort) {
+    asap_udp_port_.erase(slot);
+    r.flags &= static_cast<uint8_t>(~Record::kUdpPort);
   }
   r.user_count = pe.user.addresses.size;
   r.asap_count = pe.asap.addresses.size;
@@ -528,6 +536,9 @@ protocol::PoolElement PoolTable::GetElement(uint32_t slot) const {
   pe.policy = UnpackPolicy(pool.policy, PolicyOf(slot));
   if (ABSL_PREDICT_FALSE(r.flags & Record::kDccp)) {
     pe.user.dccp_service_code = dccp_service_.find(slot)->second;
+  }
+  if (r.flags & Record::kUdpPort) {
+    pe.asap.udp_port = asap_udp_port_.find(slot)->second;
   }
   if (r.flags & Record::kSpilled) {
     uint32_t idx;
@@ -789,6 +800,9 @@ void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   FreeSpill(slot);
   if (r.flags & Record::kDpf) {
     dpf_.erase(slot);
+  }
+  if (r.flags & Record::kUdpPort) {
+    asap_udp_port_.erase(slot);
   }
   if (r.flags & Record::kDccp) {
     dccp_service_.erase(slot);
@@ -1090,6 +1104,7 @@ size_t PoolTable::MemoryBytes() const {
   // Hash maps: one control byte plus the slot per bucket (approximation).
   bytes += pool_index_.capacity() * (1 + sizeof(std::pair<std::string, uint32_t>));
   bytes += owner_index_.capacity() * (1 + sizeof(std::pair<RegistrarId, uint16_t>));
+  bytes += asap_udp_port_.capacity() * (1 + sizeof(std::pair<uint32_t, uint16_t>));
   return bytes;
 }
 

@@ -152,7 +152,9 @@ class PoolTable {
 
   // RFC 5353 §3.5.2: every PE owned by `from` becomes owned by `to`; both
   // checksums move with them. O(PEs of `from`). Returns how many moved.
-  size_t TakeOver(RegistrarId from, RegistrarId to);
+  // `expiry` arms the timers of the moved PEs (the registrar that takes them
+  // over removes those that never answer it); kNever leaves them as they were.
+  size_t TakeOver(RegistrarId from, RegistrarId to, Tick expiry = kNever);
   // RFC 5353 §3.6.2 PE checksum of `owner` (0xffff for an owner with no PEs,
   // the RFC 1071 checksum of nothing).
   uint16_t Checksum(RegistrarId owner) const;
@@ -161,6 +163,14 @@ class PoolTable {
   // checksum of `owner`.
   uint64_t ChecksumWordSum(RegistrarId owner) const;
   size_t OwnedCount(RegistrarId owner) const;
+  // Calls fn(owner, count, word_sum) for every owner with PEs here (RFC 5353
+  // §3.6.2: the audit's checksums of every registrar).
+  template <typename Fn>
+  void ForEachOwner(Fn fn) const {
+    for (const Owner& o : owners_) {
+      if (o.count != 0) fn(o.id, o.count, o.word_sum);
+    }
+  }
   // RFC 5353 §3.6.3 resync: mark every PE of `owner`; a registration or
   // update of a PE unmarks it; SweepOwner removes those still marked.
   size_t MarkOwner(RegistrarId owner);
@@ -218,11 +228,12 @@ class PoolTable {
 
  private:
   struct Record {
-    static constexpr uint8_t kMarked = 1;   // RFC 5353 §3.6.3 resync mark
-    static constexpr uint8_t kSpilled = 2;  // addresses in spills_
-    static constexpr uint8_t kDpf = 4;      // DPF values in dpf_
-    static constexpr uint8_t kDccp = 8;     // DCCP service code in dccp_service_
-    static constexpr uint8_t kFree = 0x80;  // slot on the free list
+    static constexpr uint8_t kMarked = 1;    // RFC 5353 §3.6.3 resync mark
+    static constexpr uint8_t kSpilled = 2;   // addresses in spills_
+    static constexpr uint8_t kDpf = 4;       // DPF values in dpf_
+    static constexpr uint8_t kDccp = 8;      // DCCP service code in dccp_service_
+    static constexpr uint8_t kUdpPort = 16;  // ASAP transport's UDP port in asap_udp_port_
+    static constexpr uint8_t kFree = 0x80;   // slot on the free list
     uint32_t pool;
     PoolElementId id;  // next free slot while free
     uint32_t owner_prev;
@@ -331,6 +342,9 @@ class PoolTable {
   absl::flat_hash_map<uint32_t, std::array<uint32_t, 2>> dpf_;
   // DCCP service codes (RFC 5354 §3.3), likewise rare.
   absl::flat_hash_map<uint32_t, uint32_t> dccp_service_;
+  // The UDP port of a PE's ASAP endpoint (SCTP over UDP, RFC 6951), where
+  // known: a registrar that takes the PE over calls it there.
+  absl::flat_hash_map<uint32_t, uint16_t> asap_udp_port_;
   std::vector<uint32_t> free_spills_;
   TimerWheel timers_;
   std::vector<uint32_t> fired_;  // scratch for Expire

@@ -39,7 +39,7 @@ void HandlespaceShard::ProcessBurst(absl::Span<ShardCommand* const> burst) {
       case ShardCommand::Kind::kResolve:
         hint[i] = table_.PrefetchPool(static_cast<const ResolveCommand&>(c).handle);
         break;
-      case ShardCommand::Kind::kExpire:
+      default:  // ENRP's families: rare, not prefetched
         break;
     }
   }
@@ -59,7 +59,7 @@ void HandlespaceShard::ProcessBurst(absl::Span<ShardCommand* const> burst) {
       case ShardCommand::Kind::kLookup:
         slot[i] = table_.PrefetchSlot(hint[i], static_cast<const ElementCommand&>(c).pe_id);
         break;
-      case ShardCommand::Kind::kExpire:
+      default:
         break;
     }
   }
@@ -85,11 +85,26 @@ void HandlespaceShard::Process(ShardCommand& c, uint32_t pool_hint) {
     case ShardCommand::Kind::kLookup:
       DoLookup(static_cast<ElementCommand&>(c), pool_hint);
       break;
+    case ShardCommand::Kind::kRenew:
+      DoRenew(static_cast<ElementCommand&>(c));
+      break;
     case ShardCommand::Kind::kResolve:
       DoResolve(static_cast<ResolveCommand&>(c), pool_hint);
       break;
     case ShardCommand::Kind::kExpire:
       DoExpire(static_cast<ExpireCommand&>(c));
+      break;
+    case ShardCommand::Kind::kPeerUpdate:
+      DoPeerUpdate(static_cast<PeerUpdateCommand&>(c));
+      break;
+    case ShardCommand::Kind::kOwner:
+      DoOwner(static_cast<OwnerCommand&>(c));
+      break;
+    case ShardCommand::Kind::kChunk:
+      DoChunk(static_cast<ChunkCommand&>(c));
+      break;
+    case ShardCommand::Kind::kAudit:
+      DoAudit(static_cast<AuditCommand&>(c));
       break;
   }
 }
@@ -129,12 +144,24 @@ void HandlespaceShard::DoRegister(RegisterCommand& c, uint32_t pool_hint) {
 
 void HandlespaceShard::DoRemove(ElementCommand& c, uint32_t pool_hint) {
   // RFC 5352 §3.2: an unknown PE is no error (the PE is told success).
-  c.found = table_.Deregister(c.handle, c.pe_id, /*removed=*/nullptr, pool_hint);
+  if (c.only_home != 0) {
+    const uint32_t slot = table_.Find(c.handle, c.pe_id);
+    if (slot == kNoSlot || table_.home(slot) != c.only_home) {
+      c.found = false;
+      ShardStats::Add(stats_.deregistrations_unknown);
+      return;
+    }
+  }
+  c.found = table_.Deregister(c.handle, c.pe_id, &c.removed, pool_hint);
   ShardStats::Add(c.found ? stats_.deregistrations : stats_.deregistrations_unknown);
 }
 
 void HandlespaceShard::DoLookup(ElementCommand& c, uint32_t /*pool_hint*/) {
   c.found = table_.Find(c.handle, c.pe_id) != kNoSlot;
+}
+
+void HandlespaceShard::DoRenew(ElementCommand& c) {
+  c.found = table_.SetExpiry(c.handle, c.pe_id, c.expiry);
 }
 
 void HandlespaceShard::DoResolve(ResolveCommand& c, uint32_t pool_hint) {
@@ -157,6 +184,65 @@ void HandlespaceShard::DoExpire(ExpireCommand& c) {
   c.expired.clear();
   const size_t n = table_.Expire(c.now, &c.expired);
   ShardStats::Add(stats_.expirations, n);
+}
+
+void HandlespaceShard::DoPeerUpdate(PeerUpdateCommand& c) {
+  if (c.action == protocol::UpdateAction::kAddPe) {
+    // RFC 5353 §3.3: ADD_PE creates the pool (its policy from this PE), adds
+    // the PE or replaces its attributes, with the same rules as a
+    // registration (RFC 5352 §3.1).
+    c.result = table_.Register(c.handle, c.pe, c.expiry);
+    if (c.result.cause != kNoError) {
+      ShardStats::Add(stats_.peer_updates_rejected);
+    } else {
+      ShardStats::Add(c.result.added ? stats_.peer_updates_added : stats_.peer_updates_replaced);
+      if (!c.result.added && c.result.previous_home != c.pe.home) {
+        ShardStats::Add(stats_.ownership_moves);
+      }
+    }
+    return;
+  }
+  // DEL_PE: only the owner's word removes a PE; one that moved to another
+  // registrar since stays (the updates of two owners may cross).
+  const uint32_t slot = table_.Find(c.handle, c.pe.id);
+  c.found = slot != kNoSlot && table_.home(slot) == c.pe.home;
+  if (c.found) table_.Deregister(c.handle, c.pe.id);
+  ShardStats::Add(c.found ? stats_.peer_deletes : stats_.peer_deletes_stale);
+}
+
+void HandlespaceShard::DoOwner(OwnerCommand& c) {
+  c.swept.clear();
+  switch (c.op) {
+    case OwnerCommand::Op::kTakeOver:
+      c.count = table_.TakeOver(c.owner, c.new_owner, c.expiry);
+      ShardStats::Add(stats_.taken_over, c.count);
+      return;
+    case OwnerCommand::Op::kMark:
+      c.count = table_.MarkOwner(c.owner);
+      return;
+    case OwnerCommand::Op::kSweep:
+      c.count = table_.SweepOwner(c.owner, &c.swept);
+      ShardStats::Add(stats_.swept, c.count);
+      return;
+  }
+}
+
+void HandlespaceShard::DoChunk(ChunkCommand& c) {
+  c.slots.clear();
+  c.next = table_.IterateChunk(c.cursor, c.max, &c.slots, c.owner_filter);
+  c.elements.resize(c.slots.size());
+  for (size_t i = 0; i < c.slots.size(); ++i) {
+    const PoolHandleView handle = table_.pool_handle(c.slots[i]);
+    c.elements[i].handle.assign(handle.data(), handle.size());
+    c.elements[i].pe = table_.GetElement(c.slots[i]);
+  }
+}
+
+void HandlespaceShard::DoAudit(AuditCommand& c) {
+  c.owners.clear();
+  table_.ForEachOwner([&c](RegistrarId id, size_t count, uint64_t word_sum) {
+    c.owners.push_back({id, count, word_sum});
+  });
 }
 
 }  // namespace rspd::handlespace

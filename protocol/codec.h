@@ -92,6 +92,7 @@ struct PoolElementView {
   // it out and the registrar fills it in (RFC 5352 §3.1 rule 4).
   bool has_asap_transport = false;
   TransportView asap_transport;
+  uint16_t asap_udp_port = 0;  // kUdpEncapsulationPortParam; 0 = absent
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kPoolElement);
@@ -103,6 +104,7 @@ struct PoolElementView {
 struct ServerInformation {
   uint32_t server_id = 0;
   TransportView transport;  // SCTP
+  uint16_t udp_port = 0;    // kUdpEncapsulationPortParam (rspd's); 0 = absent
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kServerInformation);

@@ -693,6 +693,8 @@ PoolElementView PoolElementView::FromWire(const Tlv& tlv, absl::Span<const uint8
         e.has_asap_transport = true;
         e.asap_transport = TransportView::FromWire(p, {});
       }
+    } else if (p.type == kUdpEncapsulationPortParam && p.value.size() >= 2) {
+      e.asap_udp_port = Load16(p.value.data());
     }
   }
   return e;
@@ -705,6 +707,8 @@ ServerInformation ServerInformation::FromWire(const Tlv& tlv, absl::Span<const u
     Tlv p = ReadTlv(r);
     if (PureParamType(p.type) == T(ParamType::kSctpTransport)) {
       s.transport = TransportView::FromWire(p, {});
+    } else if (p.type == kUdpEncapsulationPortParam && p.value.size() >= 2) {
+      s.udp_port = Load16(p.value.data());
     }
   }
   return s;

@@ -38,10 +38,19 @@ void EncodeU32Param(Writer& w, ParamType type, uint32_t value) {
   w.EndTlv(p);
 }
 
+void EncodeUdpEncapsulationPort(Writer& w, uint16_t port) {
+  if (port == 0) return;
+  const size_t x = w.BeginTlv(kUdpEncapsulationPortParam);
+  w.U16(port);
+  w.U16(0);
+  w.EndTlv(x);
+}
+
 void EncodeServerInformation(Writer& w, const ServerInformation& s) {
   size_t p = BeginParam(w, ParamType::kServerInformation);
   w.U32(s.server_id);
   EncodeTransport(w, s.transport);
+  EncodeUdpEncapsulationPort(w, s.udp_port);
   w.EndTlv(p);
 }
 
@@ -205,6 +214,7 @@ void EncodePoolElement(Writer& w, const PoolElementView& e) {
   if (e.has_asap_transport) {
     EncodeTransport(w, e.asap_transport);
   }
+  EncodeUdpEncapsulationPort(w, e.asap_udp_port);
   w.EndTlv(p);
 }
 

@@ -78,8 +78,13 @@ struct UserTransport {
 struct AsapTransport {
   uint16_t port = 0;
   AddressList addresses;
+  // SCTP over UDP (RFC 6951): the UDP port the PE's ASAP endpoint uses, as
+  // the registrar that heard it saw it; 0 = not known (RFC 6951 §5.1's 9899
+  // is tried). Carried between registrars in an rspd extension parameter
+  // inside the Pool Element (docs/decisions.md, "Reaching a PE taken over").
+  uint16_t udp_port = 0;
   friend bool operator==(const AsapTransport& a, const AsapTransport& b) {
-    return a.port == b.port && a.addresses == b.addresses;
+    return a.port == b.port && a.addresses == b.addresses && a.udp_port == b.udp_port;
   }
 };
 

@@ -46,6 +46,7 @@ Cause PoolElementFromView(const PoolElementView& view, PoolElement* out) {
   }
   if (view.has_asap_transport) {
     out->asap.port = view.asap_transport.port;
+    out->asap.udp_port = view.asap_udp_port;
     if (!CopyAddresses(view.asap_transport.addresses, &out->asap.addresses)) {
       return Cause::kLackOfResources;
     }
@@ -108,6 +109,10 @@ void EncodeUserTransport(Writer& w, const UserTransport& transport, ParamType ty
   EncodeTransport(w, ViewOfUser(transport, type));
 }
 
-void EncodePoolElement(Writer& w, const PoolElement& pe) { EncodePoolElement(w, ViewOf(pe)); }
+void EncodePoolElement(Writer& w, const PoolElement& pe, bool with_udp_port) {
+  PoolElementView view = ViewOf(pe);
+  if (with_udp_port) view.asap_udp_port = pe.asap.udp_port;
+  EncodePoolElement(w, view);
+}
 
 }  // namespace rspd::protocol

@@ -42,8 +42,10 @@ PolicyInfo PolicyFromWire(const Policy& wire);
 Policy PolicyToWire(const PolicyInfo& policy);
 
 // Writes a PE as a Pool Element parameter (RFC 5354 §3.10), with its ASAP
-// transport when it has addresses, straight from the record.
-void EncodePoolElement(Writer& w, const PoolElement& pe);
+// transport when it has addresses, straight from the record; `with_udp_port`
+// adds the UDP port of its ASAP endpoint when known (kUdpEncapsulationPortParam:
+// ENRP, between registrars).
+void EncodePoolElement(Writer& w, const PoolElement& pe, bool with_udp_port = false);
 // Writes a user transport as a parameter of type `type` (the PE's own, or
 // the pool's for Inconsistent Transport Type information, RFC 5354 §3.12).
 void EncodeUserTransport(Writer& w, const UserTransport& transport, ParamType type);

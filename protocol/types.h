@@ -72,6 +72,16 @@ inline constexpr uint8_t kFlagTableReject = 0x01;         // R, RFC 5353 §2.3
 inline constexpr uint8_t kFlagMoreToSend = 0x02;          // M, RFC 5353 §2.3
 inline constexpr uint8_t kFlagListReject = 0x01;          // R, RFC 5353 §2.6
 
+// rspd's extension inside a Pool Element (RFC 5354 §3.10) or Server
+// Information (§3.11) parameter: the UDP port of the endpoint under SCTP over
+// UDP (RFC 6951), which the SCTP transport parameter cannot name, so that a
+// registrar that takes a PE over (RFC 5353 §3.5.2), or learns of a peer from
+// a LIST_RESPONSE (§3.2.2), can reach it. Its action bits (10) tell a receiver
+// that does not know it to skip it silently (RFC 5354 §3); value: port (16
+// bits), reserved (16 bits). Sent in ENRP only (docs/decisions.md, "SCTP over
+// UDP ports in ENRP").
+inline constexpr uint16_t kUdpEncapsulationPortParam = 0xbffe;
+
 // RFC 5353 §2.4 Update Action.
 enum class UpdateAction : uint16_t { kAddPe = 0x0000, kDelPe = 0x0001 };
 

@@ -6,9 +6,10 @@
 #include "tools/version.h"
 
 ABSL_FLAG(std::string, registrar, "127.0.0.1",
-          "register, resolve: the registrar, HOST[:UDP_PORT] (SCTP over UDP, default port 9899)");
+          "register, resolve: the registrar, HOST[:UDP_PORT][/ASAP_PORT] (SCTP over UDP, default "
+          "ports 9899 and 3863)");
 ABSL_FLAG(std::string, pool, "", "register, resolve: the pool handle");
-ABSL_FLAG(bool, json, false, "decode, resolve: print one JSON object per line");
+ABSL_FLAG(bool, json, false, "decode, resolve, dump, peers: print one JSON object per line");
 
 namespace rspd::tools {
 namespace {
@@ -22,13 +23,9 @@ int RunVersion(const std::vector<std::string>& /*args*/) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      kDecodeCommand,
-      kEchoClientCommand,
-      kEchoServerCommand,
-      kRegisterCommand,
-      kResolveCommand,
-      kUnreachableCommand,
-      {"version", "print the version", RunVersion},
+      kDecodeCommand,     kDumpCommand,        kEchoClientCommand,
+      kEchoServerCommand, kPeersCommand,       kRegisterCommand,
+      kResolveCommand,    kUnreachableCommand, {"version", "print the version", RunVersion},
   };
   return commands;
 }

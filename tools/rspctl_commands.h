@@ -28,8 +28,10 @@ const std::vector<Command>& Commands();
 
 // The commands, each defined in its own rspctl_<name>.cc.
 extern const Command kDecodeCommand;
+extern const Command kDumpCommand;
 extern const Command kEchoClientCommand;
 extern const Command kEchoServerCommand;
+extern const Command kPeersCommand;
 extern const Command kRegisterCommand;
 extern const Command kResolveCommand;
 extern const Command kUnreachableCommand;

@@ -18,6 +18,7 @@
 #include "protocol/types.h"
 #include "tools/rspctl_commands.h"
 #include "tools/rspctl_flags.h"
+#include "tools/rspctl_print.h"
 
 ABSL_FLAG(int64_t, items, 0,
           "resolve: how many PEs to ask for, 1 to 128 (0: the registrar's default)");
@@ -54,35 +55,7 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
     return 1;
   }
   const bool json = absl::GetFlag(FLAGS_json);
-  for (const protocol::PoolElement& e : resolution->elements) {
-    std::vector<std::string> addresses;  // for JSON
-    std::vector<std::string> endpoints;  // ADDRESS:PORT, IPv6 in brackets
-    for (const protocol::IpAddress& a : e.user.addresses.span()) {
-      addresses.push_back(a.ToString());
-      endpoints.push_back(protocol::JoinHostPort(a, e.user.port));
-    }
-    if (endpoints.empty()) endpoints.push_back(protocol::JoinHostPort("", e.user.port));
-    const protocol::Policy policy = protocol::PolicyToWire(e.policy);
-    std::vector<std::string> values;
-    for (size_t i = 0; i < policy.value_count; ++i)
-      values.push_back(absl::StrCat(policy.values[i]));
-    if (json) {
-      printf(
-          "{\"pool\":\"%s\",\"pe_id\":%u,\"home_registrar\":%u,\"registration_life\":%d,"
-          "\"transport\":\"%s\",\"addresses\":[\"%s\"],\"port\":%u,\"transport_use\":\"%s\","
-          "\"policy\":\"%s\",\"policy_type\":%u,\"policy_values\":[%s]}\n",
-          pool.c_str(), e.id, e.home, e.registration_life, protocol::TransportName(e.user.type),
-          absl::StrJoin(addresses, "\",\"").c_str(), e.user.port,
-          e.user.use == protocol::TransportUse::kDataPlusControl ? "data+control" : "data",
-          protocol::PolicyTypeName(policy.type), policy.type, absl::StrJoin(values, ",").c_str());
-    } else {
-      printf("pe_id=0x%08x home=0x%08x %s:%s policy=\"%s\"%s life=%d\n", e.id, e.home,
-             protocol::TransportName(e.user.type), absl::StrJoin(endpoints, ",").c_str(),
-             protocol::PolicyTypeName(policy.type),
-             values.empty() ? "" : absl::StrCat("[", absl::StrJoin(values, ","), "]").c_str(),
-             e.registration_life);
-    }
-  }
+  for (const protocol::PoolElement& e : resolution->elements) PrintPoolElement(pool, e, json);
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -16,6 +17,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "control/config.h"
 #include "control/registrar.h"
@@ -79,6 +81,25 @@ ABSL_FLAG(std::string, announce_group, "224.0.1.185",
           "multicast group for ASAP_SERVER_ANNOUNCE (RFC 5352 §8.4); empty disables");
 ABSL_FLAG(int64_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
 ABSL_FLAG(int64_t, announce_ttl, 1, "multicast TTL of the announces (1: this link only)");
+ABSL_FLAG(int64_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353)");
+ABSL_FLAG(std::vector<std::string>, enrp_peers, {},
+          "static ENRP peers, comma-separated ADDRESS:UDP_PORT of their SCTP-over-UDP endpoints "
+          "(the first that answers is the mentor, RFC 5353 §3.2.2.1); none: alone");
+ABSL_FLAG(absl::Duration, peer_heartbeat_cycle, absl::Seconds(30),
+          "PEER-HEARTBEAT-CYCLE (RFC 5353 §4): PRESENCE to every peer this often");
+ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
+          "MAX-TIME-LAST-HEARD (RFC 5353 §4): a peer silent this long is asked");
+ABSL_FLAG(absl::Duration, max_time_no_response, absl::Seconds(5),
+          "MAX-TIME-NO-RESPONSE (RFC 5353 §4): a peer asked and silent this long is dead");
+ABSL_FLAG(absl::Duration, takeover_expiry, absl::Seconds(5),
+          "how long a takeover waits for INIT_TAKEOVER_ACKs before it goes on");
+ABSL_FLAG(absl::Duration, mentor_discovery_timeout, absl::Seconds(5),
+          "how long a starting registrar waits for a mentor before it serves alone");
+ABSL_FLAG(int64_t, max_elements_per_table_response, 128,
+          "PEs per HANDLE_TABLE_RESPONSE at most (RFC 5353 §3.2.3)");
+ABSL_FLAG(absl::Duration, adopted_pe_timeout, absl::Seconds(30),
+          "a PE taken over that neither answers our H-bit keep-alive nor registers again within "
+          "this is removed");
 ABSL_FLAG(bool, print_stats, true, "print every counter when stopping");
 
 namespace rspd {
@@ -108,6 +129,10 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
            Narrow("udp_port", absl::GetFlag(FLAGS_udp_port), 0, 65535,
                   &config.udp_encapsulation_port),
            Narrow("asap_port", absl::GetFlag(FLAGS_asap_port), 1, 65535, &config.asap_port),
+           Narrow("enrp_port", absl::GetFlag(FLAGS_enrp_port), 1, 65535, &config.enrp_port),
+           Narrow("max_elements_per_table_response",
+                  absl::GetFlag(FLAGS_max_elements_per_table_response), 0, kIntMax,
+                  &config.max_elements_per_table_response),
            Narrow("announce_port", absl::GetFlag(FLAGS_announce_port), 1, 65535,
                   &config.announce_port),
            Narrow("shard_lcores", absl::GetFlag(FLAGS_shard_lcores), 0, kIntMax,
@@ -158,6 +183,21 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
   config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
   config.announce_group = absl::GetFlag(FLAGS_announce_group);
+  config.peer_heartbeat_cycle = absl::GetFlag(FLAGS_peer_heartbeat_cycle);
+  config.max_time_last_heard = absl::GetFlag(FLAGS_max_time_last_heard);
+  config.max_time_no_response = absl::GetFlag(FLAGS_max_time_no_response);
+  config.takeover_expiry = absl::GetFlag(FLAGS_takeover_expiry);
+  config.mentor_discovery_timeout = absl::GetFlag(FLAGS_mentor_discovery_timeout);
+  config.adopted_pe_timeout = absl::GetFlag(FLAGS_adopted_pe_timeout);
+  for (const std::string& peer : absl::GetFlag(FLAGS_enrp_peers)) {
+    absl::StatusOr<protocol::HostPort> split = protocol::SplitHostPort(peer);
+    uint32_t port = 0;
+    if (!split.ok() || !absl::SimpleAtoi(split->port, &port) || port == 0 || port > 65535) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--enrp_peers: '", peer, "' is not ADDRESS:UDP_PORT"));
+    }
+    config.enrp_peers.push_back({split->host, static_cast<uint16_t>(port)});
+  }
   if (absl::Status status = config.Validate(); !status.ok()) {
     return status;
   }
@@ -195,6 +235,8 @@ int Run() {
          protocol::JoinHostPort(config->bind_address, (*registrar)->udp_port()).c_str(),
          (*registrar)->udp_receive_buffer());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
+  printf("  sctp port %u  ENRP (PPID 12), server ID 0x%08x\n", config->enrp_port,
+         config->server_id);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (config->shard_lcores > 0 && config->shard_lcores >= cpus) {

@@ -26,6 +26,7 @@ enum class Purpose : uint8_t {
   kResolution,            // HANDLE_RESOLUTION_RESPONSE to `from`
   kRemoval,               // a PE the registrar removes (counted in `reason`)
   kExpiry,                // lifetimes of one shard
+  kRenewal,               // a PE taken over answered: its lifetime anew
 };
 
 struct Job {
@@ -37,7 +38,7 @@ struct Job {
 };
 
 struct RegistrationJob : handlespace::RegisterCommand, Job {};
-// kDeregistration, kDeregistrationLookup, kRemoval.
+// kDeregistration, kDeregistrationLookup, kRemoval, kRenewal.
 struct ElementJob : handlespace::ElementCommand, Job {};
 struct ResolutionJob : handlespace::ResolveCommand, Job {};
 struct ExpiryJob : handlespace::ExpireCommand, Job {};

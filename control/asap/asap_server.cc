@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "handlespace/pool_table.h"
 #include "protocol/pool_element_codec.h"
 
@@ -32,9 +34,11 @@ constexpr size_t kMaxContests = 1024;
 }  // namespace
 
 AsapServer::AsapServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
-                       dataplane::MessageSender* sender, const dataplane::OverloadMonitor* overload)
+                       dataplane::MessageSender* sender, const dataplane::OverloadMonitor* overload,
+                       dataplane::AddressedSender* addressed)
     : config_(config),
       shards_(shards),
+      addressed_(addressed),
       overload_(overload),
       replies_(sender, config.asap_port),
       keep_alives_(Millis(config.keep_alive_interval), config.max_keep_alives_per_second),
@@ -69,12 +73,12 @@ RegistrationJob* AsapServer::NewRegistration(const AssocRef& from, absl::string_
 void AsapServer::CollectAnswers(Tick now) {
   // Inline, an answer may submit a follow-up (a deregistration after its
   // lookup), answered at once: collect until nothing is left.
-  while (shards_->Collect([this, now](ShardCommand* c) { OnAnswer(c, now); }) != 0 &&
+  while (shards_->Collect([this, now](ShardCommand* c) { OnShardAnswer(c, now); }) != 0 &&
          !shards_->threaded()) {
   }
 }
 
-void AsapServer::OnAnswer(ShardCommand* command, Tick now) {
+void AsapServer::OnShardAnswer(ShardCommand* command, Tick now) {
   switch (command->kind) {
     case ShardCommand::Kind::kRegister: {
       auto* job =
@@ -84,9 +88,12 @@ void AsapServer::OnAnswer(ShardCommand* command, Tick now) {
       return;
     }
     case ShardCommand::Kind::kRemove:
-    case ShardCommand::Kind::kLookup: {
+    case ShardCommand::Kind::kLookup:
+    case ShardCommand::Kind::kRenew: {
       auto* job = static_cast<ElementJob*>(static_cast<handlespace::ElementCommand*>(command));
-      if (job->purpose == Purpose::kDeregistrationLookup) {
+      if (job->purpose == Purpose::kRenewal) {
+        // Nothing to answer: the PE's lifetime runs anew.
+      } else if (job->purpose == Purpose::kDeregistrationLookup) {
         FinishDeregistrationLookup(*job);
       } else {
         FinishRemoval(*job);
@@ -111,6 +118,8 @@ void AsapServer::OnAnswer(ShardCommand* command, Tick now) {
       expiries_.Release(job);
       return;
     }
+    default:
+      return;  // ENRP's families are not ours (the registrar routes by family)
   }
 }
 
@@ -256,6 +265,7 @@ void AsapServer::HandleRegistration(const InboundMessage& in, const Message& m, 
   pe.home = config_.server_id;
   pe.asap = protocol::AsapTransport();
   pe.asap.port = in.remote_port;
+  pe.asap.udp_port = in.remote_udp_port;
   pe.asap.addresses.push_back(in.remote_ip);
   RegistrationJob* job = NewRegistration(
       from, m.pool_handle, pe,
@@ -358,7 +368,9 @@ void AsapServer::FinishRegistration(RegistrationJob& r, Tick now) {
     session.ack_deadline = kNever;
     keep_alives_.ScheduleRound(slot, now);
   }
+  adopted_.erase(AdoptionKey(r.handle, r.pe.id));
   ReplyWithCause(r.from, AsapType::kRegistrationResponse, r.handle, &r.pe.id, kNoError);
+  if (observer_ != nullptr) observer_->OnOwnedPeRegistered(r.handle, r.pe);
 }
 
 void AsapServer::HandleDeregistration(const AssocRef& from, const Message& m) {
@@ -471,6 +483,15 @@ void AsapServer::FinishResolution(const ResolutionJob& r) {
 
 void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick now) {
   const uint32_t slot = sessions_.Find(m.pool_handle, m.pe_id);
+  if (slot == kNoSession) {
+    if (auto it = adopted_.find(AdoptionKey(m.pool_handle, m.pe_id)); it != adopted_.end()) {
+      // A PE taken over answers our H-bit keep-alive (RFC 5352 §3.4 KA2.4).
+      const int32_t life = it->second.registration_life;
+      adopted_.erase(it);
+      FinishAdoption(from, m.pool_handle, m.pe_id, life, now);
+      return;
+    }
+  }
   if (slot == kNoSession) {
     // A PE answering for a registration we no longer hold (removed while it
     // could not answer, or before a restart of ours): tell it, so that it
@@ -599,6 +620,7 @@ void AsapServer::StartRemoval(uint32_t slot, ElementJob* job) {
   job->kind = ShardCommand::Kind::kRemove;
   job->handle = session.handle;
   job->pe_id = session.pe_id;
+  job->only_home = config_.server_id;
   session.removing = true;
   session.removal_by_pe = job->purpose == Purpose::kDeregistration;
   keep_alives_.Cancel(slot);
@@ -614,6 +636,80 @@ void AsapServer::FinishRemoval(const ElementJob& r) {
     sessions_.Erase(slot);
   }
   AsapServerStats::Bump(*r.reason);
+  if (r.found && observer_ != nullptr) observer_->OnOwnedPeRemoved(r.handle, r.removed.pe);
+}
+
+void AsapServer::ForgetMovedPe(absl::string_view handle, uint32_t pe_id) {
+  adopted_.erase(AdoptionKey(handle, pe_id));
+  const uint32_t slot = sessions_.Find(handle, pe_id);
+  // One being removed goes when its removal is answered (the shard removes
+  // it only while it is ours: only_home).
+  if (slot == kNoSession || sessions_[slot].removing) return;
+  AsapServerStats::Bump(stats_.moved_away);
+  SettleContest(slot, /*holder_alive=*/false);
+  keep_alives_.Cancel(slot);
+  sessions_.Unlink(slot);
+  sessions_.Erase(slot);
+}
+
+void AsapServer::FinishAdoption(const AssocRef& from, absl::string_view handle, uint32_t pe_id,
+                                int32_t registration_life, Tick now) {
+  AsapServerStats::Bump(stats_.adoption_acks);
+  const uint32_t slot = sessions_.Add(handle, pe_id);
+  keep_alives_.Reserve(sessions_.slot_count());
+  sessions_.Link(slot, from);
+  sessions_[slot].ack_deadline = kNever;
+  keep_alives_.ScheduleRound(slot, now);
+  ElementJob* job = element_jobs_.Take(Purpose::kRenewal);
+  job->kind = ShardCommand::Kind::kRenew;
+  job->handle.assign(handle.data(), handle.size());
+  job->pe_id = pe_id;
+  job->expiry = registration_life < 0 ? kNever : now + static_cast<Tick>(registration_life) * 1000;
+  Submit(job, element_jobs_, /*must_run=*/true);
+}
+
+uint64_t AsapServer::AdoptionKey(absl::string_view handle, uint32_t pe_id) {
+  return absl::HashOf(handle, pe_id);
+}
+
+void AsapServer::Adopt(absl::string_view handle, const protocol::PoolElement& pe, Tick now) {
+  if (addressed_ == nullptr || pe.asap.addresses.empty() ||
+      sessions_.Find(handle, pe.id) != kNoSession) {
+    return;
+  }
+  adoptions_.push_back({std::string(handle), pe.id, pe.registration_life,
+                        pe.asap.addresses.items[0],
+                        // RFC 6951 §5.1: the well-known port where none is known.
+                        pe.asap.udp_port != 0 ? pe.asap.udp_port : uint16_t{9899}, pe.asap.port});
+  SendAdoptionKeepAlives(now);
+}
+
+void AsapServer::SendAdoptionKeepAlives(Tick now) {
+  // Paced with the keep-alives (RFC 5355 §2.9: a takeover of many PEs must
+  // not flood them, nor starve the keep-alives of PEs already ours).
+  uint8_t buffer[512];  // a keep-alive with the largest pool handle
+  while (!adoptions_.empty() && keep_alives_.TakeToken()) {
+    const Adoption& a = adoptions_.front();
+    Message ka;
+    ka.protocol = protocol::Protocol::kAsap;
+    ka.type = static_cast<uint8_t>(AsapType::kEndpointKeepAlive);
+    ka.flags = protocol::kFlagHome;  // RFC 5352 §2.2.7: we are its home now
+    ka.server_id = config_.server_id;
+    ka.has_pool_handle = true;
+    ka.pool_handle = a.handle;
+    ka.has_pe_id = true;
+    ka.pe_id = a.pe_id;
+    const size_t n = protocol::EncodeMessage(ka, absl::MakeSpan(buffer));
+    if (n != 0 && addressed_->SendTo(a.ip, a.udp_port, config_.asap_port, a.sctp_port,
+                                     protocol::kAsapPpid, absl::MakeConstSpan(buffer, n))) {
+      AsapServerStats::Bump(stats_.adoption_keep_alives_sent);
+      adopted_[AdoptionKey(a.handle, a.pe_id)] = {
+          now + static_cast<Tick>(Millis(config_.adopted_pe_timeout)), a.registration_life};
+    } else {
+      AsapServerStats::Bump(stats_.adoption_keep_alives_failed);
+    }
+    adoptions_.pop_front();
+  }
 }
 
 void AsapServer::OnAssociationDown(const AssocRef& assoc, Tick /*now*/) {
@@ -664,6 +760,11 @@ void AsapServer::OnTimer(Tick now) {
     next_reporter_sweep_ = now + 1000;
     SweepReporters(now);
   }
+  if (now >= next_adopted_sweep_) {
+    next_adopted_sweep_ = now + 1000;
+    absl::erase_if(adopted_, [now](const auto& entry) { return entry.second.deadline <= now; });
+  }
+  SendAdoptionKeepAlives(now);
   // Holders that did not answer their contest's probe in time.
   for (size_t i = contested_.size(); i-- > 0;) {
     const uint32_t slot = contested_[i];
@@ -708,6 +809,10 @@ void AsapServer::FinishExpiry(ExpiryJob& job) {
     // answered.
     if (slot != kNoSession && sessions_[slot].removing) continue;
     AsapServerStats::Bump(stats_.removed_by_lifetime);
+    // Ours (a PE taken over that never answered has no session yet).
+    if (observer_ != nullptr && e.pe.home == config_.server_id) {
+      observer_->OnOwnedPeRemoved(e.handle, e.pe);
+    }
     if (slot == kNoSession) continue;
     ReplyWithCause(sessions_[slot].assoc, AsapType::kDeregistrationResponse, e.handle, &e.pe.id,
                    kNoError);

@@ -46,6 +46,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,17 @@
 #include "protocol/codec.h"
 
 namespace rspd::control {
+
+// Told of every change to a PE this registrar is home of, once its shard has
+// applied it: the ENRP server announces it to the peers (RFC 5353 §3.3).
+class OwnedPeObserver {
+ public:
+  virtual void OnOwnedPeRegistered(absl::string_view handle, const protocol::PoolElement& pe) = 0;
+  virtual void OnOwnedPeRemoved(absl::string_view handle, const protocol::PoolElement& pe) = 0;
+
+ protected:
+  ~OwnedPeObserver() = default;
+};
 
 // Counters, declared once. Every reject and drop has its own, so that every
 // message received is in exactly one of: registrations, reregistrations,
@@ -95,6 +107,10 @@ namespace rspd::control {
   X(keep_alive_removals_deferred, "keep-alive timeouts not acted on: the registrar was overloaded") \
   X(expiries_deferred, "lifetime checks put off: the registrar was overloaded") \
   X(removal_notices_sent, "DEREGISTRATION_RESPONSEs telling a PE it was removed") \
+  X(adoption_keep_alives_sent, "ENDPOINT_KEEP_ALIVEs with the H bit to PEs taken over (RFC 5353 §3.5.2)") \
+  X(adoption_keep_alives_failed, "H-bit keep-alives the transport could not send") \
+  X(adoption_acks, "keep-alive ACKs from PEs taken over: they are ours, with a session") \
+  X(moved_away, "PEs that re-registered at another registrar (RFC 5353 §3.3): session dropped") \
   X(unreachable_reports, "ENDPOINT_UNREACHABLE reports (RFC 5352 §3.5)") \
   X(unreachable_reports_not_ours, "unreachable reports for PEs we are not home of, or already going") \
   X(unreachable_reports_repeated, "unreachable reports from a reporter already counted for the PE") \
@@ -134,10 +150,28 @@ class AsapServer {
   using InboundMessage = dataplane::InboundMessage;
 
   // `shards`, `sender` and `overload` (optional: null means never
-  // overloaded) must outlive the server.
+  // overloaded) must outlive the server. `addressed` (optional) reaches PEs
+  // taken over (Adopt).
   AsapServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
-             dataplane::MessageSender* sender,
-             const dataplane::OverloadMonitor* overload = nullptr);
+             dataplane::MessageSender* sender, const dataplane::OverloadMonitor* overload = nullptr,
+             dataplane::AddressedSender* addressed = nullptr);
+
+  // Told of every change to a PE we own (optional; must outlive the server).
+  void set_observer(OwnedPeObserver* observer) { observer_ = observer; }
+  // A shard's answer to one of our commands (the registrar routes the
+  // shards' answers by family, handlespace/shard.h).
+  void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
+  // A PE we were home of re-registered at another registrar (RFC 5352 §3.1
+  // rule 4, told by its ADD_PE, RFC 5353 §3.3): its session goes, silently.
+  void ForgetMovedPe(absl::string_view handle, uint32_t pe_id);
+  // A PE that became ours without registering here (a takeover, RFC 5353
+  // §3.5.2, or ours before a restart): it is sent an ENDPOINT_KEEP_ALIVE
+  // with the H bit at its ASAP transport (paced with the keep-alives), so
+  // that it takes us as home and registers again. Ignored for a PE that has
+  // a session.
+  void Adopt(absl::string_view handle, const protocol::PoolElement& pe, Tick now);
+  // PEs waiting for their H-bit keep-alive.
+  size_t adoption_backlog() const { return adoptions_.size(); }
 
   // One decoded ASAP message. `in` names the association, the sender's
   // transport address (RFC 5352 §3.1 rule 4 records it as the PE's ASAP
@@ -173,7 +207,6 @@ class AsapServer {
   void HandleKeepAliveAck(const AssocRef& from, const protocol::Message& m, Tick now);
   void HandleUnreachable(const protocol::IpAddress& reporter, const protocol::Message& m, Tick now);
 
-  void OnAnswer(handlespace::ShardCommand* command, Tick now);
   void FinishRegistration(RegistrationJob& job, Tick now);
   void FinishDeregistrationLookup(ElementJob& job);
   void FinishResolution(const ResolutionJob& job);
@@ -209,6 +242,28 @@ class AsapServer {
   void ReplyWithCause(const AssocRef& to, protocol::AsapType type, absl::string_view handle,
                       const uint32_t* pe_id, protocol::Cause cause);
 
+  void SendAdoptionKeepAlives(Tick now);
+  static uint64_t AdoptionKey(absl::string_view handle, uint32_t pe_id);
+
+  // A PE to send an H-bit keep-alive to.
+  struct Adoption {
+    std::string handle;
+    uint32_t pe_id;
+    int32_t registration_life;
+    protocol::IpAddress ip;
+    uint16_t udp_port;
+    uint16_t sctp_port;
+  };
+  // A PE sent an H-bit keep-alive, until it answers or `deadline`.
+  struct Adopted {
+    Tick deadline;
+    int32_t registration_life;
+  };
+  // A PE taken over answered: it gets a session on the association it
+  // answered on, and its lifetime anew (as if it had registered now).
+  void FinishAdoption(const AssocRef& from, absl::string_view handle, uint32_t pe_id,
+                      int32_t registration_life, Tick now);
+
   // Per reporting address (RFC 5355 §2.13): its report rate.
   struct Reporter {
     dataplane::TokenBucket reports;
@@ -217,6 +272,13 @@ class AsapServer {
 
   RegistrarConfig config_;
   dataplane::ShardExecutor* shards_;
+  dataplane::AddressedSender* addressed_;
+  OwnedPeObserver* observer_ = nullptr;
+  std::deque<Adoption> adoptions_;
+  // PEs sent an H-bit keep-alive, by AdoptionKey: their ACK is expected
+  // (no removal notice), until the deadline.
+  absl::flat_hash_map<uint64_t, Adopted> adopted_;
+  Tick next_adopted_sweep_ = 0;
   const dataplane::OverloadMonitor* overload_;
   AsapReplies replies_;
   SessionTable sessions_;

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <usrsctp.h>
 
+#include <cerrno>
+
 namespace rspd::dataplane {
 namespace {
 
@@ -43,6 +45,22 @@ bool SendMessage(struct socket* s, uint32_t assoc, uint32_t ppid, uint16_t strea
   info.snd_assoc_id = static_cast<sctp_assoc_t>(assoc);
   return usrsctp_sendv(s, message.data(), message.size(), nullptr, 0, &info, sizeof(info),
                        SCTP_SENDV_SNDINFO, 0) >= 0;
+}
+
+bool Connect(struct socket* s, const sockaddr* to, socklen_t to_length) {
+  return usrsctp_connect(s, const_cast<sockaddr*>(to), to_length) == 0 || errno == EINPROGRESS ||
+         errno == EALREADY;
+}
+
+std::optional<uint16_t> RemoteConnPort(struct socket* s, uint32_t assoc) {
+  sockaddr* addresses = nullptr;
+  const int n = usrsctp_getpaddrs(s, static_cast<sctp_assoc_t>(assoc), &addresses);
+  std::optional<uint16_t> port;
+  if (n > 0 && addresses->sa_family == AF_CONN) {
+    port = ntohs(reinterpret_cast<const sockaddr_conn*>(addresses)->sconn_port);
+  }
+  if (n > 0) usrsctp_freepaddrs(addresses);
+  return port;
 }
 
 bool SendAbort(struct socket* s, uint32_t assoc) { return SendFlags(s, assoc, SCTP_ABORT); }

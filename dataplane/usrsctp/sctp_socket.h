@@ -20,6 +20,8 @@
 
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -43,6 +45,11 @@ void SetAbortOnClose(struct socket* s);
 // usrsctp refused it; errno says why.
 bool SendMessage(struct socket* s, uint32_t assoc, uint32_t ppid, uint16_t stream,
                  absl::Span<const uint8_t> message);
+// Starts an association with `to` (non-blocking: COMM_UP tells when it is
+// up). False if usrsctp refused.
+bool Connect(struct socket* s, const sockaddr* to, socklen_t to_length);
+// The remote SCTP port of an AF_CONN association, if it has one.
+std::optional<uint16_t> RemoteConnPort(struct socket* s, uint32_t assoc);
 
 // Aborts `assoc` (RFC 9260 §9.1).
 bool SendAbort(struct socket* s, uint32_t assoc);

@@ -1,0 +1,935 @@
+// File: control/enrp/enrp_server.cc
+
+#include "control/enrp/enrp_server.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "handlespace/pe_checksum.h"
+#include "protocol/pool_element_codec.h"
+
+namespace rspd::control {
+
+using handlespace::ShardCommand;
+using protocol::EnrpType;
+using protocol::Message;
+
+namespace {
+
+// What a command's answer completes.
+enum Purpose : int {
+  kUpdate,        // a peer's HANDLE_UPDATE
+  kImport,        // a PE of a HANDLE_TABLE_RESPONSE we asked for
+  kTakeOverOurs,  // our takeover: the target's PEs become ours
+  kTakeOverPeer,  // a peer's TAKEOVER_SERVER
+  kMark,          // a resync's mark
+  kSweep,         // a resync's sweep
+  kTableChunk,    // a chunk for a peer's (or tool's) download
+  kAdoptChunk,    // PEs of ours to adopt
+  kAudit,         // the owners' checksums
+};
+
+struct JobInfo {
+  int purpose = kUpdate;
+  uint64_t key = 0;  // kTableChunk: the table session
+};
+struct UpdateJob : handlespace::PeerUpdateCommand, JobInfo {};
+struct OwnerJob : handlespace::OwnerCommand, JobInfo {};
+struct ChunkJob : handlespace::ChunkCommand, JobInfo {};
+struct AuditJob : handlespace::AuditCommand, JobInfo {};
+
+// Table sessions at once (RFC 5353 §3.2.3: a mentor with too many rejects).
+constexpr size_t kMaxTableSessions = 16;
+// A HANDLE_TABLE_RESPONSE stops before the next PE could pass the 16-bit
+// message length (RFC 5354 §4): a Pool Element with two full address lists
+// of IPv6 addresses and a longest pool handle stays under this.
+constexpr size_t kLargestEntry = 1024;
+// How long a starting registrar waits after a mentor rejected it (§3.2.2.2
+// "wait a few seconds and retry").
+constexpr int64_t kMentorRetryMillis = 1000;
+
+int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
+
+}  // namespace
+
+const char* PeerStateName(EnrpServer::PeerState state) {
+  switch (state) {
+    case EnrpServer::PeerState::kActive:
+      return "active";
+    case EnrpServer::PeerState::kProbed:
+      return "probed";
+    case EnrpServer::PeerState::kInactive:
+      return "inactive";
+    case EnrpServer::PeerState::kTakingOver:
+      return "taking-over";
+  }
+  return "?";
+}
+
+EnrpServer::EnrpServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
+                       dataplane::MessageSender* sender, dataplane::AddressedSender* addressed,
+                       AsapServer* asap)
+    : config_(config), shards_(shards), sender_(sender), addressed_(addressed), asap_(asap) {
+  // Our Server Information (RFC 5354 §3.11) names the bound address; a
+  // wildcard bind names loopback (peers reach us at the source of our
+  // packets, which is what they use).
+  const std::optional<protocol::IpAddress> bound = protocol::IpAddress::Parse(config.bind_address);
+  const bool wildcard =
+      !bound || *bound == protocol::IpAddress() || (bound->is_v4() && bound->v4() == 0);
+  own_address_ = !wildcard
+                     ? *bound
+                     : *protocol::IpAddress::Parse(bound && !bound->is_v4() ? "::1" : "127.0.0.1");
+}
+
+// ---- peers and sending ----------------------------------------------------------
+
+EnrpServer::Peer* EnrpServer::FindPeer(RegistrarId id) {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+EnrpServer::Peer* EnrpServer::Learn(const InboundMessage& in, RegistrarId id, Tick now) {
+  Peer& peer = peers_[id];
+  peer.id = id;
+  peer.ip = in.remote_ip;
+  peer.udp_port = in.remote_udp_port;
+  peer.sctp_port = in.remote_port;
+  peer.state = PeerState::kActive;
+  peer.last_heard = now;
+  EnrpServerStats::Bump(stats_.peers_added);
+  return &peer;
+}
+
+void EnrpServer::RemovePeer(RegistrarId id) {
+  peers_.erase(id);
+  table_sessions_.erase(id);
+  if (takeover_acks_pending_.erase(id) != 0 && takeover_acks_pending_.empty() &&
+      takeover_target_ != 0) {
+    takeover_deadline_ = 0;  // the takeover completes at the next timer
+  }
+}
+
+Message EnrpServer::Header(EnrpType type, RegistrarId receiver, uint8_t flags) const {
+  Message m;
+  m.protocol = protocol::Protocol::kEnrp;
+  m.type = static_cast<uint8_t>(type);
+  m.flags = flags;
+  m.sender_id = config_.server_id;
+  m.receiver_id = receiver;
+  return m;
+}
+
+bool EnrpServer::SendRaw(const Peer& peer, absl::Span<const uint8_t> bytes) {
+  if (!bytes.empty() && addressed_->SendTo(peer.ip, peer.udp_port, config_.enrp_port,
+                                           peer.sctp_port, protocol::kEnrpPpid, bytes)) {
+    EnrpServerStats::Bump(stats_.enrp_messages_sent);
+    return true;
+  }
+  EnrpServerStats::Bump(stats_.enrp_send_failures);
+  return false;
+}
+
+bool EnrpServer::SendToPeer(const Peer& peer, const Message& m) {
+  return SendRaw(peer, protocol::EncodeMessageToVector(m));
+}
+
+void EnrpServer::SendPresence(Peer& peer, bool reply_required, Tick /*now*/) {
+  // RFC 5353 §2.1: our PE checksum (§3.6.1) and Server Information.
+  Message m = Header(EnrpType::kPresence, peer.id,
+                     reply_required ? protocol::kFlagReplyRequired : uint8_t{0});
+  m.has_checksum = true;
+  m.checksum = own_checksum_;
+  m.has_server_information = true;
+  m.server_information = OwnServerInformation();
+  if (SendToPeer(peer, m)) EnrpServerStats::Bump(stats_.presences_sent);
+}
+
+protocol::ServerInformation EnrpServer::OwnServerInformation() const {
+  protocol::ServerInformation s;
+  s.server_id = config_.server_id;
+  s.transport.type = protocol::ParamType::kSctpTransport;
+  s.transport.port = config_.enrp_port;
+  s.transport.addresses =
+      protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&own_address_, 1));
+  s.udp_port = own_udp_port_;
+  return s;
+}
+
+void EnrpServer::SendPresenceToAll(Tick now) {
+  for (auto& [id, peer] : peers_) {
+    if (peer.state != PeerState::kInactive && peer.state != PeerState::kTakingOver) {
+      SendPresence(peer, /*reply_required=*/false, now);
+    }
+  }
+}
+
+void EnrpServer::SendTakeoverMessage(EnrpType type, RegistrarId target, Peer& to) {
+  Message m = Header(type, to.id);
+  m.target_id = target;
+  SendToPeer(to, m);
+}
+
+void EnrpServer::Start(uint16_t udp_port, Tick now) {
+  own_udp_port_ = udp_port;
+  mentor_deadline_ = now + static_cast<Tick>(Millis(config_.mentor_discovery_timeout));
+  // RFC 5353 §3.2.2.1: no peer configured, no mentor: alone, serving at once.
+  ready_ = config_.enrp_peers.empty();
+  next_presence_ = now + static_cast<Tick>(Millis(config_.peer_heartbeat_cycle));
+  // The static peers learn of us (§3.4.1) and answer with their PRESENCE,
+  // which makes them peers here; the first becomes the mentor.
+  Peer call;
+  call.sctp_port = config_.enrp_port;
+  for (const RegistrarConfig::PeerAddress& address : config_.enrp_peers) {
+    std::optional<protocol::IpAddress> ip = protocol::IpAddress::Parse(address.host);
+    if (!ip) continue;  // Validate() refused it already
+    call.ip = *ip;
+    call.udp_port = address.udp_port;
+    SendPresence(call, /*reply_required=*/true, now);
+  }
+}
+
+// ---- messages -------------------------------------------------------------------
+
+void EnrpServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error) {
+  EnrpServerStats::Bump(stats_.enrp_malformed);
+  if (!error.report) return;
+  // RFC 5353 §3.7 (RFC 5354 §3, §4): an ENRP_ERROR naming what was wrong.
+  uint8_t buffer[2048];
+  const size_t n = protocol::EncodeErrorReport(protocol::Protocol::kEnrp, error, config_.server_id,
+                                               0, absl::MakeSpan(buffer));
+  if (n != 0 &&
+      sender_->Send(in.from, in.local_port, protocol::kEnrpPpid, absl::MakeConstSpan(buffer, n))) {
+    EnrpServerStats::Bump(stats_.enrp_messages_sent);
+  }
+}
+
+void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now) {
+  EnrpServerStats::Bump(stats_.enrp_messages_received);
+  const auto type = static_cast<EnrpType>(m.type);
+  if (m.sender_id == 0) {
+    // An operator's tool: it may read, nothing else (docs/decisions.md).
+    if (type == EnrpType::kListRequest) {
+      EnrpServerStats::Bump(stats_.enrp_from_tools);
+      HandleListRequest(in, nullptr, m);
+    } else if (type == EnrpType::kHandleTableRequest) {
+      EnrpServerStats::Bump(stats_.enrp_from_tools);
+      HandleTableRequest(in, nullptr, m, now);
+    } else {
+      EnrpServerStats::Bump(stats_.enrp_refused_from_tools);
+    }
+    return;
+  }
+  if (m.sender_id == config_.server_id) {
+    // Another server with our ID (RFC 5353 §2.1 makes IDs unique with high
+    // probability only): nothing it says is taken.
+    EnrpServerStats::Bump(stats_.enrp_claiming_our_id);
+    return;
+  }
+  Peer* peer = FindPeer(m.sender_id);
+  if (peer == nullptr) {
+    // §3.4.1: a message of any type from an unknown server adds it; it is
+    // asked for its PRESENCE (unless this is one).
+    peer = Learn(in, m.sender_id, now);
+    if (type != EnrpType::kPresence) SendPresence(*peer, /*reply_required=*/true, now);
+  }
+  // §3.4: any message is news of the peer.
+  peer->last_heard = now;
+  peer->heard = true;
+  if (peer->state == PeerState::kProbed) peer->state = PeerState::kActive;
+  switch (type) {
+    case EnrpType::kPresence:
+      HandlePresence(*peer, m, now);
+      return;
+    case EnrpType::kHandleTableRequest:
+      HandleTableRequest(in, peer, m, now);
+      return;
+    case EnrpType::kHandleTableResponse:
+      HandleTableResponse(*peer, m, now);
+      return;
+    case EnrpType::kHandleUpdate:
+      HandleUpdate(*peer, m, now);
+      return;
+    case EnrpType::kListRequest:
+      HandleListRequest(in, peer, m);
+      return;
+    case EnrpType::kListResponse:
+      HandleListResponse(*peer, m, now);
+      return;
+    case EnrpType::kInitTakeover:
+      HandleInitTakeover(*peer, m, now);
+      return;
+    case EnrpType::kInitTakeoverAck:
+      HandleInitTakeoverAck(*peer, m, now);
+      return;
+    case EnrpType::kTakeoverServer:
+      HandleTakeoverServer(*peer, m, now);
+      return;
+    case EnrpType::kError:
+      EnrpServerStats::Bump(stats_.enrp_errors_received);
+      return;
+  }
+}
+
+void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
+  EnrpServerStats::Bump(stats_.presences_received);
+  if (peer.state == PeerState::kTakingOver) {
+    // §3.5.1: the target speaks: the takeover is off.
+    AbortTakeover();
+  }
+  peer.state = PeerState::kActive;
+  if (m.has_checksum) {
+    peer.has_checksum = true;
+    peer.checksum = m.checksum;
+  }
+  if (m.flags & protocol::kFlagReplyRequired) SendPresence(peer, /*reply_required=*/false, now);
+  // §3.2.2.1: the first peer that answers while we start is the mentor.
+  if (!ready_ && !download_.active && now >= mentor_retry_at_) {
+    StartDownload(peer.id, /*resync=*/false, now);
+  }
+}
+
+void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const Message&) {
+  // RFC 5353 §2.5-2.6, §3.2.2.2: every server we know that is up, and
+  // ourselves; R=1 while we are still initializing.
+  std::vector<protocol::IpAddress> addresses;
+  std::vector<protocol::ServerInformation> servers;
+  Message reply = Header(EnrpType::kListResponse, peer != nullptr ? peer->id : 0,
+                         ready_ ? uint8_t{0} : protocol::kFlagListReject);
+  if (ready_) {
+    addresses.reserve(peers_.size() + 1);
+    servers.reserve(peers_.size() + 1);
+    const auto add = [&](RegistrarId id, const protocol::IpAddress& ip, uint16_t sctp_port,
+                         uint16_t udp_port) {
+      addresses.push_back(ip);
+      protocol::ServerInformation s;
+      s.server_id = id;
+      s.transport.type = protocol::ParamType::kSctpTransport;
+      s.transport.port = sctp_port;
+      s.udp_port = udp_port;
+      servers.push_back(s);
+    };
+    add(config_.server_id, own_address_, config_.enrp_port, own_udp_port_);
+    for (const auto& [id, p] : peers_) {
+      if (p.state == PeerState::kActive || p.state == PeerState::kProbed) {
+        add(id, p.ip, p.sctp_port, p.udp_port);
+      }
+    }
+    for (size_t i = 0; i < servers.size(); ++i) {
+      servers[i].transport.addresses =
+          protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&addresses[i], 1));
+    }
+    reply.servers = protocol::ParamList<protocol::ServerInformation>(absl::MakeConstSpan(servers));
+  }
+  const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(reply);
+  const bool sent = peer != nullptr
+                        ? SendRaw(*peer, bytes)
+                        : sender_->Send(in.from, in.local_port, protocol::kEnrpPpid, bytes);
+  if (peer == nullptr)
+    EnrpServerStats::Bump(sent ? stats_.enrp_messages_sent : stats_.enrp_send_failures);
+}
+
+void EnrpServer::HandleListResponse(const Peer& from, const Message& m, Tick now) {
+  if (m.flags & protocol::kFlagListReject) return;  // §3.2.2.2: it is initializing
+  // §3.2.2.2: the peers the mentor knows become ours; each is called (a
+  // reply-required PRESENCE) at the address and ports it lists. A server
+  // whose Server Information names no UDP port (no rspd extension) is
+  // called at RFC 6951 §5.1's 9899; one without an address, where the
+  // mentor sees it from.
+  for (const protocol::ServerInformation& server : m.servers) {
+    if (server.server_id == 0 || server.server_id == config_.server_id ||
+        peers_.contains(server.server_id) || server.server_id == takeover_target_) {
+      continue;
+    }
+    Peer peer;
+    peer.id = server.server_id;
+    peer.ip = from.ip;
+    for (const protocol::IpAddress& a : server.transport.addresses) {
+      peer.ip = a;
+      break;
+    }
+    peer.udp_port = server.udp_port != 0 ? server.udp_port : uint16_t{9899};
+    peer.sctp_port = server.transport.port != 0 ? server.transport.port : config_.enrp_port;
+    peer.last_heard = now;
+    peer.heard = false;
+    Peer& added = peers_.emplace(peer.id, peer).first->second;
+    EnrpServerStats::Bump(stats_.peers_listed);
+    SendPresence(added, /*reply_required=*/true, now);
+  }
+}
+
+// ---- updates (§3.3) -----------------------------------------------------------
+
+void EnrpServer::Announce(protocol::UpdateAction action, absl::string_view handle,
+                          const protocol::PoolElement& pe) {
+  if (peers_.empty()) return;
+  // Group-cast: Receiving Server ID 0 (§2.4), encoded once.
+  Message m = Header(EnrpType::kHandleUpdate, 0);
+  m.update_action = action;
+  m.has_pool_handle = true;
+  m.pool_handle = handle;
+  m.has_pool_element = true;
+  m.pool_element = protocol::ViewOf(pe);
+  m.pool_element.asap_udp_port = pe.asap.udp_port;
+  const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(m);
+  for (const auto& [id, peer] : peers_) {
+    if (peer.state == PeerState::kTakingOver) continue;
+    if (SendRaw(peer, bytes)) EnrpServerStats::Bump(stats_.updates_sent);
+  }
+}
+
+void EnrpServer::OnOwnedPeRegistered(absl::string_view handle, const protocol::PoolElement& pe) {
+  Announce(protocol::UpdateAction::kAddPe, handle, pe);
+}
+
+void EnrpServer::OnOwnedPeRemoved(absl::string_view handle, const protocol::PoolElement& pe) {
+  Announce(protocol::UpdateAction::kDelPe, handle, pe);
+}
+
+void EnrpServer::HandleUpdate(Peer& peer, const Message& m, Tick) {
+  EnrpServerStats::Bump(stats_.updates_received);
+  protocol::PoolElement pe;
+  // A peer announces its own PEs only (§3.3: Home ENRP Server ID = the
+  // sender): one that names another home, or us, is not taken.
+  if (!m.has_pool_handle || !m.has_pool_element ||
+      protocol::PoolElementFromView(m.pool_element, &pe) != protocol::kNoError ||
+      pe.home != peer.id || m.pool_handle.empty() ||
+      m.pool_handle.size() > protocol::kMaxPoolHandleSize) {
+    EnrpServerStats::Bump(stats_.updates_refused);
+    return;
+  }
+  auto* job = new UpdateJob();
+  job->purpose = kUpdate;
+  job->action = m.update_action;
+  job->handle.assign(m.pool_handle.data(), m.pool_handle.size());
+  job->pe = pe;
+  Submit(shards_->ShardFor(job->handle), job);
+}
+
+// ---- handle table: serving (§3.2.3) ------------------------------------------------
+
+void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const Message& m,
+                                    Tick now) {
+  EnrpServerStats::Bump(stats_.table_requests_received);
+  // A tool's session is its association's.
+  const uint64_t key =
+      peer != nullptr ? peer->id : (uint64_t{1} << 63) | absl::HashOf(in.from.peer, in.from.assoc);
+  const bool own_only = (m.flags & protocol::kFlagOwnChildrenOnly) != 0;
+  auto it = table_sessions_.find(key);
+  if (!ready_ || (it == table_sessions_.end() && table_sessions_.size() >= kMaxTableSessions)) {
+    // §3.2.2.2: a mentor still initializing, or with too many downloads,
+    // rejects (R bit, no entries).
+    EnrpServerStats::Bump(stats_.table_requests_rejected);
+    const Message reply =
+        Header(EnrpType::kHandleTableResponse, m.sender_id, protocol::kFlagTableReject);
+    const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(reply);
+    if (peer != nullptr) {
+      SendRaw(*peer, bytes);
+    } else {
+      sender_->Send(in.from, in.local_port, protocol::kEnrpPpid, bytes);
+    }
+    return;
+  }
+  if (it == table_sessions_.end()) it = table_sessions_.emplace(key, TableSession()).first;
+  TableSession& session = it->second;
+  if (session.busy) return;  // a repeated request while its chunk is read
+  if (session.done || session.own_only != own_only) session = TableSession();
+  session.own_only = own_only;
+  session.last = now;
+  if (peer == nullptr) session.tool = in.from;
+  ReadChunk(key, session);
+}
+
+void EnrpServer::ReadChunk(uint64_t key, TableSession& session) {
+  auto* job = new ChunkJob();
+  job->purpose = kTableChunk;
+  job->key = key;
+  job->cursor = session.cursor;
+  job->max = static_cast<size_t>(config_.max_elements_per_table_response);
+  job->owner_filter = session.own_only ? config_.server_id : 0;
+  session.busy = true;
+  Submit(session.shard, job);
+}
+
+void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tick now) {
+  auto it = table_sessions_.find(key);
+  if (it == table_sessions_.end()) return;  // the peer went meanwhile
+  TableSession& session = it->second;
+  session.busy = false;
+  session.last = now;
+  const uint32_t shards = shards_->shard_count();
+  if (chunk.elements.empty() && chunk.next == handlespace::kIterationDone &&
+      session.shard + 1 < shards) {
+    // This shard is done: on to the next one before answering.
+    ++session.shard;
+    session.cursor = 0;
+    ReadChunk(key, session);
+    return;
+  }
+  std::vector<uint8_t> buffer(protocol::kMaxMessageSize);
+  protocol::Writer w(absl::MakeSpan(buffer));
+  protocol::BeginMessage(w, static_cast<uint8_t>(EnrpType::kHandleTableResponse), 0);
+  const RegistrarId receiver = key >> 63 ? 0 : static_cast<RegistrarId>(key);
+  w.U32(config_.server_id);
+  w.U32(receiver);
+  size_t included = 0;
+  absl::string_view last_handle;
+  for (; included < chunk.elements.size(); ++included) {
+    if (w.size() + kLargestEntry > protocol::kMaxMessageSize) break;
+    const handlespace::ElementEntry& e = chunk.elements[included];
+    // §2.3: each pool entry is its Pool Handle, then its PEs.
+    if (included == 0 || e.handle != last_handle) {
+      protocol::EncodePoolHandle(w, e.handle);
+      last_handle = e.handle;
+    }
+    protocol::EncodePoolElement(w, e.pe, /*with_udp_port=*/true);
+  }
+  bool more;
+  if (included < chunk.elements.size()) {
+    session.cursor = chunk.slots[included];
+    more = true;
+  } else if (chunk.next != handlespace::kIterationDone) {
+    session.cursor = chunk.next;
+    more = true;
+  } else {
+    ++session.shard;
+    session.cursor = 0;
+    more = session.shard < shards;
+  }
+  const size_t n = protocol::FinishMessage(w);
+  if (n == 0) return;
+  buffer[1] = more ? protocol::kFlagMoreToSend : 0;  // §2.3: M while more follow
+  const auto bytes = absl::MakeConstSpan(buffer.data(), n);
+  bool sent;
+  if (receiver != 0) {
+    Peer* peer = FindPeer(receiver);
+    sent = peer != nullptr && SendRaw(*peer, bytes);
+  } else {
+    sent = sender_->Send(session.tool, config_.enrp_port, protocol::kEnrpPpid, bytes);
+  }
+  if (sent) {
+    EnrpServerStats::Bump(stats_.table_responses_sent);
+    EnrpServerStats::Bump(stats_.table_pes_sent, included);
+  }
+  if (!more || !sent) table_sessions_.erase(it);
+}
+
+// ---- handle table: downloading (§3.2.2, §3.6.3) -------------------------------------
+
+void EnrpServer::StartDownload(RegistrarId from, bool resync, Tick now) {
+  Peer* peer = FindPeer(from);
+  if (peer == nullptr) return;
+  download_ = Download();
+  download_.active = true;
+  download_.resync = resync;
+  download_.from = from;
+  if (resync) {
+    // §3.6.3 step 1: mark its PEs; the import unmarks what is still there.
+    EnrpServerStats::Bump(stats_.resyncs);
+    SubmitToAllShards(handlespace::OwnerCommand::Op::kMark, from, 0, handlespace::kNever, kMark);
+  }
+  RequestChunk(*peer, now);
+}
+
+void EnrpServer::RequestChunk(Peer& peer, Tick now) {
+  const Message m = Header(EnrpType::kHandleTableRequest, peer.id,
+                           download_.resync ? protocol::kFlagOwnChildrenOnly : uint8_t{0});
+  download_.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+  if (!SendToPeer(peer, m)) FailDownload(now);
+}
+
+void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
+  if (!download_.active || download_.last_chunk || peer.id != download_.from) {
+    EnrpServerStats::Bump(stats_.enrp_unexpected);
+    return;
+  }
+  if (m.flags & protocol::kFlagTableReject) {
+    FailDownload(now);
+    return;
+  }
+  const Tick adopted_expiry = now + static_cast<Tick>(Millis(config_.adopted_pe_timeout));
+  for (const protocol::PoolEntry& entry : m.pool_entries) {
+    if (entry.pool_handle.empty() || entry.pool_handle.size() > protocol::kMaxPoolHandleSize) {
+      EnrpServerStats::Bump(stats_.updates_refused);
+      continue;
+    }
+    for (const protocol::PoolElementView& view : entry.elements) {
+      EnrpServerStats::Bump(stats_.table_pes_received);
+      protocol::PoolElement pe;
+      if (protocol::PoolElementFromView(view, &pe) != protocol::kNoError) {
+        EnrpServerStats::Bump(stats_.updates_refused);
+        continue;
+      }
+      if (pe.home == 0) pe.home = peer.id;
+      // A resync (W=1) takes the peer's own PEs only.
+      if (download_.resync && pe.home != peer.id) {
+        EnrpServerStats::Bump(stats_.updates_refused);
+        continue;
+      }
+      auto* job = new UpdateJob();
+      job->purpose = kImport;
+      job->handle.assign(entry.pool_handle.data(), entry.pool_handle.size());
+      job->pe = pe;
+      // Ours before a restart: kept, with a deadline, and adopted once the
+      // download is complete.
+      if (pe.home == config_.server_id) {
+        job->expiry = adopted_expiry;
+        download_.imported_own = true;
+      }
+      ++download_.imports_in_flight;
+      Submit(shards_->ShardFor(job->handle), job);
+    }
+  }
+  if (m.flags & protocol::kFlagMoreToSend) {
+    RequestChunk(peer, now);
+    return;
+  }
+  download_.last_chunk = true;
+  if (download_.imports_in_flight == 0) FinishDownload(now);
+}
+
+void EnrpServer::FinishDownload(Tick now) {
+  EnrpServerStats::Bump(stats_.downloads_completed);
+  const Download done = download_;
+  download_ = Download();
+  if (done.resync) {
+    // §3.6.3 step 5: what the peer did not send is gone.
+    SubmitToAllShards(handlespace::OwnerCommand::Op::kSweep, done.from, 0, handlespace::kNever,
+                      kSweep);
+  } else {
+    ready_ = true;  // §3.2.2: serve once the handlespace is here
+    // §3.2.2.2: and learn the peers the mentor knows.
+    if (Peer* mentor = FindPeer(done.from))
+      SendToPeer(*mentor, Header(EnrpType::kListRequest, done.from));
+  }
+  if (done.imported_own) adoption_ = Adoption{true, false, 0, 0};
+  if (!resync_queue_.empty()) {
+    const RegistrarId next = resync_queue_.front();
+    resync_queue_.erase(resync_queue_.begin());
+    StartDownload(next, /*resync=*/true, now);
+  }
+}
+
+void EnrpServer::FailDownload(Tick now) {
+  EnrpServerStats::Bump(stats_.downloads_failed);
+  const Download failed = download_;
+  download_ = Download();
+  // §3.2.2.2: another mentor, or this one again, a little later. A resync
+  // is tried again when the next audit still disagrees.
+  if (!failed.resync) mentor_retry_at_ = now + kMentorRetryMillis;
+  if (failed.resync) {
+    // Its marks stay until the next resync of that peer sweeps them.
+    if (Peer* peer = FindPeer(failed.from)) peer->mismatches = 0;
+  }
+}
+
+// ---- takeover (§3.5) -----------------------------------------------------------
+
+void EnrpServer::StartTakeover(Peer& target, Tick now) {
+  EnrpServerStats::Bump(stats_.takeovers_started);
+  takeover_target_ = target.id;
+  target.state = PeerState::kTakingOver;
+  takeover_acks_pending_.clear();
+  for (auto& [id, peer] : peers_) {
+    if (id == target.id) continue;
+    if (peer.state == PeerState::kActive || peer.state == PeerState::kProbed) {
+      takeover_acks_pending_.insert(id);
+    }
+  }
+  // §3.5.1: INIT_TAKEOVER to every peer, the target included.
+  for (auto& [id, peer] : peers_) SendTakeoverMessage(EnrpType::kInitTakeover, target.id, peer);
+  takeover_deadline_ = takeover_acks_pending_.empty()
+                           ? now
+                           : now + static_cast<Tick>(Millis(config_.takeover_expiry));
+}
+
+void EnrpServer::AbortTakeover() {
+  EnrpServerStats::Bump(stats_.takeovers_aborted);
+  if (Peer* target = FindPeer(takeover_target_)) {
+    target->state = PeerState::kActive;
+  }
+  takeover_target_ = 0;
+  takeover_acks_pending_.clear();
+}
+
+void EnrpServer::WinTakeover(Tick now) {
+  const RegistrarId target = takeover_target_;
+  takeover_target_ = 0;
+  takeover_acks_pending_.clear();
+  EnrpServerStats::Bump(stats_.takeovers_won);
+  peers_.erase(target);
+  table_sessions_.erase(target);
+  // §3.5.2: TAKEOVER_SERVER to the peers; the target's PEs become ours,
+  // each until it answers our H-bit keep-alive and registers again.
+  for (auto& [id, peer] : peers_) SendTakeoverMessage(EnrpType::kTakeoverServer, target, peer);
+  takeover_answers_pending_ = shards_->shard_count();
+  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, config_.server_id,
+                    now + static_cast<Tick>(Millis(config_.adopted_pe_timeout)), kTakeOverOurs);
+}
+
+void EnrpServer::HandleInitTakeover(Peer& peer, const Message& m, Tick now) {
+  const RegistrarId target = m.target_id;
+  if (target == config_.server_id) {
+    // §3.5.1: we are alive: everyone hears it at once.
+    SendPresenceToAll(now);
+    return;
+  }
+  if (takeover_target_ == target) {
+    // §3.5.1: two initiators: the higher server ID goes on.
+    if (config_.server_id > peer.id) return;
+    AbortTakeover();
+  }
+  if (Peer* t = FindPeer(target)) {
+    t->state = PeerState::kInactive;
+    t->deadline = now + static_cast<Tick>(Millis(config_.takeover_expiry) +
+                                          Millis(config_.max_time_no_response));
+  }
+  SendTakeoverMessage(EnrpType::kInitTakeoverAck, target, peer);
+}
+
+void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
+  if (takeover_target_ == 0 || m.target_id != takeover_target_) {
+    EnrpServerStats::Bump(stats_.enrp_unexpected);
+    return;
+  }
+  takeover_acks_pending_.erase(peer.id);
+  if (takeover_acks_pending_.empty()) WinTakeover(now);
+}
+
+void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
+  EnrpServerStats::Bump(stats_.takeovers_by_peers);
+  const RegistrarId target = m.target_id;
+  if (target == config_.server_id) {
+    // We are alive; our PEs follow whoever they answer (their H bit).
+    SendPresenceToAll(now);
+    return;
+  }
+  if (takeover_target_ == target) {
+    takeover_target_ = 0;
+    takeover_acks_pending_.clear();
+  }
+  // §3.5.2: the target's PEs are the sender's now.
+  peers_.erase(target);
+  table_sessions_.erase(target);
+  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, peer.id, handlespace::kNever,
+                    kTakeOverPeer);
+}
+
+// ---- audit (§3.6) and timers -------------------------------------------------------
+
+void EnrpServer::StartAudit(Tick now) {
+  if (audit_answers_ != 0) {
+    SendPresenceToAll(now);  // the last audit's checksum, not yet a new one
+    return;
+  }
+  audit_sums_.clear();
+  audit_answers_ = shards_->shard_count();
+  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+    auto* job = new AuditJob();
+    job->purpose = kAudit;
+    Submit(k, job);
+  }
+}
+
+void EnrpServer::FinishAudit(Tick now) {
+  const auto checksum_of = [this](RegistrarId id, size_t* count) {
+    auto it = audit_sums_.find(id);
+    *count = it == audit_sums_.end() ? 0 : it->second.first;
+    return handlespace::FinishChecksum(it == audit_sums_.end() ? 0 : it->second.second);
+  };
+  own_checksum_ = checksum_of(config_.server_id, &own_count_);
+  for (auto& [id, peer] : peers_) {
+    peer.our_checksum = checksum_of(id, &peer.owned);
+    if (!peer.has_checksum || peer.state != PeerState::kActive) continue;
+    // §3.6.1: the peer's word against ours. Updates in flight make one
+    // mismatch likely under churn; two audits in a row resync (§3.6.3).
+    if (peer.checksum == peer.our_checksum) {
+      peer.mismatches = 0;
+      continue;
+    }
+    EnrpServerStats::Bump(stats_.checksum_mismatches);
+    if (++peer.mismatches < 2) continue;
+    peer.mismatches = 0;
+    if (download_.active) {
+      if (std::find(resync_queue_.begin(), resync_queue_.end(), id) == resync_queue_.end()) {
+        resync_queue_.push_back(id);
+      }
+    } else if (ready_) {
+      StartDownload(id, /*resync=*/true, now);
+    }
+  }
+  SendPresenceToAll(now);
+}
+
+void EnrpServer::ContinueAdoption() {
+  if (!adoption_.active || adoption_.busy) return;
+  // Only as fast as the ASAP server sends the keep-alives.
+  const size_t chunk = static_cast<size_t>(config_.max_elements_per_table_response);
+  if (asap_->adoption_backlog() >= chunk) return;
+  auto* job = new ChunkJob();
+  job->purpose = kAdoptChunk;
+  job->cursor = adoption_.cursor;
+  job->max = chunk;
+  job->owner_filter = config_.server_id;
+  adoption_.busy = true;
+  Submit(adoption_.shard, job);
+}
+
+void EnrpServer::OnTimer(Tick now) {
+  if (download_.active && !download_.last_chunk && now >= download_.deadline) FailDownload(now);
+  if (!ready_ && !download_.active && now >= mentor_deadline_) {
+    ready_ = true;  // §3.2.2.1: no mentor answered: alone
+  }
+  if (now >= next_presence_) {
+    next_presence_ = now + static_cast<Tick>(Millis(config_.peer_heartbeat_cycle));
+    StartAudit(now);
+    // Static peers we have not heard from yet are called again (they may
+    // have started after us).
+    Peer call;
+    call.sctp_port = config_.enrp_port;
+    for (const RegistrarConfig::PeerAddress& address : config_.enrp_peers) {
+      std::optional<protocol::IpAddress> ip = protocol::IpAddress::Parse(address.host);
+      if (!ip) continue;
+      const bool known = std::any_of(peers_.begin(), peers_.end(), [&](const auto& entry) {
+        return entry.second.ip == *ip && entry.second.udp_port == address.udp_port;
+      });
+      if (known) continue;
+      call.ip = *ip;
+      call.udp_port = address.udp_port;
+      SendPresence(call, /*reply_required=*/true, now);
+    }
+  }
+  // §3.4: a silent peer is asked; one that does not answer is dead.
+  const Tick last_heard = static_cast<Tick>(Millis(config_.max_time_last_heard));
+  const size_t unreachable = absl::erase_if(peers_, [now](const auto& entry) {
+    return !entry.second.heard && entry.second.state == PeerState::kProbed &&
+           now >= entry.second.deadline;
+  });
+  EnrpServerStats::Bump(stats_.peers_unreachable, unreachable);
+  for (auto& [id, peer] : peers_) {
+    switch (peer.state) {
+      case PeerState::kActive:
+        if (now - peer.last_heard > last_heard) {
+          peer.state = PeerState::kProbed;
+          peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+          SendPresence(peer, /*reply_required=*/true, now);
+        }
+        break;
+      case PeerState::kProbed:
+        if (now >= peer.deadline && takeover_target_ == 0) {
+          EnrpServerStats::Bump(stats_.peers_dead);
+          StartTakeover(peer, now);
+          return;  // the peer table may have changed
+        }
+        break;
+      case PeerState::kInactive:
+        // Its takeover never completed (the initiator died, or never sent
+        // TAKEOVER_SERVER, docs/decisions.md): we watch it again.
+        if (now >= peer.deadline) {
+          peer.state = PeerState::kProbed;
+          peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+        }
+        break;
+      case PeerState::kTakingOver:
+        break;
+    }
+  }
+  // §3.5.1: every ACK, or the takeover expiry (docs/decisions.md): won.
+  if (takeover_target_ != 0 && now >= takeover_deadline_) WinTakeover(now);
+  // Downloads from us that stalled.
+  const Tick idle = static_cast<Tick>(3 * Millis(config_.max_time_no_response));
+  absl::erase_if(table_sessions_, [now, idle](const auto& entry) {
+    return !entry.second.busy && now - entry.second.last > idle;
+  });
+  ContinueAdoption();
+}
+
+// ---- shard commands -------------------------------------------------------------
+
+void EnrpServer::Submit(uint32_t shard, ShardCommand* command) {
+  ++in_flight_;
+  shards_->Submit(shard, command, /*must_run=*/true);
+}
+
+void EnrpServer::SubmitToAllShards(handlespace::OwnerCommand::Op op, RegistrarId owner,
+                                   RegistrarId new_owner, Tick expiry, int purpose) {
+  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+    auto* job = new OwnerJob();
+    job->purpose = purpose;
+    job->op = op;
+    job->owner = owner;
+    job->new_owner = new_owner;
+    job->expiry = expiry;
+    Submit(k, job);
+  }
+}
+
+void EnrpServer::OnShardAnswer(ShardCommand* command, Tick now) {
+  --in_flight_;
+  switch (command->kind) {
+    case ShardCommand::Kind::kPeerUpdate: {
+      std::unique_ptr<UpdateJob> job(
+          static_cast<UpdateJob*>(static_cast<handlespace::PeerUpdateCommand*>(command)));
+      if (job->action == protocol::UpdateAction::kAddPe) {
+        if (job->result.cause != protocol::kNoError) {
+          EnrpServerStats::Bump(stats_.updates_rejected);
+        } else if (!job->result.added && job->result.previous_home == config_.server_id &&
+                   job->pe.home != config_.server_id) {
+          // §3.3 with RFC 5352 §3.1 rule 4: it registered at the peer.
+          asap_->ForgetMovedPe(job->handle, job->pe.id);
+        }
+      }
+      if (job->purpose == kImport && --download_.imports_in_flight == 0 && download_.last_chunk &&
+          download_.active) {
+        FinishDownload(now);
+      }
+      return;
+    }
+    case ShardCommand::Kind::kOwner: {
+      std::unique_ptr<OwnerJob> job(
+          static_cast<OwnerJob*>(static_cast<handlespace::OwnerCommand*>(command)));
+      if (job->purpose == kTakeOverOurs) {
+        EnrpServerStats::Bump(stats_.pes_taken_over, job->count);
+        if (--takeover_answers_pending_ == 0) adoption_ = Adoption{true, false, 0, 0};
+      } else if (job->purpose == kSweep) {
+        EnrpServerStats::Bump(stats_.pes_swept, job->count);
+      }
+      return;
+    }
+    case ShardCommand::Kind::kChunk: {
+      std::unique_ptr<ChunkJob> job(
+          static_cast<ChunkJob*>(static_cast<handlespace::ChunkCommand*>(command)));
+      if (job->purpose == kTableChunk) {
+        AnswerChunk(job->key, *job, now);
+        return;
+      }
+      adoption_.busy = false;
+      for (const handlespace::ElementEntry& e : job->elements) asap_->Adopt(e.handle, e.pe, now);
+      if (job->next != handlespace::kIterationDone) {
+        adoption_.cursor = job->next;
+      } else if (++adoption_.shard < shards_->shard_count()) {
+        adoption_.cursor = 0;
+      } else {
+        adoption_ = Adoption();
+      }
+      return;
+    }
+    case ShardCommand::Kind::kAudit: {
+      std::unique_ptr<AuditJob> job(
+          static_cast<AuditJob*>(static_cast<handlespace::AuditCommand*>(command)));
+      for (const handlespace::AuditCommand::Owner& o : job->owners) {
+        auto& sum = audit_sums_[o.id];
+        sum.first += o.count;
+        sum.second += o.word_sum;
+      }
+      if (--audit_answers_ == 0) FinishAudit(now);
+      return;
+    }
+    default:
+      return;  // not ours (the registrar routes by family)
+  }
+}
+
+}  // namespace rspd::control

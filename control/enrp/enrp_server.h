@@ -1,0 +1,300 @@
+// File: control/enrp/enrp_server.h
+//
+// The registrar's side of ENRP (RFC 5353): several registrars form one
+// operation scope, each holding the whole handlespace and owning the PEs
+// that registered with it.
+//
+//   - Peers (§3.1, §3.4.1): a static peer list; a message from an unknown
+//     server adds it and is answered with a reply-required PRESENCE.
+//     LIST_REQUEST is answered with every active peer and ourselves.
+//   - Initialization (§3.2.2): the first static peer that answers is the
+//     mentor; its handlespace is downloaded with HANDLE_TABLE_REQUESTs, one
+//     chunk per request while the M bit says more (§3.2.3). ASAP is served
+//     once the download is complete, or when no mentor answered within
+//     mentor_discovery_timeout (alone). A registrar that is still
+//     initializing rejects table requests (R bit).
+//   - Updates (§3.3): every change to a PE we own (the ASAP server's
+//     OwnedPeObserver) goes to every peer as HANDLE_UPDATE; a peer's update
+//     is applied by the PE's shard. A PE that moved to a peer leaves our
+//     ASAP server.
+//   - Monitoring (§3.4): PRESENCE with our ownership checksum every
+//     peer_heartbeat_cycle; a peer silent for max_time_last_heard gets a
+//     reply-required PRESENCE and is dead after max_time_no_response more.
+//   - Takeover (§3.5): INIT_TAKEOVER to every peer, the highest server ID
+//     wins a contest, the target's PRESENCE aborts it; with every ACK (or at
+//     takeover_expiry, docs/decisions.md) TAKEOVER_SERVER, the target's PEs
+//     become ours, and the ASAP server sends each an H-bit keep-alive.
+//   - Audit and resync (§3.6): the checksum a peer announces is compared
+//     with ours for its PEs each cycle; two mismatches in a row resync its
+//     PEs: mark, download them (W bit), sweep what was not in it.
+//
+// Messages from server ID 0 are an operator's tool (rspctl peers, dump):
+// LIST_REQUEST and HANDLE_TABLE_REQUEST are answered, nothing else is taken,
+// and the tool is not a peer (docs/decisions.md).
+//
+// Protocol logic only, like the ASAP server: decoded messages in, messages
+// out through the transport interfaces, the handlespace through shard
+// commands (handlespace/shard.h) whose answers the registrar hands back. It
+// never reads a shard's table. Time is an argument in milliseconds.
+//
+// Depends on protocol/, handlespace/, the dataplane's transport and shard
+// executor interfaces, and the ASAP server.
+//
+// Example:
+//   EnrpServer enrp(config, &shards, &loop, &loop, &asap);
+//   asap.set_observer(&enrp);
+//   enrp.Start(now);
+//   enrp.OnMessage(inbound, decoded, now);  // ENRP messages
+//   enrp.OnShardAnswer(command, now);       // its commands' answers
+//   enrp.OnTimer(now);
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "control/asap/asap_server.h"
+#include "control/config.h"
+#include "dataplane/shard_executor.h"
+#include "dataplane/transport.h"
+#include "handlespace/shard.h"
+#include "protocol/codec.h"
+
+namespace rspd::control {
+
+// clang-format off
+#define RSPD_ENRP_SERVER_STATS(X) \
+  X(enrp_messages_received, "ENRP messages received") \
+  X(enrp_messages_sent, "ENRP messages sent") \
+  X(enrp_send_failures, "ENRP messages the transport could not send") \
+  X(enrp_malformed, "ENRP messages that did not decode (ENRP_ERROR where the RFC asks)") \
+  X(enrp_errors_received, "ENRP_ERRORs received") \
+  X(enrp_claiming_our_id, "messages from another server with our server ID: dropped") \
+  X(enrp_from_tools, "requests from server ID 0 (operators' tools)") \
+  X(enrp_refused_from_tools, "messages from server ID 0 other than requests: dropped") \
+  X(enrp_unexpected, "responses nobody asked for, or from another than the one asked: dropped") \
+  X(peers_added, "servers added to the peer table") \
+  X(peers_listed, "servers learned from a LIST_RESPONSE and called") \
+  X(peers_dead, "peers found dead (MAX-TIME-NO-RESPONSE after a reply-required PRESENCE)") \
+  X(peers_unreachable, "listed servers that never answered: forgotten, not taken over") \
+  X(presences_sent, "PRESENCEs sent") \
+  X(presences_received, "PRESENCEs received") \
+  X(updates_sent, "HANDLE_UPDATEs sent (one per peer)") \
+  X(updates_received, "HANDLE_UPDATEs received") \
+  X(updates_refused, "HANDLE_UPDATEs for a PE whose home is not the sender, or undecodable PEs: dropped") \
+  X(updates_rejected, "peers' ADD_PEs the pool's rules rejected (inconsistent policy or transport)") \
+  X(table_requests_received, "HANDLE_TABLE_REQUESTs received") \
+  X(table_requests_rejected, "HANDLE_TABLE_REQUESTs answered with the R bit (initializing, or too many)") \
+  X(table_responses_sent, "HANDLE_TABLE_RESPONSEs sent") \
+  X(table_pes_sent, "PEs sent in HANDLE_TABLE_RESPONSEs") \
+  X(table_pes_received, "PEs received in HANDLE_TABLE_RESPONSEs") \
+  X(downloads_completed, "handle table downloads completed (initial and resync)") \
+  X(downloads_failed, "handle table downloads rejected or timed out") \
+  X(takeovers_started, "takeovers started (INIT_TAKEOVER sent)") \
+  X(takeovers_won, "takeovers won (TAKEOVER_SERVER sent)") \
+  X(takeovers_aborted, "takeovers aborted: the target spoke, or a higher ID took over") \
+  X(takeovers_by_peers, "TAKEOVER_SERVERs received") \
+  X(pes_taken_over, "PEs that became ours by takeover") \
+  X(checksum_mismatches, "audits whose checksum for a peer differed from its PRESENCE") \
+  X(resyncs, "resynchronizations of a peer's PEs (RFC 5353 §3.6.3)") \
+  X(pes_swept, "PEs removed by a resync's sweep")
+// clang-format on
+
+struct EnrpServerStats {
+#define RSPD_ENRP_STAT_FIELD(name, help) std::atomic<uint64_t> name{0};
+  RSPD_ENRP_SERVER_STATS(RSPD_ENRP_STAT_FIELD)
+#undef RSPD_ENRP_STAT_FIELD
+  static void Bump(std::atomic<uint64_t>& counter, uint64_t n = 1) {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+#define RSPD_ENRP_STAT_EXPORT(name, help) fn(#name, help, name.load(std::memory_order_relaxed));
+    RSPD_ENRP_SERVER_STATS(RSPD_ENRP_STAT_EXPORT)
+#undef RSPD_ENRP_STAT_EXPORT
+  }
+};
+
+class EnrpServer final : public OwnedPeObserver {
+ public:
+  using Tick = handlespace::Tick;
+  using RegistrarId = handlespace::RegistrarId;
+  using InboundMessage = dataplane::InboundMessage;
+
+  // A peer's state (RFC 5353 §3.4, §3.5).
+  enum class PeerState : uint8_t {
+    kActive,
+    kProbed,    // silent too long: a reply-required PRESENCE is out
+    kInactive,  // another server takes it over; waiting for its TAKEOVER_SERVER
+    kTakingOver,
+  };
+  struct Peer {
+    RegistrarId id = 0;
+    // Where it is reached: its SCTP-over-UDP endpoint and ENRP port.
+    protocol::IpAddress ip;
+    uint16_t udp_port = 0;
+    uint16_t sctp_port = 0;
+    PeerState state = PeerState::kActive;
+    // Whether it ever spoke to us: one only listed by a mentor that never
+    // answers is forgotten, never taken over (it may be alive elsewhere).
+    bool heard = true;
+    Tick last_heard = 0;
+    Tick deadline = 0;  // kProbed: dead after; kInactive: active again after
+    bool has_checksum = false;
+    uint16_t checksum = 0;           // as it announced it
+    int mismatches = 0;              // audits in a row that disagreed
+    size_t owned = 0;                // PEs it owns in our handlespace (last audit)
+    uint16_t our_checksum = 0xffff;  // of its PEs in our handlespace (last audit)
+  };
+
+  // Everything passed must outlive the server.
+  EnrpServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
+             dataplane::MessageSender* sender, dataplane::AddressedSender* addressed,
+             AsapServer* asap);
+
+  // Calls the static peers (a reply-required PRESENCE: §3.4.1) and starts
+  // the mentor discovery. `udp_port`: the port our SCTP over UDP uses (what
+  // peers that learn of us from a LIST_RESPONSE call).
+  void Start(uint16_t udp_port, Tick now);
+  // One decoded ENRP message (port and PPID checked by the caller).
+  void OnMessage(const InboundMessage& in, const protocol::Message& m, Tick now);
+  void OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error);
+  void OnTimer(Tick now);
+  // The answer to one of our shard commands (command->enrp()).
+  void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
+
+  // OwnedPeObserver: HANDLE_UPDATE to every peer.
+  void OnOwnedPeRegistered(absl::string_view handle, const protocol::PoolElement& pe) override;
+  void OnOwnedPeRemoved(absl::string_view handle, const protocol::PoolElement& pe) override;
+
+  // True once the initial download is done (or there was no mentor): ASAP
+  // is served from then on (§3.2.2).
+  bool ready() const { return ready_; }
+  RegistrarId server_id() const { return config_.server_id; }
+  const absl::flat_hash_map<RegistrarId, Peer>& peers() const { return peers_; }
+  const EnrpServerStats& stats() const { return stats_; }
+  // Shard commands not yet answered.
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  // A paged download (§3.2.3): ours from a peer (initial: W=0; resync: W=1).
+  struct Download {
+    bool active = false;
+    bool resync = false;  // W=1: the peer's own PEs, mark and sweep
+    RegistrarId from = 0;
+    Tick deadline = 0;
+    int imports_in_flight = 0;
+    bool last_chunk = false;
+    bool imported_own = false;  // PEs of ours (a restart): adopted after
+  };
+  // A peer's (or a tool's) paged download from us.
+  struct TableSession {
+    bool own_only = false;
+    uint32_t shard = 0;
+    uint32_t cursor = 0;
+    bool busy = false;  // a chunk is being read
+    bool done = false;
+    Tick last = 0;
+    dataplane::AssocRef tool;  // server ID 0: answered on this association
+  };
+  // The walk over our PEs without a session after a takeover (or a
+  // restart): each is adopted by the ASAP server.
+  struct Adoption {
+    bool active = false;
+    bool busy = false;
+    uint32_t shard = 0;
+    uint32_t cursor = 0;
+  };
+
+  Peer* FindPeer(RegistrarId id);
+  // The unknown-peer rule (§3.4.1): adds the sender and asks for its PRESENCE.
+  Peer* Learn(const InboundMessage& in, RegistrarId id, Tick now);
+  void RemovePeer(RegistrarId id);
+
+  // Sending.
+  bool SendToPeer(const Peer& peer, const protocol::Message& m);
+  bool SendRaw(const Peer& peer, absl::Span<const uint8_t> bytes);
+  protocol::Message Header(protocol::EnrpType type, RegistrarId receiver, uint8_t flags = 0) const;
+  void SendPresence(Peer& peer, bool reply_required, Tick now);
+  void SendPresenceToAll(Tick now);
+  void SendTakeoverMessage(protocol::EnrpType type, RegistrarId target, Peer& to);
+  void Announce(protocol::UpdateAction action, absl::string_view handle,
+                const protocol::PoolElement& pe);
+
+  // Handlers.
+  void HandlePresence(Peer& peer, const protocol::Message& m, Tick now);
+  void HandleTableRequest(const InboundMessage& in, Peer* peer, const protocol::Message& m,
+                          Tick now);
+  void HandleTableResponse(Peer& peer, const protocol::Message& m, Tick now);
+  void HandleUpdate(Peer& peer, const protocol::Message& m, Tick now);
+  void HandleListRequest(const InboundMessage& in, Peer* peer, const protocol::Message& m);
+  void HandleListResponse(const Peer& from, const protocol::Message& m, Tick now);
+  protocol::ServerInformation OwnServerInformation() const;
+  void HandleInitTakeover(Peer& peer, const protocol::Message& m, Tick now);
+  void HandleInitTakeoverAck(Peer& peer, const protocol::Message& m, Tick now);
+  void HandleTakeoverServer(Peer& peer, const protocol::Message& m, Tick now);
+
+  // Downloads from peers.
+  void StartDownload(RegistrarId from, bool resync, Tick now);
+  void RequestChunk(Peer& peer, Tick now);
+  void FinishDownload(Tick now);
+  void FailDownload(Tick now);
+  // Table sessions.
+  void ReadChunk(uint64_t key, TableSession& session);
+  void AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tick now);
+  // Takeover.
+  void StartTakeover(Peer& target, Tick now);
+  void WinTakeover(Tick now);
+  void AbortTakeover();
+  // Audit.
+  void StartAudit(Tick now);
+  void FinishAudit(Tick now);
+  void ContinueAdoption();
+
+  // Queues a command (owned by the server until its answer).
+  void Submit(uint32_t shard, handlespace::ShardCommand* command);
+  // An OwnerCommand for every shard.
+  void SubmitToAllShards(handlespace::OwnerCommand::Op op, RegistrarId owner, RegistrarId new_owner,
+                         Tick expiry, int purpose);
+
+  RegistrarConfig config_;
+  dataplane::ShardExecutor* shards_;
+  dataplane::MessageSender* sender_;
+  dataplane::AddressedSender* addressed_;
+  AsapServer* asap_;
+  absl::flat_hash_map<RegistrarId, Peer> peers_;
+  // Our server information (RFC 5354 §3.11): ENRP port and the address
+  // peers reach us at.
+  protocol::IpAddress own_address_;
+  uint16_t own_udp_port_ = 0;
+  bool ready_ = false;
+  Tick mentor_deadline_ = 0;  // serve alone after this unless a download runs
+  Tick mentor_retry_at_ = 0;  // a mentor rejected us: the next try not before
+  Tick next_presence_ = 0;
+  Download download_;
+  std::vector<RegistrarId> resync_queue_;
+  absl::flat_hash_map<uint64_t, TableSession> table_sessions_;
+  // Takeover in progress (§3.5.1).
+  RegistrarId takeover_target_ = 0;
+  Tick takeover_deadline_ = 0;
+  absl::flat_hash_set<RegistrarId> takeover_acks_pending_;
+  uint32_t takeover_answers_pending_ = 0;  // shards still moving the PEs
+  Adoption adoption_;
+  // Audit: the shards' answers summed per owner.
+  uint32_t audit_answers_ = 0;  // shards yet to answer
+  absl::flat_hash_map<RegistrarId, std::pair<size_t, uint64_t>> audit_sums_;
+  uint16_t own_checksum_ = 0xffff;
+  size_t own_count_ = 0;
+  size_t in_flight_ = 0;
+  EnrpServerStats stats_;
+};
+
+const char* PeerStateName(EnrpServer::PeerState state);
+
+}  // namespace rspd::control

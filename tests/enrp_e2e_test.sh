@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# ENRP (RFC 5353) across rspd processes on loopback: registrars that share
+# one handlespace and take over each other's PEs.
+#
+#   1. Three registrars with static peer lists form one operation scope. PEs
+#      registered at any of them (several pools and policies, PEs with several
+#      addresses) are resolvable at every one within 5 s, and full dumps
+#      (`rspctl dump`) agree.
+#   2. A registrar that joins late downloads everything from its mentor
+#      (RFC 5353 §3.2.2): its dump equals the others'.
+#   3. A registrar that stops answering (SIGSTOP: its PEs cannot tell) is
+#      taken over by exactly one survivor (§3.5); its PEs follow the H bit of
+#      the new home's keep-alive (RFC 5352 §3.4 KA2.4), none is lost, PUs
+#      keep resolving; dumps agree.
+#   4. kill -9 of a registrar: its PEs (client library) hunt for another
+#      registrar and re-register there, or are taken over; either way one
+#      owner per PE, everywhere, and none lost.
+#   5. A registrar restarted with the same server ID rejoins and converges.
+#
+# Registrars share 127.0.0.1 and differ in UDP and ASAP ports (SCTP tells
+# associations apart by address and SCTP port only).
+set -euo pipefail
+RSPD="$1"
+RSPCTL="$2"
+source tests/test_lib.sh
+
+base=$((20000 + RANDOM % 30000))
+# Short ENRP timers (RFC 5353 §4 defaults are 30 s / 61 s / 5 s).
+timers=(--peer_heartbeat_cycle=500ms --max_time_last_heard=1500ms --max_time_no_response=1s
+  --takeover_expiry=2s --mentor_discovery_timeout=2s --keep_alive_interval=1s
+  --keep_alive_timeout=1s)
+
+udp_of() { echo $((base + $1)); }
+asap_of() { echo $((3860 + $1)); }
+addr_of() { echo "127.0.0.1:$(udp_of "$1")/$(asap_of "$1")"; }
+
+# start_registrar N PEER...: registrar rN with server ID N.
+start_registrar() {
+  local n="$1" peers=""
+  shift
+  for p in "$@"; do peers+="${peers:+,}127.0.0.1:$(udp_of "$p")"; done
+  "$RSPD" --bind_address=127.0.0.1 --announce_group= --server_id="$n" --udp_port="$(udp_of "$n")" \
+    --asap_port="$(asap_of "$n")" --enrp_peers="$peers" "${timers[@]}" >>"$dir/r$n.out" 2>&1 &
+  pids+=("$!")
+  printf -v "r${n}_pid" '%s' "$!"
+  await "r$n ready" grep -q '^ready' "$dir/r$n.out"
+}
+enrp_ready() { [ "$(live_stat enrp_ready "r$1")" = 1 ]; }
+dump() { "$RSPCTL" dump --registrar="127.0.0.1:$(udp_of "$1")"; }
+dumps_agree() {
+  local first
+  first=$(dump "$1") || return 1
+  [ "$(echo "$first" | grep -c '^pool=')" = "$expected" ] || return 1
+  shift
+  for n in "$@"; do [ "$(dump "$n")" = "$first" ] || return 1; done
+}
+# resolvable N POOL: registrar N resolves POOL to at least one PE.
+resolvable() { "$RSPCTL" resolve --registrar="$(addr_of "$1")" --pool="$2" | grep -q '^pe_id='; }
+owners_of() { dump "$1" | grep "^pool=$2 " | sed -n 's/.* home=\(0x[0-9a-f]*\) .*/\1/p' | sort -u; }
+stat_at_least() { [ "$(live_stat "$1" "$2")" -ge "$3" ]; }
+sum_stat() {
+  local name="$1" total=0
+  shift
+  for n in "$@"; do total=$((total + $(live_stat "$name" "r$n"))); done
+  echo "$total"
+}
+
+start_registrar 1 2 3
+start_registrar 2 1 3
+start_registrar 3 1 2
+for n in 1 2 3; do await "r$n ENRP ready" enrp_ready "$n"; done
+
+# --- 1. PEs registered anywhere are resolvable everywhere ---------------------
+"$RSPCTL" register --registrar="$(addr_of 1),$(addr_of 2),$(addr_of 3)" --pool=rr --count=10 \
+  --pe_id=100 --lifetime=30 >"$dir/pe_rr.out" 2>&1 &
+pids+=("$!")
+pe_rr=$!
+"$RSPCTL" register --registrar="$(addr_of 2),$(addr_of 1),$(addr_of 3)" --pool=wrr --policy=wrr \
+  --weight=3 --value_step=1 --count=5 --pe_id=200 --address=127.0.0.1,10.0.0.2,10.0.0.3 \
+  --lifetime=30 >"$dir/pe_wrr.out" 2>&1 &
+pids+=("$!")
+pe_wrr=$!
+"$RSPCTL" register --registrar="$(addr_of 3),$(addr_of 1),$(addr_of 2)" --pool=lu --policy=lu \
+  --count=5 --pe_id=300 --lifetime=30 >"$dir/pe_lu.out" 2>&1 &
+pids+=("$!")
+expected=20
+await "PEs registered" bash -c "[ \$(grep -c '^registered' '$dir/pe_rr.out') = 10 ] &&
+  [ \$(grep -c '^registered' '$dir/pe_wrr.out') = 5 ] && [ \$(grep -c '^registered' '$dir/pe_lu.out') = 5 ]"
+# The bound: every registrar has every PE within 5 s (one HANDLE_UPDATE each).
+await_within 5 "all 20 PEs in every registrar's dump" dumps_agree 1 2 3
+for n in 1 2 3; do
+  for pool in rr wrr lu; do resolvable "$n" "$pool" || fail "r$n cannot resolve $pool"; done
+done
+dump 1 | grep -q '^pool=wrr pe_id=0x000000c8 home=0x00000002 sctp:127.0.0.1:7,10.0.0.2:7,10.0.0.3:7 policy="Weighted Round Robin"\[3\]' \
+  || fail "the multi-address WRR PE differs: $(dump 1 | grep 'pool=wrr' | head -1)"
+[ "$(owners_of 3 rr)" = 0x00000001 ] || fail "rr PEs owned by $(owners_of 3 rr), not r1"
+
+# --- 2. a registrar that joins late downloads everything ----------------------
+start_registrar 4 1
+await "r4 ENRP ready" enrp_ready 4
+await_within 5 "r4's dump equals the others'" dumps_agree 1 2 3 4
+[ "$(live_stat downloads_completed r4)" -ge 1 ] || fail "r4 did not download"
+
+# --- 3. a registrar that stops answering is taken over -------------------------
+won_before=$(sum_stat takeovers_won 1 3 4)
+kill -STOP "$r2_pid"
+# Detection: MAX-TIME-LAST-HEARD + MAX-TIME-NO-RESPONSE (2.5 s), then the
+# arbitration; every wrr PE then has one owner among the survivors.
+await "wrr PEs re-homed" bash -c "[ \"\$('$RSPCTL' dump --registrar=127.0.0.1:$(udp_of 1) | grep -c '^pool=wrr .* home=0x00000002 ')\" = 0 ]"
+await_within 10 "survivors' dumps agree" dumps_agree 1 3 4
+new_home=$(owners_of 1 wrr)
+[ "$(echo "$new_home" | wc -l)" = 1 ] || fail "wrr PEs have several owners: $new_home"
+[ "$(sum_stat takeovers_won 1 3 4)" = $((won_before + 1)) ] || fail "not exactly one takeover won"
+# The PE process took the new home from its H-bit keep-alive.
+await "wrr PE follows the H bit" grep -q "^home registrar now $new_home" "$dir/pe_wrr.out"
+for n in 1 3 4; do resolvable "$n" wrr || fail "r$n cannot resolve wrr after the takeover"; done
+taker=$((new_home))
+await "the wrr PEs answer the new home's H-bit keep-alives" stat_at_least adoption_acks "r$taker" 5
+kill -KILL "$r2_pid"
+
+# --- 4. kill -9 of a registrar --------------------------------------------------
+won_before=$(sum_stat takeovers_won 3 4)
+kill -KILL "$r1_pid"
+await "rr PEs re-homed" bash -c "! '$RSPCTL' dump --registrar=127.0.0.1:$(udp_of 3) | grep -q 'home=0x00000001 '"
+await_within 15 "survivors' dumps agree" dumps_agree 3 4
+for n in 3 4; do resolvable "$n" rr || fail "r$n cannot resolve rr after kill -9 of r1"; done
+[ "$(sum_stat takeovers_won 3 4)" -le $((won_before + 1)) ] || fail "r1 was taken over twice"
+
+# --- 5. a registrar restarted with the same ID rejoins ---------------------------
+mv "$dir/r1.out" "$dir/r1.killed.out"
+start_registrar 1 3 4
+await "r1 ENRP ready again" enrp_ready 1
+await_within 10 "the restarted r1 converges" dumps_agree 1 3 4
+for pool in rr wrr lu; do resolvable 1 "$pool" || fail "restarted r1 cannot resolve $pool"; done
+echo PASS
