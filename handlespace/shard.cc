@@ -187,7 +187,16 @@ void HandlespaceShard::DoExpire(ExpireCommand& c) {
 }
 
 void HandlespaceShard::DoPeerUpdate(PeerUpdateCommand& c) {
+  c.kept = false;
   if (c.action == protocol::UpdateAction::kAddPe) {
+    if (c.keep_home != 0 && c.pe.home != c.keep_home) {
+      const uint32_t slot = table_.Find(c.handle, c.pe.id);
+      if (slot != kNoSlot && table_.home(slot) == c.keep_home) {
+        c.kept = true;
+        ShardStats::Add(stats_.peer_updates_kept_own);
+        return;
+      }
+    }
     // RFC 5353 §3.3: ADD_PE creates the pool (its policy from this PE), adds
     // the PE or replaces its attributes, with the same rules as a
     // registration (RFC 5352 §3.1).

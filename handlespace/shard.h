@@ -133,11 +133,16 @@ struct PeerUpdateCommand : ShardCommand {
   // ADD_PE: the PE's timer; kNever for a PE another registrar owns (its
   // owner keeps it alive), a deadline for one that comes back to us.
   Tick expiry = kNever;
+  // ADD_PE: a PE whose home is `keep_home` now stays as it is (a resync's
+  // import does not take a PE we own, docs/decisions.md); 0: any home.
+  RegistrarId keep_home = 0;
   // Out. ADD_PE: the registration's result (previous_home tells an
   // ownership move). DEL_PE: whether the PE was there with owner pe.home and
   // is gone (a DEL_PE from an owner the PE has left changes nothing).
+  // `kept` when keep_home kept the PE.
   RegisterResult result;
   bool found = false;
+  bool kept = false;
 };
 
 // Every PE of one owner: RFC 5353 §3.5.2 takeover (the PEs of `owner`
@@ -206,6 +211,7 @@ struct AuditCommand : ShardCommand {
   X(peer_updates_added, "PEs added by a peer's ADD_PE or a handle table")                 \
   X(peer_updates_replaced, "PEs replaced by a peer's ADD_PE or a handle table")           \
   X(peer_updates_rejected, "peers' ADD_PEs the pool's rules rejected (counted, dropped)") \
+  X(peer_updates_kept_own, "imported PEs we own: kept as ours")                           \
   X(peer_deletes, "PEs removed by a peer's DEL_PE")                                       \
   X(peer_deletes_stale, "DEL_PEs for a PE unknown or with another owner (no change)")     \
   X(taken_over, "PEs whose owner changed by a takeover (RFC 5353 §3.5.2)")                \

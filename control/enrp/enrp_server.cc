@@ -572,6 +572,10 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
       job->purpose = kImport;
       job->handle.assign(entry.pool_handle.data(), entry.pool_handle.size());
       job->pe = pe;
+      // A peer's table names it home of PEs we own only after a takeover
+      // of ours that we did not hear of (a partition): ours stay ours; the
+      // PE settles it by where it registers next (docs/decisions.md).
+      job->keep_home = config_.server_id;
       // Ours before a restart: kept, with a deadline, and adopted once the
       // download is complete.
       if (pe.home == config_.server_id) {
@@ -873,7 +877,9 @@ void EnrpServer::OnShardAnswer(ShardCommand* command, Tick now) {
       std::unique_ptr<UpdateJob> job(
           static_cast<UpdateJob*>(static_cast<handlespace::PeerUpdateCommand*>(command)));
       if (job->action == protocol::UpdateAction::kAddPe) {
-        if (job->result.cause != protocol::kNoError) {
+        if (job->kept) {
+          // Ours, kept (keep_home).
+        } else if (job->result.cause != protocol::kNoError) {
           EnrpServerStats::Bump(stats_.updates_rejected);
         } else if (!job->result.added && job->result.previous_home == config_.server_id &&
                    job->pe.home != config_.server_id) {
