@@ -28,6 +28,34 @@ TEST(RegistrarConfigTest, RejectsAZeroAsapPort) {
   EXPECT_EQ(config.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// RFC 5353 §4: the ENRP thresholds default to the RFC's values.
+TEST(RegistrarConfigTest, EnrpDefaultsAreTheRfcs) {
+  RegistrarConfig config;
+  EXPECT_EQ(config.enrp_port, 9901);
+  EXPECT_EQ(config.peer_heartbeat_cycle, absl::Seconds(30));
+  EXPECT_EQ(config.max_time_last_heard, absl::Seconds(61));
+  EXPECT_EQ(config.max_time_no_response, absl::Seconds(5));
+  EXPECT_TRUE(config.enrp_peers.empty());
+}
+
+TEST(RegistrarConfigTest, RejectsBadEnrpSettingsNamingThem) {
+  RegistrarConfig config;
+  config.enrp_port = config.asap_port;
+  EXPECT_NE(config.Validate().message().find("enrp_port"), absl::string_view::npos);
+  config = RegistrarConfig();
+  config.enrp_peers = {{"registrar.example", 9899}};
+  EXPECT_NE(config.Validate().message().find("enrp_peers"), absl::string_view::npos);
+  config.enrp_peers = {{"10.0.0.1", 0}};
+  EXPECT_FALSE(config.Validate().ok());
+  config = RegistrarConfig();
+  config.max_elements_per_table_response = 0;
+  EXPECT_NE(config.Validate().message().find("max_elements_per_table_response"),
+            absl::string_view::npos);
+  config = RegistrarConfig();
+  config.max_time_no_response = absl::ZeroDuration();
+  EXPECT_NE(config.Validate().message().find("max_time_no_response"), absl::string_view::npos);
+}
+
 TEST(RegistrarConfigTest, RejectsOutOfRangeResolutionItems) {
   RegistrarConfig config;
   config.max_handle_resolution_items = 0;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "protocol/address.h"
 #include "protocol/codec.h"
 
@@ -70,6 +71,14 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   r->enrp_ = std::make_unique<EnrpServer>(config, r->shards_.get(), r->loop_.get(), r->loop_.get(),
                                           r->asap_.get());
   r->asap_->set_observer(r->enrp_.get());
+  // Stamped with the wall clock when written (seconds.milliseconds since
+  // the epoch), not the loop's tick: work done in one turn shows its cost.
+  r->enrp_->set_log([](Tick, const std::string& line) {
+    const int64_t ms = absl::ToUnixMillis(absl::Now());
+    printf("enrp: [%lld.%03lld] %s\n", static_cast<long long>(ms / 1000),
+           static_cast<long long>(ms % 1000), line.c_str());
+    fflush(stdout);
+  });
   r->loop_->set_application(r.get());
   if (r->announcer_ != nullptr) r->loop_->Watch(r->announcer_->fd(), r.get());
   return r;

@@ -437,15 +437,9 @@ void PoolTable::StoreAddresses(uint32_t slot, const protocol::PoolElement& pe) {
     dccp_service_[slot] = pe.user.dccp_service_code;
     r.flags |= Record::kDccp;
   }
-  if (pe.asap.udp_port != 0) {
-    asap_udp_port_[slot] = pe.asap.udp_port;
-    r.flags |= Record::kUdpPort;
-  } else if (r.flags & Record::kUdpPort) {
-    asap_udp_port_.erase(slot);
-    r.flags &= static_cast<uint8_t>(~Record::kUdpPort);
-  }
-  r.user_count = pe.user.addresses.size;
-  r.asap_count = pe.asap.addresses.size;
+  r.asap_udp_port = pe.asap.udp_port;
+  static_assert(protocol::kMaxTransportAddresses < 16, "address counts are nibbles");
+  r.counts = static_cast<uint8_t>(pe.user.addresses.size | pe.asap.addresses.size << 4);
   size_t bytes = 0;
   for (const protocol::IpAddress& a : pe.user.addresses.span()) {
     bytes += a.is_v4() ? 4 : 16;
@@ -531,15 +525,15 @@ protocol::PoolElement PoolTable::GetElement(uint32_t slot) const {
   pe.registration_life = r.registration_life;
   pe.user.type = static_cast<ParamType>(r.user_type);
   pe.user.port = r.user_port;
-  pe.user.use = static_cast<TransportUse>(r.user_use);
+  pe.user.use =
+      (r.flags & Record::kDataControl) ? TransportUse::kDataPlusControl : TransportUse::kDataOnly;
+  pe.asap.udp_port = r.asap_udp_port;
   pe.asap.port = r.asap_port;
   pe.policy = UnpackPolicy(pool.policy, PolicyOf(slot));
   if (ABSL_PREDICT_FALSE(r.flags & Record::kDccp)) {
     pe.user.dccp_service_code = dccp_service_.find(slot)->second;
   }
-  if (r.flags & Record::kUdpPort) {
-    pe.asap.udp_port = asap_udp_port_.find(slot)->second;
-  }
+
   if (r.flags & Record::kSpilled) {
     uint32_t idx;
     std::memcpy(&idx, r.addr, sizeof(idx));
@@ -562,10 +556,10 @@ protocol::PoolElement PoolTable::GetElement(uint32_t slot) const {
     ++i;
     return a;
   };
-  for (size_t k = 0; k < r.user_count; ++k) {
+  for (size_t k = 0; k < (r.counts & 0xfu); ++k) {
     pe.user.addresses.push_back(get());
   }
-  for (size_t k = 0; k < r.asap_count; ++k) {
+  for (size_t k = 0; k < (r.counts >> 4); ++k) {
     pe.asap.addresses.push_back(get());
   }
   return pe;
@@ -771,7 +765,8 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const protocol::PoolEl
   r.user_port = pe.user.port;
   r.asap_port = pe.asap.port;
   r.user_type = static_cast<uint8_t>(pe.user.type);
-  r.user_use = static_cast<uint8_t>(pe.user.use);
+  // RFC 5354 §3.4: 0 or 1, as the decoder checked.
+  if (pe.user.use != TransportUse::kDataOnly) r.flags |= Record::kDataControl;
   StoreAddresses(slot, pe);
   Pool& pool = pools_[p];
   ++pool.size;
@@ -800,9 +795,6 @@ void PoolTable::Remove(uint32_t slot, ElementEntry* removed) {
   FreeSpill(slot);
   if (r.flags & Record::kDpf) {
     dpf_.erase(slot);
-  }
-  if (r.flags & Record::kUdpPort) {
-    asap_udp_port_.erase(slot);
   }
   if (r.flags & Record::kDccp) {
     dccp_service_.erase(slot);
@@ -1104,7 +1096,6 @@ size_t PoolTable::MemoryBytes() const {
   // Hash maps: one control byte plus the slot per bucket (approximation).
   bytes += pool_index_.capacity() * (1 + sizeof(std::pair<std::string, uint32_t>));
   bytes += owner_index_.capacity() * (1 + sizeof(std::pair<RegistrarId, uint16_t>));
-  bytes += asap_udp_port_.capacity() * (1 + sizeof(std::pair<uint32_t, uint16_t>));
   return bytes;
 }
 

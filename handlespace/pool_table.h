@@ -228,12 +228,12 @@ class PoolTable {
 
  private:
   struct Record {
-    static constexpr uint8_t kMarked = 1;    // RFC 5353 §3.6.3 resync mark
-    static constexpr uint8_t kSpilled = 2;   // addresses in spills_
-    static constexpr uint8_t kDpf = 4;       // DPF values in dpf_
-    static constexpr uint8_t kDccp = 8;      // DCCP service code in dccp_service_
-    static constexpr uint8_t kUdpPort = 16;  // ASAP transport's UDP port in asap_udp_port_
-    static constexpr uint8_t kFree = 0x80;   // slot on the free list
+    static constexpr uint8_t kMarked = 1;        // RFC 5353 §3.6.3 resync mark
+    static constexpr uint8_t kSpilled = 2;       // addresses in spills_
+    static constexpr uint8_t kDpf = 4;           // DPF values in dpf_
+    static constexpr uint8_t kDccp = 8;          // DCCP service code in dccp_service_
+    static constexpr uint8_t kDataControl = 16;  // user transport use: data plus control
+    static constexpr uint8_t kFree = 0x80;       // slot on the free list
     uint32_t pool;
     PoolElementId id;  // next free slot while free
     uint32_t owner_prev;
@@ -244,11 +244,10 @@ class PoolTable {
     uint16_t owner;  // index into owners_
     uint16_t user_port;
     uint16_t asap_port;
-    uint8_t user_type;  // ParamType of the user transport
+    uint16_t asap_udp_port;  // SCTP over UDP (RFC 6951); 0: not known
+    uint8_t user_type;       // ParamType of the user transport
     uint8_t flags;
-    uint8_t user_use;  // TransportUse
-    uint8_t user_count;
-    uint8_t asap_count;
+    uint8_t counts;    // addresses: user (low nibble), ASAP (high nibble), each <= 8
     uint8_t v6_mask;   // bit i: inline address i is IPv6
     uint8_t addr[20];  // inline addresses, or spill index
   };
@@ -342,9 +341,6 @@ class PoolTable {
   absl::flat_hash_map<uint32_t, std::array<uint32_t, 2>> dpf_;
   // DCCP service codes (RFC 5354 §3.3), likewise rare.
   absl::flat_hash_map<uint32_t, uint32_t> dccp_service_;
-  // The UDP port of a PE's ASAP endpoint (SCTP over UDP, RFC 6951), where
-  // known: a registrar that takes the PE over calls it there.
-  absl::flat_hash_map<uint32_t, uint16_t> asap_udp_port_;
   std::vector<uint32_t> free_spills_;
   TimerWheel timers_;
   std::vector<uint32_t> fired_;  // scratch for Expire

@@ -93,7 +93,9 @@ for n in 1 2 3; do
 done
 dump 1 | grep -q '^pool=wrr pe_id=0x000000c8 home=0x00000002 sctp:127.0.0.1:7,10.0.0.2:7,10.0.0.3:7 policy="Weighted Round Robin"\[3\]' \
   || fail "the multi-address WRR PE differs: $(dump 1 | grep 'pool=wrr' | head -1)"
-[ "$(owners_of 3 rr)" = 0x00000001 ] || fail "rr PEs owned by $(owners_of 3 rr), not r1"
+for pool in rr wrr lu; do
+  [ "$(owners_of 3 "$pool" | wc -l)" = 1 ] || fail "$pool PEs have several owners: $(owners_of 3 "$pool")"
+done
 
 # --- 2. a registrar that joins late downloads everything ----------------------
 start_registrar 4 1
@@ -101,35 +103,47 @@ await "r4 ENRP ready" enrp_ready 4
 await_within 5 "r4's dump equals the others'" dumps_agree 1 2 3 4
 [ "$(live_stat downloads_completed r4)" -ge 1 ] || fail "r4 did not download"
 
+alive=(1 2 3 4)
+without() { local out=() x; for x in "${alive[@]}"; do [ "$x" = "$1" ] || out+=("$x"); done; alive=("${out[@]}"); }
+
 # --- 3. a registrar that stops answering is taken over -------------------------
-won_before=$(sum_stat takeovers_won 1 3 4)
-kill -STOP "$r2_pid"
+x=$(($(owners_of 1 wrr)))  # the home of the wrr PEs (the first to answer their hunt)
+without "$x"
+won_before=$(sum_stat takeovers_won "${alive[@]}")
+pid_var="r${x}_pid"
+kill -STOP "${!pid_var}"
 # Detection: MAX-TIME-LAST-HEARD + MAX-TIME-NO-RESPONSE (2.5 s), then the
 # arbitration; every wrr PE then has one owner among the survivors.
-await "wrr PEs re-homed" bash -c "[ \"\$('$RSPCTL' dump --registrar=127.0.0.1:$(udp_of 1) | grep -c '^pool=wrr .* home=0x00000002 ')\" = 0 ]"
-await_within 10 "survivors' dumps agree" dumps_agree 1 3 4
-new_home=$(owners_of 1 wrr)
+await "wrr PEs re-homed" bash -c "[ \"\$('$RSPCTL' dump --registrar=127.0.0.1:$(udp_of "${alive[0]}") | grep -c '^pool=wrr .* home=$(printf 0x%08x "$x") ')\" = 0 ]"
+await_within 10 "survivors' dumps agree" dumps_agree "${alive[@]}"
+new_home=$(owners_of "${alive[0]}" wrr)
 [ "$(echo "$new_home" | wc -l)" = 1 ] || fail "wrr PEs have several owners: $new_home"
-[ "$(sum_stat takeovers_won 1 3 4)" = $((won_before + 1)) ] || fail "not exactly one takeover won"
+[ "$(sum_stat takeovers_won "${alive[@]}")" = $((won_before + 1)) ] || fail "not exactly one takeover won"
 # The PE process took the new home from its H-bit keep-alive.
 await "wrr PE follows the H bit" grep -q "^home registrar now $new_home" "$dir/pe_wrr.out"
-for n in 1 3 4; do resolvable "$n" wrr || fail "r$n cannot resolve wrr after the takeover"; done
+for n in "${alive[@]}"; do resolvable "$n" wrr || fail "r$n cannot resolve wrr after the takeover"; done
 taker=$((new_home))
 await "the wrr PEs answer the new home's H-bit keep-alives" stat_at_least adoption_acks "r$taker" 5
-kill -KILL "$r2_pid"
+kill -KILL "${!pid_var}"
 
-# --- 4. kill -9 of a registrar --------------------------------------------------
-won_before=$(sum_stat takeovers_won 3 4)
-kill -KILL "$r1_pid"
-await "rr PEs re-homed" bash -c "! '$RSPCTL' dump --registrar=127.0.0.1:$(udp_of 3) | grep -q 'home=0x00000001 '"
-await_within 15 "survivors' dumps agree" dumps_agree 3 4
-for n in 3 4; do resolvable "$n" rr || fail "r$n cannot resolve rr after kill -9 of r1"; done
-[ "$(sum_stat takeovers_won 3 4)" -le $((won_before + 1)) ] || fail "r1 was taken over twice"
+# --- 4. kill -9 of a registrar (the wrr PEs' new home) ---------------------------
+y=$taker
+without "$y"
+won_before=$(sum_stat takeovers_won "${alive[@]}")
+pid_var="r${y}_pid"
+kill -KILL "${!pid_var}"
+await "PEs of r$y re-homed" bash -c "! '$RSPCTL' dump --registrar=127.0.0.1:$(udp_of "${alive[0]}") | grep -q 'home=$(printf 0x%08x "$y") '"
+await_within 15 "survivors' dumps agree" dumps_agree "${alive[@]}"
+for n in "${alive[@]}"; do
+  for pool in rr wrr lu; do resolvable "$n" "$pool" || fail "r$n cannot resolve $pool after kill -9 of r$y"; done
+done
+[ "$(sum_stat takeovers_won "${alive[@]}")" -le $((won_before + 1)) ] || fail "r$y was taken over twice"
 
 # --- 5. a registrar restarted with the same ID rejoins ---------------------------
-mv "$dir/r1.out" "$dir/r1.killed.out"
-start_registrar 1 3 4
-await "r1 ENRP ready again" enrp_ready 1
-await_within 10 "the restarted r1 converges" dumps_agree 1 3 4
-for pool in rr wrr lu; do resolvable 1 "$pool" || fail "restarted r1 cannot resolve $pool"; done
+mv "$dir/r$y.out" "$dir/r$y.killed.out"
+start_registrar "$y" "${alive[@]}"
+alive+=("$y")
+await "r$y ENRP ready again" enrp_ready "$y"
+await_within 10 "the restarted r$y converges" dumps_agree "${alive[@]}"
+for pool in rr wrr lu; do resolvable "$y" "$pool" || fail "restarted r$y cannot resolve $pool"; done
 echo PASS

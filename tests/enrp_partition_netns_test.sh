@@ -75,7 +75,9 @@ for n in 1 2 3; do await "r$n ENRP ready" stat_is enrp_ready "r$n" 1; done
 # Each pool's PEs at one registrar (a hunt over several takes whichever
 # answers first); they learn of others from the H bit only.
 for n in 1 2 3; do
-  on_pe_host "$RSPCTL" register --registrar="10.78.0.$n:9899" --pool="p$n" --count=5 --pe_id=$((n * 100)) \
+  # ip netns exec execs: $! is rspctl itself, which kill_spawned reaches.
+  ip netns exec "$tag-100" "$RSPCTL" register --registrar="10.78.0.$n:9899" --pool="p$n" --count=5 \
+    --pe_id=$((n * 100)) \
     --lifetime=30 >"$dir/pe$n.out" 2>&1 &
   pids+=("$!")
 done

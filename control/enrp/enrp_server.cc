@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/str_format.h"
 #include "handlespace/pe_checksum.h"
+#include "protocol/address.h"
 #include "protocol/pool_element_codec.h"
 
 namespace rspd::control {
@@ -100,15 +102,19 @@ EnrpServer::Peer* EnrpServer::Learn(const InboundMessage& in, RegistrarId id, Ti
   peer.state = PeerState::kActive;
   peer.last_heard = now;
   EnrpServerStats::Bump(stats_.peers_added);
+  Log(now,
+      absl::StrFormat("peer 0x%08x at %s", id, protocol::JoinHostPort(peer.ip, peer.udp_port)));
   return &peer;
 }
 
 void EnrpServer::RemovePeer(RegistrarId id) {
   peers_.erase(id);
   table_sessions_.erase(id);
+  // A peer gone is no ACK to wait for: the takeover completes at the next
+  // timer if it was the last.
   if (takeover_acks_pending_.erase(id) != 0 && takeover_acks_pending_.empty() &&
       takeover_target_ != 0) {
-    takeover_deadline_ = 0;  // the takeover completes at the next timer
+    takeover_deadline_ = 0;
   }
 }
 
@@ -434,12 +440,25 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
   }
   if (it == table_sessions_.end()) it = table_sessions_.emplace(key, TableSession()).first;
   TableSession& session = it->second;
-  if (session.busy) return;  // a repeated request while its chunk is read
-  if (session.done || session.own_only != own_only) session = TableSession();
+  if (session.own_only != own_only) session = TableSession();  // another download
   session.own_only = own_only;
   session.last = now;
   if (peer == nullptr) session.tool = in.from;
-  ReadChunk(key, session);
+  if (!session.ready.empty()) {
+    // Read ahead while the last response travelled: it goes at once, and
+    // the one after it is read now.
+    const std::vector<uint8_t> bytes = std::move(session.ready);
+    const bool more = session.ready_more;
+    session.ready.clear();
+    if (!SendChunk(key, session, bytes) || !more) {
+      table_sessions_.erase(it);
+      return;
+    }
+    ReadChunk(key, session);
+    return;
+  }
+  session.waiting = true;
+  if (!session.busy) ReadChunk(key, session);
 }
 
 void EnrpServer::ReadChunk(uint64_t key, TableSession& session) {
@@ -499,9 +518,30 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
     more = session.shard < shards;
   }
   const size_t n = protocol::FinishMessage(w);
-  if (n == 0) return;
+  if (n == 0) {
+    table_sessions_.erase(it);
+    return;
+  }
   buffer[1] = more ? protocol::kFlagMoreToSend : 0;  // §2.3: M while more follow
-  const auto bytes = absl::MakeConstSpan(buffer.data(), n);
+  buffer.resize(n);
+  EnrpServerStats::Bump(stats_.table_pes_sent, included);
+  if (!session.waiting) {
+    // Read ahead (§3.2.3 is one response per request): kept for the next.
+    session.ready = std::move(buffer);
+    session.ready_more = more;
+    return;
+  }
+  session.waiting = false;
+  if (!SendChunk(key, session, buffer) || !more) {
+    table_sessions_.erase(it);
+    return;
+  }
+  ReadChunk(key, session);  // the next chunk, read while this one travels
+}
+
+bool EnrpServer::SendChunk(uint64_t key, const TableSession& session,
+                           absl::Span<const uint8_t> bytes) {
+  const RegistrarId receiver = key >> 63 ? 0 : static_cast<RegistrarId>(key);
   bool sent;
   if (receiver != 0) {
     Peer* peer = FindPeer(receiver);
@@ -509,11 +549,8 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
   } else {
     sent = sender_->Send(session.tool, config_.enrp_port, protocol::kEnrpPpid, bytes);
   }
-  if (sent) {
-    EnrpServerStats::Bump(stats_.table_responses_sent);
-    EnrpServerStats::Bump(stats_.table_pes_sent, included);
-  }
-  if (!more || !sent) table_sessions_.erase(it);
+  if (sent) EnrpServerStats::Bump(stats_.table_responses_sent);
+  return sent;
 }
 
 // ---- handle table: downloading (§3.2.2, §3.6.3) -------------------------------------
@@ -525,6 +562,8 @@ void EnrpServer::StartDownload(RegistrarId from, bool resync, Tick now) {
   download_.active = true;
   download_.resync = resync;
   download_.from = from;
+  download_started_ = now;
+  download_pes_ = 0;
   if (resync) {
     // §3.6.3 step 1: mark its PEs; the import unmarks what is still there.
     EnrpServerStats::Bump(stats_.resyncs);
@@ -546,9 +585,23 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
     return;
   }
   if (m.flags & protocol::kFlagTableReject) {
+    if (!download_.resync && peer.id < config_.server_id) {
+      // Registrars that start together would reject each other until the
+      // mentor discovery timeout: of two, the higher server ID serves at
+      // once, and the other downloads from it (docs/decisions.md).
+      download_ = Download();
+      ready_ = true;
+      Log(now, absl::StrFormat("mentor 0x%08x is starting too: serving (the higher server ID)",
+                               peer.id));
+      return;
+    }
     FailDownload(now);
     return;
   }
+  // §3.2.3: the next chunk is asked for first, so that the mentor reads it
+  // while this one is imported.
+  const bool more = (m.flags & protocol::kFlagMoreToSend) != 0;
+  if (more) RequestChunk(peer, now);
   const Tick adopted_expiry = now + static_cast<Tick>(Millis(config_.adopted_pe_timeout));
   for (const protocol::PoolEntry& entry : m.pool_entries) {
     if (entry.pool_handle.empty() || entry.pool_handle.size() > protocol::kMaxPoolHandleSize) {
@@ -557,6 +610,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
     }
     for (const protocol::PoolElementView& view : entry.elements) {
       EnrpServerStats::Bump(stats_.table_pes_received);
+      ++download_pes_;
       protocol::PoolElement pe;
       if (protocol::PoolElementFromView(view, &pe) != protocol::kNoError) {
         EnrpServerStats::Bump(stats_.updates_refused);
@@ -586,10 +640,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
       Submit(shards_->ShardFor(job->handle), job);
     }
   }
-  if (m.flags & protocol::kFlagMoreToSend) {
-    RequestChunk(peer, now);
-    return;
-  }
+  if (more || !download_.active) return;
   download_.last_chunk = true;
   if (download_.imports_in_flight == 0) FinishDownload(now);
 }
@@ -598,6 +649,9 @@ void EnrpServer::FinishDownload(Tick now) {
   EnrpServerStats::Bump(stats_.downloads_completed);
   const Download done = download_;
   download_ = Download();
+  Log(now, absl::StrFormat("%s 0x%08x: %u PEs in %u ms",
+                           done.resync ? "resync of" : "download from mentor", done.from,
+                           download_pes_, now - download_started_));
   if (done.resync) {
     // §3.6.3 step 5: what the peer did not send is gone.
     SubmitToAllShards(handlespace::OwnerCommand::Op::kSweep, done.from, 0, handlespace::kNever,
@@ -618,6 +672,8 @@ void EnrpServer::FinishDownload(Tick now) {
 
 void EnrpServer::FailDownload(Tick now) {
   EnrpServerStats::Bump(stats_.downloads_failed);
+  Log(now, absl::StrFormat("download from 0x%08x %s", download_.from,
+                           now >= download_.deadline ? "timed out" : "rejected"));
   const Download failed = download_;
   download_ = Download();
   // §3.2.2.2: another mentor, or this one again, a little later. A resync
@@ -634,6 +690,7 @@ void EnrpServer::FailDownload(Tick now) {
 void EnrpServer::StartTakeover(Peer& target, Tick now) {
   EnrpServerStats::Bump(stats_.takeovers_started);
   takeover_target_ = target.id;
+  takeover_started_ = now;
   target.state = PeerState::kTakingOver;
   takeover_acks_pending_.clear();
   for (auto& [id, peer] : peers_) {
@@ -651,6 +708,7 @@ void EnrpServer::StartTakeover(Peer& target, Tick now) {
 
 void EnrpServer::AbortTakeover() {
   EnrpServerStats::Bump(stats_.takeovers_aborted);
+  Log(takeover_started_, absl::StrFormat("takeover of 0x%08x aborted", takeover_target_));
   if (Peer* target = FindPeer(takeover_target_)) {
     target->state = PeerState::kActive;
   }
@@ -663,8 +721,10 @@ void EnrpServer::WinTakeover(Tick now) {
   takeover_target_ = 0;
   takeover_acks_pending_.clear();
   EnrpServerStats::Bump(stats_.takeovers_won);
-  peers_.erase(target);
-  table_sessions_.erase(target);
+  takeover_logged_ = target;
+  takeover_pes_ = 0;
+  Log(now, absl::StrFormat("takeover of 0x%08x won in %u ms", target, now - takeover_started_));
+  RemovePeer(target);
   // §3.5.2: TAKEOVER_SERVER to the peers; the target's PEs become ours,
   // each until it answers our H-bit keep-alive and registers again.
   for (auto& [id, peer] : peers_) SendTakeoverMessage(EnrpType::kTakeoverServer, target, peer);
@@ -705,6 +765,7 @@ void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
 void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
   EnrpServerStats::Bump(stats_.takeovers_by_peers);
   const RegistrarId target = m.target_id;
+  Log(now, absl::StrFormat("0x%08x took over 0x%08x", peer.id, target));
   if (target == config_.server_id) {
     // We are alive; our PEs follow whoever they answer (their H bit).
     SendPresenceToAll(now);
@@ -715,8 +776,7 @@ void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
     takeover_acks_pending_.clear();
   }
   // §3.5.2: the target's PEs are the sender's now.
-  peers_.erase(target);
-  table_sessions_.erase(target);
+  RemovePeer(target);
   SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, peer.id, handlespace::kNever,
                     kTakeOverPeer);
 }
@@ -783,8 +843,20 @@ void EnrpServer::ContinueAdoption() {
 
 void EnrpServer::OnTimer(Tick now) {
   if (download_.active && !download_.last_chunk && now >= download_.deadline) FailDownload(now);
+  if (!ready_ && !download_.active && mentor_retry_at_ != 0 && now >= mentor_retry_at_) {
+    // §3.2.2.2: a mentor rejected us (still initializing): again, with
+    // whichever peer is up.
+    mentor_retry_at_ = 0;
+    for (const auto& [id, peer] : peers_) {
+      if (peer.state == PeerState::kActive) {
+        StartDownload(id, /*resync=*/false, now);
+        break;
+      }
+    }
+  }
   if (!ready_ && !download_.active && now >= mentor_deadline_) {
     ready_ = true;  // §3.2.2.1: no mentor answered: alone
+    Log(now, "no mentor answered: serving alone");
   }
   if (now >= next_presence_) {
     next_presence_ = now + static_cast<Tick>(Millis(config_.peer_heartbeat_cycle));
@@ -824,6 +896,7 @@ void EnrpServer::OnTimer(Tick now) {
       case PeerState::kProbed:
         if (now >= peer.deadline && takeover_target_ == 0) {
           EnrpServerStats::Bump(stats_.peers_dead);
+          Log(now, absl::StrFormat("peer 0x%08x dead: no answer to a reply-required PRESENCE", id));
           StartTakeover(peer, now);
           return;  // the peer table may have changed
         }
@@ -898,7 +971,12 @@ void EnrpServer::OnShardAnswer(ShardCommand* command, Tick now) {
           static_cast<OwnerJob*>(static_cast<handlespace::OwnerCommand*>(command)));
       if (job->purpose == kTakeOverOurs) {
         EnrpServerStats::Bump(stats_.pes_taken_over, job->count);
-        if (--takeover_answers_pending_ == 0) adoption_ = Adoption{true, false, 0, 0};
+        takeover_pes_ += job->count;
+        if (--takeover_answers_pending_ == 0) {
+          adoption_ = Adoption{true, false, 0, 0};
+          Log(now, absl::StrFormat("PEs of 0x%08x ours: %u, %u ms after the takeover began",
+                                   takeover_logged_, takeover_pes_, now - takeover_started_));
+        }
       } else if (job->purpose == kSweep) {
         EnrpServerStats::Bump(stats_.pes_swept, job->count);
       }

@@ -53,6 +53,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -92,7 +93,7 @@ namespace rspd::control {
   X(table_requests_received, "HANDLE_TABLE_REQUESTs received") \
   X(table_requests_rejected, "HANDLE_TABLE_REQUESTs answered with the R bit (initializing, or too many)") \
   X(table_responses_sent, "HANDLE_TABLE_RESPONSEs sent") \
-  X(table_pes_sent, "PEs sent in HANDLE_TABLE_RESPONSEs") \
+  X(table_pes_sent, "PEs put in HANDLE_TABLE_RESPONSEs") \
   X(table_pes_received, "PEs received in HANDLE_TABLE_RESPONSEs") \
   X(downloads_completed, "handle table downloads completed (initial and resync)") \
   X(downloads_failed, "handle table downloads rejected or timed out") \
@@ -169,6 +170,12 @@ class EnrpServer final : public OwnedPeObserver {
   // The answer to one of our shard commands (command->enrp()).
   void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
 
+  // Where the server reports its events (peers up and dead, downloads,
+  // takeovers, resyncs), one line each, e.g. "takeover of 0x00000002 won:
+  // 1000000 PEs"; `now` in milliseconds. Optional.
+  using LogFn = std::function<void(Tick now, const std::string& line)>;
+  void set_log(LogFn log) { log_ = std::move(log); }
+
   // OwnedPeObserver: HANDLE_UPDATE to every peer.
   void OnOwnedPeRegistered(absl::string_view handle, const protocol::PoolElement& pe) override;
   void OnOwnedPeRemoved(absl::string_view handle, const protocol::PoolElement& pe) override;
@@ -198,8 +205,12 @@ class EnrpServer final : public OwnedPeObserver {
     bool own_only = false;
     uint32_t shard = 0;
     uint32_t cursor = 0;
-    bool busy = false;  // a chunk is being read
-    bool done = false;
+    bool busy = false;     // a chunk is being read
+    bool waiting = false;  // a request waits for that chunk
+    // The next response, read ahead while the last one travels, and whether
+    // more follow it.
+    std::vector<uint8_t> ready;
+    bool ready_more = false;
     Tick last = 0;
     dataplane::AssocRef tool;  // server ID 0: answered on this association
   };
@@ -248,6 +259,8 @@ class EnrpServer final : public OwnedPeObserver {
   // Table sessions.
   void ReadChunk(uint64_t key, TableSession& session);
   void AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tick now);
+  // Sends a response of the session; false if it could not go.
+  bool SendChunk(uint64_t key, const TableSession& session, absl::Span<const uint8_t> bytes);
   // Takeover.
   void StartTakeover(Peer& target, Tick now);
   void WinTakeover(Tick now);
@@ -292,6 +305,15 @@ class EnrpServer final : public OwnedPeObserver {
   uint16_t own_checksum_ = 0xffff;
   size_t own_count_ = 0;
   size_t in_flight_ = 0;
+  LogFn log_;
+  void Log(Tick now, const std::string& line) {
+    if (log_) log_(now, line);
+  }
+  Tick download_started_ = 0;  // for the log
+  size_t download_pes_ = 0;
+  Tick takeover_started_ = 0;
+  RegistrarId takeover_logged_ = 0;
+  size_t takeover_pes_ = 0;
   EnrpServerStats stats_;
 };
 

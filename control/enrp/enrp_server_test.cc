@@ -1,0 +1,253 @@
+// The ENRP server's state machine on an inline shard, message by message:
+// takeover arbitration (RFC 5353 §3.5.1), the takeover itself (§3.5.2),
+// handle table paging (§3.2.3), and updates from peers (§3.3).
+
+#include "control/enrp/enrp_server.h"
+
+#include <utility>
+#include <vector>
+
+#include "control/asap/asap_server.h"
+#include "dataplane/shard_executor.h"
+#include "gtest/gtest.h"
+#include "protocol/pool_element_codec.h"
+
+namespace rspd::control {
+namespace {
+
+using protocol::EnrpType;
+using protocol::Message;
+
+// Keeps what the server sends: (to the peer at UDP port, bytes).
+class Recorder final : public dataplane::MessageSender, public dataplane::AddressedSender {
+ public:
+  bool Send(const dataplane::AssocRef&, uint16_t, uint32_t, absl::Span<const uint8_t> m) override {
+    sent.emplace_back(0, std::vector<uint8_t>(m.begin(), m.end()));
+    return true;
+  }
+  bool SendTo(const protocol::IpAddress&, uint16_t udp_port, uint16_t, uint16_t, uint32_t,
+              absl::Span<const uint8_t> m) override {
+    sent.emplace_back(udp_port, std::vector<uint8_t>(m.begin(), m.end()));
+    return true;
+  }
+  // The ENRP messages of `type` sent to the peer at `udp_port` (0: any).
+  std::vector<Message> Of(EnrpType type, uint16_t udp_port = 0) {
+    std::vector<Message> out;
+    for (const auto& [port, bytes] : sent) {
+      Message m;
+      protocol::DecodeError e;
+      if ((udp_port == 0 || port == udp_port) &&
+          protocol::DecodeMessage(protocol::Protocol::kEnrp, bytes, &m, &e) &&
+          m.type == static_cast<uint8_t>(type)) {
+        out.push_back(m);
+      }
+    }
+    return out;
+  }
+  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> sent;
+};
+
+class EnrpServerTest : public ::testing::Test {
+ protected:
+  static constexpr uint32_t kSelf = 5;
+
+  EnrpServerTest()
+      : shards_({}),
+        asap_(Config(), &shards_, &out_, nullptr, &out_),
+        enrp_(Config(), &shards_, &out_, &out_, &asap_) {
+    asap_.set_observer(&enrp_);
+    enrp_.Start(9899, now_);
+  }
+
+  static RegistrarConfig Config() {
+    RegistrarConfig config;
+    config.server_id = kSelf;
+    config.max_elements_per_table_response = 4;
+    config.max_time_last_heard = absl::Seconds(2);
+    config.max_time_no_response = absl::Seconds(1);
+    config.takeover_expiry = absl::Seconds(3);
+    return config;
+  }
+
+  // A message from peer `id` (at UDP port 10000 + id).
+  void From(uint32_t id, Message m) {
+    m.protocol = protocol::Protocol::kEnrp;
+    m.sender_id = id;
+    const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(m);
+    dataplane::InboundMessage in;
+    static int peers[16];
+    in.from = {&peers[id % 16], id};
+    in.local_port = protocol::kEnrpPort;
+    in.remote_port = protocol::kEnrpPort;
+    in.remote_ip = *protocol::IpAddress::Parse("127.0.0.1");
+    in.remote_udp_port = static_cast<uint16_t>(10000 + id);
+    in.ppid = protocol::kEnrpPpid;
+    in.data = bytes;
+    Message decoded;
+    protocol::DecodeError error;
+    ASSERT_TRUE(protocol::DecodeMessage(protocol::Protocol::kEnrp, bytes, &decoded, &error));
+    enrp_.OnMessage(in, decoded, now_);
+    Collect();
+  }
+  static Message Of(EnrpType type, uint32_t target = 0) {
+    Message m;
+    m.type = static_cast<uint8_t>(type);
+    m.target_id = target;
+    return m;
+  }
+  void Collect() {
+    while (shards_.Collect([this](handlespace::ShardCommand* c) {
+      if (c->enrp()) {
+        enrp_.OnShardAnswer(c, now_);
+      } else {
+        asap_.OnShardAnswer(c, now_);
+      }
+    }) != 0) {
+    }
+  }
+  void Advance(int64_t millis) {
+    for (int64_t t = 0; t < millis; t += 10) {
+      now_ += 10;
+      enrp_.OnTimer(now_);
+      asap_.OnTimer(now_);
+      Collect();
+    }
+  }
+  void AddPes(uint32_t owner, uint32_t first, uint32_t count, const std::string& pool = "p") {
+    for (uint32_t i = 0; i < count; ++i) {
+      protocol::PoolElement pe;
+      pe.id = first + i;
+      pe.home = owner;
+      pe.user.type = protocol::ParamType::kSctpTransport;
+      pe.user.port = 7;
+      pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+      pe.asap.port = 4000;
+      pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+      Message m = Of(EnrpType::kHandleUpdate);
+      m.update_action = protocol::UpdateAction::kAddPe;
+      m.has_pool_handle = true;
+      m.pool_handle = pool;
+      m.has_pool_element = true;
+      m.pool_element = protocol::ViewOf(pe);
+      From(owner, m);
+    }
+  }
+  size_t OwnedBy(uint32_t owner) const { return shards_.shard(0).table().OwnedCount(owner); }
+
+  uint64_t now_ = 1000;
+  Recorder out_;
+  dataplane::ShardExecutor shards_;
+  AsapServer asap_;
+  EnrpServer enrp_;
+};
+
+TEST_F(EnrpServerTest, PeersUpdatesAreAppliedAndOnlyForTheirOwnPes) {
+  AddPes(2, 100, 3);
+  EXPECT_EQ(OwnedBy(2), 3u);
+  // A peer cannot announce another's PE, nor one of ours.
+  AddPes(3, 100, 1);  // pe.home = 3 is the sender: a move of PE 100 to 3
+  EXPECT_EQ(OwnedBy(2), 2u);
+  EXPECT_EQ(OwnedBy(3), 1u);
+  Message del = Of(EnrpType::kHandleUpdate);
+  del.update_action = protocol::UpdateAction::kDelPe;
+  protocol::PoolElement pe;
+  pe.id = 100;
+  pe.home = 2;  // its old owner's DEL_PE comes late: PE 100 is 3's now
+  pe.user.type = protocol::ParamType::kSctpTransport;
+  pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+  del.has_pool_handle = true;
+  del.pool_handle = "p";
+  del.has_pool_element = true;
+  del.pool_element = protocol::ViewOf(pe);
+  From(2, del);
+  EXPECT_EQ(OwnedBy(3), 1u) << "a DEL_PE from an owner the PE left removed it";
+  EXPECT_EQ(enrp_.stats().updates_refused.load(), 0u);
+  From(4, del);  // names home 2, sent by 4
+  EXPECT_EQ(enrp_.stats().updates_refused.load(), 1u);
+}
+
+// RFC 5353 §3.5.1: two initiators; the higher server ID goes on.
+TEST_F(EnrpServerTest, CompetingTakeoversTheHigherServerIdWins) {
+  AddPes(2, 100, 5);
+  From(7, Of(EnrpType::kPresence));
+  From(3, Of(EnrpType::kPresence));
+  // Peer 2 falls silent; 3 and 7 keep talking.
+  for (int i = 0; i < 8; ++i) {
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+    From(3, Of(EnrpType::kPresence));
+  }
+  ASSERT_EQ(enrp_.stats().takeovers_started.load(), 1u);
+  EXPECT_EQ(out_.Of(EnrpType::kInitTakeover, 10002).size(), 1u) << "the target gets it too";
+  // A lower initiator (3) is ignored: no ACK to it.
+  From(3, Of(EnrpType::kInitTakeover, 2));
+  EXPECT_TRUE(out_.Of(EnrpType::kInitTakeoverAck, 10003).empty());
+  // A higher one (7): we give up and acknowledge.
+  From(7, Of(EnrpType::kInitTakeover, 2));
+  EXPECT_EQ(out_.Of(EnrpType::kInitTakeoverAck, 10007).size(), 1u);
+  EXPECT_EQ(enrp_.stats().takeovers_aborted.load(), 1u);
+  // The winner's TAKEOVER_SERVER: the PEs are 7's, here too.
+  From(7, Of(EnrpType::kTakeoverServer, 2));
+  EXPECT_EQ(OwnedBy(7), 5u);
+  EXPECT_EQ(OwnedBy(2), 0u);
+  EXPECT_EQ(OwnedBy(kSelf), 0u);
+  EXPECT_EQ(enrp_.peers().count(2), 0u);
+  Advance(5000);
+  EXPECT_EQ(enrp_.stats().takeovers_won.load(), 0u);
+}
+
+TEST_F(EnrpServerTest, TakeoverWithEveryAckMakesThePesOursAndTellsThePeers) {
+  AddPes(2, 100, 5);
+  From(7, Of(EnrpType::kPresence));
+  for (int i = 0; i < 8 && enrp_.stats().takeovers_started.load() == 0; ++i) {
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+  }
+  ASSERT_EQ(enrp_.stats().takeovers_started.load(), 1u);
+  From(7, Of(EnrpType::kInitTakeoverAck, 2));
+  EXPECT_EQ(enrp_.stats().takeovers_won.load(), 1u);
+  EXPECT_EQ(out_.Of(EnrpType::kTakeoverServer, 10007).size(), 1u);
+  EXPECT_EQ(OwnedBy(kSelf), 5u);
+  EXPECT_EQ(enrp_.stats().pes_taken_over.load(), 5u);
+  // Each taken PE is sent an H-bit keep-alive (paced, within a tick here).
+  Advance(100);
+  EXPECT_EQ(asap_.stats().adoption_keep_alives_sent.load(), 5u);
+}
+
+// RFC 5353 §3.5.1: the target speaking aborts the takeover.
+TEST_F(EnrpServerTest, TheTargetsPresenceAbortsTheTakeover) {
+  AddPes(2, 100, 2);
+  From(7, Of(EnrpType::kPresence));
+  for (int i = 0; i < 8 && enrp_.stats().takeovers_started.load() == 0; ++i) {
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+  }
+  ASSERT_EQ(enrp_.stats().takeovers_started.load(), 1u);
+  From(2, Of(EnrpType::kPresence));
+  EXPECT_EQ(enrp_.stats().takeovers_aborted.load(), 1u);
+  From(7, Of(EnrpType::kInitTakeoverAck, 2));
+  EXPECT_EQ(enrp_.stats().takeovers_won.load(), 0u);
+  EXPECT_EQ(OwnedBy(2), 2u);
+}
+
+// RFC 5353 §3.2.3: one chunk per request, M while more follow, every PE once.
+TEST_F(EnrpServerTest, HandleTableIsServedInChunksWithTheMoreBit) {
+  AddPes(2, 100, 10);
+  std::vector<uint32_t> ids;
+  for (int request = 0; request < 5; ++request) {
+    out_.sent.clear();
+    From(9, Of(EnrpType::kHandleTableRequest));
+    std::vector<Message> responses = out_.Of(EnrpType::kHandleTableResponse, 10009);
+    ASSERT_EQ(responses.size(), 1u) << "request " << request;
+    for (const protocol::PoolEntry& entry : responses[0].pool_entries) {
+      for (const protocol::PoolElementView& pe : entry.elements) ids.push_back(pe.pe_id);
+    }
+    if (!(responses[0].flags & protocol::kFlagMoreToSend)) break;
+  }
+  std::sort(ids.begin(), ids.end());
+  ASSERT_EQ(ids.size(), 10u);
+  for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(ids[i], 100 + i);
+}
+
+}  // namespace
+}  // namespace rspd::control
