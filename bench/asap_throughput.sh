@@ -27,7 +27,7 @@ start_rspd() {  # [bin dir]
   # shellcheck disable=SC2086 # RSPD_FLAGS is a list of flags
   # The per-association rate limits are lifted: this measures the path, and
   # one association here asks for far more than their defaults.
-  "$bin/rspd" --bind_address=127.0.0.1 --announce_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
+  "$bin/rspd" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --udp_port=0 --keep_alive_interval=1h --print_stats=false \
     --max_registrations_per_second=0 --max_resolutions_per_second=0 \
     ${RSPD_FLAGS:-} >"$dir/server.out" 2>&1 &
   server=$!

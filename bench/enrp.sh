@@ -44,7 +44,7 @@ stamp() { sed -nE "s/^enrp: \[([0-9]+)\.([0-9]{3})\] $2.*/\1\2/p" "$1" | head -1
 rspd() {  # NAME ID UDP_PORT [flags]
   local name="$1" id="$2" port="$3"
   shift 3
-  "$bin/tools/rspd" --bind_address=127.0.0.1 --announce_group= --server_id="$id" \
+  "$bin/tools/rspd" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$id" \
     --udp_port="$port" --asap_port=$((3860 + id)) --print_stats=false \
     --peer_heartbeat_cycle=500ms --max_time_last_heard=1s --max_time_no_response=1s \
     --max_pool_elements=3000000 --max_pes_per_pool=100000 "$@" >"$dir/$name.out" 2>&1 &

@@ -42,7 +42,7 @@ run() {  # rspd associations -> "rate drops shed deferred lost"
   if "$rspd" --helpfull 2>&1 | grep -e '--max_associations' >/dev/null; then
     caps=(--max_associations=20000 --max_peers=20000)
   fi
-  "$rspd" --bind_address=127.0.0.1 --udp_port=0 --announce_group= --keep_alive_interval=1s \
+  "$rspd" --bind_address=127.0.0.1 --udp_port=0 --announce_group= --enrp_multicast_group= --keep_alive_interval=1s \
     --keep_alive_timeout=2s "${caps[@]}" >"$dir/rspd.out" 2>&1 &
   local server=$!
   until grep -q '^ready' "$dir/rspd.out"; do sleep 0.05; done

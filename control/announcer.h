@@ -32,6 +32,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "control/config.h"
+#include "control/multicast_channel.h"
 
 namespace rspd::control {
 
@@ -77,19 +78,17 @@ class ServerAnnouncer {
                                                                  std::string* why_off);
   ~ServerAnnouncer();
 
-  int fd() const { return fd_; }
+  int fd() const { return channel_->fd(); }
   void OnReadable(Tick now);
   void OnTimer(Tick now);
 
   const AnnouncerStats& stats() const { return stats_; }
 
  private:
-  ServerAnnouncer(const RegistrarConfig& config, int fd);
+  ServerAnnouncer(const RegistrarConfig& config, std::unique_ptr<MulticastChannel> channel);
 
   RegistrarConfig config_;
-  int fd_;
-  sockaddr_storage group_{};  // destination: group and port (IPv6: with scope)
-  socklen_t group_length_ = 0;
+  std::unique_ptr<MulticastChannel> channel_;
   std::vector<uint8_t> message_;
   absl::flat_hash_map<uint32_t, Tick> others_;  // server ID -> last heard
   Tick next_ = 0;

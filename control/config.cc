@@ -41,6 +41,10 @@ absl::Status RegistrarConfig::Validate() const {
                        protocol::JoinHostPort(peer.host, peer.udp_port), "'"));
     }
   }
+  if (!enrp_multicast_group.empty() && !IsMulticastGroup(enrp_multicast_group)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "enrp_multicast_group: not an IPv4 or IPv6 multicast group: '", enrp_multicast_group, "'"));
+  }
   if (max_elements_per_table_response < 1 || max_elements_per_table_response > 4096) {
     return absl::InvalidArgumentError(
         absl::StrCat("max_elements_per_table_response must be in [1, 4096], got ",
@@ -160,6 +164,10 @@ std::string DescribeConfig(const RegistrarConfig& c) {
     absl::StrAppend(&peers, peers.empty() ? "" : ",", protocol::JoinHostPort(p.host, p.udp_port));
   }
   line("enrp_peers", peers.empty() ? std::string("none (alone until a peer calls)") : peers);
+  line("enrp_multicast",
+       c.enrp_multicast_group.empty()
+           ? std::string("off")
+           : protocol::JoinHostPort(c.enrp_multicast_group, c.enrp_multicast_port));
   line("shard_lcores", c.shard_lcores);
   line("max_handle_resolution_items", c.max_handle_resolution_items);
   line("max_bad_pe_reports", c.max_bad_pe_reports);

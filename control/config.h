@@ -96,6 +96,13 @@ struct RegistrarConfig {
     uint16_t udp_port = 9899;
   };
   std::vector<PeerAddress> enrp_peers;
+  // ENRP PRESENCE over multicast (RSPLIB's 239.0.0.51:9901; RFC 5353 names
+  // no group, docs/decisions.md): every PEER-HEARTBEAT-CYCLE, and servers
+  // heard there are called like static peers. Empty disables it; on only
+  // where a route to the group exists, with --announce_ttl. Its family must
+  // be bind_address's (IPv6: e.g. ff05::134).
+  std::string enrp_multicast_group = "239.0.0.51";
+  uint16_t enrp_multicast_port = 9901;
   // RFC 5353 §4 thresholds, with the RFC's defaults.
   absl::Duration peer_heartbeat_cycle = absl::Seconds(30);  // PEER-HEARTBEAT-CYCLE
   absl::Duration max_time_last_heard = absl::Seconds(61);   // MAX-TIME-LAST-HEARD

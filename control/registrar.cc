@@ -48,6 +48,15 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         "to ", protocol::JoinHostPort(config.announce_group, config.announce_port), " every ",
         absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
+  absl::StatusOr<std::unique_ptr<MulticastChannel>> enrp_multicast = MulticastChannel::Open(
+      config.enrp_multicast_group, config.enrp_multicast_port, config.bind_address,
+      config.announce_ttl, "enrp_multicast_group", &r->enrp_multicast_status_);
+  if (!enrp_multicast.ok()) return enrp_multicast.status();
+  r->enrp_multicast_ = std::move(*enrp_multicast);
+  if (r->enrp_multicast_ != nullptr) {
+    r->enrp_multicast_status_ =
+        protocol::JoinHostPort(config.enrp_multicast_group, config.enrp_multicast_port);
+  }
   dataplane::IoLoop::Options loop_options;
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
   sctp.listen_ports = {config.asap_port, config.enrp_port};
@@ -81,6 +90,12 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   });
   r->loop_->set_application(r.get());
   if (r->announcer_ != nullptr) r->loop_->Watch(r->announcer_->fd(), r.get());
+  if (r->enrp_multicast_ != nullptr) {
+    r->loop_->Watch(r->enrp_multicast_->fd(), r.get());
+    MulticastChannel* channel = r->enrp_multicast_.get();
+    r->enrp_->set_multicast(
+        [channel](absl::Span<const uint8_t> presence) { channel->Send(presence); });
+  }
   return r;
 }
 
@@ -149,6 +164,25 @@ void Registrar::OnInputDone(Tick now) {
     shards_busy_seen_ = busy;
     loop_->overload().Raise(dataplane::OverloadMonitor::kShardsBusy, now);
   }
+}
+
+void Registrar::OnReadable(Tick now) {
+  if (announcer_ != nullptr) announcer_->OnReadable(now);
+  if (enrp_multicast_ == nullptr) return;
+  uint8_t buffer[2048];
+  // Bounded per call: a flood of datagrams cannot hold the loop.
+  for (int i = 0; i < 64; ++i) {
+    protocol::IpAddress from;
+    const size_t n = enrp_multicast_->Receive(absl::MakeSpan(buffer), &from);
+    if (n == 0) break;
+    protocol::Message m;
+    protocol::DecodeError error;
+    if (protocol::DecodeMessage(protocol::Protocol::kEnrp, absl::MakeConstSpan(buffer, n), &m,
+                                &error)) {
+      enrp_->OnMulticastPresence(from, m, now);
+    }
+  }
+  if (!shards_->threaded()) CollectAnswers(now);
 }
 
 void Registrar::OnTick(Tick now) {

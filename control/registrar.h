@@ -31,6 +31,7 @@
 #include "control/asap/asap_server.h"
 #include "control/config.h"
 #include "control/enrp/enrp_server.h"
+#include "control/multicast_channel.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/shard_executor.h"
 #include "dataplane/udp_socket_io.h"
@@ -70,6 +71,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   const RegistrarConfig& config() const { return config_; }
   // "to GROUP:PORT every ..." or why announces are off.
   const std::string& announce_status() const { return announce_status_; }
+  // "GROUP:PORT" or why ENRP's multicast PRESENCE is off.
+  const std::string& enrp_multicast_status() const { return enrp_multicast_status_; }
 
   void Run();
   void RequestStop() { loop_->RequestStop(); }
@@ -98,8 +101,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void OnTick(Tick now) override;
   bool Busy() const override { return shards_->in_flight() != 0; }
   bool IsPriority(const void* peer) const override { return asap_->HoldsPes(peer); }
-  // dataplane::IoLoop::Watcher: the announcer's socket.
-  void OnReadable(Tick now) override { announcer_->OnReadable(now); }
+  // dataplane::IoLoop::Watcher: the announcer's and ENRP's multicast sockets.
+  void OnReadable(Tick now) override;
 
   RegistrarConfig config_;
   uint16_t udp_port_ = 0;
@@ -115,6 +118,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   bool enrp_started_ = false;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;
+  std::unique_ptr<MulticastChannel> enrp_multicast_;
+  std::string enrp_multicast_status_;
   uint64_t shards_busy_seen_ = 0;
   RegistrarStats stats_;
   std::atomic<bool> stats_requested_{false};

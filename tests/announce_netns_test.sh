@@ -43,6 +43,12 @@ home=$(in_ns "$RSPCTL" resolve --registrar=127.0.0.1:9899 --pool=heard 2>/dev/nu
   sed -n 's/.*home=\(0x[0-9a-f]*\).*/\1/p')
 [ "$home" = "0x000000a1" ] || fail "PE not at registrar a: home=$home, $(cat "$dir/pe.out" "$dir/pe.err")"
 
+# ENRP PRESENCE over multicast (239.0.0.51:9901, in 224.0.0.0/4): with no
+# static peer, b learned of a there and called it; they are peers.
+await "b peers with a, heard on the ENRP multicast group" bash -c \
+  "ip netns exec '$ns' '$RSPCTL' peers --registrar=127.0.0.1:9898 | grep -q '^peer  *0x000000a1 '"
+grep -q '^  enrp multicast 239.0.0.51:9901' "$dir/b.out" || fail "$(grep 'enrp multicast' "$dir/b.out")"
+
 kill -INT "$rspd_a" "$rspd_b"
 wait "$rspd_a" || true
 wait "$rspd_b" || true

@@ -39,7 +39,7 @@ start_registrar() {
   local n="$1" peers=""
   shift
   for p in "$@"; do peers+="${peers:+,}127.0.0.1:$(udp_of "$p")"; done
-  "$RSPD" --bind_address=127.0.0.1 --announce_group= --server_id="$n" --udp_port="$(udp_of "$n")" \
+  "$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$n" --udp_port="$(udp_of "$n")" \
     --asap_port="$(asap_of "$n")" --enrp_peers="$peers" "${timers[@]}" >>"$dir/r$n.out" 2>&1 &
   pids+=("$!")
   printf -v "r${n}_pid" '%s' "$!"

@@ -23,11 +23,11 @@ timers=(--peer_heartbeat_cycle=500ms --max_time_last_heard=4s --max_time_no_resp
 "$RELAY" --listen_port="$relay_port" --target_port="$b_port" >"$dir/relay.out" 2>&1 &
 pids+=("$!")
 # b has no static peer; a knows b only through the relay.
-"$RSPD" --bind_address=127.0.0.1 --announce_group= --server_id=2 --udp_port="$b_port" \
+"$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id=2 --udp_port="$b_port" \
   --asap_port=3862 "${timers[@]}" >"$dir/b.out" 2>&1 &
 pids+=("$!")
 b_pid=$!
-"$RSPD" --bind_address=127.0.0.1 --announce_group= --server_id=1 --udp_port="$a_port" \
+"$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id=1 --udp_port="$a_port" \
   --asap_port=3861 --enrp_peers="127.0.0.1:$relay_port" "${timers[@]}" >"$dir/a.out" 2>&1 &
 pids+=("$!")
 a_pid=$!

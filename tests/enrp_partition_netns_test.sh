@@ -43,7 +43,7 @@ start_registrar() {  # N PEER...
   local n="$1" peers=""
   shift
   for p in "$@"; do peers+="${peers:+,}10.78.0.$p:9899"; done
-  ip netns exec "$tag-$n" "$RSPD" --bind_address="10.78.0.$n" --announce_group= --server_id="$n" \
+  ip netns exec "$tag-$n" "$RSPD" --bind_address="10.78.0.$n" --announce_group= --enrp_multicast_group= --server_id="$n" \
     --enrp_peers="$peers" "${timers[@]}" >"$dir/r$n.out" 2>&1 &
   pids+=("$!")
   printf -v "r${n}_pid" '%s' "$!"

@@ -41,7 +41,7 @@ done
 
 # Start, wait for the ready line (an event, not a sleep), stop with SIGINT.
 out="${TEST_TMPDIR:-/tmp}/rspd.out"
-coproc RSPD_PROC { exec "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id=0x2a --announce_group= 2>&1; }
+coproc RSPD_PROC { exec "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --server_id=0x2a --announce_group= --enrp_multicast_group= 2>&1; }
 pid=$RSPD_PROC_PID
 : >"$out"
 while IFS= read -r -t 30 line <&"${RSPD_PROC[0]}"; do

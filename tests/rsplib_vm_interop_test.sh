@@ -83,7 +83,7 @@ fi
 
 # `ip netns exec` execs its command: $! is rspd's PID.
 ip netns exec "$ns" "$RSPD" --bind_address="$host_ip" --udp_port="$udp_port" --asap_port="$asap_port" \
-  --announce_group= >"$dir/rspd.out" 2>&1 &
+  --announce_group= --enrp_multicast_group= >"$dir/rspd.out" 2>&1 &
 pids+=("$!")
 rspd_pid=$!
 await "rspd ready" grep -q '^ready' "$dir/rspd.out"

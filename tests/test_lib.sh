@@ -50,7 +50,7 @@ trap kill_spawned EXIT
 start_rspd() {
   local name="$1"
   shift
-  "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --announce_group= "$@" >"$dir/$name.out" 2>&1 &
+  "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --announce_group= --enrp_multicast_group= "$@" >"$dir/$name.out" 2>&1 &
   pids+=("$!")
   printf -v "${name}_pid" '%s' "$!"
   await "rspd $name ready" grep -q '^ready' "$dir/$name.out"

@@ -36,7 +36,7 @@ for h in "${reporters[@]}"; do
   ip -n "$tag-$h" link set eth0 up
 done
 
-ip netns exec "$registrar_ns" "$RSPD" --announce_group= --keep_alive_interval=500ms \
+ip netns exec "$registrar_ns" "$RSPD" --announce_group= --enrp_multicast_group= --keep_alive_interval=500ms \
   --keep_alive_timeout=1s >"$dir/rspd.out" 2>&1 &
 pids+=("$!")
 rspd_pid=$!

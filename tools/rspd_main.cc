@@ -85,6 +85,10 @@ ABSL_FLAG(int64_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353)");
 ABSL_FLAG(std::vector<std::string>, enrp_peers, {},
           "static ENRP peers, comma-separated ADDRESS:UDP_PORT of their SCTP-over-UDP endpoints "
           "(the first that answers is the mentor, RFC 5353 §3.2.2.1); none: alone");
+ABSL_FLAG(std::string, enrp_multicast_group, "239.0.0.51",
+          "multicast group for ENRP PRESENCE (RSPLIB's; an IPv6 bind address needs an IPv6 "
+          "group, e.g. ff05::134); servers heard there are called; empty disables");
+ABSL_FLAG(int64_t, enrp_multicast_port, 9901, "UDP port of the ENRP multicast group");
 ABSL_FLAG(absl::Duration, peer_heartbeat_cycle, absl::Seconds(30),
           "PEER-HEARTBEAT-CYCLE (RFC 5353 §4): PRESENCE to every peer this often");
 ABSL_FLAG(absl::Duration, max_time_last_heard, absl::Seconds(61),
@@ -130,6 +134,8 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
                   &config.udp_encapsulation_port),
            Narrow("asap_port", absl::GetFlag(FLAGS_asap_port), 1, 65535, &config.asap_port),
            Narrow("enrp_port", absl::GetFlag(FLAGS_enrp_port), 1, 65535, &config.enrp_port),
+           Narrow("enrp_multicast_port", absl::GetFlag(FLAGS_enrp_multicast_port), 1, 65535,
+                  &config.enrp_multicast_port),
            Narrow("max_elements_per_table_response",
                   absl::GetFlag(FLAGS_max_elements_per_table_response), 0, kIntMax,
                   &config.max_elements_per_table_response),
@@ -183,6 +189,7 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   config.keep_alive_timeout = absl::GetFlag(FLAGS_keep_alive_timeout);
   config.server_announce_cycle = absl::GetFlag(FLAGS_server_announce_cycle);
   config.announce_group = absl::GetFlag(FLAGS_announce_group);
+  config.enrp_multicast_group = absl::GetFlag(FLAGS_enrp_multicast_group);
   config.peer_heartbeat_cycle = absl::GetFlag(FLAGS_peer_heartbeat_cycle);
   config.max_time_last_heard = absl::GetFlag(FLAGS_max_time_last_heard);
   config.max_time_no_response = absl::GetFlag(FLAGS_max_time_no_response);
@@ -238,6 +245,7 @@ int Run() {
   printf("  sctp port %u  ENRP (PPID 12), server ID 0x%08x\n", config->enrp_port,
          config->server_id);
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
+  printf("  enrp multicast %s\n", (*registrar)->enrp_multicast_status().c_str());
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
   if (config->shard_lcores > 0 && config->shard_lcores >= cpus) {
     printf("warning: %d shard lcores on %ld CPUs share CPUs with the I/O thread\n",

@@ -49,6 +49,9 @@ constexpr size_t kMaxTableSessions = 16;
 // message length (RFC 5354 §4): a Pool Element with two full address lists
 // of IPv6 addresses and a longest pool handle stays under this.
 constexpr size_t kLargestEntry = 1024;
+// Peers at most: servers heard on the multicast group beyond it are not
+// called (a flood of forged PRESENCEs cannot grow the table).
+constexpr size_t kMaxPeers = 1024;
 // How long a starting registrar waits after a mentor rejected it (§3.2.2.2
 // "wait a few seconds and retry").
 constexpr int64_t kMentorRetryMillis = 1000;
@@ -162,6 +165,39 @@ protocol::ServerInformation EnrpServer::OwnServerInformation() const {
       protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&own_address_, 1));
   s.udp_port = own_udp_port_;
   return s;
+}
+
+void EnrpServer::OnMulticastPresence(const protocol::IpAddress& source, const Message& m,
+                                     Tick now) {
+  if (m.type != static_cast<uint8_t>(EnrpType::kPresence) || m.sender_id == 0 ||
+      m.sender_id == config_.server_id) {
+    return;  // ours looped back, or not a server's
+  }
+  EnrpServerStats::Bump(stats_.multicast_presences_heard);
+  if (Peer* peer = FindPeer(m.sender_id)) {
+    // §3.4: news of the peer; its association is what we call it on.
+    peer->last_heard = now;
+    if (peer->state == PeerState::kProbed) peer->state = PeerState::kActive;
+    return;
+  }
+  if (m.sender_id == takeover_target_ || peers_.size() >= kMaxPeers) return;
+  // A new server: called at the datagram's source, on the UDP port its
+  // Server Information names (rspd's extension; RFC 6951's 9899 without).
+  Peer peer;
+  peer.id = m.sender_id;
+  peer.ip = source;
+  peer.udp_port = m.has_server_information && m.server_information.udp_port != 0
+                      ? m.server_information.udp_port
+                      : uint16_t{9899};
+  peer.sctp_port = m.has_server_information && m.server_information.transport.port != 0
+                       ? m.server_information.transport.port
+                       : config_.enrp_port;
+  peer.last_heard = now;
+  Peer& added = peers_.emplace(peer.id, peer).first->second;
+  EnrpServerStats::Bump(stats_.peers_heard_multicast);
+  Log(now, absl::StrFormat("server 0x%08x heard on the multicast group at %s", peer.id,
+                           protocol::JoinHostPort(peer.ip, peer.udp_port)));
+  SendPresence(added, /*reply_required=*/true, now);
 }
 
 void EnrpServer::SendPresenceToAll(Tick now) {
@@ -825,6 +861,16 @@ void EnrpServer::FinishAudit(Tick now) {
     }
   }
   SendPresenceToAll(now);
+  if (multicast_) {
+    // Group-cast: Receiving Server ID 0 (RFC 5353 §2.1).
+    Message m = Header(EnrpType::kPresence, 0);
+    m.has_checksum = true;
+    m.checksum = own_checksum_;
+    m.has_server_information = true;
+    m.server_information = OwnServerInformation();
+    multicast_(protocol::EncodeMessageToVector(m));
+    EnrpServerStats::Bump(stats_.multicast_presences_sent);
+  }
 }
 
 void EnrpServer::ContinueAdoption() {

@@ -82,6 +82,9 @@ namespace rspd::control {
   X(enrp_unexpected, "responses nobody asked for, or from another than the one asked: dropped") \
   X(peers_added, "servers added to the peer table") \
   X(peers_listed, "servers learned from a LIST_RESPONSE and called") \
+  X(multicast_presences_sent, "PRESENCEs sent to the multicast group") \
+  X(multicast_presences_heard, "PRESENCEs of other servers heard on the multicast group") \
+  X(peers_heard_multicast, "servers learned from a multicast PRESENCE and called") \
   X(peers_dead, "peers found dead (MAX-TIME-NO-RESPONSE after a reply-required PRESENCE)") \
   X(peers_unreachable, "listed servers that never answered: forgotten, not taken over") \
   X(presences_sent, "PRESENCEs sent") \
@@ -166,6 +169,14 @@ class EnrpServer final : public OwnedPeObserver {
   // One decoded ENRP message (port and PPID checked by the caller).
   void OnMessage(const InboundMessage& in, const protocol::Message& m, Tick now);
   void OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error);
+  // A PRESENCE heard on the multicast channel from `source` (its
+  // datagram's source address): an unknown server is called like a static
+  // peer, a known one counts as heard.
+  void OnMulticastPresence(const protocol::IpAddress& source, const protocol::Message& m, Tick now);
+  // Where our PRESENCE goes each cycle besides the peers (the multicast
+  // channel); optional.
+  using MulticastFn = std::function<void(absl::Span<const uint8_t> presence)>;
+  void set_multicast(MulticastFn send) { multicast_ = std::move(send); }
   void OnTimer(Tick now);
   // The answer to one of our shard commands (command->enrp()).
   void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
@@ -306,6 +317,7 @@ class EnrpServer final : public OwnedPeObserver {
   size_t own_count_ = 0;
   size_t in_flight_ = 0;
   LogFn log_;
+  MulticastFn multicast_;
   void Log(Tick now, const std::string& line) {
     if (log_) log_(now, line);
   }
