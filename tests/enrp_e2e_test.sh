@@ -15,7 +15,8 @@
 #   4. kill -9 of a registrar: its PEs (client library) hunt for another
 #      registrar and re-register there, or are taken over; either way one
 #      owner per PE, everywhere, and none lost.
-#   5. A registrar restarted with the same server ID rejoins and converges.
+#   5. A registrar restarted with the same server ID rejoins and converges,
+#      and one restarted on another UDP port is reached there.
 #
 # Registrars share 127.0.0.1 and differ in UDP and ASAP ports (SCTP tells
 # associations apart by address and SCTP port only).
@@ -146,4 +147,24 @@ alive+=("$y")
 await "r$y ENRP ready again" enrp_ready "$y"
 await_within 10 "the restarted r$y converges" dumps_agree "${alive[@]}"
 for pool in rr wrr lu; do resolvable "$y" "$pool" || fail "restarted r$y cannot resolve $pool"; done
+# --- 6. ... and one restarted on another UDP port is reached there -------------
+pid_var="r${y}_pid"
+kill -KILL "${!pid_var}"
+peers=""
+for p in "${alive[@]}"; do [ "$p" = "$y" ] || peers+="${peers:+,}127.0.0.1:$(udp_of "$p")"; done
+moved=$((base + 50 + y))
+"$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$y" \
+  --udp_port="$moved" --asap_port="$(asap_of "$y")" --enrp_peers="$peers" "${timers[@]}" \
+  >"$dir/r$y.moved.out" 2>&1 &
+pids+=("$!")
+await "r$y ready on its new port" grep -q '^enrp: .*download from mentor' "$dir/r$y.moved.out"
+"$RSPCTL" register --registrar="127.0.0.1:$moved/$(asap_of "$y")" --pool=moved --count=2 --pe_id=900 \
+  --lifetime=30 >"$dir/pe_moved.out" 2>&1 &
+pids+=("$!")
+await "PEs at the moved registrar" bash -c "[ \$(grep -c '^registered' '$dir/pe_moved.out') = 2 ]"
+others=()
+for p in "${alive[@]}"; do [ "$p" = "$y" ] || others+=("$p"); done
+for n in "${others[@]}"; do
+  await "r$n learns the PEs of the moved r$y" resolvable "$n" moved
+done
 echo PASS

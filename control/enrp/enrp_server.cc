@@ -272,10 +272,33 @@ void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
   }
   Peer* peer = FindPeer(m.sender_id);
   if (peer == nullptr) {
+    if (peers_.size() >= kMaxPeers) {
+      // A flood of made-up server IDs cannot grow the table (and with it
+      // every update and takeover).
+      EnrpServerStats::Bump(stats_.peers_refused);
+      return;
+    }
     // §3.4.1: a message of any type from an unknown server adds it; it is
     // asked for its PRESENCE (unless this is one).
     peer = Learn(in, m.sender_id, now);
     if (type != EnrpType::kPresence) SendPresence(*peer, /*reply_required=*/true, now);
+  } else if (peer->ip != in.remote_ip || peer->udp_port != in.remote_udp_port ||
+             peer->sctp_port != in.remote_port) {
+    // The peer speaks from another endpoint (it restarted elsewhere, or two
+    // servers share an ID): we answer where it speaks from now, and a
+    // download it had from us starts over.
+    EnrpServerStats::Bump(stats_.peers_moved);
+    if (now >= peer->moved_logged + 10000) {
+      peer->moved_logged = now;
+      Log(now, absl::StrFormat("peer 0x%08x now speaks from %s (was %s; restarted, or a second "
+                               "server with its ID)",
+                               peer->id, protocol::JoinHostPort(in.remote_ip, in.remote_udp_port),
+                               protocol::JoinHostPort(peer->ip, peer->udp_port)));
+    }
+    peer->ip = in.remote_ip;
+    peer->udp_port = in.remote_udp_port;
+    peer->sctp_port = in.remote_port;
+    table_sessions_.erase(peer->id);
   }
   // §3.4: any message is news of the peer.
   peer->last_heard = now;
@@ -326,7 +349,12 @@ void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
     peer.has_checksum = true;
     peer.checksum = m.checksum;
   }
-  if (m.flags & protocol::kFlagReplyRequired) SendPresence(peer, /*reply_required=*/false, now);
+  if (m.flags & protocol::kFlagReplyRequired) {
+    SendPresence(peer, /*reply_required=*/false, now);
+    // A registrar asks so as it starts (or when it thinks us dead): a
+    // download it had from us does not go on where it stopped.
+    table_sessions_.erase(peer.id);
+  }
   // §3.2.2.1: the first peer that answers while we start is the mentor.
   if (!ready_ && !download_.active && now >= mentor_retry_at_) {
     StartDownload(peer.id, /*resync=*/false, now);
@@ -460,6 +488,11 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
       peer != nullptr ? peer->id : (uint64_t{1} << 63) | absl::HashOf(in.from.peer, in.from.assoc);
   const bool own_only = (m.flags & protocol::kFlagOwnChildrenOnly) != 0;
   auto it = table_sessions_.find(key);
+  if (!ready_ && peer != nullptr && !own_only) {
+    // It starts too (it asks for a whole table): the tie-break of two
+    // starting registrars (HandleTableResponse) may apply to it.
+    starting_peers_.insert(peer->id);
+  }
   if (!ready_ || (it == table_sessions_.end() && table_sessions_.size() >= kMaxTableSessions)) {
     // §3.2.2.2: a mentor still initializing, or with too many downloads,
     // rejects (R bit, no entries).
@@ -476,7 +509,14 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
   }
   if (it == table_sessions_.end()) it = table_sessions_.emplace(key, TableSession()).first;
   TableSession& session = it->second;
-  if (session.own_only != own_only) session = TableSession();  // another download
+  // Another download: the other W flag, or a request after the requester
+  // must have given up on the last one (§3.2.3: its timer is
+  // MAX-TIME-NO-RESPONSE): it starts from the beginning.
+  if (session.own_only != own_only ||
+      (!session.busy &&
+       now > session.last + static_cast<Tick>(Millis(config_.max_time_no_response)))) {
+    session = TableSession();
+  }
   session.own_only = own_only;
   session.last = now;
   if (peer == nullptr) session.tool = in.from;
@@ -598,6 +638,10 @@ void EnrpServer::StartDownload(RegistrarId from, bool resync, Tick now) {
   download_.active = true;
   download_.resync = resync;
   download_.from = from;
+  // The whole download, however many chunks: 10 MAX-TIME-NO-RESPONSEs, at
+  // least a minute (a million PEs take 2 s here).
+  download_.give_up =
+      now + static_cast<Tick>(std::max<int64_t>(60000, 10 * Millis(config_.max_time_no_response)));
   download_started_ = now;
   download_pes_ = 0;
   if (resync) {
@@ -621,7 +665,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
     return;
   }
   if (m.flags & protocol::kFlagTableReject) {
-    if (!download_.resync && peer.id < config_.server_id) {
+    if (!download_.resync && peer.id < config_.server_id && starting_peers_.contains(peer.id)) {
       // Registrars that start together would reject each other until the
       // mentor discovery timeout: of two, the higher server ID serves at
       // once, and the other downloads from it (docs/decisions.md).
@@ -635,8 +679,19 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
     return;
   }
   // §3.2.3: the next chunk is asked for first, so that the mentor reads it
-  // while this one is imported.
+  // while this one is imported. A mentor that says "more" but sends nothing
+  // (ours never does), or never ends, is given up on.
   const bool more = (m.flags & protocol::kFlagMoreToSend) != 0;
+  if (more && m.pool_entries.empty()) {
+    EnrpServerStats::Bump(stats_.downloads_abused);
+    FailDownload(now);
+    return;
+  }
+  if (download_pes_ > config_.max_pool_elements || now >= download_.give_up) {
+    EnrpServerStats::Bump(stats_.downloads_abused);
+    FailDownload(now);
+    return;
+  }
   if (more) RequestChunk(peer, now);
   const Tick adopted_expiry = now + static_cast<Tick>(Millis(config_.adopted_pe_timeout));
   for (const protocol::PoolEntry& entry : m.pool_entries) {
@@ -807,6 +862,15 @@ void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
     SendPresenceToAll(now);
     return;
   }
+  if (const Peer* t = FindPeer(target);
+      t != nullptr && t->state == PeerState::kActive &&
+      now < t->last_heard + static_cast<Tick>(Millis(config_.max_time_last_heard))) {
+    // We hear the target: it is not dead, whatever the sender saw (a
+    // partition, or a lie). Its PEs stay its own here; if they follow the
+    // sender's H bit, their registrations there move them (docs/decisions.md).
+    EnrpServerStats::Bump(stats_.takeovers_refused_alive);
+    return;
+  }
   if (takeover_target_ == target) {
     takeover_target_ = 0;
     takeover_acks_pending_.clear();
@@ -940,13 +1004,7 @@ void EnrpServer::OnTimer(Tick now) {
         }
         break;
       case PeerState::kProbed:
-        if (now >= peer.deadline && takeover_target_ == 0) {
-          EnrpServerStats::Bump(stats_.peers_dead);
-          Log(now, absl::StrFormat("peer 0x%08x dead: no answer to a reply-required PRESENCE", id));
-          StartTakeover(peer, now);
-          return;  // the peer table may have changed
-        }
-        break;
+        break;  // below: one takeover at a time
       case PeerState::kInactive:
         // Its takeover never completed (the initiator died, or never sent
         // TAKEOVER_SERVER, docs/decisions.md): we watch it again.
@@ -957,6 +1015,23 @@ void EnrpServer::OnTimer(Tick now) {
         break;
       case PeerState::kTakingOver:
         break;
+    }
+  }
+  // §3.4: the dead peer that owns the most PEs is taken over first (made-up
+  // peers that own nothing cannot hold a real takeover back).
+  if (takeover_target_ == 0) {
+    Peer* dead = nullptr;
+    for (auto& [id, peer] : peers_) {
+      if (peer.state == PeerState::kProbed && now >= peer.deadline &&
+          (dead == nullptr || peer.owned > dead->owned)) {
+        dead = &peer;
+      }
+    }
+    if (dead != nullptr) {
+      EnrpServerStats::Bump(stats_.peers_dead);
+      Log(now,
+          absl::StrFormat("peer 0x%08x dead: no answer to a reply-required PRESENCE", dead->id));
+      StartTakeover(*dead, now);
     }
   }
   // §3.5.1: every ACK, or the takeover expiry (docs/decisions.md): won.

@@ -82,6 +82,10 @@ namespace rspd::control {
   X(enrp_unexpected, "responses nobody asked for, or from another than the one asked: dropped") \
   X(peers_added, "servers added to the peer table") \
   X(peers_listed, "servers learned from a LIST_RESPONSE and called") \
+  X(peers_refused, "messages from unknown servers dropped: the peer table is full (1,024)") \
+  X(peers_moved, "messages from a known server on another endpoint than before") \
+  X(downloads_abused, "downloads given up: empty chunks with the M bit, too many PEs, or too long") \
+  X(takeovers_refused_alive, "TAKEOVER_SERVERs for a peer we hear: not obeyed") \
   X(multicast_presences_sent, "PRESENCEs sent to the multicast group") \
   X(multicast_presences_heard, "PRESENCEs of other servers heard on the multicast group") \
   X(peers_heard_multicast, "servers learned from a multicast PRESENCE and called") \
@@ -154,6 +158,7 @@ class EnrpServer final : public OwnedPeObserver {
     uint16_t checksum = 0;           // as it announced it
     int mismatches = 0;              // audits in a row that disagreed
     size_t owned = 0;                // PEs it owns in our handlespace (last audit)
+    Tick moved_logged = 0;           // the last log of its endpoint changing
     uint16_t our_checksum = 0xffff;  // of its PEs in our handlespace (last audit)
   };
 
@@ -210,6 +215,7 @@ class EnrpServer final : public OwnedPeObserver {
     int imports_in_flight = 0;
     bool last_chunk = false;
     bool imported_own = false;  // PEs of ours (a restart): adopted after
+    Tick give_up = 0;           // the whole download's deadline
   };
   // A peer's (or a tool's) paged download from us.
   struct TableSession {
@@ -303,6 +309,8 @@ class EnrpServer final : public OwnedPeObserver {
   Tick next_presence_ = 0;
   Download download_;
   std::vector<RegistrarId> resync_queue_;
+  // Peers that asked us for a whole table while we started (they start too).
+  absl::flat_hash_set<RegistrarId> starting_peers_;
   absl::flat_hash_map<uint64_t, TableSession> table_sessions_;
   // Takeover in progress (§3.5.1).
   RegistrarId takeover_target_ = 0;

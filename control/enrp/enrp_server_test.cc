@@ -63,6 +63,7 @@ class EnrpServerTest : public ::testing::Test {
     RegistrarConfig config;
     config.server_id = kSelf;
     config.max_elements_per_table_response = 4;
+    config.peer_heartbeat_cycle = absl::Milliseconds(500);
     config.max_time_last_heard = absl::Seconds(2);
     config.max_time_no_response = absl::Seconds(1);
     config.takeover_expiry = absl::Seconds(3);
@@ -247,6 +248,73 @@ TEST_F(EnrpServerTest, HandleTableIsServedInChunksWithTheMoreBit) {
   std::sort(ids.begin(), ids.end());
   ASSERT_EQ(ids.size(), 10u);
   for (uint32_t i = 0; i < 10; ++i) EXPECT_EQ(ids[i], 100 + i);
+}
+
+// PE IDs in the HANDLE_TABLE_RESPONSEs sent to peer `id` since `from`.
+std::vector<uint32_t> IdsIn(const std::vector<Message>& responses) {
+  std::vector<uint32_t> ids;
+  for (const Message& m : responses) {
+    for (const protocol::PoolEntry& entry : m.pool_entries) {
+      for (const protocol::PoolElementView& pe : entry.elements) ids.push_back(pe.pe_id);
+    }
+  }
+  return ids;
+}
+
+// A registrar that restarts asks for its table again: the download starts
+// over, not where its previous life stopped.
+TEST_F(EnrpServerTest, ARestartedRequesterGetsTheTableFromTheBeginning) {
+  AddPes(2, 100, 10);
+  From(9, Of(EnrpType::kHandleTableRequest));
+  ASSERT_EQ(IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009)).front(), 100u);
+  Message hello = Of(EnrpType::kPresence);
+  hello.flags = protocol::kFlagReplyRequired;  // how a starting registrar calls
+  From(9, hello);
+  out_.sent.clear();
+  From(9, Of(EnrpType::kHandleTableRequest));
+  const std::vector<uint32_t> ids = IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009));
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), 100u);
+  // And after the requester must have given up (MAX-TIME-NO-RESPONSE).
+  From(9, Of(EnrpType::kHandleTableRequest));
+  Advance(1500);
+  out_.sent.clear();
+  From(9, Of(EnrpType::kHandleTableRequest));
+  EXPECT_EQ(IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009)).front(), 100u);
+}
+
+// A mentor that says "more" and sends nothing is given up on.
+TEST_F(EnrpServerTest, AnEndlessDownloadIsGivenUp) {
+  AddPes(2, 100, 3);
+  Message presence = Of(EnrpType::kPresence);
+  presence.has_checksum = true;
+  presence.checksum = 0x1234;  // not what we have for 2: the audit resyncs it
+  for (int i = 0; i < 20 && out_.Of(EnrpType::kHandleTableRequest, 10002).empty(); ++i) {
+    From(2, presence);
+    Advance(600);
+  }
+  ASSERT_FALSE(out_.Of(EnrpType::kHandleTableRequest, 10002).empty()) << "no resync started";
+  Message endless = Of(EnrpType::kHandleTableResponse);
+  endless.flags = protocol::kFlagMoreToSend;
+  From(2, endless);
+  EXPECT_EQ(enrp_.stats().downloads_abused.load(), 1u);
+  // The marks of the failed resync swept nothing.
+  EXPECT_EQ(OwnedBy(2), 3u);
+}
+
+TEST_F(EnrpServerTest, MadeUpServerIdsCannotGrowThePeerTableWithoutBound) {
+  for (uint32_t id = 100; id < 1300; ++id) From(id, Of(EnrpType::kPresence));
+  EXPECT_LE(enrp_.peers().size(), 1024u);
+  EXPECT_GT(enrp_.stats().peers_refused.load(), 0u);
+}
+
+// A TAKEOVER_SERVER for a peer we hear is not obeyed (docs/decisions.md).
+TEST_F(EnrpServerTest, ATakeoverOfAPeerWeHearIsNotObeyed) {
+  AddPes(2, 100, 4);
+  From(7, Of(EnrpType::kPresence));
+  From(7, Of(EnrpType::kTakeoverServer, 2));
+  EXPECT_EQ(OwnedBy(2), 4u);
+  EXPECT_EQ(enrp_.stats().takeovers_refused_alive.load(), 1u);
 }
 
 }  // namespace
