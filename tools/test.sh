@@ -30,7 +30,7 @@ echo "== bazel test --config=fuzz (libFuzzer) //..."
 # packages are listed because //... would wander into those links.
 bazel --output_base="$fuzz_base" --max_idle_secs=60 test --config=fuzz --symlink_prefix=/ \
   --build_tests_only --test_tag_filters=fuzz --test_env=RSPD_FUZZ_RUNS=1000000 \
-  //protocol/... //dataplane/... 2>&1 | tee -a "$log"
+  //protocol/... //dataplane/... //control/... 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
