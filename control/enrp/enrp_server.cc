@@ -403,6 +403,8 @@ void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const M
 
 void EnrpServer::HandleListResponse(const Peer& from, const Message& m, Tick now) {
   if (m.flags & protocol::kFlagListReject) return;  // §3.2.2.2: it is initializing
+  // Copied: adding peers below may move `from` in the table.
+  const protocol::IpAddress mentor_ip = from.ip;
   // §3.2.2.2: the peers the mentor knows become ours; each is called (a
   // reply-required PRESENCE) at the address and ports it lists. A server
   // whose Server Information names no UDP port (no rspd extension) is
@@ -413,9 +415,13 @@ void EnrpServer::HandleListResponse(const Peer& from, const Message& m, Tick now
         peers_.contains(server.server_id) || server.server_id == takeover_target_) {
       continue;
     }
+    if (peers_.size() >= kMaxPeers) {
+      EnrpServerStats::Bump(stats_.peers_refused);
+      break;
+    }
     Peer peer;
     peer.id = server.server_id;
-    peer.ip = from.ip;
+    peer.ip = mentor_ip;
     for (const protocol::IpAddress& a : server.transport.addresses) {
       peer.ip = a;
       break;
@@ -856,7 +862,12 @@ void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
 void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
   EnrpServerStats::Bump(stats_.takeovers_by_peers);
   const RegistrarId target = m.target_id;
-  Log(now, absl::StrFormat("0x%08x took over 0x%08x", peer.id, target));
+  const RegistrarId sender = peer.id;  // `peer` goes if it names itself
+  Log(now, absl::StrFormat("0x%08x took over 0x%08x", sender, target));
+  if (target == sender) {
+    EnrpServerStats::Bump(stats_.enrp_unexpected);  // nobody takes itself over
+    return;
+  }
   if (target == config_.server_id) {
     // We are alive; our PEs follow whoever they answer (their H bit).
     SendPresenceToAll(now);
@@ -877,7 +888,7 @@ void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
   }
   // §3.5.2: the target's PEs are the sender's now.
   RemovePeer(target);
-  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, peer.id, handlespace::kNever,
+  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, sender, handlespace::kNever,
                     kTakeOverPeer);
 }
 

@@ -307,6 +307,31 @@ std::vector<Sample> AllSamples() {
                             Policy::Of(PolicyType::kLeastUsed, {0x1234}));
     add(action == UpdateAction::kAddPe ? "enrp_handle_update_add" : "enrp_handle_update_del", m);
   }
+  {
+    // rspd's extension (kUdpEncapsulationPortParam, docs/decisions.md): the
+    // UDP port of a PE's ASAP endpoint and of a server, which other
+    // implementations skip (action bits 10).
+    Message m = Enrp(EnrpType::kHandleUpdate);
+    m.receiver_id = 0;
+    m.update_action = UpdateAction::kAddPe;
+    m.has_pool_handle = true;
+    m.pool_handle = "echo";
+    m.has_pool_element = true;
+    m.pool_element = MakePe(0x1001, MakeTransport(ParamType::kSctpTransport, 7, 0, 1),
+                            Policy::Of(PolicyType::kRoundRobin));
+    m.pool_element.asap_udp_port = 40123;
+    add("enrp_handle_update_udp_port", m);
+  }
+  {
+    Message m = Enrp(EnrpType::kPresence);
+    m.has_checksum = true;
+    m.checksum = 0xffff;
+    m.has_server_information = true;
+    m.server_information.server_id = kServerA;
+    m.server_information.transport = MakeTransport(ParamType::kSctpTransport, kEnrpPort, 0, 1);
+    m.server_information.udp_port = 19001;
+    add("enrp_presence_udp_port", m);
+  }
   add("enrp_list_request", Enrp(EnrpType::kListRequest));
   {
     Message m = Enrp(EnrpType::kListResponse);

@@ -113,6 +113,20 @@ int main(int argc, char** argv) {
     Add(&s, 3, 1, Enrp(EnrpType::kHandleTableRequest, 0));
     seeds.push_back(s);
   }
+  {  // a peer marked inactive by another's INIT_TAKEOVER names itself taken
+     // over (ASan once found the peer's entry used after its removal here)
+    std::vector<uint8_t> s;
+    Add(&s, 0, 1, Enrp(EnrpType::kPresence, 2));
+    Message init = Enrp(EnrpType::kInitTakeover, 3);
+    init.target_id = 2;
+    Add(&s, 1, 1, init);
+    Message self = Enrp(EnrpType::kTakeoverServer, 2);
+    self.target_id = 2;
+    Add(&s, 0, 1, self);
+    Message list = Enrp(EnrpType::kListResponse, 3);
+    Add(&s, 1, 1, list);
+    seeds.push_back(s);
+  }
   for (size_t i = 0; i < seeds.size(); ++i) {
     const std::string path = absl::StrCat(argv[1], "/seed", i);
     FILE* f = fopen(path.c_str(), "wb");
