@@ -44,7 +44,11 @@ struct ChunkJob : handlespace::ChunkCommand, JobInfo {};
 struct AuditJob : handlespace::AuditCommand, JobInfo {};
 
 // Table sessions at once (RFC 5353 §3.2.3: a mentor with too many rejects).
+// Peers and operators' tools have budgets of their own, so that neither can
+// lock the other out.
 constexpr size_t kMaxTableSessions = 16;
+constexpr size_t kMaxToolSessions = 4;
+constexpr uint64_t kToolSession = uint64_t{1} << 63;  // the key bit of a tool's session
 // A HANDLE_TABLE_RESPONSE stops before the next PE could pass the 16-bit
 // message length (RFC 5354 §4): a Pool Element with two full address lists
 // of IPv6 addresses and a longest pool handle stays under this.
@@ -491,7 +495,7 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
   EnrpServerStats::Bump(stats_.table_requests_received);
   // A tool's session is its association's.
   const uint64_t key =
-      peer != nullptr ? peer->id : (uint64_t{1} << 63) | absl::HashOf(in.from.peer, in.from.assoc);
+      peer != nullptr ? peer->id : kToolSession | absl::HashOf(in.from.peer, in.from.assoc);
   const bool own_only = (m.flags & protocol::kFlagOwnChildrenOnly) != 0;
   auto it = table_sessions_.find(key);
   if (!ready_ && peer != nullptr && !own_only) {
@@ -499,7 +503,13 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
     // starting registrars (HandleTableResponse) may apply to it.
     starting_peers_.insert(peer->id);
   }
-  if (!ready_ || (it == table_sessions_.end() && table_sessions_.size() >= kMaxTableSessions)) {
+  const auto full = [this](bool tool) {
+    const size_t tools = static_cast<size_t>(
+        std::count_if(table_sessions_.begin(), table_sessions_.end(),
+                      [](const auto& entry) { return (entry.first & kToolSession) != 0; }));
+    return tool ? tools >= kMaxToolSessions : table_sessions_.size() - tools >= kMaxTableSessions;
+  };
+  if (!ready_ || (it == table_sessions_.end() && full(peer == nullptr))) {
     // §3.2.2.2: a mentor still initializing, or with too many downloads,
     // rejects (R bit, no entries).
     EnrpServerStats::Bump(stats_.table_requests_rejected);
@@ -572,7 +582,7 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
   std::vector<uint8_t> buffer(protocol::kMaxMessageSize);
   protocol::Writer w(absl::MakeSpan(buffer));
   protocol::BeginMessage(w, static_cast<uint8_t>(EnrpType::kHandleTableResponse), 0);
-  const RegistrarId receiver = key >> 63 ? 0 : static_cast<RegistrarId>(key);
+  const RegistrarId receiver = (key & kToolSession) ? 0 : static_cast<RegistrarId>(key);
   w.U32(config_.server_id);
   w.U32(receiver);
   size_t included = 0;
@@ -623,7 +633,7 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
 
 bool EnrpServer::SendChunk(uint64_t key, const TableSession& session,
                            absl::Span<const uint8_t> bytes) {
-  const RegistrarId receiver = key >> 63 ? 0 : static_cast<RegistrarId>(key);
+  const RegistrarId receiver = (key & kToolSession) ? 0 : static_cast<RegistrarId>(key);
   bool sent;
   if (receiver != 0) {
     Peer* peer = FindPeer(receiver);

@@ -302,6 +302,22 @@ TEST_F(EnrpServerTest, AnEndlessDownloadIsGivenUp) {
   EXPECT_EQ(OwnedBy(2), 3u);
 }
 
+// Peers and operators' tools (ID 0) have download budgets of their own.
+TEST_F(EnrpServerTest, PeersFillingTheDownloadSessionsDoNotLockToolsOut) {
+  AddPes(2, 100, 10);  // 3 chunks: every download stays open after its first
+  for (uint32_t id = 20; id < 36; ++id) From(id, Of(EnrpType::kHandleTableRequest));
+  EXPECT_EQ(enrp_.stats().table_requests_rejected.load(), 0u);
+  out_.sent.clear();
+  From(36, Of(EnrpType::kHandleTableRequest));
+  ASSERT_EQ(out_.Of(EnrpType::kHandleTableResponse, 10036).size(), 1u);
+  EXPECT_TRUE(out_.Of(EnrpType::kHandleTableResponse, 10036)[0].flags & protocol::kFlagTableReject);
+  out_.sent.clear();
+  From(0, Of(EnrpType::kHandleTableRequest));  // rspctl dump
+  const std::vector<Message> tool = out_.Of(EnrpType::kHandleTableResponse);
+  ASSERT_EQ(tool.size(), 1u);
+  EXPECT_FALSE(tool[0].flags & protocol::kFlagTableReject);
+}
+
 TEST_F(EnrpServerTest, MadeUpServerIdsCannotGrowThePeerTableWithoutBound) {
   for (uint32_t id = 100; id < 1300; ++id) From(id, Of(EnrpType::kPresence));
   EXPECT_LE(enrp_.peers().size(), 1024u);
