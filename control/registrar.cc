@@ -138,19 +138,7 @@ void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   if (!shards_->threaded()) CollectAnswers(now);
 }
 
-void Registrar::CollectAnswers(Tick now) {
-  // Inline, an answer may submit a follow-up, answered at once: collect
-  // until nothing is left.
-  while (shards_->Collect([this, now](handlespace::ShardCommand* c) {
-    if (c->enrp()) {
-      enrp_->OnShardAnswer(c, now);
-    } else {
-      asap_->OnShardAnswer(c, now);
-    }
-  }) != 0 &&
-         !shards_->threaded()) {
-  }
-}
+void Registrar::CollectAnswers(Tick now) { CollectShardAnswers(*shards_, *asap_, *enrp_, now); }
 
 void Registrar::OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t local_port, Tick now) {
   if (local_port == config_.asap_port) asap_->OnAssociationDown(assoc, now);

@@ -53,16 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   asap.set_observer(&enrp);
   static int peers[4];
   uint64_t now = 1000;
-  const auto collect = [&] {
-    while (shards.Collect([&](rspd::handlespace::ShardCommand* c) {
-      if (c->enrp()) {
-        enrp.OnShardAnswer(c, now);
-      } else {
-        asap.OnShardAnswer(c, now);
-      }
-    }) != 0) {
-    }
-  };
+  const auto collect = [&] { rspd::control::CollectShardAnswers(shards, asap, enrp, now); };
   enrp.Start(9899, now);
   while (size >= 4) {
     const uint8_t who = data[0] & 3;

@@ -64,6 +64,19 @@ int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
 }  // namespace
 
+void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, EnrpServer& enrp,
+                         handlespace::Tick now) {
+  const auto route = [&](ShardCommand* c) {
+    if (c->enrp()) {
+      enrp.OnShardAnswer(c, now);
+    } else {
+      asap.OnShardAnswer(c, now);
+    }
+  };
+  while (shards.Collect(route) != 0 && !shards.threaded()) {
+  }
+}
+
 const char* PeerStateName(EnrpServer::PeerState state) {
   switch (state) {
     case EnrpServer::PeerState::kActive:

@@ -339,4 +339,10 @@ class EnrpServer final : public OwnedPeObserver {
 
 const char* PeerStateName(EnrpServer::PeerState state);
 
+// Takes every answered shard command back to the server that issued it, by
+// its family (handlespace::ShardCommand::enrp()). Inline shards answer
+// follow-ups at once: it collects until nothing is left.
+void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, EnrpServer& enrp,
+                         handlespace::Tick now);
+
 }  // namespace rspd::control

@@ -96,16 +96,8 @@ class EnrpServerTest : public ::testing::Test {
     m.target_id = target;
     return m;
   }
-  void Collect() {
-    while (shards_.Collect([this](handlespace::ShardCommand* c) {
-      if (c->enrp()) {
-        enrp_.OnShardAnswer(c, now_);
-      } else {
-        asap_.OnShardAnswer(c, now_);
-      }
-    }) != 0) {
-    }
-  }
+  void Collect() { CollectShardAnswers(shards_, asap_, enrp_, now_); }
+
   void Advance(int64_t millis) {
     for (int64_t t = 0; t < millis; t += 10) {
       now_ += 10;
