@@ -17,8 +17,9 @@ PACKAGES=(
   clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)
   clang-format        # tools/format.sh
   iproute2            # network namespaces in system tests
-  # tests/rsplib_vm_interop_test: RSPLIB over the Linux kernel's SCTP, in a VM
+  # tests/rsplib_vm_*: RSPLIB over the Linux kernel's SCTP, in a VM
   rsplib-tools        # RSPLIB 3.4.4 rspserver (PE) and rspterminal (PU)
+  rsplib-registrar    # RSPLIB 3.4.4 rspregistrar (ENRP interop)
   qemu-system-x86     # the VM (KVM, or TCG where /dev/kvm is absent)
   linux-image-amd64   # its kernel, with sctp.ko and virtio_net.ko as modules
   busybox-static      # the VM's /init and userland

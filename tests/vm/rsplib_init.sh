@@ -1,19 +1,27 @@
 #!/bin/sh
-# /init of the VM of tests/rsplib_vm_interop_test.sh (busybox sh, PID 1).
+# /init of the RSPLIB test VM (busybox sh, PID 1): an agent that runs the
+# RSPLIB programs the host test asks for (tests/vm/vm_lib.sh, vm_do).
 #
-# Brings up eth0, loads the kernel's SCTP with RFC 6951 UDP encapsulation,
-# starts an RSPLIB pool element (rspserver -echo) that registers at the
-# registrar for each pool, waits for the host's "go" (sent once the host saw
-# the PEs in the registrar's handlespace), runs an RSPLIB pool user
-# (rspterminal) per pool that resolves it through the registrar and sends it
-# lines to echo, prints every log on the console (ttyS0) and powers off.
+# Brings up eth0 and the kernel's SCTP with RFC 6951 UDP encapsulation, then
+# serves commands, one per TCP connection on $cmd_port, each a line
+#   ID COMMAND ARGUMENT...
+# and prints "vm: done ID rc=N" on the console (ttyS0) when it is through:
+#   start NAME PROGRAM ARG...   runs PROGRAM in the background, its output in
+#                               /tmp/NAME.log (PROGRAM: rspserver,
+#                               rspregistrar, ...)
+#   pu NAME POOL LINES TIMEOUT ARG...
+#                               runs rspterminal -poolhandle=POOL ARG... as a
+#                               pool user that sends LINES lines
+#                               "rspd-interop-NAME-I" and waits up to TIMEOUT
+#                               seconds for their echoes; prints its log
+#   kill NAME SIGNAL            sends SIGNAL to what "start NAME" runs
+#   log NAME                    prints /tmp/NAME.log
+#   poweroff                    prints every log and powers off
+# Lines of this script start with "vm: ", a program's with "vm: NAME: ".
 #
 # Parameters come from the kernel command line (the kernel hands name=value
 # words it does not know to init as environment variables), e.g.
-#   guest_addr=10.99.0.2/24 registrar=10.99.0.1:3863 encap_port=9899
-#   pools=EchoPool/RoundRobin,EchoPoolLU/LeastUsed go_port=7777 echo_lines=3
-#   pu_timeout=10 pu_loglevel=0   (pools: POOL/RSPLIB_POLICY, comma-separated)
-# Console lines of this script start with "vm: "; the host test reads them.
+#   guest_addr=10.99.0.2/24 encap_port=9899 cmd_port=7777
 
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
@@ -23,14 +31,14 @@ mount -t devtmpfs devtmpfs /dev
 
 say() { echo "vm: $* (uptime $(cut -d" " -f1 /proc/uptime)s)"; }
 
-# Prints a log file with a prefix per line (the PE's and PU's output).
+# Prints log $2 with the prefix "vm: $1: " on each line.
 show() {
   [ -f "$2" ] || return 0
   sed "s/^/vm: $1: /" "$2"
 }
 
-finish() {
-  for f in /tmp/pe-*.log /tmp/pu-*.log; do
+power_off() {
+  for f in /tmp/*.log; do
     name=${f#/tmp/}
     show "${name%.log}" "$f"
   done
@@ -39,82 +47,81 @@ finish() {
   poweroff -f
 }
 
-# Defaults for a boot without the parameters.
-: "${guest_addr:=10.99.0.2/24}" "${registrar:=10.99.0.1:3863}" "${encap_port:=9899}"
-: "${pools:=EchoPool/RoundRobin}" "${go_port:=7777}" "${echo_lines:=3}"
-: "${pu_timeout:=10}" "${pu_loglevel:=0}"
-# RSPLIB's own log of the PU (-loglevel=6 shows why a resolution failed),
-# passed as "$@".
-set --
-if [ "$pu_loglevel" -gt 0 ]; then set -- "-loglevel=$pu_loglevel"; fi
+: "${guest_addr:=10.99.0.2/24}" "${encap_port:=9899}" "${cmd_port:=7777}"
 
 say "init started, kernel $(uname -r)"
 while read -r m; do
-  insmod "/lib/modules/$m" || { say "insmod $m failed"; finish 1; }
+  insmod "/lib/modules/$m" || { say "insmod $m failed"; power_off 1; }
 done </lib/modules/load_order
 
 ip link set lo up
-ip addr add "$guest_addr" dev eth0 || finish 1
-ip link set eth0 up || finish 1
+ip addr add "$guest_addr" dev eth0 || power_off 1
+ip link set eth0 up || power_off 1
 # RFC 6951 in Linux (5.11+): udp_port is the local UDP port the kernel
 # listens on for encapsulated SCTP, encap_port the remote one it sends to.
-sysctl -w net.sctp.udp_port="$encap_port" net.sctp.encap_port="$encap_port" || finish 1
+sysctl -w net.sctp.udp_port="$encap_port" net.sctp.encap_port="$encap_port" || power_off 1
 say "net up: $(ip -o -4 addr show dev eth0 | awk '{print $4}')," \
   "sctp udp_port=$(cat /proc/sys/net/sctp/udp_port) encap_port=$(cat /proc/sys/net/sctp/encap_port)"
 
-# One PE per pool, with the pool's policy. -quiet would hide the PE's start
-# and stop lines, which help a reader.
-pes=
-for entry in $(echo "$pools" | tr ',' ' '); do
-  pool=${entry%%/*}
-  rspserver -echo -poolhandle="$pool" -policy="${entry#*/}" -registrar="$registrar" -logcolor=off \
-    >"/tmp/pe-$pool.log" 2>&1 &
-  pes="$pes $!"
-  say "rspserver for $entry started (pid $!)"
-done
-
-# The host sends "go" once rspd lists the PEs; 90 s bound the wait (TCG is slow).
-go=$(timeout 90 nc -l -p "$go_port" 2>/dev/null)
-if [ "$go" != "go" ]; then
-  say "no go from the host (got '$go')"
-  finish 1
-fi
-for pe in $pes; do
-  kill -0 "$pe" 2>/dev/null || { say "rspserver $pe exited"; finish 1; }
-done
-say "go received"
-
-# The PUs: rspterminal sends each stdin line to a PE of the pool it resolved
-# through the registrar and prints each answer as "from PE $<id>> <line>".
-# It polls stdin for POLLIN only, so EOF alone does not end it, and SIGINT
-# alone only once its poll returns: it is stopped by both once the last echo
-# is in, or after $pu_timeout seconds.
-for entry in $(echo "$pools" | tr ',' ' '); do
-  pool=${entry%%/*}
-  log="/tmp/pu-$pool.log"
-  done_flag="/tmp/pu-$pool.done"
+# pu NAME POOL LINES TIMEOUT ARG...: rspterminal sends each stdin line to a
+# PE of POOL and prints each answer as "from PE $<id>> <line>". It polls
+# stdin for POLLIN only, so EOF alone does not end it, and SIGINT alone only
+# once its poll returns: it is stopped by both once the last echo is in, or
+# after TIMEOUT seconds.
+pool_user() {
+  name=$1 pool=$2 lines=$3 timeout=$4
+  shift 4
+  log="/tmp/$name.log"
+  done_flag="/tmp/$name.done"
+  rm -f "$log" "$done_flag"
   (
     i=1
-    while [ "$i" -le "$echo_lines" ]; do
-      echo "rspd-interop-$pool-$i"
+    while [ "$i" -le "$lines" ]; do
+      echo "rspd-interop-$name-$i"
       i=$((i + 1))
       sleep 0.5
     done
     while [ ! -e "$done_flag" ]; do sleep 0.2; done
-  ) | rspterminal -poolhandle="$pool" -registrar="$registrar" -logcolor=off "$@" >"$log" 2>&1 &
+  ) | rspterminal -poolhandle="$pool" -logcolor=off "$@" >"$log" 2>&1 &
   pu=$!
   waited=0
-  while [ "$waited" -lt "$((pu_timeout * 5))" ] && ! grep -q "> rspd-interop-$pool-$echo_lines" "$log"; do
+  while [ "$waited" -lt "$((timeout * 5))" ] && ! grep -q "> rspd-interop-$name-$lines" "$log"; do
     sleep 0.2
     waited=$((waited + 1))
   done
-  say "rspterminal for $pool: $(grep -c '> rspd-interop-' "$log") echoes in $((waited / 5)).$((waited % 5 * 2))s"
+  say "pu $name: $(grep -c '> rspd-interop-' "$log") echoes in $((waited / 5)).$((waited % 5 * 2))s"
   kill -INT "$pu" 2>/dev/null
   touch "$done_flag"
   wait "$pu"
-  say "rspterminal for $pool stopped"
-done
+  show "$name" "$log"
+  rm -f "$log"
+}
 
-for pe in $pes; do kill -INT "$pe"; done
-sleep 1
-finish 0
+say "agent listening on tcp port $cmd_port"
+while true; do
+  line=$(nc -l -p "$cmd_port" 2>/dev/null) || continue
+  [ -n "$line" ] || continue
+  # shellcheck disable=SC2086  # the words of the command line
+  set -- $line
+  id=$1 command=$2
+  shift 2
+  say "command $id: $command $*"
+  rc=0
+  case "$command" in
+    start)
+      name=$1
+      shift
+      "$@" >"/tmp/$name.log" 2>&1 &
+      echo $! >"/tmp/$name.pid"
+      say "$name started (pid $!)"
+      ;;
+    pu) pool_user "$@" ;;
+    kill)
+      if [ -f "/tmp/$1.pid" ]; then kill "-$2" "$(cat "/tmp/$1.pid")" || rc=1; else rc=1; fi
+      ;;
+    log) show "$1" "/tmp/$1.log" ;;
+    poweroff) power_off 0 ;;
+    *) rc=2 ;;
+  esac
+  say "done $id rc=$rc"
+done
