@@ -53,6 +53,18 @@ constexpr uint64_t kToolSession = uint64_t{1} << 63;  // the key bit of a tool's
 // message length (RFC 5354 §4): a Pool Element with two full address lists
 // of IPv6 addresses and a longest pool handle stays under this.
 constexpr size_t kLargestEntry = 1024;
+// Registration Life as a peer writes it: RFC 5354 §3.10 says seconds;
+// RSPLIB 3.4.4, whose PRESENCE lacks rspd's UDP port parameter, writes and
+// reads milliseconds (docs/decisions.md). -1 (infinite) is the same in both.
+int32_t LifeToPeer(int32_t seconds, bool millis) {
+  if (!millis || seconds < 0) return seconds;
+  return static_cast<int32_t>(std::min<int64_t>(int64_t{seconds} * 1000, INT32_MAX));
+}
+int32_t LifeFromPeer(int32_t value, bool millis) {
+  if (!millis || value < 0) return value;
+  return value / 1000 + (value % 1000 != 0 ? 1 : 0);  // never shorter than it was
+}
+
 // Peers at most: servers heard on the multicast group beyond it are not
 // called (a flood of forged PRESENCEs cannot grow the table).
 constexpr size_t kMaxPeers = 1024;
@@ -209,6 +221,7 @@ void EnrpServer::OnMulticastPresence(const protocol::IpAddress& source, const Me
   peer.sctp_port = m.has_server_information && m.server_information.transport.port != 0
                        ? m.server_information.transport.port
                        : config_.enrp_port;
+  peer.lifetimes_in_millis = m.has_server_information && m.server_information.udp_port == 0;
   peer.last_heard = now;
   Peer& added = peers_.emplace(peer.id, peer).first->second;
   EnrpServerStats::Bump(stats_.peers_heard_multicast);
@@ -362,8 +375,14 @@ void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
     AbortTakeover();
   }
   peer.state = PeerState::kActive;
+  if (m.has_server_information) {
+    // rspd's PRESENCE names its UDP port; RSPLIB's does not, and RSPLIB
+    // counts Registration Life in milliseconds (docs/decisions.md).
+    peer.lifetimes_in_millis = m.server_information.udp_port == 0;
+  }
   if (m.has_checksum) {
     peer.has_checksum = true;
+    peer.checksum_fresh = true;
     peer.checksum = m.checksum;
   }
   if (m.flags & protocol::kFlagReplyRequired) {
@@ -466,10 +485,15 @@ void EnrpServer::Announce(protocol::UpdateAction action, absl::string_view handl
   m.has_pool_element = true;
   m.pool_element = protocol::ViewOf(pe);
   m.pool_element.asap_udp_port = pe.asap.udp_port;
-  const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(m);
+  std::vector<uint8_t> bytes[2];  // Registration Life in seconds, in milliseconds
   for (const auto& [id, peer] : peers_) {
     if (peer.state == PeerState::kTakingOver) continue;
-    if (SendRaw(peer, bytes)) EnrpServerStats::Bump(stats_.updates_sent);
+    std::vector<uint8_t>& encoded = bytes[peer.lifetimes_in_millis ? 1 : 0];
+    if (encoded.empty()) {
+      m.pool_element.registration_life = LifeToPeer(pe.registration_life, peer.lifetimes_in_millis);
+      encoded = protocol::EncodeMessageToVector(m);
+    }
+    if (SendRaw(peer, encoded)) EnrpServerStats::Bump(stats_.updates_sent);
   }
 }
 
@@ -493,6 +517,7 @@ void EnrpServer::HandleUpdate(Peer& peer, const Message& m, Tick) {
     EnrpServerStats::Bump(stats_.updates_refused);
     return;
   }
+  pe.registration_life = LifeFromPeer(pe.registration_life, peer.lifetimes_in_millis);
   auto* job = new UpdateJob();
   job->purpose = kUpdate;
   job->action = m.update_action;
@@ -596,6 +621,8 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
   protocol::Writer w(absl::MakeSpan(buffer));
   protocol::BeginMessage(w, static_cast<uint8_t>(EnrpType::kHandleTableResponse), 0);
   const RegistrarId receiver = (key & kToolSession) ? 0 : static_cast<RegistrarId>(key);
+  const Peer* to = receiver != 0 ? FindPeer(receiver) : nullptr;
+  const bool millis = to != nullptr && to->lifetimes_in_millis;
   w.U32(config_.server_id);
   w.U32(receiver);
   size_t included = 0;
@@ -608,7 +635,13 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
       protocol::EncodePoolHandle(w, e.handle);
       last_handle = e.handle;
     }
-    protocol::EncodePoolElement(w, e.pe, /*with_udp_port=*/true);
+    if (millis) {
+      protocol::PoolElement pe = e.pe;
+      pe.registration_life = LifeToPeer(pe.registration_life, /*millis=*/true);
+      protocol::EncodePoolElement(w, pe, /*with_udp_port=*/true);
+    } else {
+      protocol::EncodePoolElement(w, e.pe, /*with_udp_port=*/true);
+    }
   }
   bool more;
   if (included < chunk.elements.size()) {
@@ -737,6 +770,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
         continue;
       }
       if (pe.home == 0) pe.home = peer.id;
+      pe.registration_life = LifeFromPeer(pe.registration_life, peer.lifetimes_in_millis);
       // A resync (W=1) takes the peer's own PEs only.
       if (download_.resync && pe.home != peer.id) {
         EnrpServerStats::Bump(stats_.updates_refused);
@@ -866,7 +900,9 @@ void EnrpServer::HandleInitTakeover(Peer& peer, const Message& m, Tick now) {
     AbortTakeover();
   }
   if (Peer* t = FindPeer(target)) {
+    if (t->state != PeerState::kInactive) t->taken_over_by = 0;
     t->state = PeerState::kInactive;
+    t->taken_over_by = std::max(t->taken_over_by, peer.id);
     t->deadline = now + static_cast<Tick>(Millis(config_.takeover_expiry) +
                                           Millis(config_.max_time_no_response));
   }
@@ -874,6 +910,22 @@ void EnrpServer::HandleInitTakeover(Peer& peer, const Message& m, Tick now) {
 }
 
 void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
+  if (takeover_target_ == 0) {
+    Peer* target = FindPeer(m.target_id);
+    if (target != nullptr && target->state == PeerState::kInactive &&
+        target->taken_over_by == peer.id) {
+      // The initiator we yielded to yielded to us: RSPLIB 3.4.4 arbitrates
+      // the other way round (the lower ID goes on, docs/decisions.md), so
+      // both gave up. Nobody else takes the target over: we do, anew.
+      EnrpServerStats::Bump(stats_.takeovers_resumed);
+      Log(now, absl::StrFormat("0x%08x gave its takeover of 0x%08x up to us: taking it over",
+                               peer.id, target->id));
+      StartTakeover(*target, now);
+      takeover_acks_pending_.erase(peer.id);
+      if (takeover_acks_pending_.empty()) WinTakeover(now);
+      return;
+    }
+  }
   if (takeover_target_ == 0 || m.target_id != takeover_target_) {
     EnrpServerStats::Bump(stats_.enrp_unexpected);
     return;
@@ -910,8 +962,12 @@ void EnrpServer::HandleTakeoverServer(Peer& peer, const Message& m, Tick now) {
     takeover_acks_pending_.clear();
   }
   // §3.5.2: the target's PEs are the sender's now.
+  HandOver(target, sender);
+}
+
+void EnrpServer::HandOver(RegistrarId target, RegistrarId winner) {
   RemovePeer(target);
-  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, sender, handlespace::kNever,
+  SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, winner, handlespace::kNever,
                     kTakeOverPeer);
 }
 
@@ -940,9 +996,13 @@ void EnrpServer::FinishAudit(Tick now) {
   own_checksum_ = checksum_of(config_.server_id, &own_count_);
   for (auto& [id, peer] : peers_) {
     peer.our_checksum = checksum_of(id, &peer.owned);
-    if (!peer.has_checksum || peer.state != PeerState::kActive) continue;
+    // Each PRESENCE's checksum is weighed once: a peer that announces less
+    // often than we audit (RSPLIB) is not judged by a word older than the
+    // updates it sent since.
+    if (!peer.checksum_fresh || peer.state != PeerState::kActive) continue;
+    peer.checksum_fresh = false;
     // §3.6.1: the peer's word against ours. Updates in flight make one
-    // mismatch likely under churn; two audits in a row resync (§3.6.3).
+    // mismatch likely under churn; two PRESENCEs in a row resync (§3.6.3).
     if (peer.checksum == peer.our_checksum) {
       peer.mismatches = 0;
       continue;
@@ -1028,6 +1088,7 @@ void EnrpServer::OnTimer(Tick now) {
            now >= entry.second.deadline;
   });
   EnrpServerStats::Bump(stats_.peers_unreachable, unreachable);
+  std::vector<std::pair<RegistrarId, RegistrarId>> handed_over;  // target, winner
   for (auto& [id, peer] : peers_) {
     switch (peer.state) {
       case PeerState::kActive:
@@ -1040,16 +1101,30 @@ void EnrpServer::OnTimer(Tick now) {
       case PeerState::kProbed:
         break;  // below: one takeover at a time
       case PeerState::kInactive:
-        // Its takeover never completed (the initiator died, or never sent
-        // TAKEOVER_SERVER, docs/decisions.md): we watch it again.
+        // No TAKEOVER_SERVER came (docs/decisions.md): an initiator we still
+        // hear took the PEs (RSPLIB's TAKEOVER_SERVER may never leave it);
+        // one we do not hear died in the takeover, and we watch the target
+        // again.
         if (now >= peer.deadline) {
-          peer.state = PeerState::kProbed;
-          peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+          if (const Peer* winner = FindPeer(peer.taken_over_by);
+              winner != nullptr && winner->state == PeerState::kActive &&
+              now - winner->last_heard <= last_heard) {
+            handed_over.emplace_back(id, winner->id);
+          } else {
+            peer.state = PeerState::kProbed;
+            peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+          }
         }
         break;
       case PeerState::kTakingOver:
         break;
     }
+  }
+  for (const auto& [target, winner] : handed_over) {
+    EnrpServerStats::Bump(stats_.takeovers_implied);
+    Log(now, absl::StrFormat("0x%08x took over 0x%08x (its TAKEOVER_SERVER never came)", winner,
+                             target));
+    HandOver(target, winner);
   }
   // §3.4: the dead peer that owns the most PEs is taken over first (made-up
   // peers that own nothing cannot hold a real takeover back).

@@ -108,6 +108,8 @@ namespace rspd::control {
   X(takeovers_won, "takeovers won (TAKEOVER_SERVER sent)") \
   X(takeovers_aborted, "takeovers aborted: the target spoke, or a higher ID took over") \
   X(takeovers_by_peers, "TAKEOVER_SERVERs received") \
+  X(takeovers_resumed, "takeovers we gave up to a peer that gave its own up to us (RSPLIB)") \
+  X(takeovers_implied, "takeovers ACKed whose TAKEOVER_SERVER never came, the initiator alive") \
   X(pes_taken_over, "PEs that became ours by takeover") \
   X(checksum_mismatches, "audits whose checksum for a peer differed from its PRESENCE") \
   X(resyncs, "resynchronizations of a peer's PEs (RFC 5353 §3.6.3)") \
@@ -154,9 +156,16 @@ class EnrpServer final : public OwnedPeObserver {
     bool heard = true;
     Tick last_heard = 0;
     Tick deadline = 0;  // kProbed: dead after; kInactive: active again after
+    // kInactive: the highest initiator whose INIT_TAKEOVER of it we ACKed
+    // (§3.5.1: the one that goes on).
+    RegistrarId taken_over_by = 0;
+    // It writes and reads Registration Life in milliseconds (RSPLIB: its
+    // PRESENCE lacks rspd's UDP port parameter), not seconds.
+    bool lifetimes_in_millis = false;
     bool has_checksum = false;
     uint16_t checksum = 0;           // as it announced it
-    int mismatches = 0;              // audits in a row that disagreed
+    bool checksum_fresh = false;     // announced since the last audit
+    int mismatches = 0;              // PRESENCEs in a row whose checksum disagreed
     size_t owned = 0;                // PEs it owns in our handlespace (last audit)
     Tick moved_logged = 0;           // the last log of its endpoint changing
     uint16_t our_checksum = 0xffff;  // of its PEs in our handlespace (last audit)
@@ -267,6 +276,8 @@ class EnrpServer final : public OwnedPeObserver {
   void HandleInitTakeover(Peer& peer, const protocol::Message& m, Tick now);
   void HandleInitTakeoverAck(Peer& peer, const protocol::Message& m, Tick now);
   void HandleTakeoverServer(Peer& peer, const protocol::Message& m, Tick now);
+  // §3.5.2: the target's PEs are the winner's; the target leaves the table.
+  void HandOver(RegistrarId target, RegistrarId winner);
 
   // Downloads from peers.
   void StartDownload(RegistrarId from, bool resync, Tick now);

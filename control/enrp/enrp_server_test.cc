@@ -125,6 +125,19 @@ class EnrpServerTest : public ::testing::Test {
       From(owner, m);
     }
   }
+  // A PRESENCE with Server Information, as rspd sends it (with its UDP
+  // port) or as RSPLIB does (without).
+  static Message PresenceWithServerInformation(uint16_t udp_port) {
+    Message m = Of(EnrpType::kPresence);
+    m.has_server_information = true;
+    m.server_information.transport.type = protocol::ParamType::kSctpTransport;
+    m.server_information.transport.port = protocol::kEnrpPort;
+    static const protocol::IpAddress kLoopback = *protocol::IpAddress::Parse("127.0.0.1");
+    m.server_information.transport.addresses =
+        protocol::ParamList<protocol::IpAddress>(absl::MakeConstSpan(&kLoopback, 1));
+    m.server_information.udp_port = udp_port;
+    return m;
+  }
   size_t OwnedBy(uint32_t owner) const { return shards_.shard(0).table().OwnedCount(owner); }
 
   uint64_t now_ = 1000;
@@ -323,6 +336,125 @@ TEST_F(EnrpServerTest, ATakeoverOfAPeerWeHearIsNotObeyed) {
   From(7, Of(EnrpType::kTakeoverServer, 2));
   EXPECT_EQ(OwnedBy(2), 4u);
   EXPECT_EQ(enrp_.stats().takeovers_refused_alive.load(), 1u);
+}
+
+// An INIT_TAKEOVER we ACKed whose TAKEOVER_SERVER never comes (RSPLIB's may
+// never leave it): an initiator we still hear has the PEs; the target, dead,
+// is not taken over by us as well (docs/decisions.md).
+TEST_F(EnrpServerTest, AnAckedTakeoverWithoutTakeoverServerHandsThePesToTheLiveInitiator) {
+  AddPes(2, 100, 3);
+  From(7, Of(EnrpType::kPresence));
+  From(3, Of(EnrpType::kPresence));
+  From(3, Of(EnrpType::kInitTakeover, 2));
+  From(7, Of(EnrpType::kInitTakeover, 2));  // the higher initiator: it goes on
+  EXPECT_EQ(out_.Of(EnrpType::kInitTakeoverAck).size(), 2u);
+  for (int i = 0; i < 10; ++i) {  // 5 s: past the takeover expiry + max-time-no-response
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+    From(3, Of(EnrpType::kPresence));
+  }
+  EXPECT_EQ(OwnedBy(7), 3u);
+  EXPECT_EQ(OwnedBy(2), 0u);
+  EXPECT_EQ(enrp_.stats().takeovers_implied.load(), 1u);
+  EXPECT_EQ(enrp_.stats().takeovers_started.load(), 0u);
+  EXPECT_EQ(enrp_.peers().count(2), 0u);
+}
+
+// The initiator died too: we watch the target again, find it dead, and take
+// it over ourselves.
+TEST_F(EnrpServerTest, AnAckedTakeoverWhoseInitiatorDiedIsOursToDo) {
+  AddPes(2, 100, 3);
+  From(7, Of(EnrpType::kPresence));
+  From(7, Of(EnrpType::kInitTakeover, 2));
+  ASSERT_EQ(out_.Of(EnrpType::kInitTakeoverAck, 10007).size(), 1u);
+  for (int i = 0; i < 40 && OwnedBy(kSelf) == 0; ++i) Advance(500);
+  EXPECT_EQ(OwnedBy(kSelf), 3u);
+  EXPECT_EQ(OwnedBy(2), 0u);
+  EXPECT_EQ(enrp_.stats().takeovers_implied.load(), 0u);
+  EXPECT_EQ(enrp_.peers().size(), 0u) << "7 and 2 both dead and gone";
+}
+
+// RSPLIB writes and reads Registration Life in milliseconds; rspd's peers and
+// RFC 5354 §3.10 in seconds (docs/decisions.md). A PE's life is kept in
+// seconds and written in each peer's unit.
+TEST_F(EnrpServerTest, RsplibPeersGetAndGiveRegistrationLifeInMilliseconds) {
+  From(8, PresenceWithServerInformation(0));      // RSPLIB: no UDP port parameter
+  From(9, PresenceWithServerInformation(10009));  // rspd
+  protocol::PoolElement pe;
+  pe.id = 100;
+  pe.home = 8;
+  pe.registration_life = 90000;  // RSPLIB's default, 90 s
+  pe.user.type = protocol::ParamType::kSctpTransport;
+  pe.user.port = 7;
+  pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+  pe.asap.port = 4000;
+  pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+  Message update = Of(EnrpType::kHandleUpdate);
+  update.update_action = protocol::UpdateAction::kAddPe;
+  update.has_pool_handle = true;
+  update.pool_handle = "p";
+  update.has_pool_element = true;
+  update.pool_element = protocol::ViewOf(pe);
+  From(8, update);
+  ASSERT_EQ(OwnedBy(8), 1u);
+  // The table each peer downloads gives it the life in its own unit.
+  const auto life_in_table_for = [&](uint32_t requester) {
+    out_.sent.clear();
+    From(requester, Of(EnrpType::kHandleTableRequest));
+    const std::vector<Message> r =
+        out_.Of(EnrpType::kHandleTableResponse, static_cast<uint16_t>(10000 + requester));
+    EXPECT_EQ(r.size(), 1u);
+    for (const protocol::PoolEntry& entry : r[0].pool_entries) {
+      for (const protocol::PoolElementView& e : entry.elements) return e.registration_life;
+    }
+    return -2;  // no PE
+  };
+  EXPECT_EQ(life_in_table_for(9), 90);
+  EXPECT_EQ(life_in_table_for(8), 90000);
+}
+
+// RSPLIB 3.4.4 arbitrates the other way round: of two initiators the lower ID
+// goes on. So the higher one (RSPLIB here) ACKs ours and gives up, while we
+// gave up to it: its ACK tells us, and we take the target over after all.
+TEST_F(EnrpServerTest, AnInitiatorThatYieldedToUsLetsUsTakeOverAfterAll) {
+  AddPes(2, 100, 3);
+  From(7, Of(EnrpType::kPresence));
+  for (int i = 0; i < 8 && enrp_.stats().takeovers_started.load() == 0; ++i) {
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+  }
+  ASSERT_EQ(enrp_.stats().takeovers_started.load(), 1u);
+  From(7, Of(EnrpType::kInitTakeover, 2));  // higher: we yield (RFC 5353 §3.5.1)
+  ASSERT_EQ(enrp_.stats().takeovers_aborted.load(), 1u);
+  From(7, Of(EnrpType::kInitTakeoverAck, 2));  // it yielded to us
+  EXPECT_EQ(enrp_.stats().takeovers_resumed.load(), 1u);
+  EXPECT_EQ(enrp_.stats().takeovers_won.load(), 1u);
+  EXPECT_EQ(out_.Of(EnrpType::kTakeoverServer, 10007).size(), 1u);
+  EXPECT_EQ(OwnedBy(kSelf), 3u);
+  EXPECT_EQ(enrp_.stats().enrp_unexpected.load(), 0u);
+}
+
+// RFC 5353 §3.6: each PRESENCE's checksum is weighed once. A peer that
+// announces less often than we audit is not resynced on one stale word; two
+// PRESENCEs in a row that disagree are a resync (a W=1 table request).
+TEST_F(EnrpServerTest, OnlyTwoDisagreeingPresencesInARowResync) {
+  AddPes(7, 100, 2);
+  Message presence = Of(EnrpType::kPresence);
+  presence.has_checksum = true;
+  presence.checksum = 0x1234;  // not the checksum of 7's two PEs
+  From(7, presence);
+  for (int i = 0; i < 3; ++i) {  // three audits (500 ms cycle), no new word
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));  // heard, without a checksum
+  }
+  EXPECT_EQ(enrp_.stats().checksum_mismatches.load(), 1u);
+  EXPECT_TRUE(out_.Of(EnrpType::kHandleTableRequest, 10007).empty());
+  From(7, presence);
+  Advance(500);
+  EXPECT_EQ(enrp_.stats().checksum_mismatches.load(), 2u);
+  const std::vector<Message> requests = out_.Of(EnrpType::kHandleTableRequest, 10007);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_TRUE(requests[0].flags & protocol::kFlagOwnChildrenOnly);
 }
 
 }  // namespace

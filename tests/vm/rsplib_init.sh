@@ -16,6 +16,8 @@
 #                               seconds for their echoes; prints its log
 #   kill NAME SIGNAL            sends SIGNAL to what "start NAME" runs
 #   log NAME                    prints /tmp/NAME.log
+#   logged NAME ERE             rc=0 if a line of /tmp/NAME.log matches ERE
+#                               (one word: no spaces)
 #   poweroff                    prints every log and powers off
 # Lines of this script start with "vm: ", a program's with "vm: NAME: ".
 #
@@ -101,8 +103,10 @@ say "agent listening on tcp port $cmd_port"
 while true; do
   line=$(nc -l -p "$cmd_port" 2>/dev/null) || continue
   [ -n "$line" ] || continue
-  # shellcheck disable=SC2086  # the words of the command line
+  # shellcheck disable=SC2086  # the words of the command line, unglobbed
+  set -f
   set -- $line
+  set +f
   id=$1 command=$2
   shift 2
   say "command $id: $command $*"
@@ -120,6 +124,7 @@ while true; do
       if [ -f "/tmp/$1.pid" ]; then kill "-$2" "$(cat "/tmp/$1.pid")" || rc=1; else rc=1; fi
       ;;
     log) show "$1" "/tmp/$1.log" ;;
+    logged) grep -qE "$2" "/tmp/$1.log" || rc=1 ;;
     poweroff) power_off 0 ;;
     *) rc=2 ;;
   esac

@@ -13,6 +13,7 @@
 #   vm_boot                     boots the VM, under KVM where it can
 #   vm_do COMMAND...            runs an agent command and waits until it is
 #                               through (fails the test if it fails)
+#   vm_try COMMAND...           the same, returning the command's status
 #   vm_await SECONDS WHAT REGEX waits for a console line
 #   vm_poweroff                 powers the VM off and prints its console
 # The console is in $vm_log; vm_cleanup (called by the test's EXIT trap)
@@ -143,10 +144,10 @@ vm_console() {
   grep -a '^vm: ' "$vm_log" | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g' | grep -v '^vm: [a-zA-Z0-9-]*: *$'
 }
 
-# vm_do COMMAND ARG...: sends the command (bash's /dev/tcp: the host needs no
-# nc) and waits until the agent is through with it; 120 s bound a PU run
-# under TCG.
-vm_do() {
+# vm_try COMMAND ARG...: sends the command (bash's /dev/tcp: the host needs
+# no nc) and waits until the agent is through with it (120 s bound a PU run
+# under TCG); returns its status.
+vm_try() {
   vm_commands=$((vm_commands + 1))
   local id=$vm_commands line="$vm_commands $*"
   await_for 30 "the guest's agent taking command $id" \
@@ -154,7 +155,11 @@ vm_do() {
     fail "cannot reach the guest's agent on $vm_guest_ip:$vm_cmd_port"
   await_for 120 "command $id ($*)" grep -aqE "^vm: done $id rc=" "$vm_log" ||
     fail "the guest did not finish '$*': $(vm_console)"
-  grep -aqE "^vm: done $id rc=0 " "$vm_log" || fail "the guest failed '$*': $(vm_console | tail -20)"
+  grep -aqE "^vm: done $id rc=0 " "$vm_log"
+}
+
+vm_do() {
+  vm_try "$@" || fail "the guest failed '$*': $(vm_console | tail -20)"
 }
 
 vm_poweroff() {
