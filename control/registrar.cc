@@ -229,10 +229,10 @@ std::string Registrar::DescribeStats() const {
 std::string Registrar::DescribePeers() const {
   std::string out;
   for (const auto& [id, peer] : enrp_->peers()) {
-    absl::StrAppend(&out,
-                    absl::StrFormat("  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", id,
-                                    protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
-                                    PeerStateName(peer.state), peer.owned, peer.our_checksum));
+    absl::StrAppend(
+        &out, absl::StrFormat("  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", id,
+                              protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
+                              protocol::PeerStateName(peer.state), peer.owned, peer.our_checksum));
   }
   return out;
 }

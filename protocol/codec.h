@@ -105,6 +105,10 @@ struct ServerInformation {
   uint32_t server_id = 0;
   TransportView transport;  // SCTP
   uint16_t udp_port = 0;    // kUdpEncapsulationPortParam (rspd's); 0 = absent
+  // kPeerStatusParam (rspd's, to operators' tools only).
+  bool has_peer_status = false;
+  PeerState peer_state = PeerState::kActive;
+  uint32_t last_heard_ms = 0;  // since the answering registrar last heard it
 
   static bool Matches(uint16_t type) {
     return type == static_cast<uint16_t>(ParamType::kServerInformation);
@@ -252,5 +256,7 @@ size_t BeginTransport(Writer& w, ParamType type, uint16_t port, uint16_t transpo
 const char* MessageTypeName(Protocol protocol, uint8_t type);
 const char* ParamTypeName(uint16_t pure_type);
 const char* CauseName(Cause cause);
+// "active", "probed", "inactive", "taking-over".
+const char* PeerStateName(PeerState state);
 
 }  // namespace rspd::protocol

@@ -226,6 +226,16 @@ TEST(CodecRoundTripTest, EnrpFixedFieldsAndParameters) {
   EXPECT_EQ(list.message.servers.front().server_id, 0x11111111u);
 
   EXPECT_EQ(Find(samples, "enrp_list_request").bytes.size(), 12u);  // RFC 5353 §2.5: 0xC
+
+  Result status = Decode(Find(samples, "enrp_list_response_peer_status").bytes, Protocol::kEnrp);
+  ASSERT_TRUE(status.ok);
+  ASSERT_EQ(status.message.servers.size(), 2u);
+  EXPECT_FALSE(status.message.servers.front().has_peer_status);
+  const ServerInformation& b = *std::next(status.message.servers.begin());
+  EXPECT_TRUE(b.has_peer_status);
+  EXPECT_EQ(b.peer_state, PeerState::kProbed);
+  EXPECT_EQ(b.last_heard_ms, 61234u);
+  EXPECT_EQ(b.udp_port, 19002);
 }
 
 TEST(CodecRoundTripTest, AsapSpecialFields) {
@@ -654,7 +664,7 @@ TEST(CodecPinTest, SweepMatchesTheRecordedResults) {
   if (const char* dir = std::getenv("TEST_UNDECLARED_OUTPUTS_DIR")) {
     std::ofstream(std::string(dir) + "/codec_sweep.txt") << log;
   }
-  EXPECT_EQ(absl::StrFormat("%016x", Fnv1a(log)), "790762c35b05b847")
+  EXPECT_EQ(absl::StrFormat("%016x", Fnv1a(log)), "387357253106fbd5")
       << "the sweep's log is in the test's undeclared outputs (codec_sweep.txt)";
 }
 

@@ -709,6 +709,11 @@ ServerInformation ServerInformation::FromWire(const Tlv& tlv, absl::Span<const u
       s.transport = TransportView::FromWire(p, {});
     } else if (p.type == kUdpEncapsulationPortParam && p.value.size() >= 2) {
       s.udp_port = Load16(p.value.data());
+    } else if (p.type == kPeerStatusParam && p.value.size() >= 8 &&
+               p.value[0] <= static_cast<uint8_t>(PeerState::kTakingOver)) {
+      s.has_peer_status = true;
+      s.peer_state = static_cast<PeerState>(p.value[0]);
+      s.last_heard_ms = Load32(p.value.data() + 4);
     }
   }
   return s;

@@ -51,6 +51,14 @@ void EncodeServerInformation(Writer& w, const ServerInformation& s) {
   w.U32(s.server_id);
   EncodeTransport(w, s.transport);
   EncodeUdpEncapsulationPort(w, s.udp_port);
+  if (s.has_peer_status) {
+    const size_t x = w.BeginTlv(kPeerStatusParam);
+    w.U8(static_cast<uint8_t>(s.peer_state));
+    w.U8(0);
+    w.U16(0);
+    w.U32(s.last_heard_ms);
+    w.EndTlv(x);
+  }
   w.EndTlv(p);
 }
 

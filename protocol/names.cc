@@ -51,4 +51,18 @@ const char* CauseName(Cause cause) {
   return code < kCauseNames.size() ? kCauseNames[code] : "Unknown Cause";
 }
 
+const char* PeerStateName(PeerState state) {
+  switch (state) {
+    case PeerState::kActive:
+      return "active";
+    case PeerState::kProbed:
+      return "probed";
+    case PeerState::kInactive:
+      return "inactive";
+    case PeerState::kTakingOver:
+      return "taking-over";
+  }
+  return "unknown";
+}
+
 }  // namespace rspd::protocol

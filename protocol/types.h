@@ -82,6 +82,23 @@ inline constexpr uint8_t kFlagListReject = 0x01;          // R, RFC 5353 §2.6
 // UDP ports in ENRP").
 inline constexpr uint16_t kUdpEncapsulationPortParam = 0xbffe;
 
+// rspd's extension inside a Server Information parameter (RFC 5354 §3.11) of
+// an ENRP_LIST_RESPONSE to an operator's tool (a LIST_REQUEST with Sending
+// Server ID 0; docs/decisions.md): how the answering registrar sees that
+// peer. Skipped silently by receivers that do not know it (action bits 10);
+// value: state (8 bits, PeerState), reserved (24 bits), milliseconds since
+// the peer was last heard (32 bits).
+inline constexpr uint16_t kPeerStatusParam = 0xbffd;
+
+// A registrar's view of an ENRP peer (RFC 5353 §3.4, §3.5.1), as the Peer
+// Status parameter carries it.
+enum class PeerState : uint8_t {
+  kActive = 0,
+  kProbed = 1,      // silent too long: a reply-required PRESENCE is out
+  kInactive = 2,    // another server takes it over; waiting for its TAKEOVER_SERVER
+  kTakingOver = 3,  // we take it over
+};
+
 // RFC 5353 §2.4 Update Action.
 enum class UpdateAction : uint16_t { kAddPe = 0x0000, kDelPe = 0x0001 };
 

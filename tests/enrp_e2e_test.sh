@@ -97,6 +97,18 @@ dump 1 | grep -q '^pool=wrr pe_id=0x000000c8 home=0x0000000[123] sctp:127.0.0.1:
 for pool in rr wrr lu; do
   [ "$(owners_of 3 "$pool" | wc -l)" = 1 ] || fail "$pool PEs have several owners: $(owners_of 3 "$pool")"
 done
+# The peer table as an operator sees it: both peers active, each heard
+# within MAX-TIME-LAST-HEARD (1.5 s), owning the PEs the dump gives them.
+peers_of_1=$("$RSPCTL" peers --registrar="127.0.0.1:$(udp_of 1)")
+echo "$peers_of_1"
+for n in 2 3; do
+  line=$(grep "^peer  *$(printf 0x%08x "$n") " <<<"$peers_of_1") || fail "r1 does not list r$n"
+  [[ "$line" =~ state=active\ owned=([0-9]+)\ .*\ last_heard=([0-9]+)\.([0-9])s$ ]] ||
+    fail "r1 does not list r$n active and heard: $line"
+  [ "${BASH_REMATCH[1]}" = "$(dump 1 | grep -c " home=$(printf 0x%08x "$n") ")" ] ||
+    fail "r1 lists r$n with ${BASH_REMATCH[1]} PEs, its dump otherwise"
+  [ $((BASH_REMATCH[2] * 1000 + BASH_REMATCH[3] * 100)) -le 1500 ] || fail "r$n last heard too long ago: $line"
+done
 
 # --- 2. a registrar that joins late downloads everything ----------------------
 start_registrar 4 1

@@ -166,16 +166,27 @@ int RunPeers(const std::vector<std::string>& /*args*/) {
     }
     const auto o = owned[server.server_id];
     const uint16_t checksum = handlespace::FinishChecksum(o.second);
-    // The registrar lists itself first, then the peers it holds active.
+    // The registrar lists itself first, then every peer with its view of it
+    // (rspd's Peer Status parameter; other registrars list active peers).
     const char* role = first ? "registrar" : "peer";
+    const char* state = protocol::PeerStateName(server.peer_state);
+    // Milliseconds since it was last heard; -1: never (only listed by a
+    // mentor), or not told.
+    const int64_t last_heard =
+        server.has_peer_status && server.last_heard_ms != UINT32_MAX ? server.last_heard_ms : -1;
     if (json) {
       printf(
-          "{\"role\":\"%s\",\"server_id\":%u,\"addresses\":\"%s\",\"state\":\"active\","
-          "\"owned_pes\":%zu,\"checksum\":%u}\n",
-          role, server.server_id, addresses.c_str(), o.first, checksum);
+          "{\"role\":\"%s\",\"server_id\":%u,\"addresses\":\"%s\",\"state\":\"%s\","
+          "\"last_heard_ms\":%lld,\"owned_pes\":%zu,\"checksum\":%u}\n",
+          role, server.server_id, addresses.c_str(), state, static_cast<long long>(last_heard),
+          o.first, checksum);
     } else {
-      printf("%-9s 0x%08x %s state=active owned=%zu checksum=0x%04x\n", role, server.server_id,
-             addresses.c_str(), o.first, checksum);
+      const std::string heard = first ? std::string()
+                                : last_heard < 0
+                                    ? std::string(" last_heard=never")
+                                    : absl::StrFormat(" last_heard=%.1fs", last_heard / 1000.0);
+      printf("%-9s 0x%08x %s state=%s owned=%zu checksum=0x%04x%s\n", role, server.server_id,
+             addresses.c_str(), state, o.first, checksum, heard.c_str());
     }
     first = false;
   }

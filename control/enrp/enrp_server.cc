@@ -89,20 +89,6 @@ void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, Enr
   }
 }
 
-const char* PeerStateName(EnrpServer::PeerState state) {
-  switch (state) {
-    case EnrpServer::PeerState::kActive:
-      return "active";
-    case EnrpServer::PeerState::kProbed:
-      return "probed";
-    case EnrpServer::PeerState::kInactive:
-      return "inactive";
-    case EnrpServer::PeerState::kTakingOver:
-      return "taking-over";
-  }
-  return "?";
-}
-
 EnrpServer::EnrpServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
                        dataplane::MessageSender* sender, dataplane::AddressedSender* addressed,
                        AsapServer* asap)
@@ -285,7 +271,7 @@ void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
     // An operator's tool: it may read, nothing else (docs/decisions.md).
     if (type == EnrpType::kListRequest) {
       EnrpServerStats::Bump(stats_.enrp_from_tools);
-      HandleListRequest(in, nullptr, m);
+      HandleListRequest(in, nullptr, m, now);
     } else if (type == EnrpType::kHandleTableRequest) {
       EnrpServerStats::Bump(stats_.enrp_from_tools);
       HandleTableRequest(in, nullptr, m, now);
@@ -348,7 +334,7 @@ void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
       HandleUpdate(*peer, m, now);
       return;
     case EnrpType::kListRequest:
-      HandleListRequest(in, peer, m);
+      HandleListRequest(in, peer, m, now);
       return;
     case EnrpType::kListResponse:
       HandleListResponse(*peer, m, now);
@@ -397,9 +383,11 @@ void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
   }
 }
 
-void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const Message&) {
+void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const Message&, Tick now) {
   // RFC 5353 §2.5-2.6, §3.2.2.2: every server we know that is up, and
-  // ourselves; R=1 while we are still initializing.
+  // ourselves; R=1 while we are still initializing. An operator's tool gets
+  // every peer, each with our view of it (rspd's Peer Status parameter).
+  const bool tool = peer == nullptr;
   std::vector<protocol::IpAddress> addresses;
   std::vector<protocol::ServerInformation> servers;
   Message reply = Header(EnrpType::kListResponse, peer != nullptr ? peer->id : 0,
@@ -408,7 +396,7 @@ void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const M
     addresses.reserve(peers_.size() + 1);
     servers.reserve(peers_.size() + 1);
     const auto add = [&](RegistrarId id, const protocol::IpAddress& ip, uint16_t sctp_port,
-                         uint16_t udp_port) {
+                         uint16_t udp_port) -> protocol::ServerInformation& {
       addresses.push_back(ip);
       protocol::ServerInformation s;
       s.server_id = id;
@@ -416,10 +404,18 @@ void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const M
       s.transport.port = sctp_port;
       s.udp_port = udp_port;
       servers.push_back(s);
+      return servers.back();
     };
     add(config_.server_id, own_address_, config_.enrp_port, own_udp_port_);
     for (const auto& [id, p] : peers_) {
-      if (p.state == PeerState::kActive || p.state == PeerState::kProbed) {
+      if (tool) {
+        protocol::ServerInformation& s = add(id, p.ip, p.sctp_port, p.udp_port);
+        s.has_peer_status = true;
+        s.peer_state = p.state;
+        s.last_heard_ms =
+            p.heard ? static_cast<uint32_t>(std::min<Tick>(now - p.last_heard, UINT32_MAX))
+                    : UINT32_MAX;
+      } else if (p.state == PeerState::kActive || p.state == PeerState::kProbed) {
         add(id, p.ip, p.sctp_port, p.udp_port);
       }
     }

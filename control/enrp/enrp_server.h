@@ -138,12 +138,7 @@ class EnrpServer final : public OwnedPeObserver {
   using InboundMessage = dataplane::InboundMessage;
 
   // A peer's state (RFC 5353 §3.4, §3.5).
-  enum class PeerState : uint8_t {
-    kActive,
-    kProbed,    // silent too long: a reply-required PRESENCE is out
-    kInactive,  // another server takes it over; waiting for its TAKEOVER_SERVER
-    kTakingOver,
-  };
+  using PeerState = protocol::PeerState;
   struct Peer {
     RegistrarId id = 0;
     // Where it is reached: its SCTP-over-UDP endpoint and ENRP port.
@@ -270,7 +265,9 @@ class EnrpServer final : public OwnedPeObserver {
                           Tick now);
   void HandleTableResponse(Peer& peer, const protocol::Message& m, Tick now);
   void HandleUpdate(Peer& peer, const protocol::Message& m, Tick now);
-  void HandleListRequest(const InboundMessage& in, Peer* peer, const protocol::Message& m);
+  // `peer` null: an operator's tool, which gets every peer with its state.
+  void HandleListRequest(const InboundMessage& in, Peer* peer, const protocol::Message& m,
+                         Tick now);
   void HandleListResponse(const Peer& from, const protocol::Message& m, Tick now);
   protocol::ServerInformation OwnServerInformation() const;
   void HandleInitTakeover(Peer& peer, const protocol::Message& m, Tick now);
@@ -347,8 +344,6 @@ class EnrpServer final : public OwnedPeObserver {
   size_t takeover_pes_ = 0;
   EnrpServerStats stats_;
 };
-
-const char* PeerStateName(EnrpServer::PeerState state);
 
 // Takes every answered shard command back to the server that issued it, by
 // its family (handlespace::ShardCommand::enrp()). Inline shards answer

@@ -4,6 +4,7 @@
 
 #include "control/enrp/enrp_server.h"
 
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -455,6 +456,37 @@ TEST_F(EnrpServerTest, OnlyTwoDisagreeingPresencesInARowResync) {
   const std::vector<Message> requests = out_.Of(EnrpType::kHandleTableRequest, 10007);
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_TRUE(requests[0].flags & protocol::kFlagOwnChildrenOnly);
+}
+
+// An operator's tool (Sending Server ID 0) is listed every peer, each with
+// its state and the time since it was last heard (Peer Status parameter);
+// a peer is listed the active ones only (RFC 5353 §2.6).
+TEST_F(EnrpServerTest, ToolsAreToldEveryPeersStateAndLastHeard) {
+  From(7, Of(EnrpType::kPresence));
+  From(2, Of(EnrpType::kPresence));
+  Advance(300);
+  From(7, Of(EnrpType::kInitTakeover, 2));  // 2 is inactive here now
+  out_.sent.clear();
+  From(0, Of(EnrpType::kListRequest));
+  std::vector<Message> tool = out_.Of(EnrpType::kListResponse, 0);
+  ASSERT_EQ(tool.size(), 1u);
+  std::map<uint32_t, protocol::ServerInformation> listed;
+  for (const protocol::ServerInformation& s : tool[0].servers) listed[s.server_id] = s;
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_FALSE(listed[kSelf].has_peer_status);
+  ASSERT_TRUE(listed[2].has_peer_status);
+  EXPECT_EQ(listed[2].peer_state, protocol::PeerState::kInactive);
+  EXPECT_EQ(listed[2].last_heard_ms, 300u);
+  ASSERT_TRUE(listed[7].has_peer_status);
+  EXPECT_EQ(listed[7].peer_state, protocol::PeerState::kActive);
+  EXPECT_EQ(listed[7].last_heard_ms, 0u);
+
+  out_.sent.clear();
+  From(7, Of(EnrpType::kListRequest));
+  std::vector<Message> peer = out_.Of(EnrpType::kListResponse, 10007);
+  ASSERT_EQ(peer.size(), 1u);
+  EXPECT_EQ(peer[0].servers.size(), 2u) << "a peer is not listed the inactive one";
+  for (const protocol::ServerInformation& s : peer[0].servers) EXPECT_FALSE(s.has_peer_status);
 }
 
 }  // namespace

@@ -343,6 +343,21 @@ std::vector<Sample> AllSamples() {
     m.servers = ParamList<ServerInformation>(servers);
     add("enrp_list_response", m);
   }
+  {
+    // To an operator's tool: rspd's Peer Status parameter (kPeerStatusParam).
+    Message m = Enrp(EnrpType::kListResponse);
+    static ServerInformation servers[2];
+    servers[0].server_id = kServerA;
+    servers[0].transport = MakeTransport(ParamType::kSctpTransport, kEnrpPort, 0, 1);
+    servers[1].server_id = kServerB;
+    servers[1].transport = MakeTransport(ParamType::kSctpTransport, kEnrpPort, 1, 1);
+    servers[1].udp_port = 19002;
+    servers[1].has_peer_status = true;
+    servers[1].peer_state = PeerState::kProbed;
+    servers[1].last_heard_ms = 61234;
+    m.servers = ParamList<ServerInformation>(servers);
+    add("enrp_list_response_peer_status", m);
+  }
   for (EnrpType type :
        {EnrpType::kInitTakeover, EnrpType::kInitTakeoverAck, EnrpType::kTakeoverServer}) {
     Message m = Enrp(type);
