@@ -127,6 +127,32 @@ int main(int argc, char** argv) {
     Add(&s, 1, 1, list);
     seeds.push_back(s);
   }
+  {  // an RSPLIB peer: no UDP port parameter (lifetimes in milliseconds),
+     // arbitration the other way round (it yields back with an ACK), no
+     // TAKEOVER_SERVER; and a tool asking for the peer list
+    std::vector<uint8_t> s;
+    Message presence = Enrp(EnrpType::kPresence, 5);
+    presence.has_server_information = true;
+    presence.server_information.server_id = 5;
+    const rspd::protocol::IpAddress address = *rspd::protocol::IpAddress::Parse("10.0.0.5");
+    presence.server_information.transport.port = 9901;
+    presence.server_information.transport.addresses =
+        rspd::protocol::ParamList<rspd::protocol::IpAddress>(absl::MakeConstSpan(&address, 1));
+    Add(&s, 0, 1, presence);
+    rspd::protocol::PoolElement d = Pe(500, 5);
+    d.registration_life = 90000;
+    Add(&s, 0, 1, Update(5, UpdateAction::kAddPe, pool, d));
+    Add(&s, 1, 1, Update(3, UpdateAction::kAddPe, pool, c));
+    Message init = Enrp(EnrpType::kInitTakeover, 5);
+    init.target_id = 3;
+    Add(&s, 0, 250, init);
+    Message ack = Enrp(EnrpType::kInitTakeoverAck, 5);
+    ack.target_id = 3;
+    Add(&s, 0, 1, ack);
+    Add(&s, 2, 1, Enrp(EnrpType::kListRequest, 0));
+    Add(&s, 0, 250, Enrp(EnrpType::kHandleTableRequest, 5));
+    seeds.push_back(s);
+  }
   for (size_t i = 0; i < seeds.size(); ++i) {
     const std::string path = absl::StrCat(argv[1], "/seed", i);
     FILE* f = fopen(path.c_str(), "wb");
