@@ -909,7 +909,8 @@ void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
   if (takeover_target_ == 0) {
     Peer* target = FindPeer(m.target_id);
     if (target != nullptr && target->state == PeerState::kInactive &&
-        target->taken_over_by == peer.id) {
+        target->taken_over_by == peer.id &&
+        now - target->last_heard > static_cast<Tick>(Millis(config_.max_time_last_heard))) {
       // The initiator we yielded to yielded to us: RSPLIB 3.4.4 arbitrates
       // the other way round (the lower ID goes on, docs/decisions.md), so
       // both gave up. Nobody else takes the target over: we do, anew.
@@ -1102,9 +1103,12 @@ void EnrpServer::OnTimer(Tick now) {
         // one we do not hear died in the takeover, and we watch the target
         // again.
         if (now >= peer.deadline) {
+          // Only a target we have not heard from: an INIT_TAKEOVER that a
+          // liar sent us alone (not the target, which would have answered
+          // with its PRESENCE) cannot hand a live registrar's PEs away.
           if (const Peer* winner = FindPeer(peer.taken_over_by);
               winner != nullptr && winner->state == PeerState::kActive &&
-              now - winner->last_heard <= last_heard) {
+              now - winner->last_heard <= last_heard && now - peer.last_heard > last_heard) {
             handed_over.emplace_back(id, winner->id);
           } else {
             peer.state = PeerState::kProbed;

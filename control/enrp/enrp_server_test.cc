@@ -489,5 +489,25 @@ TEST_F(EnrpServerTest, ToolsAreToldEveryPeersStateAndLastHeard) {
   for (const protocol::ServerInformation& s : peer[0].servers) EXPECT_FALSE(s.has_peer_status);
 }
 
+// A liar's INIT_TAKEOVER of a registrar we still hear (sent to us alone, so
+// the target never answered it) hands nothing over, however long its
+// TAKEOVER_SERVER stays away.
+TEST_F(EnrpServerTest, AnInitTakeoverOfARegistrarWeHearHandsNothingOver) {
+  AddPes(2, 100, 2);
+  From(7, Of(EnrpType::kPresence));
+  From(7, Of(EnrpType::kInitTakeover, 2));
+  for (int i = 0; i < 12; ++i) {  // 6 s: past expiry + max-time-no-response
+    Advance(500);
+    From(7, Of(EnrpType::kPresence));
+    AddPes(2, 100, 1);  // 2 speaks (a re-registration's update), no PRESENCE
+  }
+  EXPECT_EQ(OwnedBy(2), 2u);
+  EXPECT_EQ(OwnedBy(7), 0u);
+  EXPECT_EQ(enrp_.stats().takeovers_implied.load(), 0u);
+  From(7, Of(EnrpType::kInitTakeoverAck, 2));  // nor does its "yielding" ACK
+  EXPECT_EQ(enrp_.stats().takeovers_resumed.load(), 0u);
+  EXPECT_EQ(OwnedBy(kSelf), 0u);
+}
+
 }  // namespace
 }  // namespace rspd::control
