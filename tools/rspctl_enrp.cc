@@ -181,7 +181,8 @@ int RunPeers(const std::vector<std::string>& /*args*/) {
           role, server.server_id, addresses.c_str(), state, static_cast<long long>(last_heard),
           o.first, checksum);
     } else {
-      const std::string heard = first ? std::string()
+      // Nothing for the registrar itself, or from one that is not rspd.
+      const std::string heard = !server.has_peer_status ? std::string()
                                 : last_heard < 0
                                     ? std::string(" last_heard=never")
                                     : absl::StrFormat(" last_heard=%.1fs", last_heard / 1000.0);

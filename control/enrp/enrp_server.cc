@@ -57,11 +57,13 @@ constexpr size_t kLargestEntry = 1024;
 // RSPLIB 3.4.4, whose PRESENCE lacks rspd's UDP port parameter, writes and
 // reads milliseconds (docs/decisions.md). -1 (infinite) is the same in both.
 int32_t LifeToPeer(int32_t seconds, bool millis) {
-  if (!millis || seconds < 0) return seconds;
+  if (seconds < 0) return -1;
+  if (!millis) return seconds;
   return static_cast<int32_t>(std::min<int64_t>(int64_t{seconds} * 1000, INT32_MAX));
 }
 int32_t LifeFromPeer(int32_t value, bool millis) {
-  if (!millis || value < 0) return value;
+  if (value < 0) return -1;
+  if (!millis) return value;
   return value / 1000 + (value % 1000 != 0 ? 1 : 0);  // never shorter than it was
 }
 
@@ -192,7 +194,8 @@ void EnrpServer::OnMulticastPresence(const protocol::IpAddress& source, const Me
   if (Peer* peer = FindPeer(m.sender_id)) {
     // §3.4: news of the peer; its association is what we call it on.
     peer->last_heard = now;
-    if (peer->state == PeerState::kProbed) peer->state = PeerState::kActive;
+    peer->heard = true;
+    if (peer->state == PeerState::kProbed) MarkAlive(*peer);
     return;
   }
   if (m.sender_id == takeover_target_ || peers_.size() >= kMaxPeers) return;
@@ -319,7 +322,7 @@ void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
   // §3.4: any message is news of the peer.
   peer->last_heard = now;
   peer->heard = true;
-  if (peer->state == PeerState::kProbed) peer->state = PeerState::kActive;
+  if (peer->state == PeerState::kProbed) MarkAlive(*peer);
   switch (type) {
     case EnrpType::kPresence:
       HandlePresence(*peer, m, now);
@@ -360,11 +363,12 @@ void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
     // §3.5.1: the target speaks: the takeover is off.
     AbortTakeover();
   }
-  peer.state = PeerState::kActive;
+  MarkAlive(peer);
   if (m.has_server_information) {
     // rspd's PRESENCE names its UDP port; RSPLIB's does not, and RSPLIB
     // counts Registration Life in milliseconds (docs/decisions.md).
     peer.lifetimes_in_millis = m.server_information.udp_port == 0;
+    peer.introduced = true;
   }
   if (m.has_checksum) {
     peer.has_checksum = true;
@@ -377,10 +381,21 @@ void EnrpServer::HandlePresence(Peer& peer, const Message& m, Tick now) {
     // download it had from us does not go on where it stopped.
     table_sessions_.erase(peer.id);
   }
+  if (peer.introduced && peer.table_request_held) {
+    peer.table_request_held = false;
+    ServeTableRequest(InboundMessage(), &peer, peer.held_flags, now);
+  }
   // §3.2.2.1: the first peer that answers while we start is the mentor.
   if (!ready_ && !download_.active && now >= mentor_retry_at_) {
     StartDownload(peer.id, /*resync=*/false, now);
   }
+}
+
+void EnrpServer::MarkAlive(Peer& peer) {
+  peer.state = PeerState::kActive;
+  peer.taken_over_by = 0;
+  peer.yielded_to = 0;
+  peer.initiator_yielded = false;
 }
 
 void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const Message&, Tick now) {
@@ -412,8 +427,9 @@ void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const M
         protocol::ServerInformation& s = add(id, p.ip, p.sctp_port, p.udp_port);
         s.has_peer_status = true;
         s.peer_state = p.state;
+        // UINT32_MAX: never heard (only listed by a mentor).
         s.last_heard_ms =
-            p.heard ? static_cast<uint32_t>(std::min<Tick>(now - p.last_heard, UINT32_MAX))
+            p.heard ? static_cast<uint32_t>(std::min<Tick>(now - p.last_heard, UINT32_MAX - 1))
                     : UINT32_MAX;
       } else if (p.state == PeerState::kActive || p.state == PeerState::kProbed) {
         add(id, p.ip, p.sctp_port, p.udp_port);
@@ -526,11 +542,24 @@ void EnrpServer::HandleUpdate(Peer& peer, const Message& m, Tick) {
 
 void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const Message& m,
                                     Tick now) {
+  if (peer != nullptr && !peer->introduced && ready_) {
+    // We write its PEs' lifetimes in its unit, which its PRESENCE tells
+    // (asked for when we learned of it; RSPLIB asks for the table first):
+    // the request waits for it, MAX-TIME-NO-RESPONSE at most.
+    peer->table_request_held = true;
+    peer->held_flags = m.flags;
+    peer->held_since = now;
+    return;
+  }
+  ServeTableRequest(in, peer, m.flags, now);
+}
+
+void EnrpServer::ServeTableRequest(const InboundMessage& in, Peer* peer, uint8_t flags, Tick now) {
   EnrpServerStats::Bump(stats_.table_requests_received);
   // A tool's session is its association's.
   const uint64_t key =
       peer != nullptr ? peer->id : kToolSession | absl::HashOf(in.from.peer, in.from.assoc);
-  const bool own_only = (m.flags & protocol::kFlagOwnChildrenOnly) != 0;
+  const bool own_only = (flags & protocol::kFlagOwnChildrenOnly) != 0;
   auto it = table_sessions_.find(key);
   if (!ready_ && peer != nullptr && !own_only) {
     // It starts too (it asks for a whole table): the tie-break of two
@@ -547,8 +576,8 @@ void EnrpServer::HandleTableRequest(const InboundMessage& in, Peer* peer, const 
     // §3.2.2.2: a mentor still initializing, or with too many downloads,
     // rejects (R bit, no entries).
     EnrpServerStats::Bump(stats_.table_requests_rejected);
-    const Message reply =
-        Header(EnrpType::kHandleTableResponse, m.sender_id, protocol::kFlagTableReject);
+    const Message reply = Header(EnrpType::kHandleTableResponse, peer != nullptr ? peer->id : 0,
+                                 protocol::kFlagTableReject);
     const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(reply);
     if (peer != nullptr) {
       SendRaw(*peer, bytes);
@@ -885,20 +914,28 @@ void EnrpServer::WinTakeover(Tick now) {
 
 void EnrpServer::HandleInitTakeover(Peer& peer, const Message& m, Tick now) {
   const RegistrarId target = m.target_id;
+  if (target == peer.id) {
+    EnrpServerStats::Bump(stats_.enrp_unexpected);  // nobody takes itself over
+    return;
+  }
   if (target == config_.server_id) {
     // §3.5.1: we are alive: everyone hears it at once.
     SendPresenceToAll(now);
     return;
   }
+  bool yielded = false;
   if (takeover_target_ == target) {
     // §3.5.1: two initiators: the higher server ID goes on.
     if (config_.server_id > peer.id) return;
     AbortTakeover();
+    yielded = true;
   }
   if (Peer* t = FindPeer(target)) {
-    if (t->state != PeerState::kInactive) t->taken_over_by = 0;
     t->state = PeerState::kInactive;
-    t->taken_over_by = std::max(t->taken_over_by, peer.id);
+    // Only a server that introduced itself (a PRESENCE) is taken for the
+    // winner: one made up for this message is not.
+    if (peer.introduced) t->taken_over_by = std::max(t->taken_over_by, peer.id);
+    if (yielded) t->yielded_to = peer.id;
     t->deadline = now + static_cast<Tick>(Millis(config_.takeover_expiry) +
                                           Millis(config_.max_time_no_response));
   }
@@ -906,20 +943,23 @@ void EnrpServer::HandleInitTakeover(Peer& peer, const Message& m, Tick now) {
 }
 
 void EnrpServer::HandleInitTakeoverAck(Peer& peer, const Message& m, Tick now) {
-  if (takeover_target_ == 0) {
+  if (takeover_target_ != m.target_id) {
     Peer* target = FindPeer(m.target_id);
-    if (target != nullptr && target->state == PeerState::kInactive &&
-        target->taken_over_by == peer.id &&
-        now - target->last_heard > static_cast<Tick>(Millis(config_.max_time_last_heard))) {
+    if (target != nullptr && target->yielded_to == peer.id && target->yielded_to != 0) {
       // The initiator we yielded to yielded to us: RSPLIB 3.4.4 arbitrates
       // the other way round (the lower ID goes on, docs/decisions.md), so
-      // both gave up. Nobody else takes the target over: we do, anew.
-      EnrpServerStats::Bump(stats_.takeovers_resumed);
-      Log(now, absl::StrFormat("0x%08x gave its takeover of 0x%08x up to us: taking it over",
-                               peer.id, target->id));
-      StartTakeover(*target, now);
-      takeover_acks_pending_.erase(peer.id);
-      if (takeover_acks_pending_.empty()) WinTakeover(now);
+      // both gave up. Nobody else takes the target over: we do, anew: now,
+      // or, while another takeover runs, once the target's probe is over.
+      target->initiator_yielded = true;
+      if (takeover_target_ == 0 && target->state == PeerState::kInactive &&
+          now - target->last_heard > static_cast<Tick>(Millis(config_.max_time_last_heard))) {
+        EnrpServerStats::Bump(stats_.takeovers_resumed);
+        Log(now, absl::StrFormat("0x%08x gave its takeover of 0x%08x up to us: taking it over",
+                                 peer.id, target->id));
+        StartTakeover(*target, now);
+        takeover_acks_pending_.erase(peer.id);
+        if (takeover_acks_pending_.empty()) WinTakeover(now);
+      }
       return;
     }
   }
@@ -1098,27 +1138,46 @@ void EnrpServer::OnTimer(Tick now) {
       case PeerState::kProbed:
         break;  // below: one takeover at a time
       case PeerState::kInactive:
-        // No TAKEOVER_SERVER came (docs/decisions.md): an initiator we still
-        // hear took the PEs (RSPLIB's TAKEOVER_SERVER may never leave it);
-        // one we do not hear died in the takeover, and we watch the target
-        // again.
+        // No TAKEOVER_SERVER came (docs/decisions.md): the target is asked
+        // whether it lives (an INIT_TAKEOVER a liar sent us alone must not
+        // give a live registrar's PEs away); below, once it has not
+        // answered, its PEs go to the initiator, or to us.
         if (now >= peer.deadline) {
-          // Only a target we have not heard from: an INIT_TAKEOVER that a
-          // liar sent us alone (not the target, which would have answered
-          // with its PRESENCE) cannot hand a live registrar's PEs away.
-          if (const Peer* winner = FindPeer(peer.taken_over_by);
-              winner != nullptr && winner->state == PeerState::kActive &&
-              now - winner->last_heard <= last_heard && now - peer.last_heard > last_heard) {
-            handed_over.emplace_back(id, winner->id);
-          } else {
-            peer.state = PeerState::kProbed;
-            peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
-          }
+          peer.state = PeerState::kProbed;
+          peer.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+          SendPresence(peer, /*reply_required=*/true, now);
         }
         break;
       case PeerState::kTakingOver:
         break;
     }
+  }
+  // A dead target another server took over, whose TAKEOVER_SERVER never
+  // came: an initiator we still hear, which did not give its takeover up to
+  // us, has the PEs (RSPLIB's TAKEOVER_SERVER may never leave it).
+  for (auto& [id, peer] : peers_) {
+    if (peer.state != PeerState::kProbed || now < peer.deadline || peer.taken_over_by == 0 ||
+        peer.initiator_yielded) {
+      continue;
+    }
+    const Peer* winner = FindPeer(peer.taken_over_by);
+    if (winner != nullptr && winner->state == PeerState::kActive &&
+        now - winner->last_heard <= last_heard) {
+      handed_over.emplace_back(id, winner->id);
+    }
+  }
+  // A table request whose sender never introduced itself is served after
+  // MAX-TIME-NO-RESPONSE, its lifetimes in the RFC's seconds.
+  std::vector<RegistrarId> unheld;
+  for (auto& [id, peer] : peers_) {
+    if (peer.table_request_held &&
+        now - peer.held_since > static_cast<Tick>(Millis(config_.max_time_no_response))) {
+      peer.table_request_held = false;
+      unheld.push_back(id);
+    }
+  }
+  for (RegistrarId id : unheld) {
+    if (Peer* peer = FindPeer(id)) ServeTableRequest(InboundMessage(), peer, peer->held_flags, now);
   }
   for (const auto& [target, winner] : handed_over) {
     EnrpServerStats::Bump(stats_.takeovers_implied);

@@ -150,10 +150,21 @@ class EnrpServer final : public OwnedPeObserver {
     // answers is forgotten, never taken over (it may be alive elsewhere).
     bool heard = true;
     Tick last_heard = 0;
-    Tick deadline = 0;  // kProbed: dead after; kInactive: active again after
-    // kInactive: the highest initiator whose INIT_TAKEOVER of it we ACKed
-    // (§3.5.1: the one that goes on).
+    Tick deadline = 0;  // kProbed: dead after; kInactive: probed after
+    // A takeover of it by another server, while it stays silent: the
+    // highest introduced initiator whose INIT_TAKEOVER we ACKed (§3.5.1: the
+    // one that goes on); the initiator we gave our own takeover up to; and
+    // whether that one gave its own up to us (RSPLIB, docs/decisions.md).
     RegistrarId taken_over_by = 0;
+    RegistrarId yielded_to = 0;
+    bool initiator_yielded = false;
+    // It sent a PRESENCE with its Server Information: the unit below is
+    // known. Until then a HANDLE_TABLE_REQUEST of its waits (at most
+    // MAX-TIME-NO-RESPONSE, from held_since; W bit in held_flags).
+    bool introduced = false;
+    bool table_request_held = false;
+    uint8_t held_flags = 0;
+    Tick held_since = 0;
     // It writes and reads Registration Life in milliseconds (RSPLIB: its
     // PRESENCE lacks rspd's UDP port parameter), not seconds.
     bool lifetimes_in_millis = false;
@@ -273,6 +284,10 @@ class EnrpServer final : public OwnedPeObserver {
   void HandleInitTakeover(Peer& peer, const protocol::Message& m, Tick now);
   void HandleInitTakeoverAck(Peer& peer, const protocol::Message& m, Tick now);
   void HandleTakeoverServer(Peer& peer, const protocol::Message& m, Tick now);
+  // The peer spoke: it is alive, and no takeover of it stands.
+  static void MarkAlive(Peer& peer);
+  // A table request (`flags`: W) served now, the wait for its unit over.
+  void ServeTableRequest(const InboundMessage& in, Peer* peer, uint8_t flags, Tick now);
   // §3.5.2: the target's PEs are the winner's; the target leaves the table.
   void HandOver(RegistrarId target, RegistrarId winner);
 

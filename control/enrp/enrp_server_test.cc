@@ -139,6 +139,11 @@ class EnrpServerTest : public ::testing::Test {
     m.server_information.udp_port = udp_port;
     return m;
   }
+  // Peer `id` introduces itself as rspd does (a PRESENCE with its Server
+  // Information and UDP port): its table requests are served at once.
+  void Introduce(uint32_t id) {
+    From(id, PresenceWithServerInformation(static_cast<uint16_t>(10000 + id)));
+  }
   size_t OwnedBy(uint32_t owner) const { return shards_.shard(0).table().OwnedCount(owner); }
 
   uint64_t now_ = 1000;
@@ -240,6 +245,7 @@ TEST_F(EnrpServerTest, TheTargetsPresenceAbortsTheTakeover) {
 // RFC 5353 §3.2.3: one chunk per request, M while more follow, every PE once.
 TEST_F(EnrpServerTest, HandleTableIsServedInChunksWithTheMoreBit) {
   AddPes(2, 100, 10);
+  Introduce(9);
   std::vector<uint32_t> ids;
   for (int request = 0; request < 5; ++request) {
     out_.sent.clear();
@@ -271,6 +277,7 @@ std::vector<uint32_t> IdsIn(const std::vector<Message>& responses) {
 // over, not where its previous life stopped.
 TEST_F(EnrpServerTest, ARestartedRequesterGetsTheTableFromTheBeginning) {
   AddPes(2, 100, 10);
+  Introduce(9);
   From(9, Of(EnrpType::kHandleTableRequest));
   ASSERT_EQ(IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009)).front(), 100u);
   Message hello = Of(EnrpType::kPresence);
@@ -311,6 +318,7 @@ TEST_F(EnrpServerTest, AnEndlessDownloadIsGivenUp) {
 // Peers and operators' tools (ID 0) have download budgets of their own.
 TEST_F(EnrpServerTest, PeersFillingTheDownloadSessionsDoNotLockToolsOut) {
   AddPes(2, 100, 10);  // 3 chunks: every download stays open after its first
+  for (uint32_t id = 20; id <= 36; ++id) Introduce(id);
   for (uint32_t id = 20; id < 36; ++id) From(id, Of(EnrpType::kHandleTableRequest));
   EXPECT_EQ(enrp_.stats().table_requests_rejected.load(), 0u);
   out_.sent.clear();
@@ -344,12 +352,14 @@ TEST_F(EnrpServerTest, ATakeoverOfAPeerWeHearIsNotObeyed) {
 // is not taken over by us as well (docs/decisions.md).
 TEST_F(EnrpServerTest, AnAckedTakeoverWithoutTakeoverServerHandsThePesToTheLiveInitiator) {
   AddPes(2, 100, 3);
-  From(7, Of(EnrpType::kPresence));
-  From(3, Of(EnrpType::kPresence));
+  Introduce(7);
+  Introduce(3);
   From(3, Of(EnrpType::kInitTakeover, 2));
   From(7, Of(EnrpType::kInitTakeover, 2));  // the higher initiator: it goes on
   EXPECT_EQ(out_.Of(EnrpType::kInitTakeoverAck).size(), 2u);
-  for (int i = 0; i < 10; ++i) {  // 5 s: past the takeover expiry + max-time-no-response
+  // 6 s: past the takeover expiry + max-time-no-response, and the probe of
+  // the target that follows (max-time-no-response).
+  for (int i = 0; i < 12; ++i) {
     Advance(500);
     From(7, Of(EnrpType::kPresence));
     From(3, Of(EnrpType::kPresence));
@@ -507,6 +517,49 @@ TEST_F(EnrpServerTest, AnInitTakeoverOfARegistrarWeHearHandsNothingOver) {
   From(7, Of(EnrpType::kInitTakeoverAck, 2));  // nor does its "yielding" ACK
   EXPECT_EQ(enrp_.stats().takeovers_resumed.load(), 0u);
   EXPECT_EQ(OwnedBy(kSelf), 0u);
+}
+
+// RSPLIB asks for the table before it sends its PRESENCE, which tells the
+// unit of its lifetimes: the request waits for it. One that never tells is
+// served after MAX-TIME-NO-RESPONSE, in the RFC's seconds.
+TEST_F(EnrpServerTest, ATableRequestWaitsForTheRequestersPresence) {
+  protocol::PoolElement pe;
+  pe.id = 100;
+  pe.home = 2;
+  pe.registration_life = 30;
+  pe.user.type = protocol::ParamType::kSctpTransport;
+  pe.user.port = 7;
+  pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+  pe.asap.port = 4000;
+  pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
+  Message update = Of(EnrpType::kHandleUpdate);
+  update.update_action = protocol::UpdateAction::kAddPe;
+  update.has_pool_handle = true;
+  update.pool_handle = "p";
+  update.has_pool_element = true;
+  update.pool_element = protocol::ViewOf(pe);
+  Introduce(2);
+  From(2, update);
+  const auto lives_sent_to = [&](uint32_t id) {
+    std::vector<int32_t> lives;
+    for (const Message& r :
+         out_.Of(EnrpType::kHandleTableResponse, static_cast<uint16_t>(10000 + id))) {
+      for (const protocol::PoolEntry& entry : r.pool_entries) {
+        for (const protocol::PoolElementView& e : entry.elements)
+          lives.push_back(e.registration_life);
+      }
+    }
+    return lives;
+  };
+  From(8, Of(EnrpType::kHandleTableRequest));  // RSPLIB, before its PRESENCE
+  EXPECT_TRUE(lives_sent_to(8).empty());
+  From(8, PresenceWithServerInformation(0));
+  EXPECT_EQ(lives_sent_to(8), std::vector<int32_t>{30000});
+  From(9, Of(EnrpType::kHandleTableRequest));  // never introduces itself
+  Advance(500);
+  EXPECT_TRUE(lives_sent_to(9).empty());
+  Advance(1000);
+  EXPECT_EQ(lives_sent_to(9), std::vector<int32_t>{30});
 }
 
 }  // namespace

@@ -35,12 +35,14 @@ vm_elapsed() { echo "$((SECONDS - vm_start))s"; }
 in_ns() { ip netns exec "$vm_ns" "$@"; } # foreground only: `in_ns ... &` gives the subshell's PID
 
 # Like await, with a bound of $1 seconds (a VM under TCG takes longer than 20 s).
+# The condition's errors go to $dir/await_for.err, which vm_cleanup prints
+# when the test fails (a fail inside the condition included).
 await_for() {
   local seconds="$1" what="$2"
   shift 2
   local deadline=$((SECONDS + seconds))
   while [ "$SECONDS" -lt "$deadline" ]; do
-    if "$@" >/dev/null 2>&1; then return 0; fi
+    if "$@" >/dev/null 2>"$dir/await_for.err"; then return 0; fi
     sleep 0.2
   done
   echo "timed out after ${seconds}s waiting for: $what" >&2
@@ -82,6 +84,10 @@ vm_setup() {
 }
 
 vm_cleanup() {
+  local rc=$?
+  if [ "$rc" -ne 0 ] && [ -s "$dir/await_for.err" ]; then
+    echo "the last condition waited for said: $(tail -5 "$dir/await_for.err")" >&2
+  fi
   kill_spawned
   ip netns del "$vm_ns" 2>/dev/null || true
   # What a failure needs to be understood, in bazel-testlogs/.../test.outputs.
@@ -153,7 +159,8 @@ vm_try() {
   await_for 30 "the guest's agent taking command $id" \
     in_ns bash -c "echo '$line' >/dev/tcp/$vm_guest_ip/$vm_cmd_port" ||
     fail "cannot reach the guest's agent on $vm_guest_ip:$vm_cmd_port"
-  await_for 120 "command $id ($*)" grep -aqE "^vm: done $id rc=" "$vm_log" ||
+  # The whole line: the serial console may write it in pieces.
+  await_for 120 "command $id ($*)" grep -aqE "^vm: done $id rc=[0-9]+ " "$vm_log" ||
     fail "the guest did not finish '$*': $(vm_console)"
   grep -aqE "^vm: done $id rc=0 " "$vm_log"
 }
