@@ -18,11 +18,14 @@
 # The PEs: bench/enrp_mentor plays an ENRP server that owns them and is the
 # first registrar's mentor (a million ASAP registrations would take minutes).
 #
-#   bench/enrp.sh [REPETITIONS=3] [PES=1000000]
+#   bench/enrp.sh [REPETITIONS=3] [PES=1000000] [ENRP_THREAD=auto]
+#
+# ENRP_THREAD (on, off, auto) is every registrar's --enrp_thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 reps="${1:-3}"
 pes="${2:-1000000}"
+enrp_thread="${3:-auto}"
 bazel build -c opt //tools:rspd //tools:rspd_load //bench:enrp_mentor >/dev/null 2>&1
 bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
 dir=$(mktemp -d)
@@ -47,7 +50,8 @@ rspd() {  # NAME ID UDP_PORT [flags]
   "$bin/tools/rspd" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$id" \
     --udp_port="$port" --asap_port=$((3860 + id)) --print_stats=false \
     --peer_heartbeat_cycle=500ms --max_time_last_heard=1s --max_time_no_response=1s \
-    --max_pool_elements=3000000 --max_pes_per_pool=100000 "$@" >"$dir/$name.out" 2>&1 &
+    --max_pool_elements=3000000 --max_pes_per_pool=100000 --enrp_thread="$enrp_thread" "$@" \
+    >"$dir/$name.out" 2>&1 &
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

@@ -169,6 +169,7 @@ std::string DescribeConfig(const RegistrarConfig& c) {
            ? std::string("off")
            : protocol::JoinHostPort(c.enrp_multicast_group, c.enrp_multicast_port));
   line("shard_lcores", c.shard_lcores);
+  line("enrp_thread", c.enrp_thread ? "on" : "off");
   line("max_handle_resolution_items", c.max_handle_resolution_items);
   line("max_bad_pe_reports", c.max_bad_pe_reports);
   duration("unreachable_report_window", c.unreachable_report_window);

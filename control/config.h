@@ -43,6 +43,9 @@ struct RegistrarConfig {
 
   // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
   int shard_lcores = 0;
+  // ENRP on a control thread of its own; false runs it on the I/O thread,
+  // at the end of each turn of the loop (docs/decisions.md, "ENRP").
+  bool enrp_thread = false;
 
   // RFC 5352 §3.3 says "SHOULD list all"; RFC 5356 "at most the requested
   // number". rspd answers with up to this many (RSPLIB MaxHResItems = 3).

@@ -18,6 +18,7 @@ namespace rspd::control {
 Registrar::Registrar(const RegistrarConfig& config) : config_(config) {}
 
 Registrar::~Registrar() {
+  enrp_.reset();  // stops its thread while the loop, the shards and ASAP are there
   if (shards_ != nullptr) shards_->Stop();
   asap_.reset();
   loop_.reset();  // drains usrsctp's shutdowns through the packet I/O
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   r->shards_ = std::make_unique<dataplane::ShardExecutor>(shard_options);
   r->asap_ = std::make_unique<AsapServer>(config, r->shards_.get(), r->loop_.get(),
                                           &r->loop_->overload(), r->loop_.get());
-  r->enrp_ = std::make_unique<EnrpServer>(config, r->shards_.get(), r->loop_.get(), r->loop_.get(),
+  r->enrp_ = std::make_unique<EnrpThread>(config, r->shards_.get(), r->loop_.get(), r->loop_.get(),
                                           r->asap_.get());
   r->asap_->set_observer(r->enrp_.get());
   // Stamped with the wall clock when written (seconds.milliseconds since
@@ -90,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   });
   r->loop_->set_application(r.get());
   if (r->announcer_ != nullptr) r->loop_->Watch(r->announcer_->fd(), r.get());
+  r->loop_->Watch(r->enrp_->wake_fd(), r.get());
   if (r->enrp_multicast_ != nullptr) {
     r->loop_->Watch(r->enrp_multicast_->fd(), r.get());
     MulticastChannel* channel = r->enrp_multicast_.get();
@@ -101,6 +103,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
 
 void Registrar::Run() {
   loop_->Run();
+  enrp_->Stop();  // its last shard commands answered before the shards stop
   shards_->Stop();
 }
 
@@ -109,12 +112,7 @@ void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   protocol::DecodeError error;
   // RFC 5353 §5: ENRP uses PPID 12 on the ENRP port.
   if (in.local_port == config_.enrp_port && in.ppid == protocol::kEnrpPpid) {
-    if (!protocol::DecodeMessage(protocol::Protocol::kEnrp, in.data, &message, &error)) {
-      enrp_->OnUndecodable(in, error);
-    } else {
-      enrp_->OnMessage(in, message, now);
-    }
-    if (!shards_->threaded()) CollectAnswers(now);
+    enrp_->OnMessage(in);  // decoded on the ENRP thread
     return;
   }
   // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; anything else is
@@ -145,7 +143,9 @@ void Registrar::OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t loc
 }
 
 void Registrar::OnInputDone(Tick now) {
+  enrp_->RunOutbox(now);
   CollectAnswers(now);
+  enrp_->Flush();  // what arrived for ENRP this turn goes to its thread
   // A full shard ring is a sign of overload too (docs/limits.md).
   const uint64_t busy = asap_->stats().shards_busy.load(std::memory_order_relaxed);
   if (busy != shards_busy_seen_) {
@@ -156,6 +156,7 @@ void Registrar::OnInputDone(Tick now) {
 
 void Registrar::OnReadable(Tick now) {
   if (announcer_ != nullptr) announcer_->OnReadable(now);
+  if (enrp_->RunOutbox(now) != 0 && !shards_->threaded()) CollectAnswers(now);
   if (enrp_multicast_ == nullptr) return;
   uint8_t buffer[2048];
   // Bounded per call: a flood of datagrams cannot hold the loop.
@@ -163,28 +164,26 @@ void Registrar::OnReadable(Tick now) {
     protocol::IpAddress from;
     const size_t n = enrp_multicast_->Receive(absl::MakeSpan(buffer), &from);
     if (n == 0) break;
-    protocol::Message m;
-    protocol::DecodeError error;
-    if (protocol::DecodeMessage(protocol::Protocol::kEnrp, absl::MakeConstSpan(buffer, n), &m,
-                                &error)) {
-      enrp_->OnMulticastPresence(from, m, now);
-    }
+    enrp_->OnMulticast(from, absl::MakeConstSpan(buffer, n));
   }
-  if (!shards_->threaded()) CollectAnswers(now);
 }
 
 void Registrar::OnTick(Tick now) {
   if (!enrp_started_) {
     enrp_started_ = true;
-    enrp_->Start(udp_port_, now);
+    enrp_->Start(udp_port_);
   }
   asap_->OnTimer(now);
-  enrp_->OnTimer(now);
+  enrp_->RunOutbox(now);
   if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);
   if (stats_requested_.exchange(false, std::memory_order_relaxed)) {
-    printf("statistics:\n%speers:\n%s", DescribeStats().c_str(), DescribePeers().c_str());
-    fflush(stdout);
+    // The peer table is the ENRP thread's: it describes it, and the block
+    // is printed whole once its text is back.
+    enrp_->DescribePeers([this](const std::string& peers) {
+      printf("statistics:\n%speers:\n%s", DescribeStats().c_str(), peers.c_str());
+      fflush(stdout);
+    });
   }
 }
 
@@ -211,7 +210,8 @@ std::string Registrar::DescribeStats() const {
   line("asap_sessions", "", asap_->session_count());
   asap_->stats().ForEach(line);
   line("enrp_ready", "", enrp_->ready() ? 1 : 0);
-  line("enrp_peers", "", enrp_->peers().size());
+  line("enrp_peers", "", enrp_->peer_count());
+  line("enrp_messages_shed", "", enrp_->messages_shed());
   enrp_->stats().ForEach(line);
   // The shards' counters, summed (each shard's owner writes its own).
   std::vector<std::pair<std::string, uint64_t>> shard_totals;
@@ -223,17 +223,6 @@ std::string Registrar::DescribeStats() const {
     });
   }
   for (const auto& [name, value] : shard_totals) line(name.c_str(), "", value);
-  return out;
-}
-
-std::string Registrar::DescribePeers() const {
-  std::string out;
-  for (const auto& [id, peer] : enrp_->peers()) {
-    absl::StrAppend(
-        &out, absl::StrFormat("  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", id,
-                              protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
-                              protocol::PeerStateName(peer.state), peer.owned, peer.our_checksum));
-  }
   return out;
 }
 

@@ -30,7 +30,7 @@
 #include "control/announcer.h"
 #include "control/asap/asap_server.h"
 #include "control/config.h"
-#include "control/enrp/enrp_server.h"
+#include "control/enrp/enrp_thread.h"
 #include "control/multicast_channel.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/shard_executor.h"
@@ -81,8 +81,6 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void RequestStats() { stats_requested_.store(true, std::memory_order_relaxed); }
 
   size_t shard_count() const { return shards_->shard_count(); }
-  // The ENRP peer table, a line per peer (the startup banner, statistics).
-  std::string DescribePeers() const;
   bool shards_threaded() const { return shards_->threaded(); }
   // Counters of every layer, "name value" per line; on the loop's thread or
   // after Run() returns.
@@ -101,7 +99,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void OnTick(Tick now) override;
   bool Busy() const override { return shards_->in_flight() != 0; }
   bool IsPriority(const void* peer) const override { return asap_->HoldsPes(peer); }
-  // dataplane::IoLoop::Watcher: the announcer's and ENRP's multicast sockets.
+  // dataplane::IoLoop::Watcher: the announcer's and ENRP's multicast
+  // sockets, and the ENRP thread's outbox.
   void OnReadable(Tick now) override;
 
   RegistrarConfig config_;
@@ -114,7 +113,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void CollectAnswers(Tick now);
 
   std::unique_ptr<AsapServer> asap_;
-  std::unique_ptr<EnrpServer> enrp_;
+  // ENRP on its control thread.
+  std::unique_ptr<EnrpThread> enrp_;
   bool enrp_started_ = false;
   std::unique_ptr<ServerAnnouncer> announcer_;
   std::string announce_status_;

@@ -40,8 +40,11 @@ start_registrar() {
   local n="$1" peers=""
   shift
   for p in "$@"; do peers+="${peers:+,}127.0.0.1:$(udp_of "$p")"; done
+  # Odd IDs run ENRP on a thread of its own, even ones inline: both ways
+  # meet in every phase.
   "$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$n" --udp_port="$(udp_of "$n")" \
-    --asap_port="$(asap_of "$n")" --enrp_peers="$peers" "${timers[@]}" >>"$dir/r$n.out" 2>&1 &
+    --asap_port="$(asap_of "$n")" --enrp_peers="$peers" --enrp_thread=$([ $((n % 2)) = 1 ] && echo on || echo off) \
+    "${timers[@]}" >>"$dir/r$n.out" 2>&1 &
   pids+=("$!")
   printf -v "r${n}_pid" '%s' "$!"
   await "r$n ready" grep -q '^ready' "$dir/r$n.out"

@@ -44,7 +44,8 @@ start_registrar() {  # N PEER...
   shift
   for p in "$@"; do peers+="${peers:+,}10.78.0.$p:9899"; done
   ip netns exec "$tag-$n" "$RSPD" --bind_address="10.78.0.$n" --announce_group= --enrp_multicast_group= --server_id="$n" \
-    --enrp_peers="$peers" "${timers[@]}" >"$dir/r$n.out" 2>&1 &
+    --enrp_peers="$peers" --enrp_thread=$([ $((n % 2)) = 1 ] && echo on || echo off) \
+    "${timers[@]}" >"$dir/r$n.out" 2>&1 &
   pids+=("$!")
   printf -v "r${n}_pid" '%s' "$!"
   await "r$n ready" grep -q '^ready' "$dir/r$n.out"

@@ -55,6 +55,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# A and A2 run ENRP on a thread of its own, B inline.
+declare -A enrp_thread=([A]=on [A2]=on [B]=off)
 # start_rspd NAME ID IP LAST_HEARD_MS PEER_IP...: rspd in the namespace on
 # IP, its static peers at PEER_IP (UDP port 9899, ENRP port 9901); output in
 # $dir/NAME.out.
@@ -69,7 +71,8 @@ start_rspd() {
     --announce_group= --enrp_multicast_group= \
     --peer_heartbeat_cycle="${heartbeat_ms}ms" --max_time_last_heard="${last_heard}ms" \
     --max_time_no_response="${no_response_ms}ms" --takeover_expiry="${takeover_expiry_ms}ms" \
-    --mentor_discovery_timeout="${mentor_ms}ms" --adopted_pe_timeout=60s >"$dir/$name.out" 2>&1 &
+    --mentor_discovery_timeout="${mentor_ms}ms" --adopted_pe_timeout=60s \
+    --enrp_thread="${enrp_thread[$name]}" >"$dir/$name.out" 2>&1 &
   pids+=("$!")
   rspd_pid[$name]=$!
   await "rspd $name ready" grep -q '^ready' "$dir/$name.out"

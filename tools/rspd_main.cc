@@ -30,6 +30,9 @@
 // the ranges themselves are RegistrarConfig's (control/config.cc).
 ABSL_FLAG(std::string, io, "socket",
           "packet I/O backend: socket (kernel UDP); dpdk is refused until it is built");
+ABSL_FLAG(std::string, enrp_thread, "auto",
+          "ENRP on a control thread of its own: on, off, or auto (on with 4 CPUs or more; with "
+          "fewer its hand-offs to the I/O thread cost more than they free)");
 ABSL_FLAG(int64_t, server_id, 0,
           "ENRP server ID, 1 to 4294967295; 0 draws a random non-zero ID (RFC 5353 §3.2.1)");
 ABSL_FLAG(std::string, bind_address, "0.0.0.0", "local address for all sockets");
@@ -125,6 +128,15 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   if (!control::ParseIoBackend(absl::GetFlag(FLAGS_io), &config.io)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--io must be socket or dpdk, got '", absl::GetFlag(FLAGS_io), "'"));
+  }
+  const std::string enrp_thread = absl::GetFlag(FLAGS_enrp_thread);
+  if (enrp_thread == "on" || enrp_thread == "off") {
+    config.enrp_thread = enrp_thread == "on";
+  } else if (enrp_thread == "auto") {
+    config.enrp_thread = sysconf(_SC_NPROCESSORS_ONLN) >= 4;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--enrp_thread must be on, off or auto, got '", enrp_thread, "'"));
   }
   // Ranges wide enough for the config's own checks to name the real limits.
   constexpr int64_t kIntMax = INT32_MAX;
@@ -253,6 +265,8 @@ int Run() {
   }
   printf("handlespace: %zu shard(s), %s\n", (*registrar)->shard_count(),
          (*registrar)->shards_threaded() ? "each on a shard lcore" : "inline on the I/O thread");
+  printf("ENRP: %s\n", config->enrp_thread ? "on a control thread of its own"
+                                           : "on the I/O thread, at the end of each turn");
   printf("ready; Ctrl-C stops\n");
   fflush(stdout);
 

@@ -49,7 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   rspd::dataplane::ShardExecutor shards({});
   Sink sink;
   rspd::control::AsapServer asap(config, &shards, &sink, nullptr, &sink);
-  rspd::control::EnrpServer enrp(config, &shards, &sink, &sink, &asap);
+  rspd::control::EnrpServer::DirectHost host(&shards, &asap);
+  rspd::control::EnrpServer enrp(config, &host, &sink, &sink);
   asap.set_observer(&enrp);
   static int peers[4];
   uint64_t now = 1000;

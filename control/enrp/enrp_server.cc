@@ -10,6 +10,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_format.h"
 #include "handlespace/pe_checksum.h"
+#include "handlespace/shard_of.h"
 #include "protocol/address.h"
 #include "protocol/pool_element_codec.h"
 
@@ -78,23 +79,9 @@ int64_t Millis(absl::Duration d) { return absl::ToInt64Milliseconds(d); }
 
 }  // namespace
 
-void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, EnrpServer& enrp,
-                         handlespace::Tick now) {
-  const auto route = [&](ShardCommand* c) {
-    if (c->enrp()) {
-      enrp.OnShardAnswer(c, now);
-    } else {
-      asap.OnShardAnswer(c, now);
-    }
-  };
-  while (shards.Collect(route) != 0 && !shards.threaded()) {
-  }
-}
-
-EnrpServer::EnrpServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
-                       dataplane::MessageSender* sender, dataplane::AddressedSender* addressed,
-                       AsapServer* asap)
-    : config_(config), shards_(shards), sender_(sender), addressed_(addressed), asap_(asap) {
+EnrpServer::EnrpServer(const RegistrarConfig& config, Host* host, dataplane::MessageSender* sender,
+                       dataplane::AddressedSender* addressed)
+    : config_(config), host_(host), sender_(sender), addressed_(addressed) {
   // Our Server Information (RFC 5354 §3.11) names the bound address; a
   // wildcard bind names loopback (peers reach us at the source of our
   // packets, which is what they use).
@@ -156,6 +143,12 @@ bool EnrpServer::SendRaw(const Peer& peer, absl::Span<const uint8_t> bytes) {
   }
   EnrpServerStats::Bump(stats_.enrp_send_failures);
   return false;
+}
+
+void EnrpServer::OnSendRefused(RegistrarId peer, Tick now) {
+  EnrpServerStats::Bump(stats_.enrp_send_failures);
+  if (download_.active && download_.from == peer && !download_.last_chunk) FailDownload(now);
+  table_sessions_.erase(peer);
 }
 
 bool EnrpServer::SendToPeer(const Peer& peer, const Message& m) {
@@ -535,7 +528,7 @@ void EnrpServer::HandleUpdate(Peer& peer, const Message& m, Tick) {
   job->action = m.update_action;
   job->handle.assign(m.pool_handle.data(), m.pool_handle.size());
   job->pe = pe;
-  Submit(shards_->ShardFor(job->handle), job);
+  Submit(handlespace::ShardOf(job->handle, host_->shard_count()), job);
 }
 
 // ---- handle table: serving (§3.2.3) ------------------------------------------------
@@ -633,7 +626,7 @@ void EnrpServer::AnswerChunk(uint64_t key, handlespace::ChunkCommand& chunk, Tic
   TableSession& session = it->second;
   session.busy = false;
   session.last = now;
-  const uint32_t shards = shards_->shard_count();
+  const uint32_t shards = host_->shard_count();
   if (chunk.elements.empty() && chunk.next == handlespace::kIterationDone &&
       session.shard + 1 < shards) {
     // This shard is done: on to the next one before answering.
@@ -737,26 +730,43 @@ void EnrpServer::StartDownload(RegistrarId from, bool resync, Tick now) {
     SubmitToAllShards(handlespace::OwnerCommand::Op::kMark, from, 0, handlespace::kNever, kMark);
   }
   RequestChunk(*peer, now);
+  // §3.2.3 pages one response per request; a whole table goes faster with
+  // two requests out: the mentor reads and sends one chunk while the other
+  // travels and is imported. The request beyond the last chunk gets a
+  // surplus answer, let go.
+  if (!resync && download_.active) RequestChunk(*peer, now);
 }
 
 void EnrpServer::RequestChunk(Peer& peer, Tick now) {
   const Message m = Header(EnrpType::kHandleTableRequest, peer.id,
                            download_.resync ? protocol::kFlagOwnChildrenOnly : uint8_t{0});
   download_.deadline = now + static_cast<Tick>(Millis(config_.max_time_no_response));
+  ++download_.outstanding;
   if (!SendToPeer(peer, m)) FailDownload(now);
+}
+
+void EnrpServer::EndDownload() {
+  surplus_from_ = download_.from;
+  surplus_ = download_.outstanding;
+  download_ = Download();
 }
 
 void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
   if (!download_.active || download_.last_chunk || peer.id != download_.from) {
+    if (peer.id == surplus_from_ && surplus_ > 0) {
+      --surplus_;  // a request beyond the last chunk
+      return;
+    }
     EnrpServerStats::Bump(stats_.enrp_unexpected);
     return;
   }
+  --download_.outstanding;
   if (m.flags & protocol::kFlagTableReject) {
     if (!download_.resync && peer.id < config_.server_id && starting_peers_.contains(peer.id)) {
       // Registrars that start together would reject each other until the
       // mentor discovery timeout: of two, the higher server ID serves at
       // once, and the other downloads from it (docs/decisions.md).
-      download_ = Download();
+      EndDownload();
       ready_ = true;
       Log(now, absl::StrFormat("mentor 0x%08x is starting too: serving (the higher server ID)",
                                peer.id));
@@ -816,7 +826,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
         download_.imported_own = true;
       }
       ++download_.imports_in_flight;
-      Submit(shards_->ShardFor(job->handle), job);
+      Submit(handlespace::ShardOf(job->handle, host_->shard_count()), job);
     }
   }
   if (more || !download_.active) return;
@@ -827,7 +837,7 @@ void EnrpServer::HandleTableResponse(Peer& peer, const Message& m, Tick now) {
 void EnrpServer::FinishDownload(Tick now) {
   EnrpServerStats::Bump(stats_.downloads_completed);
   const Download done = download_;
-  download_ = Download();
+  EndDownload();
   Log(now, absl::StrFormat("%s 0x%08x: %u PEs in %u ms",
                            done.resync ? "resync of" : "download from mentor", done.from,
                            download_pes_, now - download_started_));
@@ -854,7 +864,7 @@ void EnrpServer::FailDownload(Tick now) {
   Log(now, absl::StrFormat("download from 0x%08x %s", download_.from,
                            now >= download_.deadline ? "timed out" : "rejected"));
   const Download failed = download_;
-  download_ = Download();
+  EndDownload();
   // §3.2.2.2: another mentor, or this one again, a little later. A resync
   // is tried again when the next audit still disagrees.
   if (!failed.resync) mentor_retry_at_ = now + kMentorRetryMillis;
@@ -907,7 +917,7 @@ void EnrpServer::WinTakeover(Tick now) {
   // §3.5.2: TAKEOVER_SERVER to the peers; the target's PEs become ours,
   // each until it answers our H-bit keep-alive and registers again.
   for (auto& [id, peer] : peers_) SendTakeoverMessage(EnrpType::kTakeoverServer, target, peer);
-  takeover_answers_pending_ = shards_->shard_count();
+  takeover_answers_pending_ = host_->shard_count();
   SubmitToAllShards(handlespace::OwnerCommand::Op::kTakeOver, target, config_.server_id,
                     now + static_cast<Tick>(Millis(config_.adopted_pe_timeout)), kTakeOverOurs);
 }
@@ -1016,8 +1026,8 @@ void EnrpServer::StartAudit(Tick now) {
     return;
   }
   audit_sums_.clear();
-  audit_answers_ = shards_->shard_count();
-  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+  audit_answers_ = host_->shard_count();
+  for (uint32_t k = 0; k < host_->shard_count(); ++k) {
     auto* job = new AuditJob();
     job->purpose = kAudit;
     Submit(k, job);
@@ -1072,7 +1082,7 @@ void EnrpServer::ContinueAdoption() {
   if (!adoption_.active || adoption_.busy) return;
   // Only as fast as the ASAP server sends the keep-alives.
   const size_t chunk = static_cast<size_t>(config_.max_elements_per_table_response);
-  if (asap_->adoption_backlog() >= chunk) return;
+  if (host_->adoption_backlog() >= chunk) return;
   auto* job = new ChunkJob();
   job->purpose = kAdoptChunk;
   job->cursor = adoption_.cursor;
@@ -1216,12 +1226,12 @@ void EnrpServer::OnTimer(Tick now) {
 
 void EnrpServer::Submit(uint32_t shard, ShardCommand* command) {
   ++in_flight_;
-  shards_->Submit(shard, command, /*must_run=*/true);
+  host_->Submit(shard, command);
 }
 
 void EnrpServer::SubmitToAllShards(handlespace::OwnerCommand::Op op, RegistrarId owner,
                                    RegistrarId new_owner, Tick expiry, int purpose) {
-  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+  for (uint32_t k = 0; k < host_->shard_count(); ++k) {
     auto* job = new OwnerJob();
     job->purpose = purpose;
     job->op = op;
@@ -1232,23 +1242,27 @@ void EnrpServer::SubmitToAllShards(handlespace::OwnerCommand::Op op, RegistrarId
   }
 }
 
+bool EnrpServer::MovedAwayFromUs(const ShardCommand& command) const {
+  if (command.kind != ShardCommand::Kind::kPeerUpdate) return false;
+  const auto& update = static_cast<const handlespace::PeerUpdateCommand&>(command);
+  // §3.3 with RFC 5352 §3.1 rule 4: a PE of ours registered at the peer
+  // (an ADD_PE that moved it, not one kept ours by keep_home).
+  return update.action == protocol::UpdateAction::kAddPe && !update.kept &&
+         update.result.cause == protocol::kNoError && !update.result.added &&
+         update.result.previous_home == config_.server_id && update.pe.home != config_.server_id;
+}
+
 void EnrpServer::OnShardAnswer(ShardCommand* command, Tick now) {
   --in_flight_;
   switch (command->kind) {
     case ShardCommand::Kind::kPeerUpdate: {
       std::unique_ptr<UpdateJob> job(
           static_cast<UpdateJob*>(static_cast<handlespace::PeerUpdateCommand*>(command)));
-      if (job->action == protocol::UpdateAction::kAddPe) {
-        if (job->kept) {
-          // Ours, kept (keep_home).
-        } else if (job->result.cause != protocol::kNoError) {
-          EnrpServerStats::Bump(stats_.updates_rejected);
-        } else if (!job->result.added && job->result.previous_home == config_.server_id &&
-                   job->pe.home != config_.server_id) {
-          // §3.3 with RFC 5352 §3.1 rule 4: it registered at the peer.
-          asap_->ForgetMovedPe(job->handle, job->pe.id);
-        }
+      if (job->action == protocol::UpdateAction::kAddPe && !job->kept &&
+          job->result.cause != protocol::kNoError) {
+        EnrpServerStats::Bump(stats_.updates_rejected);
       }
+      if (MovedAwayFromUs(*job)) host_->ForgetMovedPe(job->handle, job->pe.id);
       if (job->purpose == kImport && --download_.imports_in_flight == 0 && download_.last_chunk &&
           download_.active) {
         FinishDownload(now);
@@ -1279,10 +1293,10 @@ void EnrpServer::OnShardAnswer(ShardCommand* command, Tick now) {
         return;
       }
       adoption_.busy = false;
-      for (const handlespace::ElementEntry& e : job->elements) asap_->Adopt(e.handle, e.pe, now);
+      for (const handlespace::ElementEntry& e : job->elements) host_->Adopt(e.handle, e.pe, now);
       if (job->next != handlespace::kIterationDone) {
         adoption_.cursor = job->next;
-      } else if (++adoption_.shard < shards_->shard_count()) {
+      } else if (++adoption_.shard < host_->shard_count()) {
         adoption_.cursor = 0;
       } else {
         adoption_ = Adoption();

@@ -34,14 +34,18 @@
 //
 // Protocol logic only, like the ASAP server: decoded messages in, messages
 // out through the transport interfaces, the handlespace through shard
-// commands (handlespace/shard.h) whose answers the registrar hands back. It
-// never reads a shard's table. Time is an argument in milliseconds.
+// commands (handlespace/shard.h) whose answers the registrar hands back, the
+// ASAP server's adoptions through its Host. It never reads a shard's table.
+// Time is an argument in milliseconds. Single-threaded: the registrar runs
+// it on a control thread of its own (EnrpThread, enrp_thread.h), whose Host
+// and senders hand each call to the I/O thread.
 //
 // Depends on protocol/, handlespace/, the dataplane's transport and shard
 // executor interfaces, and the ASAP server.
 //
-// Example:
-//   EnrpServer enrp(config, &shards, &loop, &loop, &asap);
+// Example (one thread):
+//   EnrpServer::DirectHost host(&shards, &asap);
+//   EnrpServer enrp(config, &host, &loop, &loop);
 //   asap.set_observer(&enrp);
 //   enrp.Start(now);
 //   enrp.OnMessage(inbound, decoded, now);  // ENRP messages
@@ -177,10 +181,43 @@ class EnrpServer final : public OwnedPeObserver {
     uint16_t our_checksum = 0xffff;  // of its PEs in our handlespace (last audit)
   };
 
+  // What the server asks of the handlespace shards and the ASAP server.
+  class Host {
+   public:
+    virtual ~Host() = default;
+    virtual uint32_t shard_count() const = 0;
+    // Queues a command (the server's until its answer comes back through
+    // OnShardAnswer).
+    virtual void Submit(uint32_t shard, handlespace::ShardCommand* command) = 0;
+    // AsapServer::Adopt, ForgetMovedPe, adoption_backlog.
+    virtual void Adopt(absl::string_view handle, const protocol::PoolElement& pe, Tick now) = 0;
+    virtual void ForgetMovedPe(absl::string_view handle, uint32_t pe_id) = 0;
+    virtual size_t adoption_backlog() const = 0;
+  };
+  // The Host on the thread of the shard executor and the ASAP server.
+  class DirectHost final : public Host {
+   public:
+    DirectHost(dataplane::ShardExecutor* shards, AsapServer* asap) : shards_(shards), asap_(asap) {}
+    uint32_t shard_count() const override { return shards_->shard_count(); }
+    void Submit(uint32_t shard, handlespace::ShardCommand* command) override {
+      shards_->Submit(shard, command, /*must_run=*/true);
+    }
+    void Adopt(absl::string_view handle, const protocol::PoolElement& pe, Tick now) override {
+      asap_->Adopt(handle, pe, now);
+    }
+    void ForgetMovedPe(absl::string_view handle, uint32_t pe_id) override {
+      asap_->ForgetMovedPe(handle, pe_id);
+    }
+    size_t adoption_backlog() const override { return asap_->adoption_backlog(); }
+
+   private:
+    dataplane::ShardExecutor* shards_;
+    AsapServer* asap_;
+  };
+
   // Everything passed must outlive the server.
-  EnrpServer(const RegistrarConfig& config, dataplane::ShardExecutor* shards,
-             dataplane::MessageSender* sender, dataplane::AddressedSender* addressed,
-             AsapServer* asap);
+  EnrpServer(const RegistrarConfig& config, Host* host, dataplane::MessageSender* sender,
+             dataplane::AddressedSender* addressed);
 
   // Calls the static peers (a reply-required PRESENCE: §3.4.1) and starts
   // the mentor discovery. `udp_port`: the port our SCTP over UDP uses (what
@@ -200,6 +237,13 @@ class EnrpServer final : public OwnedPeObserver {
   void OnTimer(Tick now);
   // The answer to one of our shard commands (command->enrp()).
   void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
+  // Whether that answer is a PE of ours that registered at a peer (its ASAP
+  // session goes: Host::ForgetMovedPe). Safe from any thread.
+  bool MovedAwayFromUs(const handlespace::ShardCommand& command) const;
+  // A message the transport refused after the server had counted it sent
+  // (its sender was on another thread): counted, and a download from that
+  // peer or a table session for it ends as if the send had failed at once.
+  void OnSendRefused(RegistrarId peer, Tick now);
 
   // Where the server reports its events (peers up and dead, downloads,
   // takeovers, resyncs), one line each, e.g. "takeover of 0x00000002 won:
@@ -213,8 +257,10 @@ class EnrpServer final : public OwnedPeObserver {
 
   // True once the initial download is done (or there was no mentor): ASAP
   // is served from then on (§3.2.2).
-  bool ready() const { return ready_; }
+  // Safe from any thread.
+  bool ready() const { return ready_.load(std::memory_order_acquire); }
   RegistrarId server_id() const { return config_.server_id; }
+  // The server's thread only.
   const absl::flat_hash_map<RegistrarId, Peer>& peers() const { return peers_; }
   const EnrpServerStats& stats() const { return stats_; }
   // Shard commands not yet answered.
@@ -231,7 +277,14 @@ class EnrpServer final : public OwnedPeObserver {
     bool last_chunk = false;
     bool imported_own = false;  // PEs of ours (a restart): adopted after
     Tick give_up = 0;           // the whole download's deadline
+    int outstanding = 0;        // requests not yet answered
   };
+  // A download that ended with requests still out: their answers are let
+  // go without a count (they are no peer's fault).
+  RegistrarId surplus_from_ = 0;
+  int surplus_ = 0;
+  // Ends the download (done, failed, or settled otherwise).
+  void EndDownload();
   // A peer's (or a tool's) paged download from us.
   struct TableSession {
     bool own_only = false;
@@ -317,16 +370,15 @@ class EnrpServer final : public OwnedPeObserver {
                          Tick expiry, int purpose);
 
   RegistrarConfig config_;
-  dataplane::ShardExecutor* shards_;
+  Host* host_;
   dataplane::MessageSender* sender_;
   dataplane::AddressedSender* addressed_;
-  AsapServer* asap_;
   absl::flat_hash_map<RegistrarId, Peer> peers_;
   // Our server information (RFC 5354 §3.11): ENRP port and the address
   // peers reach us at.
   protocol::IpAddress own_address_;
   uint16_t own_udp_port_ = 0;
-  bool ready_ = false;
+  std::atomic<bool> ready_{false};
   Tick mentor_deadline_ = 0;  // serve alone after this unless a download runs
   Tick mentor_retry_at_ = 0;  // a mentor rejected us: the next try not before
   Tick next_presence_ = 0;
@@ -361,9 +413,21 @@ class EnrpServer final : public OwnedPeObserver {
 };
 
 // Takes every answered shard command back to the server that issued it, by
-// its family (handlespace::ShardCommand::enrp()). Inline shards answer
-// follow-ups at once: it collects until nothing is left.
-void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, EnrpServer& enrp,
-                         handlespace::Tick now);
+// its family (handlespace::ShardCommand::enrp()): to the ASAP server, or to
+// `enrp` (an EnrpServer, or the EnrpThread that runs one). Inline shards
+// answer follow-ups at once: it collects until nothing is left.
+template <typename Enrp>
+void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, Enrp& enrp,
+                         handlespace::Tick now) {
+  const auto route = [&](handlespace::ShardCommand* c) {
+    if (c->enrp()) {
+      enrp.OnShardAnswer(c, now);
+    } else {
+      asap.OnShardAnswer(c, now);
+    }
+  };
+  while (shards.Collect(route) != 0 && !shards.threaded()) {
+  }
+}
 
 }  // namespace rspd::control

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "control/asap/asap_server.h"
+#include "control/enrp/testing/enrp_test_util.h"
 #include "dataplane/shard_executor.h"
 #include "gtest/gtest.h"
 #include "protocol/pool_element_codec.h"
@@ -19,34 +20,7 @@ namespace {
 using protocol::EnrpType;
 using protocol::Message;
 
-// Keeps what the server sends: (to the peer at UDP port, bytes).
-class Recorder final : public dataplane::MessageSender, public dataplane::AddressedSender {
- public:
-  bool Send(const dataplane::AssocRef&, uint16_t, uint32_t, absl::Span<const uint8_t> m) override {
-    sent.emplace_back(0, std::vector<uint8_t>(m.begin(), m.end()));
-    return true;
-  }
-  bool SendTo(const protocol::IpAddress&, uint16_t udp_port, uint16_t, uint16_t, uint32_t,
-              absl::Span<const uint8_t> m) override {
-    sent.emplace_back(udp_port, std::vector<uint8_t>(m.begin(), m.end()));
-    return true;
-  }
-  // The ENRP messages of `type` sent to the peer at `udp_port` (0: any).
-  std::vector<Message> Of(EnrpType type, uint16_t udp_port = 0) {
-    std::vector<Message> out;
-    for (const auto& [port, bytes] : sent) {
-      Message m;
-      protocol::DecodeError e;
-      if ((udp_port == 0 || port == udp_port) &&
-          protocol::DecodeMessage(protocol::Protocol::kEnrp, bytes, &m, &e) &&
-          m.type == static_cast<uint8_t>(type)) {
-        out.push_back(m);
-      }
-    }
-    return out;
-  }
-  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> sent;
-};
+using testing::Recorder;
 
 class EnrpServerTest : public ::testing::Test {
  protected:
@@ -55,7 +29,8 @@ class EnrpServerTest : public ::testing::Test {
   EnrpServerTest()
       : shards_({}),
         asap_(Config(), &shards_, &out_, nullptr, &out_),
-        enrp_(Config(), &shards_, &out_, &out_, &asap_) {
+        host_(&shards_, &asap_),
+        enrp_(Config(), &host_, &out_, &out_) {
     asap_.set_observer(&enrp_);
     enrp_.Start(9899, now_);
   }
@@ -76,15 +51,8 @@ class EnrpServerTest : public ::testing::Test {
     m.protocol = protocol::Protocol::kEnrp;
     m.sender_id = id;
     const std::vector<uint8_t> bytes = protocol::EncodeMessageToVector(m);
-    dataplane::InboundMessage in;
     static int peers[16];
-    in.from = {&peers[id % 16], id};
-    in.local_port = protocol::kEnrpPort;
-    in.remote_port = protocol::kEnrpPort;
-    in.remote_ip = *protocol::IpAddress::Parse("127.0.0.1");
-    in.remote_udp_port = static_cast<uint16_t>(10000 + id);
-    in.ppid = protocol::kEnrpPpid;
-    in.data = bytes;
+    const dataplane::InboundMessage in = testing::FromPeer(id, &peers[id % 16], bytes);
     Message decoded;
     protocol::DecodeError error;
     ASSERT_TRUE(protocol::DecodeMessage(protocol::Protocol::kEnrp, bytes, &decoded, &error));
@@ -109,21 +77,8 @@ class EnrpServerTest : public ::testing::Test {
   }
   void AddPes(uint32_t owner, uint32_t first, uint32_t count, const std::string& pool = "p") {
     for (uint32_t i = 0; i < count; ++i) {
-      protocol::PoolElement pe;
-      pe.id = first + i;
-      pe.home = owner;
-      pe.user.type = protocol::ParamType::kSctpTransport;
-      pe.user.port = 7;
-      pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-      pe.asap.port = 4000;
-      pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-      Message m = Of(EnrpType::kHandleUpdate);
-      m.update_action = protocol::UpdateAction::kAddPe;
-      m.has_pool_handle = true;
-      m.pool_handle = pool;
-      m.has_pool_element = true;
-      m.pool_element = protocol::ViewOf(pe);
-      From(owner, m);
+      const protocol::PoolElement pe = testing::Pe(first + i, owner);
+      From(owner, testing::AddPeUpdate(pool, pe));
     }
   }
   // A PRESENCE with Server Information, as rspd sends it (with its UDP
@@ -150,6 +105,7 @@ class EnrpServerTest : public ::testing::Test {
   Recorder out_;
   dataplane::ShardExecutor shards_;
   AsapServer asap_;
+  EnrpServer::DirectHost host_;
   EnrpServer enrp_;
 };
 
@@ -391,22 +347,9 @@ TEST_F(EnrpServerTest, AnAckedTakeoverWhoseInitiatorDiedIsOursToDo) {
 TEST_F(EnrpServerTest, RsplibPeersGetAndGiveRegistrationLifeInMilliseconds) {
   From(8, PresenceWithServerInformation(0));      // RSPLIB: no UDP port parameter
   From(9, PresenceWithServerInformation(10009));  // rspd
-  protocol::PoolElement pe;
-  pe.id = 100;
-  pe.home = 8;
-  pe.registration_life = 90000;  // RSPLIB's default, 90 s
-  pe.user.type = protocol::ParamType::kSctpTransport;
-  pe.user.port = 7;
-  pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-  pe.asap.port = 4000;
-  pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-  Message update = Of(EnrpType::kHandleUpdate);
-  update.update_action = protocol::UpdateAction::kAddPe;
-  update.has_pool_handle = true;
-  update.pool_handle = "p";
-  update.has_pool_element = true;
-  update.pool_element = protocol::ViewOf(pe);
-  From(8, update);
+  const protocol::PoolElement pe =
+      testing::Pe(100, 8, /*registration_life=*/90000);  // RSPLIB's 90 s
+  From(8, testing::AddPeUpdate("p", pe));
   ASSERT_EQ(OwnedBy(8), 1u);
   // The table each peer downloads gives it the life in its own unit.
   const auto life_in_table_for = [&](uint32_t requester) {
@@ -523,23 +466,9 @@ TEST_F(EnrpServerTest, AnInitTakeoverOfARegistrarWeHearHandsNothingOver) {
 // unit of its lifetimes: the request waits for it. One that never tells is
 // served after MAX-TIME-NO-RESPONSE, in the RFC's seconds.
 TEST_F(EnrpServerTest, ATableRequestWaitsForTheRequestersPresence) {
-  protocol::PoolElement pe;
-  pe.id = 100;
-  pe.home = 2;
-  pe.registration_life = 30;
-  pe.user.type = protocol::ParamType::kSctpTransport;
-  pe.user.port = 7;
-  pe.user.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-  pe.asap.port = 4000;
-  pe.asap.addresses.push_back(*protocol::IpAddress::Parse("10.0.0.1"));
-  Message update = Of(EnrpType::kHandleUpdate);
-  update.update_action = protocol::UpdateAction::kAddPe;
-  update.has_pool_handle = true;
-  update.pool_handle = "p";
-  update.has_pool_element = true;
-  update.pool_element = protocol::ViewOf(pe);
+  const protocol::PoolElement pe = testing::Pe(100, 2);
   Introduce(2);
-  From(2, update);
+  From(2, testing::AddPeUpdate("p", pe));
   const auto lives_sent_to = [&](uint32_t id) {
     std::vector<int32_t> lives;
     for (const Message& r :
