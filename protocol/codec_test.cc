@@ -231,7 +231,8 @@ TEST(CodecRoundTripTest, EnrpFixedFieldsAndParameters) {
   ASSERT_TRUE(status.ok);
   ASSERT_EQ(status.message.servers.size(), 2u);
   EXPECT_FALSE(status.message.servers.front().has_peer_status);
-  const ServerInformation& b = *std::next(status.message.servers.begin());
+  const ServerInformation b =
+      *std::next(status.message.servers.begin());  // a copy: the iterator holds it
   EXPECT_TRUE(b.has_peer_status);
   EXPECT_EQ(b.peer_state, PeerState::kProbed);
   EXPECT_EQ(b.last_heard_ms, 61234u);
