@@ -143,6 +143,8 @@ void Registrar::OnAssociationDown(const dataplane::AssocRef& assoc, uint16_t loc
 }
 
 void Registrar::OnInputDone(Tick now) {
+  // Every turn ends here (after the input, and after the tick): the one
+  // place the ENRP thread's outbox runs (its eventfd only wakes the loop).
   enrp_->RunOutbox(now);
   CollectAnswers(now);
   enrp_->Flush();  // what arrived for ENRP this turn goes to its thread
@@ -156,7 +158,6 @@ void Registrar::OnInputDone(Tick now) {
 
 void Registrar::OnReadable(Tick now) {
   if (announcer_ != nullptr) announcer_->OnReadable(now);
-  if (enrp_->RunOutbox(now) != 0 && !shards_->threaded()) CollectAnswers(now);
   if (enrp_multicast_ == nullptr) return;
   uint8_t buffer[2048];
   // Bounded per call: a flood of datagrams cannot hold the loop.
@@ -174,7 +175,6 @@ void Registrar::OnTick(Tick now) {
     enrp_->Start(udp_port_);
   }
   asap_->OnTimer(now);
-  enrp_->RunOutbox(now);
   if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);
   if (stats_requested_.exchange(false, std::memory_order_relaxed)) {

@@ -100,7 +100,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   bool Busy() const override { return shards_->in_flight() != 0; }
   bool IsPriority(const void* peer) const override { return asap_->HoldsPes(peer); }
   // dataplane::IoLoop::Watcher: the announcer's and ENRP's multicast
-  // sockets, and the ENRP thread's outbox.
+  // sockets (and the ENRP thread's eventfd, which only wakes the loop for
+  // OnInputDone).
   void OnReadable(Tick now) override;
 
   RegistrarConfig config_;

@@ -201,10 +201,10 @@ void EnrpThread::Flush() {
   if (was_empty) wake_enrp_.notify_one();
 }
 
-size_t EnrpThread::RunOutbox(Tick now) {
+void EnrpThread::RunOutbox(Tick now) {
   // Every turn of the loop asks: most find nothing, without a lock or a
   // system call.
-  if (!outbox_pending_.load(std::memory_order_acquire)) return 0;
+  if (!outbox_pending_.load(std::memory_order_acquire)) return;
   std::vector<Task> tasks;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -217,7 +217,6 @@ size_t EnrpThread::RunOutbox(Tick now) {
   }
   for (Task& task : tasks) task(now);
   adoption_backlog_.store(asap_->adoption_backlog(), std::memory_order_relaxed);
-  return tasks.size();
 }
 
 bool EnrpThread::Admit(size_t bytes) {

@@ -86,8 +86,8 @@ class EnrpThread final : public OwnedPeObserver,
   // OwnedPeObserver: handed to the server's.
   void OnOwnedPeRegistered(absl::string_view handle, const protocol::PoolElement& pe) override;
   void OnOwnedPeRemoved(absl::string_view handle, const protocol::PoolElement& pe) override;
-  // Runs what the ENRP thread asked of the I/O thread; returns how many.
-  size_t RunOutbox(Tick now);
+  // Runs what the ENRP thread asked of the I/O thread.
+  void RunOutbox(Tick now);
   // Hands what the calls above gathered to the ENRP thread (at the end of
   // each turn of the loop; they go by themselves past a batch).
   void Flush();
