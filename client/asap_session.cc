@@ -103,7 +103,8 @@ absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text) 
   address.host = split->host;
   if (!split->port.empty()) {
     uint32_t value;
-    if (!absl::SimpleAtoi(split->port, &value) || value == 0 || value > 65535) {
+    // Port 0: native SCTP, no encapsulation (sctp_association.h).
+    if (!absl::SimpleAtoi(split->port, &value) || value > 65535) {
       return absl::InvalidArgumentError(absl::StrCat("bad port '", split->port, "'"));
     }
     address.udp_port = static_cast<uint16_t>(value);
@@ -119,6 +120,10 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(const Registra
 absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
     absl::Span<const RegistrarAddress> registrars, absl::Duration timeout,
     std::vector<Attempt>* attempts, const std::atomic<bool>* cancel) {
+  if (std::any_of(registrars.begin(), registrars.end(),
+                  [](const RegistrarAddress& r) { return r.udp_port == 0; })) {
+    PrepareNativeSctp();
+  }
   std::unique_ptr<AsapSession> session(new AsapSession());
   AsapSession* self = session.get();
   {

@@ -55,12 +55,13 @@ namespace rspd::client {
 
 struct RegistrarAddress {
   std::string host = "127.0.0.1";
-  uint16_t udp_port = 9899;   // the registrar's encapsulation port
+  uint16_t udp_port = 9899;   // the registrar's encapsulation port; 0: native SCTP
   uint16_t sctp_port = 3863;  // ASAP
 };
 
 // Parses "HOST", "HOST:PORT" or "[V6]:PORT" (PORT: the UDP encapsulation
-// port), each optionally followed by "/ASAP_PORT" (the SCTP port, 3863 if not
+// port; 0 for native SCTP, IP protocol 132, which needs raw sockets: root),
+// each optionally followed by "/ASAP_PORT" (the SCTP port, 3863 if not
 // given): e.g. "127.0.0.1:19001/3864".
 absl::StatusOr<RegistrarAddress> ParseRegistrarAddress(const std::string& text);
 // The inverse: "HOST:PORT", or "[V6]:PORT" for an IPv6 host, with

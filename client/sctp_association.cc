@@ -22,6 +22,8 @@ namespace {
 
 std::mutex g_stack_mu;
 uint16_t g_stack_port = 0;
+// PrepareNativeSctp was called: no answers to out-of-the-blue packets.
+bool g_native_sctp = false;
 
 uint16_t FreeUdpPort() {
   int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -141,6 +143,9 @@ absl::Status StartSctp(uint16_t udp_port) {
   uint16_t port = udp_port != 0 ? udp_port : FreeUdpPort();
   if (port == 0) return absl::InternalError(absl::StrCat("no free UDP port: ", strerror(errno)));
   usrsctp_init(port, nullptr, nullptr);
+  // At once (usrsctp_init resets it): the raw sockets hear other processes'
+  // native SCTP from now on.
+  if (g_native_sctp) usrsctp_sysctl_set_sctp_blackhole(2);
   // Fail fast: give up an association after 4 retransmissions with RTO at
   // most 1 s, rather than the RFC's minutes; a PE then hunts for another
   // registrar and a PU fails over (RFC 5352 §3.7).
@@ -150,6 +155,12 @@ absl::Status StartSctp(uint16_t udp_port) {
   usrsctp_sysctl_set_sctp_heartbeat_interval_default(1000);
   g_stack_port = port;
   return absl::OkStatus();
+}
+
+void PrepareNativeSctp() {
+  std::lock_guard<std::mutex> lock(g_stack_mu);
+  g_native_sctp = true;
+  if (g_stack_port != 0) usrsctp_sysctl_set_sctp_blackhole(2);
 }
 
 uint16_t SctpUdpPort() {
@@ -174,7 +185,8 @@ absl::StatusOr<std::unique_ptr<SctpAssociation>> SctpAssociation::Connect(const 
     return absl::InternalError(absl::StrCat("usrsctp_socket: ", strerror(errno)));
   }
   dataplane::SetMessageOptions(a->socket_);
-  // RFC 6951 §5: the peer's UDP encapsulation port.
+  if (udp_port == 0) PrepareNativeSctp();
+  // RFC 6951 §5: the peer's UDP encapsulation port (0: none, native SCTP).
   sctp_udpencaps encaps{};
   encaps.sue_address.ss_family = static_cast<sa_family_t>(remote->family());
   encaps.sue_port = htons(udp_port);
@@ -302,7 +314,8 @@ absl::StatusOr<uint32_t> SctpServer::Connect(const std::string& host, uint16_t s
   std::optional<dataplane::Endpoint> remote = dataplane::Endpoint::Parse(host, sctp_port);
   if (!remote) return absl::InvalidArgumentError(absl::StrCat("not an IP address: ", host));
   std::lock_guard<std::mutex> lock(connect_mu_);
-  // RFC 6951 §5: the peer's UDP encapsulation port. A new association takes
+  if (udp_port == 0) PrepareNativeSctp();
+  // RFC 6951 §5: the peer's UDP encapsulation port (0: none, native SCTP). A new association takes
   // the socket's value when it is created; incoming ones learn theirs from
   // the packets.
   sctp_udpencaps encaps{};

@@ -47,6 +47,12 @@ namespace rspd::client {
 absl::Status StartSctp(uint16_t udp_port = 0);
 // The UDP port the stack encapsulates on (0 before StartSctp).
 uint16_t SctpUdpPort();
+// An association to UDP port 0 is native SCTP (IP protocol 132): usrsctp
+// sends it on its raw sockets, which it has only as root. Several processes
+// with raw sockets in one network namespace each see every SCTP packet, so
+// the first native association turns off answers to out-of-the-blue packets
+// (usrsctp's sctp_blackhole=2) for the process: the packet was another's.
+void PrepareNativeSctp();
 
 // The largest message received: an ASAP message's length field is 16 bits
 // (RFC 5354 §4), and the library holds data messages to the same limit.

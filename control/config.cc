@@ -3,8 +3,10 @@
 #include <optional>
 #include <tuple>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "dataplane/net/endpoint.h"
 #include "protocol/address.h"
 
@@ -22,10 +24,73 @@ bool IsMulticastGroup(const std::string& text) {
 
 }  // namespace
 
+absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& text) {
+  DpdkAddress a;
+  std::string rest = text;
+  if (const size_t at = rest.find('@'); at != std::string::npos) {
+    if (!absl::SimpleAtoi(rest.substr(0, at), &a.port) || a.port < 0 || a.port > 31) {
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "': the port must be 0 to 31"));
+    }
+    rest = rest.substr(at + 1);
+  }
+  if (const size_t slash = rest.find('/'); slash != std::string::npos) {
+    if (!absl::SimpleAtoi(rest.substr(slash + 1), &a.prefix_length)) a.prefix_length = -2;
+    rest = rest.substr(0, slash);
+  }
+  const std::optional<protocol::IpAddress> ip = protocol::IpAddress::Parse(rest);
+  if (!ip || a.prefix_length < -1 || a.prefix_length > (ip->is_v4() ? 32 : 128)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text, "' is not [PORT@]ADDRESS[/PREFIX] with an IPv4 or IPv6 address"));
+  }
+  a.ip = *ip;
+  return a;
+}
+
 absl::Status RegistrarConfig::Validate() const {
   if (!IsIpAddress(bind_address)) {
     return absl::InvalidArgumentError(
         absl::StrCat("bind_address: not an IPv4 or IPv6 address: '", bind_address, "'"));
+  }
+  if (io == IoBackend::kDpdk) {
+    if (dpdk_addresses.empty()) {
+      return absl::InvalidArgumentError(
+          "dpdk_addresses: --io=dpdk needs an address for its port (e.g. 10.0.0.1/24)");
+    }
+    std::vector<int> ipv4_per_port(32);
+    for (const std::string& text : dpdk_addresses) {
+      absl::StatusOr<DpdkAddress> a = ParseDpdkAddress(text);
+      if (!a.ok())
+        return absl::InvalidArgumentError(absl::StrCat("dpdk_addresses: ", a.status().message()));
+      if (a->prefix_length < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dpdk_addresses: '", text, "' needs its prefix length (/24, /64)"));
+      }
+      if (a->ip.is_v4() && ++ipv4_per_port[static_cast<size_t>(a->port)] > 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dpdk_addresses: port ", a->port, " has more than one IPv4 address"));
+      }
+    }
+    for (const std::string& text : dpdk_gateways) {
+      absl::StatusOr<DpdkAddress> a = ParseDpdkAddress(text);
+      if (!a.ok() || a->prefix_length != -1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("dpdk_gateways: '", text, "' is not [PORT@]ADDRESS"));
+      }
+    }
+    if (udp_encapsulation_port == 0) {
+      return absl::InvalidArgumentError("udp_port: --io=dpdk needs a fixed port (9899)");
+    }
+    for (const auto& [name, value, low, high] : {
+             std::tuple<const char*, int64_t, int64_t, int64_t>{"dpdk_rx_queues", dpdk_rx_queues, 1,
+                                                                64},
+             {"dpdk_mbufs", dpdk_mbufs, 1024, 1 << 24},
+             {"dpdk_idle_sleep_us", dpdk_idle_sleep_us, 0, 100000},
+         }) {
+      if (value < low || value > high) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " must be in [", low, ", ", high, "], got ", value));
+      }
+    }
   }
   if (asap_port == 0) {
     return absl::InvalidArgumentError("asap_port must be a non-zero SCTP port");
@@ -154,6 +219,14 @@ std::string DescribeConfig(const RegistrarConfig& c) {
     line(name, absl::FormatDuration(value));
   };
   line("io", IoBackendName(c.io));
+  if (c.io == IoBackend::kDpdk) {
+    line("dpdk_eal_args", absl::StrJoin(c.dpdk_eal_args, " "));
+    line("dpdk_addresses", absl::StrJoin(c.dpdk_addresses, ","));
+    line("dpdk_gateways", absl::StrJoin(c.dpdk_gateways, ","));
+    line("dpdk_rx_queues", c.dpdk_rx_queues);
+    line("dpdk_mbufs", c.dpdk_mbufs);
+    line("dpdk_idle_sleep_us", c.dpdk_idle_sleep_us);
+  }
   line("server_id", absl::StrFormat("0x%08x", c.server_id));
   line("bind_address", c.bind_address);
   line("udp_encapsulation_port", c.udp_encapsulation_port);

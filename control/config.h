@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "protocol/address.h"
 
 namespace rspd::control {
 
@@ -125,9 +127,29 @@ struct RegistrarConfig {
   // removed like a PE whose lifetime ended.
   absl::Duration adopted_pe_timeout = absl::Seconds(30);
 
+  // --io=dpdk (docs/dpdk.md). EAL arguments, passed through; the ports'
+  // addresses as "[PORT@]ADDRESS/PREFIX" (port 0 if not named; at most one
+  // IPv4 address per port) and next hops as "[PORT@]ADDRESS".
+  std::vector<std::string> dpdk_eal_args;
+  std::vector<std::string> dpdk_addresses;
+  std::vector<std::string> dpdk_gateways;
+  int dpdk_rx_queues = 1;  // per port; more than one: RSS
+  int dpdk_mbufs = 16383;  // the packet buffer pool
+  // An idle I/O loop sleeps up to this long between polls; 0 polls without
+  // pause (a dedicated core).
+  int dpdk_idle_sleep_us = 500;
+
   // Returns InvalidArgument naming the offending setting.
   absl::Status Validate() const;
 };
+
+// One of dpdk_addresses or dpdk_gateways, parsed: "[PORT@]ADDRESS[/PREFIX]".
+struct DpdkAddress {
+  int port = 0;
+  protocol::IpAddress ip;
+  int prefix_length = -1;  // -1: none given
+};
+absl::StatusOr<DpdkAddress> ParseDpdkAddress(const std::string& text);
 
 // Parses "socket" or "dpdk".
 bool ParseIoBackend(const std::string& text, IoBackend* out);

@@ -29,15 +29,11 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
     return status;
   }
   std::unique_ptr<Registrar> r(new Registrar(config));
-  dataplane::UdpSocketOptions socket_options;
-  socket_options.receive_buffer = config.udp_receive_buffer;
-  absl::StatusOr<std::unique_ptr<dataplane::UdpSocketIo>> io = dataplane::UdpSocketIo::Open(
-      config.bind_address, config.udp_encapsulation_port, socket_options);
+  // First: the EAL must be set up before any other thread starts.
+  absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> io = r->OpenPacketIo();
   if (!io.ok()) {
     return io.status();
   }
-  r->udp_port_ = (*io)->port();
-  r->udp_receive_buffer_ = (*io)->receive_buffer();
   absl::StatusOr<std::unique_ptr<ServerAnnouncer>> announcer =
       ServerAnnouncer::Create(config, &r->announce_status_);
   if (!announcer.ok()) {
@@ -59,6 +55,7 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         protocol::JoinHostPort(config.enrp_multicast_group, config.enrp_multicast_port);
   }
   dataplane::IoLoop::Options loop_options;
+  loop_options.max_idle_sleep_us = static_cast<uint32_t>(config.dpdk_idle_sleep_us);
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
   sctp.listen_ports = {config.asap_port, config.enrp_port};
   sctp.max_peers = static_cast<size_t>(config.max_peers);
@@ -99,6 +96,48 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         [channel](absl::Span<const uint8_t> presence) { channel->Send(presence); });
   }
   return r;
+}
+
+absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> Registrar::OpenPacketIo() {
+  if (config_.io == IoBackend::kSocket) {
+    dataplane::UdpSocketOptions socket_options;
+    socket_options.receive_buffer = config_.udp_receive_buffer;
+    absl::StatusOr<std::unique_ptr<dataplane::UdpSocketIo>> io = dataplane::UdpSocketIo::Open(
+        config_.bind_address, config_.udp_encapsulation_port, socket_options);
+    if (!io.ok()) return io.status();
+    udp_port_ = (*io)->port();
+    udp_receive_buffer_ = (*io)->receive_buffer();
+    io_description_ = absl::StrFormat(
+        "  udp %s  SCTP over UDP (RFC 6951), receive buffer %d bytes\n",
+        protocol::JoinHostPort(config_.bind_address, udp_port_), udp_receive_buffer_);
+    return std::unique_ptr<dataplane::PacketIo>(std::move(*io));
+  }
+  // docs/dpdk.md: the ports' addresses and next hops come from the flags
+  // (Validate checked their form).
+  dataplane::DpdkOptions options;
+  options.eal_args = config_.dpdk_eal_args;
+  options.encapsulation_port = config_.udp_encapsulation_port;
+  options.rx_queues = static_cast<uint16_t>(config_.dpdk_rx_queues);
+  options.mbufs = static_cast<uint32_t>(config_.dpdk_mbufs);
+  auto port = [&](int id) -> dataplane::DpdkOptions::Port& {
+    if (options.ports.size() <= static_cast<size_t>(id)) options.ports.resize(id + 1);
+    return options.ports[static_cast<size_t>(id)];
+  };
+  for (const std::string& text : config_.dpdk_addresses) {
+    const DpdkAddress a = *ParseDpdkAddress(text);
+    port(a.port).addresses.push_back({a.ip, a.prefix_length});
+  }
+  for (const std::string& text : config_.dpdk_gateways) {
+    const DpdkAddress a = *ParseDpdkAddress(text);
+    (a.ip.is_v4() ? port(a.port).ipv4_gateway : port(a.port).ipv6_gateway) = a.ip;
+  }
+  absl::StatusOr<std::unique_ptr<dataplane::DpdkPortIo>> io = dataplane::DpdkPortIo::Open(options);
+  if (!io.ok()) return io.status();
+  udp_port_ = config_.udp_encapsulation_port;
+  io_description_ = absl::StrFormat(
+      "  dpdk, SCTP over UDP port %u (RFC 6951) and native SCTP (IP protocol 132):\n%s", udp_port_,
+      (*io)->Describe());
+  return std::unique_ptr<dataplane::PacketIo>(std::move(*io));
 }
 
 void Registrar::Run() {

@@ -32,6 +32,7 @@
 #include "control/config.h"
 #include "control/enrp/enrp_thread.h"
 #include "control/multicast_channel.h"
+#include "dataplane/dpdk_port_io.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/shard_executor.h"
 #include "dataplane/udp_socket_io.h"
@@ -87,10 +88,15 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   std::string DescribeStats() const;
   // The UDP receive buffer the kernel granted (bytes).
   int udp_receive_buffer() const { return udp_receive_buffer_; }
+  // Where SCTP packets come in: the UDP socket, or the DPDK ports with their
+  // addresses; one line each.
+  const std::string& io_description() const { return io_description_; }
 
  private:
   using Tick = dataplane::IoLoop::Tick;
   explicit Registrar(const RegistrarConfig& config);
+  // The packet I/O backend config_.io names.
+  absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> OpenPacketIo();
 
   // dataplane::IoLoop::Application.
   void OnMessage(const dataplane::InboundMessage& message, Tick now) override;
@@ -107,6 +113,7 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   RegistrarConfig config_;
   uint16_t udp_port_ = 0;
   int udp_receive_buffer_ = 0;
+  std::string io_description_;
   std::unique_ptr<dataplane::IoLoop> loop_;
   // The handlespace shards, inline or on their lcores.
   std::unique_ptr<dataplane::ShardExecutor> shards_;

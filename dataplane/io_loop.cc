@@ -32,7 +32,7 @@ constexpr size_t kClockEvery = 8;
 }  // namespace
 
 IoLoop::IoLoop(std::unique_ptr<PacketIo> io, const Options& options)
-    : io_(std::move(io)), ingress_(options.ingress) {
+    : io_(std::move(io)), ingress_(options.ingress), max_idle_sleep_us_(options.max_idle_sleep_us) {
   SctpBridge::Handler* handler = this;  // a private base: converted here
   bridge_ = std::make_unique<SctpBridge>(options.sctp, handler);
 }
@@ -54,18 +54,37 @@ void IoLoop::Run() {
   now_ = NowMicros() / 1000;
   Tick last = now_;
   std::vector<pollfd> fds;
+  // poll(2) skips a negative descriptor: a polled backend's slot is inert.
+  const bool polled = io_->wait_fd() < 0;
   fds.push_back({io_->wait_fd(), POLLIN, 0});
   for (const auto& [fd, watcher] : watched_) fds.push_back({fd, POLLIN, 0});
+  uint32_t idle_turns = 0;
+  uint32_t sleep_us = 0;
+  uint64_t turn = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     // While the application owes answers or datagrams wait, only look;
     // otherwise sleep until a packet or the next tick.
-    const bool work = application_->Busy() || !ingress_.empty() || io_->wait_fd() < 0;
-    poll(fds.data(), fds.size(), work ? 0 : static_cast<int>(kTickMillis));
+    const bool work = application_->Busy() || !ingress_.empty();
+    bool looked = true;
+    if (!polled) {
+      poll(fds.data(), fds.size(), work ? 0 : static_cast<int>(kTickMillis));
+    } else if (work || idle_turns < kSpinTurns || max_idle_sleep_us_ == 0) {
+      sleep_us = 0;
+      looked = ++turn % kWatchEvery == 0;
+      if (looked) poll(fds.data(), fds.size(), 0);
+    } else {
+      // Idle: sleep a little longer each time, waking for watched descriptors.
+      sleep_us = std::clamp(sleep_us * 2, kMinIdleSleepMicros, max_idle_sleep_us_);
+      const timespec pause = {0, static_cast<long>(sleep_us) * 1000};
+      ppoll(fds.data(), fds.size(), &pause, nullptr);
+      IoLoopStats::Bump(stats_.idle_sleeps);
+    }
     now_ = NowMicros() / 1000;
-    for (size_t i = 1; i < fds.size(); ++i) {
+    for (size_t i = 1; looked && i < fds.size(); ++i) {
       if (fds[i].revents & POLLIN) watched_[i - 1].second->OnReadable(now_);
     }
     Receive();
+    idle_turns = received_this_turn_ ? 0 : idle_turns + 1;
     Process();
     application_->OnInputDone(now_);
     io_->Flush();
@@ -82,9 +101,11 @@ void IoLoop::Run() {
 
 void IoLoop::Receive() {
   shed_this_turn_ = false;
+  received_this_turn_ = false;
   bool drained = false;
   for (int bursts = 0; bursts < kReadBursts && !drained; ++bursts) {
     const absl::Span<const Datagram> burst = io_->ReceiveBurst();
+    received_this_turn_ |= !burst.empty();
     for (const Datagram& d : burst) Admit(d);
     drained = burst.size() < PacketIo::kBurst;
   }

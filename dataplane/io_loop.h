@@ -43,7 +43,8 @@ namespace rspd::dataplane {
 // clang-format off
 #define RSPD_IO_LOOP_STATS(X) \
   X(ingress_shed_priority, "priority datagrams the ingress queue had no room for") \
-  X(ingress_shed_normal, "normal datagrams the ingress queue had no room for")
+  X(ingress_shed_normal, "normal datagrams the ingress queue had no room for") \
+  X(idle_sleeps, "sleeps of a polled loop that had no input")
 // clang-format on
 
 struct IoLoopStats {
@@ -102,7 +103,21 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   struct Options {
     SctpBridge::Options sctp;
     IngressQueue::Options ingress;
+    // A backend without a descriptor to sleep on (DPDK) is polled. After
+    // kSpinTurns turns without input the loop sleeps between polls, from
+    // kMinIdleSleepMicros doubling up to this (the added latency of the
+    // first packet after a quiet spell); 0 polls without pause, for a
+    // dedicated core (docs/dpdk.md, "Idle lcores").
+    uint32_t max_idle_sleep_us = 500;
   };
+  // Turns without input before a polled loop starts sleeping: well past the
+  // gaps between the packets of one exchange (microseconds), far below what
+  // a busy core notices.
+  static constexpr uint32_t kSpinTurns = 256;
+  static constexpr uint32_t kMinIdleSleepMicros = 16;
+  // A polled loop that spins looks at its watched descriptors every this
+  // many turns (one poll(2) per turn would cost more than the turn).
+  static constexpr uint32_t kWatchEvery = 64;
 
   IoLoop(std::unique_ptr<PacketIo> io, const Options& options);
   ~IoLoop();
@@ -158,6 +173,8 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   IngressQueue ingress_;
   OverloadMonitor overload_;
   IoLoopStats stats_;
+  uint32_t max_idle_sleep_us_;
+  bool received_this_turn_ = false;
   bool shed_this_turn_ = false;
   uint64_t drops_seen_ = 0;
   std::atomic<bool> stop_{false};

@@ -189,6 +189,11 @@ class NetStack {
   // neighbor answered. Call every turn; cheap when nothing is due.
   void Poll(uint64_t now_ms, Transmit transmit);
 
+  // Whether BuildFrame has a source address and a next hop for `ip`: the
+  // packet path picks the port that does.
+  bool Reaches(const protocol::IpAddress& ip) const {
+    return SourceFor(ip) != nullptr && NextHop(ip).has_value();
+  }
   const NetStackStats& stats() const { return stats_; }
   const Config& config() const { return config_; }
   size_t neighbor_count() const { return neighbors_.size(); }

@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "control/config.h"
 #include "control/registrar.h"
 #include "protocol/address.h"
@@ -29,7 +30,23 @@
 // out-of-range value gets a message naming the flag and its range (exit 2);
 // the ranges themselves are RegistrarConfig's (control/config.cc).
 ABSL_FLAG(std::string, io, "socket",
-          "packet I/O backend: socket (kernel UDP); dpdk is refused until it is built");
+          "packet I/O backend: socket (kernel UDP sockets, SCTP over UDP), or dpdk (DPDK ports "
+          "with their own L2/L3: SCTP over UDP and native SCTP; docs/dpdk.md)");
+ABSL_FLAG(std::string, dpdk_eal_args, "",
+          "--io=dpdk: EAL arguments, space-separated (e.g. \"-a 0000:01:00.0\" or "
+          "\"--no-pci --vdev=net_af_packet0,iface=eth1\"); memory and core arguments are added "
+          "when missing (docs/dpdk.md)");
+ABSL_FLAG(std::vector<std::string>, dpdk_addresses, {},
+          "--io=dpdk: the ports' addresses, comma-separated [PORT@]ADDRESS/PREFIX (port 0 if not "
+          "named), e.g. 10.0.0.1/24,fd00::1/64");
+ABSL_FLAG(std::vector<std::string>, dpdk_gateways, {},
+          "--io=dpdk: next hops for destinations off every prefix, comma-separated "
+          "[PORT@]ADDRESS");
+ABSL_FLAG(int64_t, dpdk_rx_queues, 1, "--io=dpdk: RX queues per port (more than one: RSS)");
+ABSL_FLAG(int64_t, dpdk_mbufs, 16383, "--io=dpdk: packet buffers in the pool");
+ABSL_FLAG(int64_t, dpdk_idle_sleep_us, 500,
+          "--io=dpdk: an idle I/O loop sleeps up to this long between polls (the added latency "
+          "after a quiet spell); 0 polls without pause, for a core of its own");
 ABSL_FLAG(std::string, enrp_thread, "auto",
           "ENRP on a control thread of its own: on, off, or auto (on with 4 CPUs or more; with "
           "fewer its hand-offs to the I/O thread cost more than they free)");
@@ -187,6 +204,11 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
                   kIntMax, &config.max_keep_alives_per_second),
            Narrow("announce_ttl", absl::GetFlag(FLAGS_announce_ttl), 0, kIntMax,
                   &config.announce_ttl),
+           Narrow("dpdk_rx_queues", absl::GetFlag(FLAGS_dpdk_rx_queues), 0, kIntMax,
+                  &config.dpdk_rx_queues),
+           Narrow("dpdk_mbufs", absl::GetFlag(FLAGS_dpdk_mbufs), 0, kIntMax, &config.dpdk_mbufs),
+           Narrow("dpdk_idle_sleep_us", absl::GetFlag(FLAGS_dpdk_idle_sleep_us), 0, kIntMax,
+                  &config.dpdk_idle_sleep_us),
        }) {
     if (!s.ok()) return s;
   }
@@ -195,6 +217,9 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
     config.server_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
   }
   config.bind_address = absl::GetFlag(FLAGS_bind_address);
+  config.dpdk_eal_args = absl::StrSplit(absl::GetFlag(FLAGS_dpdk_eal_args), ' ', absl::SkipEmpty());
+  config.dpdk_addresses = absl::GetFlag(FLAGS_dpdk_addresses);
+  config.dpdk_gateways = absl::GetFlag(FLAGS_dpdk_gateways);
   config.unreachable_report_window = absl::GetFlag(FLAGS_unreachable_report_window);
   config.sctp_peer_idle_timeout = absl::GetFlag(FLAGS_sctp_peer_idle_timeout);
   config.keep_alive_interval = absl::GetFlag(FLAGS_keep_alive_interval);
@@ -229,11 +254,6 @@ int Run() {
     fprintf(stderr, "rspd: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  if (config->io == control::IoBackend::kDpdk) {
-    fprintf(stderr, "rspd: --io=dpdk is not available in this build yet; use --io=socket\n");
-    return 2;
-  }
-
   // Before any thread starts, so that only sigwait() receives them. SIGUSR1
   // prints every counter without stopping.
   sigset_t signals = tools::BlockStopSignals();
@@ -250,9 +270,7 @@ int Run() {
   printf("rspd %s\n", kVersion);
   printf("configuration:\n%s", control::DescribeConfig(*config).c_str());
   printf("listening:\n");
-  printf("  udp %s  SCTP over UDP (RFC 6951), receive buffer %d bytes\n",
-         protocol::JoinHostPort(config->bind_address, (*registrar)->udp_port()).c_str(),
-         (*registrar)->udp_receive_buffer());
+  printf("%s", (*registrar)->io_description().c_str());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
   printf("  sctp port %u  ENRP (PPID 12), server ID 0x%08x\n", config->enrp_port,
          config->server_id);
@@ -297,7 +315,7 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
       "the RSerPool registrar (ASAP server, ENRP server).\n"
-      "Usage: rspd [--io=socket] [--udp_port=9899] [flags]\n"
+      "Usage: rspd [--io=socket|dpdk] [--udp_port=9899] [flags]\n"
       "Run `rspd --helpfull` for every flag. SIGUSR1 prints every counter; SIGINT or SIGTERM "
       "stops.");
   absl::ParseCommandLine(argc, argv);
