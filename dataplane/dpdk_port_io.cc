@@ -286,14 +286,14 @@ int DpdkPortIo::Send(const Endpoint& to, absl::Span<const uint8_t> datagram) {
     DpdkStats::Bump(stats_.dpdk_tx_no_mbuf);
     return ENOBUFS;
   }
-  const size_t room = rte_pktmbuf_tailroom(m);
-  const uint64_t held = port.stack->stats().tx_held.load(std::memory_order_relaxed);
+  bool held = false;
   const size_t length = port.stack->BuildFrame(
-      to, datagram, absl::MakeSpan(rte_pktmbuf_mtod(m, uint8_t*), room), now_ms_);
+      to, datagram, absl::MakeSpan(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_tailroom(m)), now_ms_,
+      &held);
   if (length == 0) {
     rte_pktmbuf_free(m);
     // Held for a neighbor being resolved: sent later, not an error.
-    return port.stack->stats().tx_held.load(std::memory_order_relaxed) != held ? 0 : ENETUNREACH;
+    return held ? 0 : ENETUNREACH;
   }
   m->data_len = static_cast<uint16_t>(length);
   m->pkt_len = static_cast<uint32_t>(length);
@@ -337,19 +337,20 @@ void DpdkPortIo::ForEachCounter(CounterFn fn) const {
   RSPD_DPDK_STATS(RSPD_DPDK_STAT_EXPORT)
 #undef RSPD_DPDK_STAT_EXPORT
   // The L2/L3 counters, summed over the ports.
-  std::vector<uint64_t> sums;
-  const char* names[64];
-  const char* helps[64];
+  struct Sum {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  };
+  std::vector<Sum> sums;
   for (const PortState& port : ports_) {
     size_t i = 0;
     port.stack->stats().ForEach([&](const char* name, const char* help, uint64_t value) {
-      if (sums.size() <= i) sums.push_back(0);
-      names[i] = name;
-      helps[i] = help;
-      sums[i++] += value;
+      if (i == sums.size()) sums.push_back({name, help, 0});
+      sums[i++].value += value;
     });
   }
-  for (size_t i = 0; i < sums.size(); ++i) fn(names[i], helps[i], sums[i]);
+  for (const Sum& s : sums) fn(s.name, s.help, s.value);
   for (const PortState& port : ports_) {
     rte_eth_stats s{};
     rte_eth_stats_get(port.id, &s);

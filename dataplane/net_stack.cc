@@ -582,7 +582,8 @@ NetStack::Verdict NetStack::Deliver(const protocol::IpAddress& source, uint8_t p
 }
 
 size_t NetStack::BuildFrame(const Endpoint& to, absl::Span<const uint8_t> packet,
-                            absl::Span<uint8_t> out, uint64_t now_ms) {
+                            absl::Span<uint8_t> out, uint64_t now_ms, bool* held) {
+  if (held != nullptr) *held = false;
   const protocol::IpAddress dst = to.ip();
   const protocol::IpAddress* source = SourceFor(dst);
   const std::optional<protocol::IpAddress> hop = source ? NextHop(dst) : std::nullopt;
@@ -609,6 +610,7 @@ size_t NetStack::BuildFrame(const Endpoint& to, absl::Span<const uint8_t> packet
   }
   entry.held.push_back({to, std::vector<uint8_t>(packet.begin(), packet.end())});
   NetStackStats::Bump(stats_.tx_held);
+  if (held != nullptr) *held = true;
   MarkPending(*hop, entry);
   return 0;
 }

@@ -178,10 +178,10 @@ class NetStack {
   // Writes the frame carrying `packet` to `to` into `out` (at least
   // packet.size() + kMaxHeaderBytes bytes): native SCTP if to.port() is 0,
   // else UDP from our encapsulation port. Returns its length, or 0 if it is
-  // not sent now: held for a neighbor being resolved (Poll sends it), or
-  // dropped (counted).
+  // not sent now: held for a neighbor being resolved (Poll sends it; `*held`
+  // says so when given), or dropped (counted).
   size_t BuildFrame(const Endpoint& to, absl::Span<const uint8_t> packet, absl::Span<uint8_t> out,
-                    uint64_t now_ms);
+                    uint64_t now_ms, bool* held = nullptr);
 
   // Sends what is due: the gratuitous ARP and unsolicited Neighbor
   // Advertisements at start (RFC 5227 §3, RFC 4861 §7.2.6), requests for

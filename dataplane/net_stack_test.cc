@@ -74,14 +74,20 @@ std::vector<uint8_t> ArpRequest(const char* sender, const char* target) {
   return f;
 }
 
-// An ICMP (v4) or ICMPv6 echo request from 10.0.0.2 / fd00::2 to us.
-std::vector<uint8_t> EchoRequest(bool v6) {
+// Frames from our peer, 10.0.0.2 (or fd00::2), to us.
+FrameSpec FromPeer(bool v6) {
   FrameSpec spec;
   spec.ipv6 = v6;
   const IpAddress src = Ip(v6 ? "fd00::2" : "10.0.0.2");
   const IpAddress dst = Ip(v6 ? "fd00::1" : "10.0.0.1");
   memcpy(spec.src_ip, src.bytes.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
   memcpy(spec.dst_ip, dst.bytes.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
+  return spec;
+}
+
+// An ICMP (v4) or ICMPv6 echo request from 10.0.0.2 / fd00::2 to us.
+std::vector<uint8_t> EchoRequest(bool v6) {
+  FrameSpec spec = FromPeer(v6);
   // A UDP frame gives the headers; the upper layer is replaced.
   std::vector<uint8_t> f = BuildUdpFrame(spec, std::vector<uint8_t>(8));
   const size_t l4 = v6 ? 54 : 34;
@@ -131,12 +137,7 @@ std::vector<uint8_t> Solicitation(const char* target) {
 // An SCTP packet from 10.0.0.2 (or fd00::2) to us, over UDP from `udp_port`
 // or native (udp_port 0).
 std::vector<uint8_t> SctpFrame(bool v6, uint16_t udp_port, const std::vector<uint8_t>& message) {
-  FrameSpec spec;
-  spec.ipv6 = v6;
-  const IpAddress src = Ip(v6 ? "fd00::2" : "10.0.0.2");
-  const IpAddress dst = Ip(v6 ? "fd00::1" : "10.0.0.1");
-  memcpy(spec.src_ip, src.bytes.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
-  memcpy(spec.dst_ip, dst.bytes.data() + (v6 ? 0 : 12), v6 ? 16 : 4);
+  FrameSpec spec = FromPeer(v6);
   spec.udp_encapsulation = udp_port != 0;
   spec.udp_src_port = udp_port;
   return BuildSctpDataFrame(spec, message);
