@@ -371,7 +371,6 @@ NetStack::Verdict NetStack::Ipv4(uint8_t* frame, size_t length, uint64_t now_ms,
       NetStackStats::Bump(stats_.icmp_ignored);
       return Verdict::kDrop;
     }
-    Learn(src, frame + 6, /*create=*/true, now_ms);
     if (!MayReply(now_ms)) return Verdict::kDrop;
     l4[0] = kIcmpEchoReply;
     StoreChecksum(l4 + 2, 0);
@@ -386,9 +385,7 @@ NetStack::Verdict NetStack::Ipv4(uint8_t* frame, size_t length, uint64_t now_ms,
     NetStackStats::Bump(stats_.icmp_echoes_answered);
     return Verdict::kReply;
   }
-  const Verdict v = Deliver(src, ip[9], l4, l4_length, out);
-  if (v == Verdict::kDeliver) Learn(src, frame + 6, /*create=*/true, now_ms);
-  return v;
+  return Deliver(src, ip[9], l4, l4_length, out);
 }
 
 NetStack::Verdict NetStack::Ipv6(uint8_t* frame, size_t length, size_t capacity, uint64_t now_ms,
@@ -438,9 +435,7 @@ NetStack::Verdict NetStack::Ipv6(uint8_t* frame, size_t length, size_t capacity,
     return Verdict::kDrop;
   }
   const protocol::IpAddress src = protocol::IpAddress::V6(ip + 8);
-  const Verdict v = Deliver(src, next, ip + offset, end - offset, out);
-  if (v == Verdict::kDeliver) Learn(src, frame + 6, /*create=*/true, now_ms);
-  return v;
+  return Deliver(src, next, ip + offset, end - offset, out);
 }
 
 NetStack::Verdict NetStack::Icmpv6(uint8_t* frame, size_t l4_offset, size_t l4_length,
@@ -460,7 +455,6 @@ NetStack::Verdict NetStack::Icmpv6(uint8_t* frame, size_t l4_offset, size_t l4_l
   if (type == kIcmpv6EchoRequest && l4[1] == 0 && IsOurs(dst)) {
     // RFC 4443 §4.2: the reply carries the request's data, from the address
     // it was sent to.
-    Learn(src, frame + 6, /*create=*/true, now_ms);
     if (!MayReply(now_ms)) return Verdict::kDrop;
     l4[0] = kIcmpv6EchoReply;
     memcpy(ip + 24, ip + 8, 16);

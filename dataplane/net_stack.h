@@ -26,9 +26,10 @@
 //
 // Output: BuildFrame writes Ethernet, IP and (for encapsulation) UDP headers
 // with correct checksums around a packet for a remote endpoint. The next hop
-// comes from the neighbor cache, which also learns the source MAC of every
-// valid IP packet for us (the answer goes back where the question came
-// from, router or host). Unresolved next hops are asked for (ARP request,
+// comes from the neighbor cache, which learns from ARP and Neighbor
+// Discovery only: an IP packet's source MAC is not taken (anyone can forge
+// it, and one forged packet would divert a peer's traffic). Unresolved next
+// hops are asked for (ARP request,
 // or Neighbor Solicitation) and their packets held, a few per neighbor,
 // until the answer comes or the retries run out. Entries age; a stale entry
 // is still used while it is asked for again.
@@ -220,7 +221,8 @@ class NetStack {
   bool OurMulticastMac(const uint8_t* mac) const;
   // The source address for a packet to `to`, or null if we have none of its family.
   const protocol::IpAddress* SourceFor(const protocol::IpAddress& to) const;
-  // The neighbor to send to for `to`: itself when on-link or known, else the gateway.
+  // The neighbor to send to for `to`: itself when on-link or in the cache
+  // (an off-link host that ARPed for us), else the gateway.
   std::optional<protocol::IpAddress> NextHop(const protocol::IpAddress& to) const;
   // Learns (or refreshes) `ip` at `mac`; `create`: make an entry if there is none.
   void Learn(const protocol::IpAddress& ip, const uint8_t* mac, bool create, uint64_t now_ms);

@@ -257,7 +257,7 @@ TEST(NetStackTest, DeliversSctpOverUdpAndNative) {
       // The payload is the SCTP packet: common header, then the DATA chunk.
       ASSERT_EQ(r.payload.size(), 12u + 16u + message.size());
       EXPECT_EQ(std::vector<uint8_t>(r.payload.end() - 8, r.payload.end()), message);
-      EXPECT_EQ(h.stack.Neighbor(r.from.ip()), kPeerMac) << "learnt from the packet";
+      EXPECT_FALSE(h.stack.Neighbor(r.from.ip())) << "an IP packet's source MAC is not learnt";
     }
   }
 }
@@ -467,18 +467,27 @@ TEST(NetStackTest, NeighborCacheIsBounded) {
   c.max_neighbors = 64;
   NetStack stack(c);
   for (int i = 0; i < 1000; ++i) {
-    std::vector<uint8_t> f = SctpFrame(false, 40000, {1, 2, 3, 4});
-    f[29] = static_cast<uint8_t>(i);  // source 10.0.x.y
-    f[28] = static_cast<uint8_t>(i >> 8);
-    f[24] = f[25] = 0;
-    const uint16_t sum = static_cast<uint16_t>(~ReferenceSum(Slice(f, 14, 20)));
-    f[24] = static_cast<uint8_t>(sum >> 8);
-    f[25] = static_cast<uint8_t>(sum);
+    std::vector<uint8_t> f = ArpRequest("10.0.0.2", "10.0.0.1");
+    f[30] = static_cast<uint8_t>(0x10 + (i >> 8));  // sender 10.0.16.0 and on
+    f[31] = static_cast<uint8_t>(i);
     NetStack::Received r;
-    ASSERT_EQ(stack.Input(f.data(), f.size(), f.size(), 5000, &r), NetStack::Verdict::kDeliver);
+    ASSERT_EQ(stack.Input(f.data(), f.size(), f.size(), 5000, &r), NetStack::Verdict::kReply);
   }
   EXPECT_EQ(stack.neighbor_count(), 64u);
   EXPECT_EQ(stack.stats().neighbors_evicted.load(), 1000u - 64u);
+}
+
+// A forged IP packet (our peer's address, another MAC) does not divert what
+// we send to the peer.
+TEST(NetStackTest, ForgedSourceMacDoesNotPoisonTheCache) {
+  Harness h;
+  std::vector<uint8_t> f = ArpRequest("10.0.0.2", "10.0.0.1");
+  NetStack::Received r;
+  ASSERT_EQ(h.Input(f, &r), NetStack::Verdict::kReply);
+  f = SctpFrame(false, 40000, {1, 2, 3, 4});
+  f[11] = 0x66;  // source MAC 02:00:00:00:00:66
+  ASSERT_EQ(h.Input(f, &r), NetStack::Verdict::kDeliver);
+  EXPECT_EQ(h.stack.Neighbor(Ip("10.0.0.2")), kPeerMac);
 }
 
 }  // namespace

@@ -4,11 +4,12 @@
 // MAC, SCTP over UDP with a bad CRC32c, IPv4 headers that lie about their
 // length, bad IPv4 header checksums, an ARP storm from made-up senders,
 // unknown EtherTypes, unknown IP protocols, IPv4 and IPv6 fragments, ICMP
-// echoes with bad checksums, and Neighbor Solicitations for made-up targets.
+// echoes with bad checksums, and truncated frames.
 // Prints how many of each kind it sent.
 //
 // Usage: frame_junk --iface=veth0 --target_mac=02:00:00:00:00:01
-//          --source_ip=10.0.0.2 --target_ip=10.0.0.1 --count=20000
+//          --source_ip=10.0.0.2 --target_ip=10.0.0.1 --source_ip6=fd00::2
+//          --target_ip6=fd00::1 --count=20000
 
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -31,6 +32,8 @@ ABSL_FLAG(std::string, iface, "", "interface to send on");
 ABSL_FLAG(std::string, target_mac, "", "the target's MAC, aa:bb:cc:dd:ee:ff");
 ABSL_FLAG(std::string, source_ip, "", "our IPv4 address");
 ABSL_FLAG(std::string, target_ip, "", "the target's IPv4 address");
+ABSL_FLAG(std::string, source_ip6, "", "our IPv6 address");
+ABSL_FLAG(std::string, target_ip6, "", "the target's IPv6 address");
 ABSL_FLAG(int, count, 10000, "frames to send");
 
 namespace {
@@ -53,6 +56,8 @@ struct Junk {
   uint8_t target_mac[6];
   uint8_t source[4];
   uint8_t target[4];
+  uint8_t source6[16];
+  uint8_t target6[16];
   std::mt19937 rng{1};
 
   Frame Ethernet(uint16_t type, const uint8_t* dst = nullptr) {
@@ -123,7 +128,8 @@ struct Junk {
         const uint32_t r = rng();
         memcpy(sender_mac + 2, &r, 4);
         f.insert(f.end(), sender_mac, sender_mac + 6);
-        const uint8_t sender_ip[4] = {10, 77, static_cast<uint8_t>(r >> 8),
+        // From a subnet of their own: the test's hosts must not learn them.
+        const uint8_t sender_ip[4] = {10, 76, static_cast<uint8_t>(r >> 8),
                                       static_cast<uint8_t>(r)};
         f.insert(f.end(), sender_ip, sender_ip + 4);
         f.insert(f.end(), 6, 0);
@@ -140,16 +146,15 @@ struct Junk {
         return Ipv4(253, Random(8, 200));
       case 7:  // an IPv4 fragment (More Fragments)
         return Ipv4(17, Udp9899(Random(12, 200)), 0x2000);
-      case 8: {  // an IPv6 fragment header to a made-up address
+      case 8: {  // an IPv6 packet with a fragment header
         Frame f = Ethernet(0x86dd);
         Frame ip(40);
         ip[0] = 0x60;
         Put16(ip, 4, 16);
         ip[6] = 44;
         ip[7] = 64;
-        ip[8] = 0xfd;
-        ip[24] = 0xfd;
-        ip[39] = 1;
+        memcpy(&ip[8], source6, 16);
+        memcpy(&ip[24], target6, 16);
         f.insert(f.end(), ip.begin(), ip.end());
         Frame r = Random(16, 16);
         r[0] = 17;
@@ -187,8 +192,12 @@ int main(int argc, char** argv) {
   Junk junk;
   if (!ParseMac(absl::GetFlag(FLAGS_target_mac), junk.target_mac) ||
       inet_pton(AF_INET, absl::GetFlag(FLAGS_source_ip).c_str(), junk.source) != 1 ||
-      inet_pton(AF_INET, absl::GetFlag(FLAGS_target_ip).c_str(), junk.target) != 1) {
-    fprintf(stderr, "frame_junk: --target_mac, --source_ip and --target_ip are needed\n");
+      inet_pton(AF_INET, absl::GetFlag(FLAGS_target_ip).c_str(), junk.target) != 1 ||
+      inet_pton(AF_INET6, absl::GetFlag(FLAGS_source_ip6).c_str(), junk.source6) != 1 ||
+      inet_pton(AF_INET6, absl::GetFlag(FLAGS_target_ip6).c_str(), junk.target6) != 1) {
+    fprintf(stderr,
+            "frame_junk: --target_mac, --source_ip, --target_ip, --source_ip6 and --target_ip6 "
+            "are needed\n");
     return 2;
   }
   const int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
