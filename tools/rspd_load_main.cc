@@ -34,6 +34,8 @@ ABSL_FLAG(double, warmup_seconds, 1, "time before measuring");
 ABSL_FLAG(std::string, pool, "load", "pool handle");
 ABSL_FLAG(int, pes, 10, "resolve: PEs registered in the pool first");
 ABSL_FLAG(uint32_t, items, 3, "resolve: PEs asked for per resolution");
+ABSL_FLAG(std::string, pe_address, "127.0.0.1",
+          "the address the registered PEs give: this host's, as the registrar sees it");
 
 namespace {
 
@@ -51,7 +53,10 @@ std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) 
 }
 
 std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id) {
-  static const rspd::protocol::IpAddress kLoopback[1] = {rspd::protocol::IpAddress::V4(0x7f000001)};
+  // The registrar takes a PE's addresses only from the host it hears (RFC
+  // 5352 §3.1): the load generator's own.
+  static const rspd::protocol::IpAddress kAddress[1] = {
+      *rspd::protocol::IpAddress::Parse(absl::GetFlag(FLAGS_pe_address))};
   Message m;
   m.type = static_cast<uint8_t>(AsapType::kRegistration);
   m.has_pool_handle = true;
@@ -61,7 +66,7 @@ std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id
   m.pool_element.registration_life = 300;
   m.pool_element.user_transport.port = static_cast<uint16_t>(20000 + pe_id % 40000);
   m.pool_element.user_transport.addresses =
-      rspd::protocol::ParamList<rspd::protocol::IpAddress>(kLoopback);
+      rspd::protocol::ParamList<rspd::protocol::IpAddress>(kAddress);
   m.pool_element.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
   return rspd::protocol::EncodeMessageToVector(m);
 }
@@ -96,6 +101,10 @@ struct Connection {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  if (!rspd::protocol::IpAddress::Parse(absl::GetFlag(FLAGS_pe_address))) {
+    fprintf(stderr, "rspd_load: --pe_address is not an IP address\n");
+    return 2;
+  }
   auto target = rspd::client::ParseRegistrarAddress(absl::GetFlag(FLAGS_target));
   if (!target.ok()) {
     fprintf(stderr, "rspd_load: %s\n", std::string(target.status().message()).c_str());
@@ -116,7 +125,8 @@ int main(int argc, char** argv) {
       pe.id = static_cast<uint32_t>(i + 1);
       pe.registration_life = -1;
       pe.user.port = static_cast<uint16_t>(7000 + i);
-      pe.user.addresses.push_back(rspd::protocol::IpAddress::V4(0x7f000001));
+      pe.user.addresses.push_back(
+          *rspd::protocol::IpAddress::Parse(absl::GetFlag(FLAGS_pe_address)));
       pe.policy.type = rspd::protocol::PolicyType::kRoundRobin;
       if (absl::Status s = (*setup)->Register(pool, pe); !s.ok()) {
         fprintf(stderr, "rspd_load: %s\n", std::string(s.message()).c_str());

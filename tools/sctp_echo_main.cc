@@ -1,20 +1,27 @@
-// sctp_echo: the baseline for rspd's throughput benchmark. The same packet
-// path as rspd --io=socket (the dataplane's I/O loop: kernel UDP socket ->
-// SCTP bridge over usrsctp AF_CONN, one loop on one thread), but every
-// message is answered with a message of --reply_size bytes instead of going
-// through the registrar.
+// sctp_echo: the baseline for rspd's throughput benchmarks. The same packet
+// path as rspd (the dataplane's I/O loop: a kernel UDP socket, or DPDK ports
+// with --io=dpdk -> SCTP bridge over usrsctp AF_CONN, one loop on one
+// thread), but every message is answered with a message of --reply_size
+// bytes instead of going through the registrar.
 //
 //   sctp_echo --udp_port=0 --reply_size=200
+//   sctp_echo --io=dpdk --dpdk_eal_args="--no-pci --vdev=net_af_packet0,iface=eth1"
+//     --dpdk_addresses=10.0.0.1/24
 
 #include <signal.h>
 
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "control/config.h"
+#include "dataplane/dpdk_port_io.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/udp_socket_io.h"
 #include "tools/stop_signals.h"
@@ -23,6 +30,10 @@ ABSL_FLAG(std::string, bind_address, "127.0.0.1", "local address");
 ABSL_FLAG(uint16_t, udp_port, 9899, "UDP encapsulation port; 0 picks one");
 ABSL_FLAG(uint16_t, sctp_port, 3863, "SCTP port to accept on");
 ABSL_FLAG(uint32_t, reply_size, 0, "bytes per reply; 0 echoes the request");
+ABSL_FLAG(std::string, io, "socket", "socket or dpdk, as rspd's --io");
+ABSL_FLAG(std::string, dpdk_eal_args, "", "--io=dpdk: EAL arguments, as rspd's");
+ABSL_FLAG(std::vector<std::string>, dpdk_addresses, {},
+          "--io=dpdk: port 0's addresses, ADDRESS/PREFIX, comma-separated");
 
 namespace {
 
@@ -52,25 +63,52 @@ class Echo final : public IoLoop::Application {
   uint64_t messages_ = 0;
 };
 
+uint16_t g_udp_port = 0;
+
+absl::StatusOr<std::unique_ptr<rspd::dataplane::PacketIo>> OpenIo() {
+  const std::string io = absl::GetFlag(FLAGS_io);
+  if (io == "socket") {
+    auto socket = rspd::dataplane::UdpSocketIo::Open(absl::GetFlag(FLAGS_bind_address),
+                                                     absl::GetFlag(FLAGS_udp_port));
+    if (!socket.ok()) return socket.status();
+    g_udp_port = (*socket)->port();
+    return std::unique_ptr<rspd::dataplane::PacketIo>(std::move(*socket));
+  }
+  if (io != "dpdk") return absl::InvalidArgumentError("--io must be socket or dpdk");
+  rspd::dataplane::DpdkOptions options;
+  options.eal_args = absl::StrSplit(absl::GetFlag(FLAGS_dpdk_eal_args), ' ', absl::SkipEmpty());
+  options.encapsulation_port = absl::GetFlag(FLAGS_udp_port);
+  options.ports.resize(1);
+  for (const std::string& text : absl::GetFlag(FLAGS_dpdk_addresses)) {
+    absl::StatusOr<rspd::control::DpdkAddress> a = rspd::control::ParseDpdkAddress(text);
+    if (!a.ok() || a->port != 0 || a->prefix_length < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--dpdk_addresses: bad '", text, "'"));
+    }
+    options.ports[0].addresses.push_back({a->ip, a->prefix_length});
+  }
+  auto dpdk = rspd::dataplane::DpdkPortIo::Open(options);
+  if (!dpdk.ok()) return dpdk.status();
+  g_udp_port = options.encapsulation_port;
+  return std::unique_ptr<rspd::dataplane::PacketIo>(std::move(*dpdk));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   sigset_t stop = rspd::tools::BlockStopSignals();
 
-  auto io = rspd::dataplane::UdpSocketIo::Open(absl::GetFlag(FLAGS_bind_address),
-                                               absl::GetFlag(FLAGS_udp_port));
+  absl::StatusOr<std::unique_ptr<rspd::dataplane::PacketIo>> io = OpenIo();
   if (!io.ok()) {
     fprintf(stderr, "sctp_echo: %s\n", std::string(io.status().message()).c_str());
     return 1;
   }
-  const uint16_t udp_port = (*io)->port();
   IoLoop::Options options;
   options.sctp.listen_ports = {absl::GetFlag(FLAGS_sctp_port)};
   IoLoop loop(std::move(*io), options);
   Echo echo(&loop, absl::GetFlag(FLAGS_reply_size));
   loop.set_application(&echo);
-  printf("sctp_echo udp %s:%u\nready\n", absl::GetFlag(FLAGS_bind_address).c_str(), udp_port);
+  printf("sctp_echo udp %s:%u\nready\n", absl::GetFlag(FLAGS_bind_address).c_str(), g_udp_port);
   fflush(stdout);
 
   std::thread stopper([&] {
