@@ -84,12 +84,16 @@ absl::Status RegistrarConfig::Validate() const {
              std::tuple<const char*, int64_t, int64_t, int64_t>{"dpdk_rx_queues", dpdk_rx_queues, 1,
                                                                 64},
              {"dpdk_mbufs", dpdk_mbufs, 1024, 1 << 24},
-             {"dpdk_idle_sleep_us", dpdk_idle_sleep_us, 0, 100000},
          }) {
       if (value < low || value > high) {
         return absl::InvalidArgumentError(
             absl::StrCat(name, " must be in [", low, ", ", high, "], got ", value));
       }
+    }
+    // io_loop.h: 0 (no naps), or from the shortest nap to one timer tick.
+    if (dpdk_idle_sleep_us != 0 && (dpdk_idle_sleep_us < 16 || dpdk_idle_sleep_us > 10000)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dpdk_idle_sleep_us must be 0 or in [16, 10000], got ", dpdk_idle_sleep_us));
     }
   }
   if (asap_port == 0) {

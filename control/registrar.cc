@@ -186,7 +186,7 @@ void Registrar::OnInputDone(Tick now) {
   // place the ENRP thread's outbox runs (its eventfd only wakes the loop).
   enrp_->RunOutbox(now);
   CollectAnswers(now);
-  enrp_->Flush();  // what arrived for ENRP this turn goes to its thread
+  enrp_->Flush(now);  // what arrived for ENRP this turn goes to its thread
   // A full shard ring is a sign of overload too (docs/limits.md).
   const uint64_t busy = asap_->stats().shards_busy.load(std::memory_order_relaxed);
   if (busy != shards_busy_seen_) {
@@ -211,7 +211,7 @@ void Registrar::OnReadable(Tick now) {
 void Registrar::OnTick(Tick now) {
   if (!enrp_started_) {
     enrp_started_ = true;
-    enrp_->Start(udp_port_);
+    enrp_->Start(udp_port_, now);
   }
   asap_->OnTimer(now);
   if (!shards_->threaded()) CollectAnswers(now);

@@ -68,19 +68,26 @@ absl::StatusOr<std::unique_ptr<DpdkPortIo>> DpdkPortIo::Open(const DpdkOptions& 
   }
   std::vector<std::string> args = {"rspd"};
   args.insert(args.end(), options.eal_args.begin(), options.eal_args.end());
-  const bool memory_chosen = HasArg(
-      args, {"--no-huge", "--in-memory", "--file-prefix", "-m", "--socket-mem", "--huge-dir"});
+  // Memory: hugepages when free ones exist (--in-memory: no files, several
+  // processes side by side), else plain pages (--no-huge, 256 MiB, no shared
+  // config); what the arguments say themselves is kept.
+  const bool no_huge = HasArg(args, {"--no-huge"});
+  const bool sized = HasArg(args, {"-m", "--socket-mem"});
+  const bool shared_config = HasArg(args, {"--in-memory", "--file-prefix", "--no-shconf"});
   const long hugepages = FreeHugepages();
-  if (!memory_chosen) {
-    if (hugepages > 0) {
-      args.push_back("--in-memory");
-    } else {
-      args.insert(args.end(), {"--no-huge", "-m", "256", "--no-shconf"});
+  if (!no_huge && hugepages == 0) {
+    if (sized || HasArg(args, {"--in-memory", "--file-prefix", "--huge-dir"})) {
+      return absl::FailedPreconditionError(
+          "dpdk: no free hugepages; reserve some (echo 256 > /proc/sys/vm/nr_hugepages, "
+          "docs/dpdk.md) or add --no-huge to --dpdk_eal_args");
     }
-  } else if (!HasArg(args, {"--no-huge"}) && hugepages == 0) {
-    return absl::FailedPreconditionError(
-        "dpdk: no free hugepages; reserve some (echo 256 > /proc/sys/vm/nr_hugepages, "
-        "docs/dpdk.md) or add --no-huge to --dpdk_eal_args");
+    args.push_back("--no-huge");
+  }
+  if (no_huge || hugepages == 0) {
+    if (!sized) args.insert(args.end(), {"-m", "256"});
+    if (!shared_config) args.push_back("--no-shconf");
+  } else if (!shared_config) {
+    args.push_back("--in-memory");
   }
   if (!HasArg(args, {"-l", "-c", "--lcores"})) {
     const int cpu = sched_getcpu();

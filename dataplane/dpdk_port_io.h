@@ -44,11 +44,12 @@ struct rte_mempool;
 namespace rspd::dataplane {
 
 struct DpdkOptions {
-  // Passed to rte_eal_init after the program name. Without a memory choice
-  // of its own (--no-huge, --in-memory, --file-prefix, -m, --socket-mem),
-  // Open adds `--in-memory` when free hugepages exist and `--no-huge -m 256
-  // --no-shconf` otherwise; without a core choice (-l, -c, --lcores) it adds
-  // `-l` with the CPU the caller runs on.
+  // Passed to rte_eal_init after the program name. Open adds what is
+  // missing: `--in-memory` when free hugepages exist, else `--no-huge` (an
+  // error if the arguments ask for hugepages); with --no-huge, `-m 256`
+  // unless sized and `--no-shconf` unless --in-memory or --file-prefix say
+  // otherwise; and without a core choice (-l, -c, --lcores) `-l` with the
+  // CPU the caller runs on.
   std::vector<std::string> eal_args;
   struct Port {
     std::vector<InterfaceAddress> addresses;
@@ -66,8 +67,9 @@ struct DpdkOptions {
   // mbufs in the pool: every RX descriptor holds one, and each burst in flight.
   uint32_t mbufs = 16383;
   uint16_t mtu = 1500;
-  // ARP/ICMP/ND answers per second and port at most.
+  // ARP and ND answers, and ICMP echo answers, per second and port at most.
   uint32_t max_replies_per_second = 20000;
+  uint32_t max_echo_replies_per_second = 1000;
 };
 
 // clang-format off
@@ -123,8 +125,17 @@ class DpdkPortIo final : public PacketIo {
     std::vector<std::string> counter_names;
   };
 
+  // Frames one ReceiveBurst pulls at most, looking for datagrams: a ring's
+  // worth, so that a flood of frames that are answered or dropped is read
+  // as fast as it comes.
+  static constexpr size_t kMaxFramesPerCall = 1024;
+  static constexpr uint64_t kDropsReadMillis = 10;
+
   explicit DpdkPortIo(const DpdkOptions& options) : options_(options) {}
   absl::Status SetUpPort(uint16_t id, const DpdkOptions::Port& port);
+  // One received frame through the port's L2/L3: delivered (datagrams_[*n],
+  // ++*n), answered in place, or dropped.
+  void Input(PortState& port, rte_mbuf* m, size_t* n);
   void Transmit(PortState& port, rte_mbuf* m);
   void FlushPort(PortState& port);
   // The port whose addresses reach `ip`, or port 0.
@@ -141,6 +152,8 @@ class DpdkPortIo final : public PacketIo {
   std::array<rte_mbuf*, kBurst> delivered_{};
   size_t delivered_count_ = 0;
   uint64_t now_ms_ = 0;
+  uint64_t drops_ = 0;
+  uint64_t drops_read_ms_ = 0;
   DpdkStats stats_;
 };
 

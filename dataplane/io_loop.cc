@@ -61,6 +61,7 @@ void IoLoop::Run() {
   uint32_t idle_turns = 0;
   uint32_t sleep_us = 0;
   uint64_t turn = 0;
+  Tick looked_at = now_;
   while (!stop_.load(std::memory_order_relaxed)) {
     // While the application owes answers or datagrams wait, only look;
     // otherwise sleep until a packet or the next tick.
@@ -69,23 +70,28 @@ void IoLoop::Run() {
     if (!polled) {
       poll(fds.data(), fds.size(), work ? 0 : static_cast<int>(kTickMillis));
     } else if (work || idle_turns < kSpinTurns || max_idle_sleep_us_ == 0) {
+      // Spinning: the watched descriptors every kWatchEvery turns, and at
+      // least every millisecond however long the turns take.
       sleep_us = 0;
-      looked = ++turn % kWatchEvery == 0;
+      looked = ++turn % kWatchEvery == 0 || now_ != looked_at;
       if (looked) poll(fds.data(), fds.size(), 0);
     } else {
-      // Idle: sleep a little longer each time, waking for watched descriptors.
-      sleep_us = std::clamp(sleep_us * 2, kMinIdleSleepMicros, max_idle_sleep_us_);
+      // Idle: sleep a little longer each time (never past a tick), waking
+      // for watched descriptors.
+      sleep_us = std::min(std::max(sleep_us * 2, kMinIdleSleepMicros), max_idle_sleep_us_);
       const timespec pause = {0, static_cast<long>(sleep_us) * 1000};
       ppoll(fds.data(), fds.size(), &pause, nullptr);
       IoLoopStats::Bump(stats_.idle_sleeps);
     }
-    now_ = NowMicros() / 1000;
+    const Tick now_us = NowMicros();
+    now_ = now_us / 1000;
+    if (looked) looked_at = now_;
     for (size_t i = 1; looked && i < fds.size(); ++i) {
       if (fds[i].revents & POLLIN) watched_[i - 1].second->OnReadable(now_);
     }
     Receive();
     idle_turns = received_this_turn_ ? 0 : idle_turns + 1;
-    Process();
+    Process(now_us);
     application_->OnInputDone(now_);
     io_->Flush();
     if (now_ - last >= kTickMillis) {
@@ -136,12 +142,11 @@ void IoLoop::Admit(const Datagram& d) {
   }
 }
 
-void IoLoop::Process() {
+void IoLoop::Process(Tick start) {
   const auto input = [this](const Endpoint& from, absl::Span<const uint8_t> datagram) {
     bridge_->Input(from, datagram);
   };
   ingress_.Drain(IngressQueue::kPriority, SIZE_MAX, input);
-  const Tick start = NowMicros();
   for (size_t done = 0; done < kNormalBudget && NowMicros() - start < kNormalSliceMicros;) {
     const size_t n = ingress_.Drain(IngressQueue::kNormal, kClockEvery, input);
     if (n == 0) break;

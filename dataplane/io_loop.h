@@ -107,7 +107,9 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
     // kSpinTurns turns without input the loop sleeps between polls, from
     // kMinIdleSleepMicros doubling up to this (the added latency of the
     // first packet after a quiet spell); 0 polls without pause, for a
-    // dedicated core (docs/dpdk.md, "Idle lcores").
+    // dedicated core (docs/dpdk.md, "Threads and idling"). 0, or
+    // kMinIdleSleepMicros to kTickMillis * 1000 (a longer nap would make the
+    // timers late).
     uint32_t max_idle_sleep_us = 500;
   };
   // Turns without input before a polled loop starts sleeping: well past the
@@ -157,8 +159,8 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   // One datagram: queued in its class, or to the bridge at once if too large.
   void Admit(const Datagram& datagram);
   // Serves the ingress queue: every priority datagram, normal ones up to a
-  // budget.
-  void Process();
+  // budget of datagrams and of time from `start_us` (the turn's clock).
+  void Process(Tick start_us);
 
   // SctpBridge::Handler.
   int Output(const Endpoint& to, absl::Span<const uint8_t> packet) override;

@@ -193,8 +193,16 @@ bool NetStack::OnLink(const protocol::IpAddress& ip) const {
 
 const protocol::IpAddress* NetStack::SourceFor(const protocol::IpAddress& to) const {
   if (to.is_v4()) return ipv4_ ? &*ipv4_ : nullptr;
-  if (IsLinkLocal(to) || ipv6_.size() == 1) return &ipv6_[0];
-  return &ipv6_[1];
+  if (IsLinkLocal(to)) return &ipv6_[0];
+  // The address whose prefix holds the destination (RFC 6724 §5 rule 8,
+  // longest matching prefix, in its simplest form), else the first global
+  // one; never the link-local address for a global destination.
+  for (const InterfaceAddress& a : config_.addresses) {
+    if (!a.ip.is_v4() && !IsLinkLocal(a.ip) && PrefixMatch(to, a)) {
+      return &*std::find(ipv6_.begin(), ipv6_.end(), a.ip);
+    }
+  }
+  return ipv6_.size() > 1 ? &ipv6_[1] : nullptr;
 }
 
 std::optional<protocol::IpAddress> NetStack::NextHop(const protocol::IpAddress& to) const {
@@ -204,37 +212,43 @@ std::optional<protocol::IpAddress> NetStack::NextHop(const protocol::IpAddress& 
   return gateway;
 }
 
-bool NetStack::MayReply(uint64_t now_ms) {
-  const double rate = config_.max_replies_per_second;
-  if (replies_.Take(now_ms, rate, std::max(1.0, rate / 10))) return true;
+bool NetStack::MayReply(Answer answer, uint64_t now_ms) {
+  // Echo answers have a budget of their own: a ping flood must not use up
+  // what ARP and Neighbor Discovery answers need (peers that cannot resolve
+  // us cannot reach us).
+  const bool echo = answer == Answer::kEcho;
+  const double rate = echo ? config_.max_echo_replies_per_second : config_.max_replies_per_second;
+  TokenBucket& bucket = echo ? echo_replies_ : neighbor_replies_;
+  if (bucket.Take(now_ms, rate, std::max(1.0, rate / 10))) return true;
   NetStackStats::Bump(stats_.replies_rate_limited);
   return false;
 }
 
-NetStack::NeighborEntry& NetStack::Entry(const protocol::IpAddress& ip) {
+bool NetStack::IsGateway(const protocol::IpAddress& ip) const {
+  return (config_.ipv4_gateway && *config_.ipv4_gateway == ip) ||
+         (config_.ipv6_gateway && *config_.ipv6_gateway == ip);
+}
+
+NetStack::NeighborEntry* NetStack::Entry(const protocol::IpAddress& ip) {
   auto it = neighbors_.find(ip.bytes);
-  if (it != neighbors_.end()) return it->second;
-  if (neighbors_.size() >= config_.max_neighbors && !neighbors_.empty()) {
-    // The least recently confirmed of a few entries that hold nothing.
+  if (it != neighbors_.end()) return &it->second;
+  if (neighbors_.size() >= config_.max_neighbors) {
+    // The least recently confirmed of a few resolved entries that wait for
+    // nothing; the gateways are never taken. None among them: no room.
     auto victim = neighbors_.end();
     int seen = 0;
     for (auto e = neighbors_.begin(); e != neighbors_.end() && seen < kEvictionSample; ++e) {
-      if (e->second.pending) continue;
+      if (e->second.pending || IsGateway(protocol::IpAddress{e->first})) continue;
       ++seen;
       if (victim == neighbors_.end() || e->second.confirmed_ms < victim->second.confirmed_ms) {
         victim = e;
       }
     }
-    if (victim == neighbors_.end()) victim = neighbors_.begin();
-    if (victim->second.pending) {
-      stats_.tx_unresolved_dropped.fetch_add(victim->second.held.size(), std::memory_order_relaxed);
-      victim->second.held.clear();
-      // Its pending_ slot finds no entry and is dropped at the next Poll.
-    }
+    if (victim == neighbors_.end()) return nullptr;
     neighbors_.erase(victim);
     NetStackStats::Bump(stats_.neighbors_evicted);
   }
-  return neighbors_[ip.bytes];
+  return &neighbors_[ip.bytes];
 }
 
 void NetStack::Learn(const protocol::IpAddress& ip, const uint8_t* mac, bool create,
@@ -243,8 +257,11 @@ void NetStack::Learn(const protocol::IpAddress& ip, const uint8_t* mac, bool cre
   NeighborEntry* entry = nullptr;
   if (auto it = neighbors_.find(ip.bytes); it != neighbors_.end()) {
     entry = &it->second;
-  } else if (create) {
-    entry = &Entry(ip);
+  } else if (create && OnLink(ip)) {
+    // Only a neighbor on the link itself: an entry for an off-link address
+    // would send its traffic past the gateway, to whoever claimed it.
+    entry = Entry(ip);
+    if (entry == nullptr) return;
   } else {
     return;
   }
@@ -298,7 +315,8 @@ NetStack::Verdict NetStack::Input(uint8_t* frame, size_t length, size_t capacity
 }
 
 // RFC 826, with the merge rule: a sender already in the cache is updated by
-// any ARP packet; one that is not is added only when the packet is for us.
+// any ARP packet; one that is not is added only when it asks for us (a reply
+// we did not ask for adds nothing) and is on the link.
 NetStack::Verdict NetStack::Arp(uint8_t* frame, size_t length, uint64_t now_ms, Received* out) {
   if (length < kEthernetBytes + kArpBytes) {
     NetStackStats::Bump(stats_.l2_runts);
@@ -316,7 +334,9 @@ NetStack::Verdict NetStack::Arp(uint8_t* frame, size_t length, uint64_t now_ms, 
   const protocol::IpAddress target = protocol::IpAddress::V4(
       uint32_t{arp[24]} << 24 | uint32_t{arp[25]} << 16 | uint32_t{arp[26]} << 8 | arp[27]);
   const bool to_us = ipv4_ && target == *ipv4_ && !(sender == *ipv4_);
-  Learn(sender, arp + 8, /*create=*/to_us, now_ms);
+  // RFC 5227 §2.1.1: a probe's sender address is 0.0.0.0; it is answered,
+  // not learnt.
+  if (sender.v4() != 0) Learn(sender, arp + 8, /*create=*/to_us && op == 1, now_ms);
   if (!to_us) {
     NetStackStats::Bump(stats_.arp_ignored);
     return Verdict::kDrop;
@@ -325,7 +345,7 @@ NetStack::Verdict NetStack::Arp(uint8_t* frame, size_t length, uint64_t now_ms, 
     NetStackStats::Bump(stats_.arp_replies_in);
     return Verdict::kDrop;
   }
-  if (!MayReply(now_ms)) return Verdict::kDrop;
+  if (!MayReply(Answer::kNeighbor, now_ms)) return Verdict::kDrop;
   // The reply, in place: opcode 2, the asker becomes the target.
   Put16(arp + 6, 2);
   memcpy(arp + 18, arp + 8, 10);  // target hardware + protocol address := sender's
@@ -362,16 +382,24 @@ NetStack::Verdict NetStack::Ipv4(uint8_t* frame, size_t length, uint64_t now_ms,
   }
   const protocol::IpAddress src = protocol::IpAddress::V4(
       uint32_t{ip[12]} << 24 | uint32_t{ip[13]} << 16 | uint32_t{ip[14]} << 8 | ip[15]);
+  // RFC 1122 §3.2.1.3: a source of "this network" (0/8), loopback (127/8),
+  // multicast or broadcast (224/4 and up), or our own address is impossible.
+  if (ip[12] == 0 || ip[12] == 127 || ip[12] >= 224 || src == *ipv4_) {
+    NetStackStats::Bump(stats_.ip_martian_source);
+    return Verdict::kDrop;
+  }
   uint8_t* l4 = ip + header;
   const size_t l4_length = total - header;
   if (ip[9] == kProtoIcmp) {
     // RFC 792: an echo request is answered with its data.
-    if (l4_length < 8 || l4[0] != kIcmpEchoRequest || l4[1] != 0 ||
+    // Answered only without IP options: a reply would have to reverse
+    // them (RFC 1122 §3.2.2.6).
+    if (l4_length < 8 || l4[0] != kIcmpEchoRequest || l4[1] != 0 || header != kIpv4Bytes ||
         Checksum(Sum(l4, l4_length)) != 0) {
       NetStackStats::Bump(stats_.icmp_ignored);
       return Verdict::kDrop;
     }
-    if (!MayReply(now_ms)) return Verdict::kDrop;
+    if (!MayReply(Answer::kEcho, now_ms)) return Verdict::kDrop;
     l4[0] = kIcmpEchoReply;
     StoreChecksum(l4 + 2, 0);
     StoreChecksum(l4 + 2, Checksum(Sum(l4, l4_length)));
@@ -435,6 +463,11 @@ NetStack::Verdict NetStack::Ipv6(uint8_t* frame, size_t length, size_t capacity,
     return Verdict::kDrop;
   }
   const protocol::IpAddress src = protocol::IpAddress::V6(ip + 8);
+  static constexpr uint8_t kLoopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (memcmp(ip + 8, kUnspecified, 16) == 0 || memcmp(ip + 8, kLoopback, 16) == 0 || IsOurs(src)) {
+    NetStackStats::Bump(stats_.ip_martian_source);
+    return Verdict::kDrop;
+  }
   return Deliver(src, next, ip + offset, end - offset, out);
 }
 
@@ -452,10 +485,19 @@ NetStack::Verdict NetStack::Icmpv6(uint8_t* frame, size_t l4_offset, size_t l4_l
   const protocol::IpAddress src = protocol::IpAddress::V6(ip + 8);
   const protocol::IpAddress dst = protocol::IpAddress::V6(ip + 24);
   const uint8_t type = l4[0];
-  if (type == kIcmpv6EchoRequest && l4[1] == 0 && IsOurs(dst)) {
+  const bool unspecified_source = memcmp(ip + 8, kUnspecified, 16) == 0;
+  if (type != kNeighborSolicitation && (unspecified_source || IsOurs(src))) {
+    // RFC 4291 §2.5.2: only duplicate address detection comes from "::".
+    NetStackStats::Bump(stats_.ip_martian_source);
+    return Verdict::kDrop;
+  }
+  // Answered only without extension headers between IPv6 and ICMPv6: a
+  // reply would have to handle them (RFC 4443 §4.2).
+  if (type == kIcmpv6EchoRequest && l4[1] == 0 && IsOurs(dst) &&
+      l4_offset == kEthernetBytes + kIpv6Bytes) {
     // RFC 4443 §4.2: the reply carries the request's data, from the address
     // it was sent to.
-    if (!MayReply(now_ms)) return Verdict::kDrop;
+    if (!MayReply(Answer::kEcho, now_ms)) return Verdict::kDrop;
     l4[0] = kIcmpv6EchoReply;
     memcpy(ip + 24, ip + 8, 16);
     memcpy(ip + 8, dst.bytes.data(), 16);
@@ -491,34 +533,42 @@ NetStack::Verdict NetStack::Icmpv6(uint8_t* frame, size_t l4_offset, size_t l4_l
   const protocol::IpAddress target = protocol::IpAddress::V6(l4 + 8);
   if (type == kNeighborAdvertisement) {
     // RFC 4861 §7.2.5: an advertisement updates an entry we have.
-    if (link_layer == nullptr || IsOurs(target)) {
+    if (link_layer == nullptr || IsOurs(target) || IsMulticastMac(link_layer)) {
       NetStackStats::Bump(stats_.icmp_ignored);
       return Verdict::kDrop;
     }
-    Learn(target, link_layer, /*create=*/false, now_ms);
+    // Without the Override flag an advertisement does not replace a
+    // different address we have (§7.2.5).
+    const auto known = neighbors_.find(target.bytes);
+    const bool override = (l4[4] & kAdvertOverride) != 0;
+    if (override || known == neighbors_.end() || !known->second.resolved ||
+        memcmp(known->second.mac.data(), link_layer, 6) == 0) {
+      Learn(target, link_layer, /*create=*/false, now_ms);
+    }
     NetStackStats::Bump(stats_.nd_advertisements_in);
     return Verdict::kDrop;
   }
-  const bool dad = memcmp(ip + 8, kUnspecified, 16) == 0;
+  const bool dad = unspecified_source;
   // RFC 4861 §7.1.1: a solicitation from the unspecified address (duplicate
   // address detection) has no source link-layer option.
-  if (!IsOurs(target) || (dad && link_layer != nullptr) || capacity < kAdvertisementFrameBytes) {
+  if (!IsOurs(target) || (dad && link_layer != nullptr) || capacity < kAdvertisementFrameBytes ||
+      (link_layer != nullptr && IsMulticastMac(link_layer))) {
     NetStackStats::Bump(stats_.icmp_ignored);
     return Verdict::kDrop;
   }
-  // RFC 4861 §7.2.3: the solicitor's link-layer address is learnt; §7.2.4:
-  // the answer goes to it, or to all nodes when it has no address yet (we
-  // defend our address, RFC 4862 §5.4.3).
+  // RFC 4861 §7.2.3: the solicitor's link-layer address option is learnt;
+  // §7.2.4: the answer goes to it, or to all nodes when it has no address
+  // yet (we defend our address, RFC 4862 §5.4.3).
   uint8_t to_mac[6];
   memcpy(to_mac, link_layer != nullptr ? link_layer : frame + 6, 6);
   protocol::IpAddress to = src;
   if (dad) {
     to = protocol::IpAddress::V6(kAllNodes);
     MulticastMac(kAllNodes, to_mac);
-  } else {
-    Learn(src, to_mac, /*create=*/true, now_ms);
+  } else if (link_layer != nullptr) {
+    Learn(src, link_layer, /*create=*/true, now_ms);
   }
-  if (!MayReply(now_ms)) return Verdict::kDrop;
+  if (!MayReply(Answer::kNeighbor, now_ms)) return Verdict::kDrop;
   out->reply_length = WriteAdvertisement(frame, target, to, to_mac, /*solicited=*/!dad);
   NetStackStats::Bump(stats_.nd_solicitations_answered);
   return Verdict::kReply;
@@ -590,7 +640,19 @@ size_t NetStack::BuildFrame(const Endpoint& to, absl::Span<const uint8_t> packet
     NetStackStats::Bump(stats_.tx_too_large);
     return 0;
   }
-  NeighborEntry& entry = Entry(*hop);
+  NeighborEntry* found = nullptr;
+  if (auto it = neighbors_.find(hop->bytes); it != neighbors_.end()) {
+    found = &it->second;
+  } else if (pending_.size() < config_.max_unresolved) {
+    found = Entry(*hop);
+  }
+  if (found == nullptr) {
+    // No room for another neighbor to resolve: a flood of new destinations
+    // (replies to forged sources) cannot push out the ones we have.
+    NetStackStats::Bump(stats_.tx_unresolved_dropped);
+    return 0;
+  }
+  NeighborEntry& entry = *found;
   if (entry.resolved) {
     // RFC 4861 §7.3.3 (and the same for ARP): a stale entry is used while it is confirmed again.
     if (now_ms - entry.confirmed_ms > config_.neighbor_reachable_ms && OnLink(*hop)) {

@@ -88,12 +88,13 @@ using MacAddress = std::array<uint8_t, 6>;
   X(ipv6_not_ours, "IPv6 packets dropped: to another address") \
   X(ip_fragments_dropped, "IPv4 and IPv6 fragments dropped (not reassembled)") \
   X(ip_protocol_unknown, "IP packets dropped: neither UDP, SCTP, ICMP nor ICMPv6") \
+  X(ip_martian_source, "IP packets dropped: an impossible source (0/8, 127/8, multicast, ::, ::1, ours)") \
   X(icmp_echoes_answered, "ICMP and ICMPv6 echo requests answered") \
   X(icmp_ignored, "ICMP and ICMPv6 messages dropped: bad checksum or length, or a type we do not answer") \
   X(nd_solicitations_answered, "Neighbor Solicitations for our addresses answered") \
   X(nd_advertisements_in, "Neighbor Advertisements learnt") \
   X(nd_solicitations_sent, "Neighbor Solicitations sent") \
-  X(replies_rate_limited, "ARP, ICMP and ND answers not sent: max_replies_per_second") \
+  X(replies_rate_limited, "answers not sent: max_replies_per_second (ARP, ND) or max_echo_replies_per_second") \
   X(udp_bad_length, "UDP datagrams dropped: length field disagrees with the IP length") \
   X(udp_port_unknown, "UDP datagrams dropped: not to the encapsulation port") \
   X(udp_sctp_in, "SCTP-over-UDP packets delivered (RFC 6951)") \
@@ -153,9 +154,14 @@ class NetStack {
     uint32_t resolve_interval_ms = 1000;
     int resolve_attempts = 3;
     size_t max_held_per_neighbor = 16;
-    // ARP, ICMP echo and Neighbor Advertisement answers per second at most
-    // (a storm costs transmit slots the registrar's answers need).
+    // Neighbors being resolved at most (each holds packets and costs a
+    // request a second): past it, packets for new destinations are dropped.
+    size_t max_unresolved = 256;
+    // ARP and Neighbor Advertisement answers per second at most (a storm
+    // costs transmit slots the registrar's answers need), and ICMP echo
+    // answers, on a budget of their own.
     uint32_t max_replies_per_second = 20000;
+    uint32_t max_echo_replies_per_second = 1000;
   };
 
   enum class Verdict {
@@ -192,6 +198,8 @@ class NetStack {
 
   // Whether BuildFrame has a source address and a next hop for `ip`: the
   // packet path picks the port that does.
+  // Whether `ip` is on this port's link (inside a prefix, or link-local).
+  bool OnLink(const protocol::IpAddress& ip) const;
   bool Reaches(const protocol::IpAddress& ip) const {
     return SourceFor(ip) != nullptr && NextHop(ip).has_value();
   }
@@ -226,12 +234,14 @@ class NetStack {
   std::optional<protocol::IpAddress> NextHop(const protocol::IpAddress& to) const;
   // Learns (or refreshes) `ip` at `mac`; `create`: make an entry if there is none.
   void Learn(const protocol::IpAddress& ip, const uint8_t* mac, bool create, uint64_t now_ms);
-  // The entry of `ip`, made (evicting another at max_neighbors) if there is none.
-  NeighborEntry& Entry(const protocol::IpAddress& ip);
+  // The entry of `ip`, made (evicting another at max_neighbors) if there is
+  // none; null when there is no room.
+  NeighborEntry* Entry(const protocol::IpAddress& ip);
+  bool IsGateway(const protocol::IpAddress& ip) const;
   void MarkPending(const protocol::IpAddress& ip, NeighborEntry& entry);
-  bool OnLink(const protocol::IpAddress& ip) const;
-  // Answers in place, if the reply budget allows.
-  bool MayReply(uint64_t now_ms);
+  // Whether an answer of this kind may go out now (the budgets).
+  enum class Answer { kNeighbor, kEcho };
+  bool MayReply(Answer answer, uint64_t now_ms);
   // Writes headers and copies `packet`; `mac` is the next hop's.
   size_t Write(const Endpoint& to, const protocol::IpAddress& source, const MacAddress& mac,
                absl::Span<const uint8_t> packet, absl::Span<uint8_t> out);
@@ -256,7 +266,8 @@ class NetStack {
   std::vector<protocol::IpAddress> pending_;  // neighbors with held packets or unanswered
   bool announced_ = false;
   uint64_t next_sweep_ms_ = 0;
-  TokenBucket replies_;
+  TokenBucket neighbor_replies_;
+  TokenBucket echo_replies_;
   NetStackStats stats_;
 };
 

@@ -464,6 +464,7 @@ TEST(NetStackTest, RateLimitsAnswers) {
 
 TEST(NetStackTest, NeighborCacheIsBounded) {
   NetStack::Config c = TestConfig();
+  c.addresses = {{Ip("10.0.0.1"), 16}};
   c.max_neighbors = 64;
   NetStack stack(c);
   for (int i = 0; i < 1000; ++i) {
@@ -488,6 +489,119 @@ TEST(NetStackTest, ForgedSourceMacDoesNotPoisonTheCache) {
   f[11] = 0x66;  // source MAC 02:00:00:00:00:66
   ASSERT_EQ(h.Input(f, &r), NetStack::Verdict::kDeliver);
   EXPECT_EQ(h.stack.Neighbor(Ip("10.0.0.2")), kPeerMac);
+}
+
+// A ping flood uses up the echo budget, not the one ARP and ND answers need.
+TEST(NetStackTest, EchoFloodDoesNotStarveArp) {
+  NetStack::Config c = TestConfig();
+  c.max_replies_per_second = 100;
+  c.max_echo_replies_per_second = 100;
+  NetStack stack(c);
+  int echoes = 0;
+  for (int i = 0; i < 1000; ++i) {
+    std::vector<uint8_t> f = EchoRequest(false);
+    NetStack::Received r;
+    if (stack.Input(f.data(), f.size(), f.size(), 5000, &r) == NetStack::Verdict::kReply) ++echoes;
+  }
+  EXPECT_EQ(echoes, 10);
+  std::vector<uint8_t> f = ArpRequest("10.0.0.2", "10.0.0.1");
+  NetStack::Received r;
+  EXPECT_EQ(stack.Input(f.data(), f.size(), f.size(), 5000, &r), NetStack::Verdict::kReply);
+}
+
+// Entries come only from what asks for us from the link: not from an
+// off-link sender (it would divert that host's traffic past the gateway),
+// not from a reply nobody asked for, not from an ARP probe.
+TEST(NetStackTest, LearnsOnlyOnLinkAskers) {
+  Harness h;
+  NetStack::Received r;
+  std::vector<uint8_t> f = ArpRequest("192.0.2.7", "10.0.0.1");
+  EXPECT_EQ(h.Input(f, &r), NetStack::Verdict::kReply);  // answered,
+  EXPECT_FALSE(h.stack.Neighbor(Ip("192.0.2.7")));       // not learnt
+  f = ArpRequest("10.0.0.3", "10.0.0.1");
+  f[21] = 2;  // an unsolicited reply
+  EXPECT_EQ(h.Input(f, &r), NetStack::Verdict::kDrop);
+  EXPECT_FALSE(h.stack.Neighbor(Ip("10.0.0.3")));
+  f = ArpRequest("0.0.0.0", "10.0.0.1");  // RFC 5227 probe
+  EXPECT_EQ(h.Input(f, &r), NetStack::Verdict::kReply);
+  EXPECT_EQ(h.stack.neighbor_count(), 0u);
+}
+
+TEST(NetStackTest, DropsImpossibleSources) {
+  for (const char* source : {"0.0.0.1", "127.0.0.1", "224.0.0.1", "255.255.255.255", "10.0.0.1"}) {
+    Harness h;
+    std::vector<uint8_t> f = SctpFrame(false, 40000, {1, 2, 3, 4});
+    const IpAddress s = Ip(source);
+    memcpy(&f[26], s.bytes.data() + 12, 4);
+    f[24] = f[25] = 0;
+    const uint16_t sum = static_cast<uint16_t>(~ReferenceSum(Slice(f, 14, 20)));
+    f[24] = static_cast<uint8_t>(sum >> 8);
+    f[25] = static_cast<uint8_t>(sum);
+    NetStack::Received r;
+    EXPECT_EQ(h.Input(f, &r), NetStack::Verdict::kDrop) << source;
+    EXPECT_EQ(h.stack.stats().ip_martian_source.load(), 1u) << source;
+  }
+}
+
+// RFC 4861 §7.2.5: an advertisement without the Override flag does not
+// replace an address we have; with it, it does.
+TEST(NetStackTest, AdvertisementOverridesOnlyWithTheFlag) {
+  Harness h;
+  std::vector<uint8_t> f = Solicitation("fd00::1");
+  NetStack::Received r;
+  ASSERT_EQ(h.Input(f, &r), NetStack::Verdict::kReply);  // fd00::2 at kPeerMac
+  // fd00::2 advertises itself with another MAC, first without O, then with.
+  for (uint8_t flags : {uint8_t{0x40}, uint8_t{0x60}}) {
+    f = Solicitation("fd00::1");
+    f[54] = 136;
+    f[58] = flags;
+    const IpAddress target = Ip("fd00::2");
+    memcpy(&f[62], target.bytes.data(), 16);
+    f[78] = 2;                                       // target link-layer option
+    f[85] = 0x77;                                    // MAC 02:00:00:00:00:77
+    memcpy(&f[38], Ip("fd00::1").bytes.data(), 16);  // to us
+    f[56] = f[57] = 0;
+    const uint16_t sum =
+        static_cast<uint16_t>(~ReferenceSum(Slice(f, 54, 32), Pseudo(f, true, 58, 32)));
+    f[56] = static_cast<uint8_t>(sum >> 8);
+    f[57] = static_cast<uint8_t>(sum);
+    f[0] = kOurMac[0];
+    memcpy(f.data(), kOurMac.data(), 6);
+    ASSERT_EQ(h.Input(f, &r), NetStack::Verdict::kDrop);
+    EXPECT_EQ((*h.stack.Neighbor(Ip("fd00::2")))[5], flags == 0x40 ? 0x01 : 0x77);
+  }
+}
+
+TEST(NetStackTest, ChoosesTheSourceWhosePrefixHoldsTheDestination) {
+  NetStack::Config c = TestConfig();
+  c.addresses.push_back({Ip("2001:db8::1"), 64});
+  NetStack stack(c);
+  std::vector<uint8_t> f = Solicitation("fd00::1");  // teaches nothing about 2001:db8::5
+  std::vector<uint8_t> out(2048);
+  stack.BuildFrame(Endpoint::Of(Ip("2001:db8::5"), 9899), std::vector<uint8_t>(40),
+                   absl::MakeSpan(out), 1000);
+  std::vector<std::vector<uint8_t>> sent;
+  stack.Poll(1000, [&](absl::Span<const uint8_t> frame) {
+    sent.emplace_back(frame.begin(), frame.end());
+  });
+  ASSERT_FALSE(sent.empty());
+  const std::vector<uint8_t>& ns = sent.back();  // the solicitation for 2001:db8::5
+  const IpAddress expected = Ip("2001:db8::1");
+  EXPECT_EQ(Slice(ns, 22, 16), std::vector<uint8_t>(expected.bytes.begin(), expected.bytes.end()));
+}
+
+TEST(NetStackTest, NeighborsBeingResolvedAreBounded) {
+  NetStack::Config c = TestConfig();
+  c.max_unresolved = 4;
+  NetStack stack(c);
+  std::vector<uint8_t> out(2048);
+  for (int i = 0; i < 10; ++i) {
+    const std::string ip = "10.0.0." + std::to_string(10 + i);
+    stack.BuildFrame(Endpoint::Of(Ip(ip.c_str()), 9899), std::vector<uint8_t>(40),
+                     absl::MakeSpan(out), 1000);
+  }
+  EXPECT_EQ(stack.stats().tx_held.load(), 4u);
+  EXPECT_EQ(stack.stats().tx_unresolved_dropped.load(), 6u);
 }
 
 }  // namespace

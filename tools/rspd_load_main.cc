@@ -21,6 +21,7 @@
 #include "client/asap_session.h"
 #include "client/sctp_association.h"
 #include "protocol/codec.h"
+#include "tools/load_requests.h"
 
 ABSL_FLAG(std::string, target, "127.0.0.1:9899", "HOST:UDP_PORT of rspd or sctp_echo");
 ABSL_FLAG(std::string, mode, "resolve", "resolve | register | echo");
@@ -40,36 +41,8 @@ ABSL_FLAG(std::string, pe_address, "127.0.0.1",
 namespace {
 
 using rspd::protocol::AsapType;
-using rspd::protocol::Message;
-
-std::vector<uint8_t> ResolutionRequest(const std::string& pool, uint32_t items) {
-  Message m;
-  m.type = static_cast<uint8_t>(AsapType::kHandleResolution);
-  m.has_pool_handle = true;
-  m.pool_handle = pool;
-  m.has_handle_resolution_items = true;
-  m.handle_resolution_items = items;
-  return rspd::protocol::EncodeMessageToVector(m);
-}
-
-std::vector<uint8_t> RegistrationRequest(const std::string& pool, uint32_t pe_id) {
-  // The registrar takes a PE's addresses only from the host it hears (RFC
-  // 5352 §3.1): the load generator's own.
-  static const rspd::protocol::IpAddress kAddress[1] = {
-      *rspd::protocol::IpAddress::Parse(absl::GetFlag(FLAGS_pe_address))};
-  Message m;
-  m.type = static_cast<uint8_t>(AsapType::kRegistration);
-  m.has_pool_handle = true;
-  m.pool_handle = pool;
-  m.has_pool_element = true;
-  m.pool_element.pe_id = pe_id;
-  m.pool_element.registration_life = 300;
-  m.pool_element.user_transport.port = static_cast<uint16_t>(20000 + pe_id % 40000);
-  m.pool_element.user_transport.addresses =
-      rspd::protocol::ParamList<rspd::protocol::IpAddress>(kAddress);
-  m.pool_element.policy = rspd::protocol::Policy::Of(rspd::protocol::PolicyType::kRoundRobin);
-  return rspd::protocol::EncodeMessageToVector(m);
-}
+using rspd::tools::RegistrationRequest;
+using rspd::tools::ResolutionRequest;
 
 // One association with its pre-encoded requests, sent round-robin.
 struct Connection {
@@ -145,8 +118,9 @@ int main(int argc, char** argv) {
     if (registrations) {
       c->reply_type = static_cast<uint8_t>(AsapType::kRegistrationResponse);
       for (uint32_t k = 0; k < 1000; ++k) {
-        c->requests.push_back(
-            RegistrationRequest(pool, 0x10000000u + static_cast<uint32_t>(i) * 1000 + k));
+        c->requests.push_back(RegistrationRequest(
+            pool, 0x10000000u + static_cast<uint32_t>(i) * 1000 + k,
+            *rspd::protocol::IpAddress::Parse(absl::GetFlag(FLAGS_pe_address))));
       }
     } else {
       c->reply_type = static_cast<uint8_t>(AsapType::kHandleResolutionResponse);

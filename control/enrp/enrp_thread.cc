@@ -53,7 +53,7 @@ EnrpThread::~EnrpThread() {
   if (wake_fd_ >= 0) close(wake_fd_);
 }
 
-void EnrpThread::Start(uint16_t udp_port) {
+void EnrpThread::Start(uint16_t udp_port, Tick now) {
   if (multicast_) {
     server_.set_multicast([this](absl::Span<const uint8_t> presence) {
       ToIo([this, bytes = std::vector<uint8_t>(presence.begin(), presence.end())](Tick) {
@@ -62,12 +62,12 @@ void EnrpThread::Start(uint16_t udp_port) {
     });
   }
   if (!threaded_) {
-    server_.Start(udp_port, NowMillis());
+    server_.Start(udp_port, now);  // inline: on the loop's clock
     started_ = true;
     return;
   }
   ToEnrp([this, udp_port](Tick now) { server_.Start(udp_port, now); });
-  Flush();
+  FlushToEnrp();
   thread_ = std::thread([this] { Loop(); });
   started_ = true;
 }
@@ -85,17 +85,19 @@ void EnrpThread::Stop() {
   }
   // The server is this thread's now: everything in flight is finished here,
   // so that no shard command stays unanswered (and unfreed).
-  Drain(/*until_answered=*/true);
+  Drain(/*until_answered=*/true, NowMillis());
 }
 
-void EnrpThread::Drain(bool until_answered) {
+void EnrpThread::Drain(bool until_answered, Tick now) {
   // Whatever the server asked for runs, the shards answer, and it takes the
   // answers, until nothing is left (a download's imports follow one another).
+  // The first round runs at the caller's `now` (inline, every turn of the
+  // loop: no clock read and, with no thread, no lock).
   for (int round = 0; round < 1000; ++round) {
-    const Tick now = NowMillis();
+    if (round > 0) now = NowMillis();
     std::vector<Task> inbox;
     inbox.swap(to_enrp_);
-    {
+    if (threaded_) {
       std::lock_guard<std::mutex> lock(mutex_);
       for (Task& task : inbox_) inbox.push_back(std::move(task));
       inbox_.clear();
@@ -106,7 +108,7 @@ void EnrpThread::Drain(bool until_answered) {
     if (!threaded_ && round == 0) server_.OnTimer(now);
     std::vector<Task> outbox;
     outbox.swap(to_io_);
-    {
+    if (threaded_) {
       std::lock_guard<std::mutex> lock(mutex_);
       for (Task& task : outbox_) outbox.push_back(std::move(task));
       outbox_.clear();
@@ -177,15 +179,19 @@ void EnrpThread::FlushToIo() {
 
 void EnrpThread::ToEnrp(Task task) {
   to_enrp_.push_back(std::move(task));
-  if (threaded_ && to_enrp_.size() >= kBatch) Flush();
+  if (threaded_ && to_enrp_.size() >= kBatch) FlushToEnrp();
 }
 
-void EnrpThread::Flush() {
-  if (!threaded_) {
+void EnrpThread::Flush(Tick now) {
+  if (threaded_) {
+    FlushToEnrp();
+  } else if (started_) {
     // Inline: the server runs here and now, its timers with it.
-    if (started_) Drain(/*until_answered=*/false);
-    return;
+    Drain(/*until_answered=*/false, now);
   }
+}
+
+void EnrpThread::FlushToEnrp() {
   if (to_enrp_.empty()) return;
   bool was_empty;
   {

@@ -27,7 +27,7 @@
 //   enrp.Start(udp_port);
 //   enrp.OnMessage(inbound);                     // ENRP port and PPID
 //   CollectShardAnswers(shards, asap, enrp, now);  // ENRP's answers to its inbox
-//   enrp.Flush();                                // at the end of each turn
+//   enrp.Flush(now);                             // at the end of each turn
 //   enrp.Stop();                                 // before the loop and shards go
 
 #pragma once
@@ -70,8 +70,9 @@ class EnrpThread final : public OwnedPeObserver,
   void set_log(EnrpServer::LogFn log) { server_.set_log(std::move(log)); }
   void set_multicast(EnrpServer::MulticastFn send) { multicast_ = std::move(send); }
 
-  // Starts the thread; the server's Start(udp_port) runs first on it.
-  void Start(uint16_t udp_port);
+  // Starts the thread; the server's Start(udp_port) runs first on it (on its
+  // own clock). Inline, the server starts at `now`, the loop's clock.
+  void Start(uint16_t udp_port, Tick now);
   // Stops and joins the thread, then finishes on the calling (I/O) thread
   // what was in flight, so that no shard command is left unanswered.
   void Stop();
@@ -89,8 +90,9 @@ class EnrpThread final : public OwnedPeObserver,
   // Runs what the ENRP thread asked of the I/O thread.
   void RunOutbox(Tick now);
   // Hands what the calls above gathered to the ENRP thread (at the end of
-  // each turn of the loop; they go by themselves past a batch).
-  void Flush();
+  // each turn of the loop, at the loop's `now`; they go by themselves past a
+  // batch). Inline, runs the server there and then.
+  void Flush(Tick now);
   int wake_fd() const { return wake_fd_; }
   // The peer table as text (a line per peer, for the statistics), built on
   // the ENRP thread; `done` gets it on the I/O thread, from RunOutbox.
@@ -120,7 +122,9 @@ class EnrpThread final : public OwnedPeObserver,
   // shards' answers, until nothing is left (inline mode's turn; Stop, with
   // `until_answered`, also until every shard command is answered). Only with
   // no thread running the server.
-  void Drain(bool until_answered);
+  void Drain(bool until_answered, Tick now);
+  // The threaded half of Flush: to_enrp_ into the inbox, and a wake-up.
+  void FlushToEnrp();
   // EnrpServer::Host, MessageSender, AddressedSender: to the outbox.
   uint32_t shard_count() const override { return shard_count_; }
   void Submit(uint32_t shard, handlespace::ShardCommand* command) override;

@@ -32,7 +32,7 @@ class EnrpThreadTest : public ::testing::TestWithParam<bool> {
         asap_(Config(), &shards_, &out_, nullptr, &out_),
         enrp_(Config(), &shards_, &out_, &out_, &asap_) {
     asap_.set_observer(&enrp_);
-    enrp_.Start(9899);
+    enrp_.Start(9899, now_);
   }
 
   RegistrarConfig Config() const {
@@ -57,9 +57,10 @@ class EnrpThreadTest : public ::testing::TestWithParam<bool> {
     while (std::chrono::steady_clock::now() < deadline) {
       enrp_.RunOutbox(now_);
       CollectShardAnswers(shards_, asap_, enrp_, now_);
-      enrp_.Flush();
+      enrp_.Flush(now_);
       if (done()) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ++now_;  // the loop's clock: inline, the server's timers run on it
     }
     return false;
   }
