@@ -11,13 +11,22 @@
 # The host then checks with rspd's own tools: `rspctl resolve` lists the
 # RSPLIB PE at 10.99.0.2, the RSPLIB PU's echoes came from that PE, and rspd
 # counted the registration and the resolutions.
+#
+# With the third argument `dpdk`, rspd runs --io=dpdk on the VM's link
+# (net_af_packet on tap0, with its own L2/L3 for 10.99.0.1; the kernel keeps
+# 10.99.0.3 there for the guest's agent) and the guest's SCTP is native (IP
+# protocol 132, no encapsulation): the RSPLIB PEs register and the PUs'
+# echoes come through rspd's resolution (docs/dpdk.md). The host's kernel
+# cannot reach rspd's own port: the PE identifiers come from the PUs'
+# echoes, and rspd's counters show that every SCTP packet was native.
 set -euo pipefail
 RSPD="$(realpath "$1")"
 RSPCTL="$(realpath "$2")"
+io="${3:-socket}"
 source tests/test_lib.sh
 source tests/vm/vm_lib.sh
 
-readonly host_ip=10.99.0.1 guest_ip=10.99.0.2 asap_port=3863 echo_lines=3
+readonly host_ip=10.99.0.1 guest_ip=10.99.0.2 control_ip=10.99.0.3 asap_port=3863 echo_lines=3
 # One RSPLIB PE per pool: RSPLIB's default policy and one with a policy value.
 readonly pools=(EchoPool EchoPoolLU)
 declare -A rsplib_policy=([EchoPool]=RoundRobin [EchoPoolLU]=LeastUsed)
@@ -25,7 +34,14 @@ declare -A rspd_policy=([EchoPool]="Round Robin" [EchoPoolLU]="Least Used")
 # The Round Robin pool checks that rspd's answers carry the overall policy,
 # which RFC 5352 §2.2.6 makes optional but RSPLIB 3.4.4's PU requires.
 
-vm_setup "$guest_ip" "$host_ip"
+if [ "$io" = dpdk ]; then
+  # The kernel keeps an address of its own on tap0 for the guest's agent
+  # (commands over TCP); rspd's DPDK port answers for $host_ip beside it.
+  vm_setup "$guest_ip" "$control_ip"
+  vm_encap_port=0
+else
+  vm_setup "$guest_ip" "$host_ip"
+fi
 rspd_pid=
 cleanup() {
   local rc=$?
@@ -38,12 +54,22 @@ cleanup() {
 trap cleanup EXIT
 
 # `ip netns exec` execs its command: $! is rspd's PID.
-ip netns exec "$vm_ns" "$RSPD" --bind_address="$host_ip" --udp_port="$vm_udp_port" --asap_port="$asap_port" \
+if [ "$io" = dpdk ]; then
+  io_flags=(--io=dpdk --dpdk_eal_args="--no-pci --vdev=net_af_packet0,iface=tap0"
+    --dpdk_addresses="$host_ip/24")
+else
+  io_flags=(--bind_address="$host_ip")
+fi
+ip netns exec "$vm_ns" "$RSPD" "${io_flags[@]}" --udp_port="$vm_udp_port" --asap_port="$asap_port" \
   --announce_group= --enrp_multicast_group= >"$dir/rspd.out" 2>&1 &
 pids+=("$!")
 rspd_pid=$!
 await "rspd ready" grep -q '^ready' "$dir/rspd.out"
-grep -q "^  udp $host_ip:$vm_udp_port " "$dir/rspd.out" || fail "rspd not on $host_ip:$vm_udp_port: $(cat "$dir/rspd.out")"
+if [ "$io" = dpdk ]; then
+  grep -q "^  port 0 .* $host_ip/24 link up" "$dir/rspd.out" || fail "rspd's port is not up: $(cat "$dir/rspd.out")"
+else
+  grep -q "^  udp $host_ip:$vm_udp_port " "$dir/rspd.out" || fail "rspd not on $host_ip:$vm_udp_port: $(cat "$dir/rspd.out")"
+fi
 
 vm_boot
 for pool in "${pools[@]}"; do
@@ -59,7 +85,15 @@ pe_registered() {  # POOL: the pool resolves to one PE at the guest's address
     grep -q "\"addresses\":\[\"$guest_ip\"\]" "$dir/resolve-$1.json"
 }
 declare -A pe_id
-for pool in "${pools[@]}"; do
+registered() { [ "$(live_stat registrations)" -ge "${#pools[@]}" ]; }
+if [ "$io" = dpdk ]; then
+  await_for 90 "the RSPLIB PEs registering at rspd" registered ||
+    fail "rspd counted $(live_stat registrations) registrations; guest: $(vm_console)"
+  pools_to_check=()
+else
+  pools_to_check=("${pools[@]}")
+fi
+for pool in "${pools_to_check[@]}"; do
   # Not await_for: pe_registered counts rspctl's resolutions in this shell.
   deadline=$((SECONDS + 90))
   until pe_registered "$pool"; do
@@ -83,6 +117,15 @@ for pool in "${pools[@]}"; do
 done
 vm_poweroff
 
+if [ "$io" = dpdk ]; then
+  # The PE each PU reached: the identifier of its first echo.
+  for pool in "${pools[@]}"; do
+    pe_id[$pool]=$(grep -ao "from PE \$[0-9a-f]*> rspd-interop-pu-$pool-1" "$vm_log" | head -1 |
+      sed 's/from PE \$\([0-9a-f]*\)>.*/\1/')
+    [ -n "${pe_id[$pool]}" ] || fail "$pool: the RSPLIB PU got no echo: $(vm_console | tail -20)"
+  done
+  [ "${pe_id[EchoPool]}" != "${pe_id[EchoPoolLU]}" ] || fail "both pools resolved to one PE"
+fi
 # Each line a PU sent came back from the PE rspd listed for its pool
 # (rspterminal prints the PE identifier as $%08x).
 for pool in "${pools[@]}"; do
@@ -101,6 +144,11 @@ echo "rspd: registrations=$(rspd_stat registrations) resolutions=$(rspd_stat res
   "errors_sent=$(rspd_stat errors_sent) keep_alive_acks=$(rspd_stat keep_alive_acks)"
 [ "$(rspd_stat registrations)" -ge "${#pools[@]}" ] || fail "rspd counted $(rspd_stat registrations) registrations, want ${#pools[@]}"
 [ "$(rspd_stat registrations_rejected)" -eq 0 ] || fail "rspd rejected registrations"
+if [ "$io" = dpdk ]; then
+  echo "rspd's packet path: sctp_native_in=$(rspd_stat sctp_native_in) udp_sctp_in=$(rspd_stat udp_sctp_in)"
+  [ "$(rspd_stat sctp_native_in)" -ge 10 ] || fail "rspd saw few native SCTP packets"
+  [ "$(rspd_stat udp_sctp_in)" -eq 0 ] || fail "the guest used UDP encapsulation"
+fi
 [ "$(rspd_stat malformed_messages)" -eq 0 ] || fail "rspd saw malformed messages"
 [ "$(rspd_stat unsupported_messages)" -eq 0 ] || fail "rspd saw unsupported messages"
 # Every resolution beyond rspctl's came from an RSPLIB PU: at least one per

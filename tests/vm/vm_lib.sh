@@ -9,6 +9,7 @@
 #
 #   vm_setup GUEST_IP HOST_IP... builds the image, creates the namespace
 #                               ($vm_ns) and tap0 with the host addresses
+#                               (none: tap0 is for a DPDK port)
 #   in_ns COMMAND...            runs COMMAND in the namespace (foreground)
 #   vm_boot                     boots the VM, under KVM where it can
 #   vm_do COMMAND...            runs an agent command and waits until it is
@@ -24,6 +25,9 @@
 # `tshark -r FILE -d udp.port==9899,sctp` or `rspctl decode FILE`.
 
 readonly vm_udp_port=9899 vm_cmd_port=7777
+# The guest's SCTP encapsulation port (RFC 6951), set before vm_boot; 0: the
+# guest speaks native SCTP (IP protocol 132).
+vm_encap_port=$vm_udp_port
 vm_ns="rspd-vm-$$"
 vm_log="$dir/guest.log"
 vm_pid=
@@ -103,7 +107,7 @@ vm_start_qemu() {  # ACCEL...: boots the VM in the namespace; sets vm_pid
   : >"$vm_log"
   ip netns exec "$vm_ns" qemu-system-x86_64 "$@" -m 256 -smp 1 -nodefaults -display none -no-reboot \
     -kernel "/boot/vmlinuz-$vm_kernel" -initrd "$dir/vm.cpio.gz" \
-    -append "console=ttyS0 quiet panic=-1 guest_addr=$vm_guest_ip/24 encap_port=$vm_udp_port cmd_port=$vm_cmd_port" \
+    -append "console=ttyS0 quiet panic=-1 guest_addr=$vm_guest_ip/24 encap_port=$vm_encap_port cmd_port=$vm_cmd_port" \
     -netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0,romfile= \
     -serial "file:$vm_log" >"$dir/qemu.out" 2>&1 &
