@@ -111,9 +111,9 @@ absl::StatusOr<std::unique_ptr<DpdkPortIo>> DpdkPortIo::Open(const DpdkOptions& 
         "; bind a NIC to vfio-pci (dpdk-devbind.py) or add --vdev=... to --dpdk_eal_args "
         "(docs/dpdk.md)"));
   }
-  const uint32_t needed =
-      static_cast<uint32_t>(options.ports.size()) *
-          (options.rx_queues * options.rx_descriptors + options.tx_descriptors) +
+  const uint64_t needed =
+      uint64_t{options.ports.size()} *
+          (uint64_t{options.rx_queues} * options.rx_descriptors + options.tx_descriptors) +
       4 * kBurst + kMempoolCache;
   if (options.mbufs < needed) {
     return absl::InvalidArgumentError(absl::StrCat("dpdk: --dpdk_mbufs=", options.mbufs,
@@ -192,6 +192,7 @@ absl::Status DpdkPortIo::SetUpPort(uint16_t id, const DpdkOptions::Port& port) {
   config.encapsulation_port = options_.encapsulation_port;
   config.mtu = options_.mtu;
   config.max_replies_per_second = options_.max_replies_per_second;
+  config.max_echo_replies_per_second = options_.max_echo_replies_per_second;
   state.stack = std::make_unique<NetStack>(config);
   state.counter_names.push_back(absl::StrCat("dpdk_port", id, "_rx_packets"));
   state.counter_names.push_back(absl::StrCat("dpdk_port", id, "_tx_packets"));
@@ -225,61 +226,79 @@ absl::Span<const Datagram> DpdkPortIo::ReceiveBurst() {
   delivered_count_ = 0;
   now_ms_ = NowMillis();
   size_t n = 0;
+  size_t pulled = 0;
   std::array<rte_mbuf*, kBurst> burst;
-  // Ports and queues take turns starting, so that none waits behind a busy one.
+  // Frames are pulled until kBurst datagrams are found or every queue is
+  // empty (up to kMaxFramesPerCall): frames that are answered or dropped
+  // here must not make a busy port look drained to the I/O loop. Ports and
+  // queues take turns starting, so that none waits behind a busy one.
   for (size_t k = 0; k < ports_.size() && n < kBurst; ++k) {
     PortState& port = ports_[(next_port_ + k) % ports_.size()];
+    for (uint16_t qk = 0; qk < port.rx_queues && n < kBurst; ++qk) {
+      const uint16_t q = static_cast<uint16_t>((port.next_queue + qk) % port.rx_queues);
+      while (n < kBurst && pulled < kMaxFramesPerCall) {
+        const uint16_t asked = static_cast<uint16_t>(kBurst - n);
+        const uint16_t got = rte_eth_rx_burst(port.id, q, burst.data(), asked);
+        pulled += got;
+        DpdkStats::Bump(stats_.dpdk_rx_frames, got);
+        for (uint16_t i = 0; i < got; ++i) Input(port, burst[i], &n);
+        if (got < asked) break;  // this queue is empty
+      }
+    }
+    port.next_queue = static_cast<uint16_t>((port.next_queue + 1) % port.rx_queues);
+  }
+  next_port_ = (next_port_ + 1) % ports_.size();
+  // After the input: packets held for a neighbor that just answered go now.
+  for (PortState& port : ports_) {
     port.stack->Poll(now_ms_, [&](absl::Span<const uint8_t> frame) {
       rte_mbuf* m = rte_pktmbuf_alloc(pool_);
       if (m == nullptr) {
         DpdkStats::Bump(stats_.dpdk_tx_no_mbuf);
         return;
       }
-      char* data = rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size()));
-      memcpy(data, frame.data(), frame.size());
+      memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(frame.size())), frame.data(),
+             frame.size());
       Transmit(port, m);
     });
-    for (uint16_t qk = 0; qk < port.rx_queues && n < kBurst; ++qk) {
-      const uint16_t q = static_cast<uint16_t>((port.next_queue + qk) % port.rx_queues);
-      const uint16_t got =
-          rte_eth_rx_burst(port.id, q, burst.data(), static_cast<uint16_t>(kBurst - n));
-      DpdkStats::Bump(stats_.dpdk_rx_frames, got);
-      for (uint16_t i = 0; i < got; ++i) {
-        rte_mbuf* m = burst[i];
-        if (m->nb_segs != 1) {
-          DpdkStats::Bump(stats_.dpdk_rx_segmented);
-          rte_pktmbuf_free(m);
-          continue;
-        }
-        NetStack::Received r;
-        uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
-        const size_t capacity = m->data_len + rte_pktmbuf_tailroom(m);
-        switch (port.stack->Input(frame, m->data_len, capacity, now_ms_, &r)) {
-          case NetStack::Verdict::kDeliver:
-            datagrams_[n] = {r.from, r.payload};
-            delivered_[n] = m;
-            ++n;
-            break;
-          case NetStack::Verdict::kReply:
-            // The answer was written into the received mbuf: it goes back out.
-            m->data_len = static_cast<uint16_t>(r.reply_length);
-            m->pkt_len = static_cast<uint32_t>(r.reply_length);
-            Transmit(port, m);
-            break;
-          case NetStack::Verdict::kDrop:
-            rte_pktmbuf_free(m);
-            break;
-        }
-      }
-    }
-    port.next_queue = static_cast<uint16_t>((port.next_queue + 1) % port.rx_queues);
   }
-  next_port_ = (next_port_ + 1) % ports_.size();
   delivered_count_ = n;
   return absl::MakeConstSpan(datagrams_.data(), n);
 }
 
+void DpdkPortIo::Input(PortState& port, rte_mbuf* m, size_t* n) {
+  if (m->nb_segs != 1) {
+    DpdkStats::Bump(stats_.dpdk_rx_segmented);
+    rte_pktmbuf_free(m);
+    return;
+  }
+  NetStack::Received r;
+  uint8_t* frame = rte_pktmbuf_mtod(m, uint8_t*);
+  const size_t capacity = m->data_len + rte_pktmbuf_tailroom(m);
+  switch (port.stack->Input(frame, m->data_len, capacity, now_ms_, &r)) {
+    case NetStack::Verdict::kDeliver:
+      datagrams_[*n] = {r.from, r.payload};
+      delivered_[*n] = m;
+      ++*n;
+      break;
+    case NetStack::Verdict::kReply:
+      // The answer was written into the received mbuf: it goes back out.
+      m->data_len = static_cast<uint16_t>(r.reply_length);
+      m->pkt_len = static_cast<uint32_t>(r.reply_length);
+      Transmit(port, m);
+      break;
+    case NetStack::Verdict::kDrop:
+      rte_pktmbuf_free(m);
+      break;
+  }
+}
+
 DpdkPortIo::PortState& DpdkPortIo::Route(const protocol::IpAddress& ip) {
+  if (ports_.size() == 1) return ports_[0];
+  // A port on the destination's link first; only then one that reaches it
+  // (a neighbor it knows, or its gateway).
+  for (PortState& port : ports_) {
+    if (port.stack->OnLink(ip) && port.stack->Reaches(ip)) return port;
+  }
   for (PortState& port : ports_) {
     if (port.stack->Reaches(ip)) return port;
   }
@@ -330,12 +349,15 @@ void DpdkPortIo::Flush() {
 }
 
 uint64_t DpdkPortIo::ReadDrops() {
-  uint64_t drops = 0;
+  // A NIC's counters are device registers, slow to read: once a tick.
+  if (now_ms_ - drops_read_ms_ < kDropsReadMillis) return drops_;
+  drops_read_ms_ = now_ms_;
+  drops_ = 0;
   for (const PortState& port : ports_) {
     rte_eth_stats s;
-    if (rte_eth_stats_get(port.id, &s) == 0) drops += s.imissed + s.rx_nombuf;
+    if (rte_eth_stats_get(port.id, &s) == 0) drops_ += s.imissed + s.rx_nombuf;
   }
-  return drops;
+  return drops_;
 }
 
 void DpdkPortIo::ForEachCounter(CounterFn fn) const {
