@@ -83,15 +83,14 @@ void IoLoop::Run() {
       ppoll(fds.data(), fds.size(), &pause, nullptr);
       IoLoopStats::Bump(stats_.idle_sleeps);
     }
-    const Tick now_us = NowMicros();
-    now_ = now_us / 1000;
+    now_ = NowMicros() / 1000;
     if (looked) looked_at = now_;
     for (size_t i = 1; looked && i < fds.size(); ++i) {
       if (fds[i].revents & POLLIN) watched_[i - 1].second->OnReadable(now_);
     }
     Receive();
     idle_turns = received_this_turn_ ? 0 : idle_turns + 1;
-    Process(now_us);
+    Process();
     application_->OnInputDone(now_);
     io_->Flush();
     if (now_ - last >= kTickMillis) {
@@ -142,11 +141,14 @@ void IoLoop::Admit(const Datagram& d) {
   }
 }
 
-void IoLoop::Process(Tick start) {
+void IoLoop::Process() {
   const auto input = [this](const Endpoint& from, absl::Span<const uint8_t> datagram) {
     bridge_->Input(from, datagram);
   };
   ingress_.Drain(IngressQueue::kPriority, SIZE_MAX, input);
+  // The slice starts here, after the input and the priority datagrams
+  // (however long they took): every turn serves some normal ones.
+  const Tick start = NowMicros();
   for (size_t done = 0; done < kNormalBudget && NowMicros() - start < kNormalSliceMicros;) {
     const size_t n = ingress_.Drain(IngressQueue::kNormal, kClockEvery, input);
     if (n == 0) break;

@@ -159,8 +159,8 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   // One datagram: queued in its class, or to the bridge at once if too large.
   void Admit(const Datagram& datagram);
   // Serves the ingress queue: every priority datagram, normal ones up to a
-  // budget of datagrams and of time from `start_us` (the turn's clock).
-  void Process(Tick start_us);
+  // budget.
+  void Process();
 
   // SctpBridge::Handler.
   int Output(const Endpoint& to, absl::Span<const uint8_t> packet) override;

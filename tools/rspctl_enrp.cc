@@ -76,9 +76,12 @@ absl::StatusOr<std::unique_ptr<client::SctpAssociation>> ConnectEnrp() {
                                           registrar->udp_port, kTimeout);
 }
 
-// The whole handle table (W=0), chunk by chunk.
+// The whole handle table (W=0), chunk by chunk. The table may change
+// between chunks (RFC 5353 §3.2.3 pages a live handlespace, not a
+// snapshot): a PE met twice is listed once, as last seen.
 absl::StatusOr<std::vector<Entry>> Download(client::SctpAssociation& assoc) {
   std::vector<Entry> entries;
+  std::map<std::pair<std::string, uint32_t>, size_t> seen;  // (pool, PE id) -> index
   while (true) {
     if (absl::Status s =
             assoc.Send(protocol::kEnrpPpid, Request(protocol::EnrpType::kHandleTableRequest));
@@ -99,8 +102,12 @@ absl::StatusOr<std::vector<Entry>> Download(client::SctpAssociation& assoc) {
       for (const protocol::PoolElementView& view : pool.elements) {
         Entry e;
         e.pool = std::string(pool.pool_handle);
-        if (protocol::PoolElementFromView(view, &e.pe) == protocol::kNoError) {
+        if (protocol::PoolElementFromView(view, &e.pe) != protocol::kNoError) continue;
+        const auto [at, added] = seen.try_emplace({e.pool, e.pe.id}, entries.size());
+        if (added) {
           entries.push_back(std::move(e));
+        } else {
+          entries[at->second] = std::move(e);
         }
       }
     }
