@@ -1217,7 +1217,7 @@ void EnrpServer::OnTimer(Tick now) {
   // Downloads from us that stalled.
   const Tick idle = static_cast<Tick>(3 * Millis(config_.max_time_no_response));
   absl::erase_if(table_sessions_, [now, idle](const auto& entry) {
-    return !entry.second.busy && now - entry.second.last > idle;
+    return !entry.second.busy && now > entry.second.last + idle;
   });
   ContinueAdoption();
 }

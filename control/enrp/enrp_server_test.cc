@@ -252,6 +252,23 @@ TEST_F(EnrpServerTest, ARestartedRequesterGetsTheTableFromTheBeginning) {
   EXPECT_EQ(IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009)).front(), 100u);
 }
 
+// A timer call with a time before the download's last answer (the same turn
+// of the loop, its clock read earlier) does not end the download: the next
+// request gets the next chunk, not the first again.
+TEST_F(EnrpServerTest, ATimerBehindTheLastAnswerDoesNotRestartADownload) {
+  AddPes(2, 100, 10);
+  Introduce(9);
+  From(9, Of(EnrpType::kHandleTableRequest));  // chunk 1; chunk 2 read ahead
+  now_ += 5;
+  From(9, Of(EnrpType::kHandleTableRequest));  // chunk 2; chunk 3 read ahead at now_
+  enrp_.OnTimer(now_ - 5);
+  out_.sent.clear();
+  From(9, Of(EnrpType::kHandleTableRequest));
+  const std::vector<uint32_t> ids = IdsIn(out_.Of(EnrpType::kHandleTableResponse, 10009));
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), 108u) << "the download started over";
+}
+
 // A mentor that says "more" and sends nothing is given up on.
 TEST_F(EnrpServerTest, AnEndlessDownloadIsGivenUp) {
   AddPes(2, 100, 3);

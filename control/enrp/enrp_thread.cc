@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -91,10 +92,14 @@ void EnrpThread::Stop() {
 void EnrpThread::Drain(bool until_answered, Tick now) {
   // Whatever the server asked for runs, the shards answer, and it takes the
   // answers, until nothing is left (a download's imports follow one another).
-  // The first round runs at the caller's `now` (inline, every turn of the
-  // loop: no clock read and, with no thread, no lock).
+  // Every round runs at the caller's `now` (inline: the loop's clock for
+  // this turn; no clock read and, with no thread, no lock). The server's
+  // clock never goes back (its timers subtract times): rounds that read a
+  // fresh clock once made the next OnInputDone of the same turn look older
+  // than the answers they had stamped.
+  now = std::max(now, server_now_);
+  server_now_ = now;
   for (int round = 0; round < 1000; ++round) {
-    if (round > 0) now = NowMillis();
     std::vector<Task> inbox;
     inbox.swap(to_enrp_);
     if (threaded_) {

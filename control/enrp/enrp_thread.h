@@ -149,6 +149,8 @@ class EnrpThread final : public OwnedPeObserver,
   // queues still carry its work, so that both ways run the same code).
   const bool threaded_;
   bool started_ = false;  // the I/O thread's
+  // Inline: the latest time the server was given (Drain keeps it monotonic).
+  Tick server_now_ = 0;
   std::atomic<size_t> adoption_backlog_{0};
   std::atomic<size_t> peer_count_{0};
   std::atomic<size_t> queued_bytes_{0};     // of messages in the inbox
