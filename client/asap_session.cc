@@ -159,7 +159,8 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
           [self, i](uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> data) {
             self->OnMessage(i, assoc, ppid, data);
           },
-          [self, i](uint32_t assoc, bool up) { self->OnEvent(i, assoc, up); });
+          [self, i](uint32_t assoc, bool up) { self->OnEvent(i, assoc, up); },
+          {registrars[i].tls, protocol::kAsapPpid});
       if (!endpoint.ok()) {
         failed(i, endpoint.status().message());
         continue;
@@ -194,7 +195,8 @@ absl::StatusOr<std::unique_ptr<AsapSession>> AsapSession::Connect(
         home = *it;  // SH3, SH6: the first association up makes its registrar home
         it = pending.erase(it);
       } else if (down(*it)) {
-        failed(*it, "no SCTP association");
+        const std::string tls_error = endpoints[*it]->tls_error();
+        failed(*it, tls_error.empty() ? "no SCTP association" : "TLS: " + tls_error);
         it = pending.erase(it);
       } else {
         ++it;

@@ -48,6 +48,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "client/sctp_association.h"
+#include "dataplane/tls/tls_context.h"
 #include "protocol/codec.h"
 #include "protocol/pool_element.h"
 
@@ -56,7 +57,11 @@ namespace rspd::client {
 struct RegistrarAddress {
   std::string host = "127.0.0.1";
   uint16_t udp_port = 9899;   // the registrar's encapsulation port; 0: native SCTP
-  uint16_t sctp_port = 3863;  // ASAP
+  uint16_t sctp_port = 3863;  // ASAP (3864 for ASAP over TLS)
+  // A TLS client context: ASAP over TLS to this registrar (RFC 5352 §9),
+  // which must then prove itself by the context's authorities or PSK
+  // (docs/security.md). Null: plaintext.
+  std::shared_ptr<const dataplane::tls::TlsContext> tls;
 };
 
 // Parses "HOST", "HOST:PORT" or "[V6]:PORT" (PORT: the UDP encapsulation

@@ -188,6 +188,7 @@ PoolElement::Pass PoolElement::RegisterDue() {
     if (cancel_.load(std::memory_order_relaxed)) return Pass::kStopped;  // Stop()
     const size_t i = due_.front();
     const protocol::PoolElement& p = pes_[i];
+    const uint32_t home_before = session_->home_registrar();
     absl::Status status = session_->Register(pool_, p, options_.request_timeout);
     if (status.ok()) {
       due_.pop_front();
@@ -224,6 +225,15 @@ PoolElement::Pass PoolElement::RegisterDue() {
       Emit(Note(Event::Kind::kRegisterFailed, std::string(status.message())));
       next_attempt_ = absl::Now() + kBusyRetry;
       return Pass::kLater;
+    }
+    // RFC 5352 §3.4 KA2.4: a registrar took the PE over (H-bit keep-alive)
+    // while the request waited at the old home, which is why it got no
+    // answer: it goes to the new home, with no hunt.
+    if (session_->home_registrar() != home_before && session_->home_registrar() != 0) {
+      Emit(Note(Event::Kind::kRegisterFailed,
+                absl::StrFormat("%s; again at the new home 0x%08x", status.message(),
+                                session_->home_registrar())));
+      continue;
     }
     // RFC 5352 §3.1: no answer within T2 (or the association is gone): hunt
     // for another home.

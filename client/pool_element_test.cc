@@ -247,7 +247,7 @@ TEST(PoolElementTest, StopCancelsAServerHuntInProgress) {
   ASSERT_EQ(getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
   const protocol::PoolElement spec = Spec(0x53, 30, 0);
   PoolElement::Options options;
-  options.registrars = {{"127.0.0.1", ntohs(address.sin_port), protocol::kAsapPort}};
+  options.registrars = {{"127.0.0.1", ntohs(address.sin_port), protocol::kAsapPort, nullptr}};
   options.hunt.t5 = absl::Hours(1);  // far beyond the test's timeout
   std::atomic<int> hunt_failures{0};
   auto pe = PoolElement::Start("silent", {spec}, options, [&](const PoolElement::Event& e) {
@@ -285,6 +285,40 @@ TEST_F(PoolElementAtFakeRegistrarTest, RegistersAgainAtOnceWhenTheRegistrarRemov
             "registrar removed pe_id=0x00000061; registering again");
   EXPECT_TRUE((*pe)->Stop().ok());
   EXPECT_EQ(registrar_->Count(AsapType::kDeregistration), 1u);
+}
+
+// RFC 5352 §3.4 KA2.4: a registrar takes the PE over (an H-bit keep-alive on
+// an association it starts) while a registration waits at the old home,
+// which has stopped answering. The registration goes to the new home when
+// it times out; the PE does not hunt (which would only reach the old home).
+TEST_F(PoolElementAtFakeRegistrarTest,
+       ARequestTheOldHomeLeftUnansweredGoesToTheRegistrarThatTookOver) {
+  constexpr uint32_t kTakerId = 0x77;
+  auto taker = FakeRegistrar::Start();
+  ASSERT_TRUE(taker.ok()) << taker.status();
+  options_.request_timeout = absl::Seconds(2);
+  EventLog log;
+  // A 2 s lifetime: re-registered every second (T4).
+  auto pe = PoolElement::Start("taken", {Spec(0x68, 2)}, options_, log.Callback());
+  ASSERT_TRUE(pe.ok()) << pe.status();
+  auto first = registrar_->AwaitMessage(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_NE(first->remote_port, 0);
+  ASSERT_TRUE(log.Await(Kind::kRegistered, 1, kWait).ok());
+  // The old home leaves the re-registration unanswered.
+  registrar_->IgnoreRegistrations(1);
+  ASSERT_TRUE(registrar_->Await(AsapType::kRegistration, kWait).ok());
+  auto assoc = (*taker)->ConnectTo(first->remote_port, SctpUdpPort(), kWait);
+  ASSERT_TRUE(assoc.ok()) << assoc.status();
+  ASSERT_TRUE((*taker)->SendKeepAlive(*assoc, "taken", 0x68, /*home=*/true, kTakerId).ok());
+  auto again = (*taker)->AwaitMessage(AsapType::kRegistration, kWait);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->pe_id, 0x68u);
+  EXPECT_EQ(again->assoc, *assoc);
+  EXPECT_EQ(log.Text(Kind::kRegisterFailed),
+            "no ASAP_REGISTRATION_RESPONSE within 2s; again at the new home 0x00000077");
+  EXPECT_EQ(log.Count(Kind::kHuntRound), 1u);
+  EXPECT_TRUE((*pe)->Stop().ok());
 }
 
 // Options::reregister false: the PE lets its registration go, so one the

@@ -274,11 +274,12 @@ absl::StatusOr<SctpAssociation::Received> SctpAssociation::Receive(absl::Duratio
 
 absl::StatusOr<std::unique_ptr<SctpServer>> SctpServer::Listen(uint16_t sctp_port,
                                                                MessageFn on_message,
-                                                               EventFn on_event) {
+                                                               EventFn on_event, SctpTls secure) {
   if (absl::Status s = StartSctp(); !s.ok()) return s;
   std::unique_ptr<SctpServer> server(new SctpServer());
   server->on_message_ = std::move(on_message);
   server->on_event_ = std::move(on_event);
+  server->secure_ = std::move(secure);
   AddCallbackTarget(server.get());
   server->socket_ = usrsctp_socket(AF_INET6, SOCK_SEQPACKET, IPPROTO_SCTP, ServerCallback, nullptr,
                                    0, server.get());
@@ -341,6 +342,8 @@ SctpServer::~SctpServer() {
   }
   RemoveCallbackTarget(this);
   if (socket_ != nullptr) CloseAborting(socket_);
+  std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+  channels_.clear();
 }
 
 void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream,
@@ -358,16 +361,81 @@ void SctpServer::OnReceive(const void* data, size_t length, uint32_t assoc, uint
       }
       live_cv_.notify_all();
     }
+    if (secure_.context != nullptr) {
+      if (change->up) {
+        OnTlsUp(change->assoc);
+        return;  // "up" once the handshake is done
+      }
+      channels_.erase(change->assoc);
+    }
     if (on_event_) on_event_(change->assoc, change->up);
     return;
   }
   absl::Span<const uint8_t> message;
   if (Assemble(assembler_, socket_, data, length, assoc, stream, flags, &message)) {
-    on_message_(assoc, ppid, message);
+    if (secure_.context != nullptr) {
+      OnTlsData(assoc, message);
+    } else {
+      on_message_(assoc, ppid, message);
+    }
   }
 }
 
+void SctpServer::OnTlsUp(uint32_t assoc) {
+  auto channel = std::make_unique<dataplane::tls::TlsChannel>(secure_.context.get());
+  dataplane::tls::TlsChannel& c = *channel;
+  channels_[assoc] = std::move(channel);
+  FlushTls(assoc, c);  // the ClientHello
+}
+
+void SctpServer::OnTlsData(uint32_t assoc, absl::Span<const uint8_t> bytes) {
+  auto it = channels_.find(assoc);
+  if (it == channels_.end()) return;
+  dataplane::tls::TlsChannel& channel = *it->second;
+  const bool was_open = channel.state() == dataplane::tls::TlsChannel::State::kOpen;
+  // Delivered after the channel is done with the bytes: a handler may send.
+  std::vector<std::vector<uint8_t>> messages;
+  (void)channel.Receive(
+      bytes, [&](absl::Span<const uint8_t> m) { messages.emplace_back(m.begin(), m.end()); });
+  FlushTls(assoc, channel);
+  if (channel.state() == dataplane::tls::TlsChannel::State::kFailed) return;
+  if (!was_open && channel.state() == dataplane::tls::TlsChannel::State::kOpen && on_event_) {
+    on_event_(assoc, true);
+  }
+  for (const auto& m : messages) on_message_(assoc, secure_.ppid, m);
+}
+
+void SctpServer::FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel) {
+  // Records carry PPID 0: they are not ASAP messages themselves.
+  for (const auto& piece : channel.TakeOutput()) {
+    (void)dataplane::SendMessage(socket_, assoc, 0, 0, piece);
+  }
+  if (channel.state() == dataplane::tls::TlsChannel::State::kFailed) {
+    if (tls_error_ != channel.error()) tls_error_ = channel.error();
+    dataplane::SendAbort(socket_, assoc);
+  }
+}
+
+std::optional<uint16_t> SctpServer::RemotePort(uint32_t assoc) const {
+  return dataplane::RemotePort(socket_, assoc);
+}
+
+std::string SctpServer::tls_error() const {
+  std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+  return tls_error_;
+}
+
 absl::Status SctpServer::Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message) {
+  if (secure_.context != nullptr) {
+    // The callbacks' lock orders records (TLS sequence numbers) across the
+    // sending threads and the receive thread's handshake answers.
+    std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+    auto it = channels_.find(assoc);
+    if (it == channels_.end()) return absl::UnavailableError("no TLS association");
+    if (absl::Status status = it->second->Send(message); !status.ok()) return status;
+    FlushTls(assoc, *it->second);
+    return absl::OkStatus();
+  }
   if (!dataplane::SendMessage(socket_, assoc, ppid, 0, message)) {
     return absl::UnavailableError(absl::StrCat("send: ", strerror(errno)));
   }

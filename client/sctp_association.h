@@ -26,8 +26,10 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "dataplane/tls/tls_channel.h"
 #include "dataplane/usrsctp/message_assembler.h"
 
 struct socket;
@@ -107,9 +110,23 @@ class SctpAssociation {
   std::deque<Received> inbox_;
 };
 
+// TLS for the associations of an SctpServer.
+struct SctpTls {
+  std::shared_ptr<const dataplane::tls::TlsContext> context;  // a client context; null: none
+  uint32_t ppid = 0;  // what the messages inside TLS are (ASAP: 11)
+};
+
 // One SCTP port (one-to-many socket): accepts associations and can start
 // them, so that peers see this port as their source. `on_event` reports each
 // association up, and down (one that could not be established included).
+//
+// With TLS (SctpTls), every association of the port runs a TLS client
+// connection (dataplane/tls/tls_channel.h, RFC 3436's manner): `on_event`
+// says "up" only once its handshake completed, messages are whole ASAP
+// messages with `SctpTls::ppid`, and an association whose TLS fails is
+// aborted (tls_error() says why). An ASAP endpoint is the TLS client toward
+// registrars on both its own associations and those a registrar starts to
+// it (docs/security.md).
 //
 // Closing (the destructor, like SctpAssociation's) shuts every association
 // down gracefully and waits a moment for the peers to confirm, then aborts
@@ -119,10 +136,10 @@ class SctpServer {
  public:
   using MessageFn = std::function<void(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t>)>;
   using EventFn = std::function<void(uint32_t assoc, bool up)>;
-
-  // `sctp_port` 0: a free port (see port()).
+  // `sctp_port` 0: a free port (see port()). `secure.context` null: no TLS.
   static absl::StatusOr<std::unique_ptr<SctpServer>> Listen(uint16_t sctp_port,
-                                                            MessageFn on_message, EventFn on_event);
+                                                            MessageFn on_message, EventFn on_event,
+                                                            SctpTls secure = SctpTls());
   ~SctpServer();
   SctpServer(const SctpServer&) = delete;
   SctpServer& operator=(const SctpServer&) = delete;
@@ -133,6 +150,10 @@ class SctpServer {
   absl::StatusOr<uint32_t> Connect(const std::string& host, uint16_t sctp_port, uint16_t udp_port);
   absl::Status Send(uint32_t assoc, uint32_t ppid, absl::Span<const uint8_t> message);
   uint16_t port() const { return port_; }
+  // The peer's SCTP port on an association, if it is up.
+  std::optional<uint16_t> RemotePort(uint32_t assoc) const;
+  // Why the last association that failed TLS failed (empty if none did).
+  std::string tls_error() const;
 
   // For usrsctp's receive callback only.
   void OnReceive(const void* data, size_t length, uint32_t assoc, uint16_t stream, uint32_t ppid,
@@ -140,6 +161,11 @@ class SctpServer {
 
  private:
   SctpServer() = default;
+  // TLS (under the callbacks' lock): a new association's channel, a
+  // message's bytes, and the channel's output.
+  void OnTlsUp(uint32_t assoc);
+  void OnTlsData(uint32_t assoc, absl::Span<const uint8_t> bytes);
+  void FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel);
   struct socket* socket_ = nullptr;
   // Messages in pieces, one per association at a time (see SctpAssociation),
   // used under the callbacks' lock: 1,024 associations' worth, as the
@@ -153,6 +179,10 @@ class SctpServer {
   std::mutex live_mu_;
   std::condition_variable live_cv_;
   std::set<uint32_t> live_;
+  // TLS: the channels by association, used under the callbacks' lock.
+  SctpTls secure_;
+  std::map<uint32_t, std::unique_ptr<dataplane::tls::TlsChannel>> channels_;
+  std::string tls_error_;
 };
 
 }  // namespace rspd::client

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -102,6 +103,42 @@ absl::Status RegistrarConfig::Validate() const {
   if (enrp_port == 0 || enrp_port == asap_port) {
     return absl::InvalidArgumentError(
         "enrp_port must be a non-zero SCTP port other than asap_port");
+  }
+  if (secure()) {
+    for (auto [name, port] : {std::pair<const char*, uint16_t>{"asap_tls_port", asap_tls_port},
+                              {"enrp_tls_port", enrp_tls_port},
+                              {"enrp_tls_client_port", enrp_tls_client_port}}) {
+      if (port == 0 || port == asap_port || port == enrp_port) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " must be a non-zero SCTP port other than asap_port and enrp_port"));
+      }
+    }
+    if (asap_tls_port == enrp_tls_port || asap_tls_port == enrp_tls_client_port ||
+        enrp_tls_port == enrp_tls_client_port) {
+      return absl::InvalidArgumentError(
+          "asap_tls_port, enrp_tls_port and enrp_tls_client_port must differ");
+    }
+    if (tls.min_version != "1.2" && tls.min_version != "1.3") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tls_min_version must be 1.2 or 1.3, got '", tls.min_version, "'"));
+    }
+    if (!tls.psk_file.empty() && tls.psk_identity.empty()) {
+      return absl::InvalidArgumentError(
+          "tls_psk_file needs tls_psk_identity: the identity this registrar uses toward its ENRP "
+          "peers");
+    }
+  } else {
+    for (auto [name, value] :
+         {std::pair<const char*, const std::string&>{"tls_private_key", tls.private_key_file},
+          {"tls_ca_file", tls.ca_file},
+          {"tls_crl_file", tls.crl_file},
+          {"tls_psk_identity", tls.psk_identity},
+          {"tls_policy_file", tls.policy_file}}) {
+      if (!value.empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(name, " needs tls_certificate or tls_psk_file (TLS is off)"));
+      }
+    }
   }
   for (const PeerAddress& peer : enrp_peers) {
     if (!IsIpAddress(peer.host) || peer.udp_port == 0) {
@@ -236,6 +273,18 @@ std::string DescribeConfig(const RegistrarConfig& c) {
   line("udp_encapsulation_port", c.udp_encapsulation_port);
   line("asap_port", c.asap_port);
   line("enrp_port", c.enrp_port);
+  if (c.secure()) {
+    line("tls", absl::StrCat("asap ", c.asap_tls_port, ", enrp ", c.enrp_tls_port, " (from ",
+                             c.enrp_tls_client_port, "), TLS ", c.tls.min_version, "+"));
+    line("tls_certificate", c.tls.certificate_file.empty() ? "none" : c.tls.certificate_file);
+    line("tls_ca_file", c.tls.ca_file.empty() ? "none" : c.tls.ca_file);
+    line("tls_crl_file", c.tls.crl_file.empty() ? "none" : c.tls.crl_file);
+    line("tls_psk_file", c.tls.psk_file.empty() ? "none" : c.tls.psk_file);
+    line("tls_policy_file",
+         c.tls.policy_file.empty() ? "none (every authenticated identity)" : c.tls.policy_file);
+  } else {
+    line("tls", "off");
+  }
   std::string peers;
   for (const RegistrarConfig::PeerAddress& p : c.enrp_peers) {
     absl::StrAppend(&peers, peers.empty() ? "" : ",", protocol::JoinHostPort(p.host, p.udp_port));

@@ -43,6 +43,29 @@ struct RegistrarConfig {
   uint16_t asap_port = 3863;  // RFC 5352 §8.2
   uint16_t enrp_port = 9901;  // RFC 5353 §7 (IANA: enrp-sctp)
 
+  // Security (RFC 5352 §9, RFC 5353 §6; docs/security.md). With a
+  // certificate or a PSK file the registrar is secure: it serves ASAP over
+  // TLS on asap_tls_port besides plaintext on asap_port (where PUs may still
+  // resolve, RFC 5355 §2.15, but registrations get cause 0xa), and ENRP over
+  // TLS only, on enrp_tls_port, its own associations to peers starting from
+  // enrp_tls_client_port (dataplane/tls_associations.h).
+  struct Tls {
+    std::string certificate_file;  // PEM chain
+    std::string private_key_file;  // PEM
+    std::string ca_file;           // PEM: whom peers' certificates must chain to
+    std::string crl_file;          // PEM: revoked certificates
+    std::string psk_file;          // "IDENTITY HEXKEY" lines
+    std::string psk_identity;      // ours, toward ENRP peers (with psk_file)
+    std::string min_version = "1.3";
+    // Authorization (control/security_policy.h); empty: every authenticated
+    // identity may do everything. Reloaded on SIGHUP.
+    std::string policy_file;
+  } tls;
+  uint16_t asap_tls_port = 3864;         // RFC 5352 §8.2 (asap-sctp-tls)
+  uint16_t enrp_tls_port = 9902;         // RFC 5353 §5.3 (enrp-sctp-tls)
+  uint16_t enrp_tls_client_port = 9903;  // rspd's choice (docs/security.md)
+  bool secure() const { return !tls.certificate_file.empty() || !tls.psk_file.empty(); }
+
   // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
   int shard_lcores = 0;
   // ENRP on a control thread of its own; false runs it on the I/O thread,

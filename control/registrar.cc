@@ -29,7 +29,10 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
     return status;
   }
   std::unique_ptr<Registrar> r(new Registrar(config));
-  // First: the EAL must be set up before any other thread starts.
+  if (config.secure()) {
+    if (absl::Status status = r->OpenSecurity(); !status.ok()) return status;
+  }
+  // First thread-wise: the EAL must be set up before any other thread starts.
   absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> io = r->OpenPacketIo();
   if (!io.ok()) {
     return io.status();
@@ -58,6 +61,18 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   loop_options.max_idle_sleep_us = static_cast<uint32_t>(config.dpdk_idle_sleep_us);
   dataplane::SctpBridge::Options& sctp = loop_options.sctp;
   sctp.listen_ports = {config.asap_port, config.enrp_port};
+  if (config.secure()) {
+    // ENRP over TLS only (RFC 5352 §9.3: no updates from non-TLS registrars).
+    r->config_.enrp_port = config.enrp_tls_port;
+    sctp.listen_ports = {config.asap_port, config.asap_tls_port, config.enrp_tls_port,
+                         config.enrp_tls_client_port};
+    loop_options.tls = {
+        {config.asap_tls_port, config.asap_port, 0, protocol::kAsapPpid, r->asap_tls_.get(),
+         nullptr},
+        {config.enrp_tls_port, config.enrp_tls_port, config.enrp_tls_client_port,
+         protocol::kEnrpPpid, r->enrp_tls_server_.get(), r->enrp_tls_client_.get()},
+    };
+  }
   sctp.max_peers = static_cast<size_t>(config.max_peers);
   sctp.max_associations = static_cast<size_t>(config.max_associations);
   sctp.max_inits_per_address_per_second =
@@ -73,10 +88,11 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   shard_options.max_pools = config.max_pools;
   shard_options.max_pool_size = config.max_pes_per_pool;
   r->shards_ = std::make_unique<dataplane::ShardExecutor>(shard_options);
-  r->asap_ = std::make_unique<AsapServer>(config, r->shards_.get(), r->loop_.get(),
+  r->asap_ = std::make_unique<AsapServer>(r->config_, r->shards_.get(), r->loop_.get(),
                                           &r->loop_->overload(), r->loop_.get());
-  r->enrp_ = std::make_unique<EnrpThread>(config, r->shards_.get(), r->loop_.get(), r->loop_.get(),
-                                          r->asap_.get());
+  r->asap_->set_policy(r->policy_.get());
+  r->enrp_ = std::make_unique<EnrpThread>(r->config_, r->shards_.get(), r->loop_.get(),
+                                          r->loop_.get(), r->asap_.get());
   r->asap_->set_observer(r->enrp_.get());
   // Stamped with the wall clock when written (seconds.milliseconds since
   // the epoch), not the loop's tick: work done in one turn shows its cost.
@@ -96,6 +112,83 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         [channel](absl::Span<const uint8_t> presence) { channel->Send(presence); });
   }
   return r;
+}
+
+absl::Status Registrar::OpenSecurity() {
+  // One identity (certificate or PSK) for every role; ASAP's server side
+  // also takes clients without one (PUs, which may only resolve).
+  dataplane::tls::TlsOptions options;
+  options.certificate_file = config_.tls.certificate_file;
+  options.private_key_file = config_.tls.private_key_file;
+  options.ca_file = config_.tls.ca_file;
+  options.crl_file = config_.tls.crl_file;
+  options.psk_file = config_.tls.psk_file;
+  options.min_version = config_.tls.min_version;
+  options.require_peer_authentication = false;
+  auto asap = dataplane::tls::TlsContext::Create(options, dataplane::tls::TlsRole::kServer);
+  if (!asap.ok()) return asap.status();
+  options.require_peer_authentication = true;
+  auto enrp_server = dataplane::tls::TlsContext::Create(options, dataplane::tls::TlsRole::kServer);
+  if (!enrp_server.ok()) return enrp_server.status();
+  options.psk_identity = config_.tls.psk_identity;
+  auto enrp_client = dataplane::tls::TlsContext::Create(options, dataplane::tls::TlsRole::kClient);
+  if (!enrp_client.ok()) return enrp_client.status();
+  asap_tls_ = std::move(*asap);
+  enrp_tls_server_ = std::move(*enrp_server);
+  enrp_tls_client_ = std::move(*enrp_client);
+  if (config_.tls.policy_file.empty()) {
+    policy_ = std::make_unique<SecurityPolicy>(SecurityPolicy::AllowAuthenticated());
+  } else {
+    absl::StatusOr<SecurityPolicy> policy = SecurityPolicy::Load(config_.tls.policy_file);
+    if (!policy.ok()) return policy.status();
+    policy_ = std::make_unique<SecurityPolicy>(std::move(*policy));
+  }
+  return absl::OkStatus();
+}
+
+std::string Registrar::DescribeSecurity() const {
+  if (policy_ == nullptr) return "";
+  return absl::StrFormat(
+      "  sctp port %u  ASAP over TLS (RFC 5352 §9); plaintext port %u: resolution only\n"
+      "  sctp port %u  ENRP over TLS (RFC 5353 §6), our calls from port %u\n"
+      "  authorization: %s\n",
+      config_.asap_tls_port, config_.asap_port, config_.enrp_tls_port, config_.enrp_tls_client_port,
+      policy_->description());
+}
+
+void Registrar::ReloadPolicy() {
+  if (policy_ == nullptr) return;
+  if (config_.tls.policy_file.empty()) {
+    printf("rspd: SIGHUP: no policy file to reload\n");
+    fflush(stdout);
+    return;
+  }
+  absl::StatusOr<SecurityPolicy> policy = SecurityPolicy::Load(config_.tls.policy_file);
+  if (!policy.ok()) {
+    RegistrarStats::Bump(stats_.policy_reload_failures);
+    printf("rspd: policy reload refused, the old policy stays: %s\n",
+           std::string(policy.status().message()).c_str());
+    fflush(stdout);
+    return;
+  }
+  // Everything that reads the policy runs on this thread (the loop's).
+  auto next = std::make_unique<SecurityPolicy>(std::move(*policy));
+  asap_->set_policy(next.get());
+  policy_ = std::move(next);
+  RegistrarStats::Bump(stats_.policy_reloads);
+  printf("rspd: policy reloaded: %s\n", policy_->description().c_str());
+  fflush(stdout);
+}
+
+bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in) const {
+  if (policy_ == nullptr) return true;
+  if (!in.secure || !policy_->MayPeer(in.peer_identity)) return false;
+  // RFC 5355 §2.6: a takeover moves PEs to the registrar that claims them.
+  const auto type = static_cast<protocol::EnrpType>(in.data.empty() ? 0 : in.data[0]);
+  if (type == protocol::EnrpType::kInitTakeover || type == protocol::EnrpType::kTakeoverServer) {
+    return policy_->MayTakeOver(in.peer_identity);
+  }
+  return true;
 }
 
 absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> Registrar::OpenPacketIo() {
@@ -151,6 +244,10 @@ void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   protocol::DecodeError error;
   // RFC 5353 §5: ENRP uses PPID 12 on the ENRP port.
   if (in.local_port == config_.enrp_port && in.ppid == protocol::kEnrpPpid) {
+    if (!AuthorizeEnrp(in)) {
+      RegistrarStats::Bump(stats_.enrp_refused_unauthorized);
+      return;
+    }
     enrp_->OnMessage(in);  // decoded on the ENRP thread
     return;
   }
@@ -213,6 +310,7 @@ void Registrar::OnTick(Tick now) {
     enrp_started_ = true;
     enrp_->Start(udp_port_, now);
   }
+  if (reload_requested_.exchange(false, std::memory_order_relaxed)) ReloadPolicy();
   asap_->OnTimer(now);
   if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);

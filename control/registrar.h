@@ -32,9 +32,11 @@
 #include "control/config.h"
 #include "control/enrp/enrp_thread.h"
 #include "control/multicast_channel.h"
+#include "control/security_policy.h"
 #include "dataplane/dpdk_port_io.h"
 #include "dataplane/io_loop.h"
 #include "dataplane/shard_executor.h"
+#include "dataplane/tls/tls_context.h"
 #include "dataplane/udp_socket_io.h"
 
 namespace rspd::control {
@@ -43,7 +45,10 @@ namespace rspd::control {
 // clang-format off
 #define RSPD_REGISTRAR_STATS(X) \
   X(messages_not_asap, "whole messages on neither ASAP's nor ENRP's port and PPID (RFC 5352 §5, RFC 5353 §5): dropped") \
-  X(asap_before_ready, "ASAP messages before ENRP's initial download was complete: dropped")
+  X(asap_before_ready, "ASAP messages before ENRP's initial download was complete: dropped") \
+  X(enrp_refused_unauthorized, "ENRP messages from identities the policy does not let peer (or take over): dropped") \
+  X(policy_reloads, "authorization policy reloads that took effect") \
+  X(policy_reload_failures, "authorization policy reloads refused (the old policy stays)")
 // clang-format on
 
 struct RegistrarStats {
@@ -80,6 +85,12 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   // Makes the loop print every counter ("statistics:" and "name value"
   // lines) to stdout at its next tick; safe from any thread.
   void RequestStats() { stats_requested_.store(true, std::memory_order_relaxed); }
+  // Makes the loop read the authorization policy file again at its next
+  // tick (SIGHUP); the old policy stays if the new one does not parse. Safe
+  // from any thread.
+  void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
+  // What the secure ports accept, one line each; empty when TLS is off.
+  std::string DescribeSecurity() const;
 
   size_t shard_count() const { return shards_->shard_count(); }
   bool shards_threaded() const { return shards_->threaded(); }
@@ -97,6 +108,11 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   explicit Registrar(const RegistrarConfig& config);
   // The packet I/O backend config_.io names.
   absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> OpenPacketIo();
+  // A secure registrar's TLS contexts and policy (config_.secure()).
+  absl::Status OpenSecurity();
+  // Whether the ENRP message `in` may be taken (docs/security.md).
+  bool AuthorizeEnrp(const dataplane::InboundMessage& in) const;
+  void ReloadPolicy();
 
   // dataplane::IoLoop::Application.
   void OnMessage(const dataplane::InboundMessage& message, Tick now) override;
@@ -111,6 +127,12 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void OnReadable(Tick now) override;
 
   RegistrarConfig config_;
+  // Security: before the loop, which holds channels made from the contexts.
+  std::unique_ptr<dataplane::tls::TlsContext> asap_tls_;         // ASAP server side
+  std::unique_ptr<dataplane::tls::TlsContext> enrp_tls_server_;  // peers calling us
+  std::unique_ptr<dataplane::tls::TlsContext> enrp_tls_client_;  // us calling peers
+  std::unique_ptr<SecurityPolicy> policy_;
+  std::atomic<bool> reload_requested_{false};
   uint16_t udp_port_ = 0;
   int udp_receive_buffer_ = 0;
   std::string io_description_;

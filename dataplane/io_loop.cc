@@ -35,9 +35,14 @@ IoLoop::IoLoop(std::unique_ptr<PacketIo> io, const Options& options)
     : io_(std::move(io)), ingress_(options.ingress), max_idle_sleep_us_(options.max_idle_sleep_us) {
   SctpBridge::Handler* handler = this;  // a private base: converted here
   bridge_ = std::make_unique<SctpBridge>(options.sctp, handler);
+  if (!options.tls.empty()) {
+    TlsAssociations::Upcalls* upcalls = this;
+    tls_ = std::make_unique<TlsAssociations>(options.tls, bridge_.get(), upcalls);
+  }
 }
 
 IoLoop::~IoLoop() {
+  tls_.reset();
   bridge_.reset();  // drains usrsctp's shutdowns through io_
   io_.reset();
 }
@@ -92,6 +97,7 @@ void IoLoop::Run() {
     idle_turns = received_this_turn_ ? 0 : idle_turns + 1;
     Process();
     application_->OnInputDone(now_);
+    if (tls_ != nullptr) tls_->ReleaseEnded(now_);
     io_->Flush();
     if (now_ - last >= kTickMillis) {
       if (now_ - last >= kLateTickMillis) overload_.Raise(OverloadMonitor::kLateTick, now_);
@@ -128,8 +134,10 @@ void IoLoop::Admit(const Datagram& d) {
   // Remotes the application marks (holders of registered PEs: keep-alive
   // ACKs, re-registrations) come first when the loop must choose.
   const SctpBridge::Peer* peer = bridge_->Find(d.from);
-  const auto c = peer != nullptr && application_->IsPriority(peer) ? IngressQueue::kPriority
-                                                                   : IngressQueue::kNormal;
+  const auto priority = [this](const void* p) { return application_->IsPriority(p); };
+  const bool first =
+      peer != nullptr && (priority(peer) || (tls_ != nullptr && tls_->AnyOf(peer, priority)));
+  const auto c = first ? IngressQueue::kPriority : IngressQueue::kNormal;
   if (d.data.size() > IngressQueue::kSlotBytes) {
     bridge_->Input(d.from, d.data);  // rare: larger than any request
     return;
@@ -158,6 +166,7 @@ void IoLoop::Process() {
 
 bool IoLoop::Send(const AssocRef& to, uint16_t local_port, uint32_t ppid,
                   absl::Span<const uint8_t> message) {
+  if (tls_ != nullptr && tls_->Owns(to)) return tls_->Send(to, message);
   // The bridge checks that the peer is still one of its own.
   return bridge_->Send(static_cast<SctpBridge::Peer*>(const_cast<void*>(to.peer)), local_port,
                        to.assoc, ppid, message);
@@ -168,6 +177,10 @@ int IoLoop::Output(const Endpoint& to, absl::Span<const uint8_t> packet) {
 }
 
 void IoLoop::Deliver(const SctpBridge::Delivery& d) {
+  if (tls_ != nullptr && tls_->IsSecurePort(d.local_port)) {
+    tls_->OnDeliver(d);
+    return;
+  }
   InboundMessage m;
   m.from = {d.peer, d.assoc};
   m.local_port = d.local_port;
@@ -180,15 +193,37 @@ void IoLoop::Deliver(const SctpBridge::Delivery& d) {
   application_->OnMessage(m, now_);
 }
 
-void IoLoop::OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, SctpBridge::AssocId assoc,
-                           SctpBridge::AssocEvent event) {
+void IoLoop::OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, uint16_t remote_port,
+                           SctpBridge::AssocId assoc, SctpBridge::AssocEvent event) {
+  if (tls_ != nullptr && tls_->IsSecurePort(local_port)) {
+    tls_->OnAssociation(peer, local_port, remote_port, assoc, event);
+    return;
+  }
   if (event == SctpBridge::AssocEvent::kDown) {
     application_->OnAssociationDown({peer, assoc}, local_port, now_);
   }
 }
 
+void IoLoop::OnPeerClosed(SctpBridge::Peer* peer) {
+  if (tls_ != nullptr) tls_->OnPeerClosed(peer);
+}
+
+void IoLoop::OnSecureMessage(const InboundMessage& message) {
+  application_->OnMessage(message, now_);
+}
+
+void IoLoop::OnSecureDown(const AssocRef& assoc, uint16_t logical_port) {
+  application_->OnAssociationDown(assoc, logical_port, now_);
+}
+
 bool IoLoop::SendTo(const protocol::IpAddress& ip, uint16_t udp_port, uint16_t local_port,
                     uint16_t remote_port, uint32_t ppid, absl::Span<const uint8_t> message) {
+  if (tls_ != nullptr) {
+    if (std::optional<bool> sent =
+            tls_->SendTo(Endpoint::Of(ip, udp_port), local_port, remote_port, message)) {
+      return *sent;
+    }
+  }
   return bridge_->SendTo(Endpoint::Of(ip, udp_port), local_port, remote_port, ppid, message);
 }
 
@@ -199,6 +234,10 @@ void IoLoop::ForEachCounter(PacketIo::CounterFn fn) const {
   bridge_->stats().ForEach(fn);
   fn("sctp_peers", "remote endpoints with SCTP state (gauge)", bridge_->peer_count());
   fn("sctp_associations", "associations up (gauge)", bridge_->association_count());
+  if (tls_ != nullptr) {
+    tls_->stats().ForEach(fn);
+    fn("tls_associations", "secure associations, up or being set up (gauge)", tls_->size());
+  }
 }
 
 }  // namespace rspd::dataplane

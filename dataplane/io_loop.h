@@ -35,6 +35,7 @@
 #include "dataplane/overload.h"
 #include "dataplane/packet_io.h"
 #include "dataplane/sctp_bridge.h"
+#include "dataplane/tls_associations.h"
 #include "dataplane/transport.h"
 
 namespace rspd::dataplane {
@@ -62,7 +63,10 @@ struct IoLoopStats {
   }
 };
 
-class IoLoop final : public MessageSender, public AddressedSender, private SctpBridge::Handler {
+class IoLoop final : public MessageSender,
+                     public AddressedSender,
+                     private SctpBridge::Handler,
+                     private TlsAssociations::Upcalls {
  public:
   using Tick = uint64_t;  // milliseconds of CLOCK_MONOTONIC
   // The loop wakes at least this often to drive SCTP and application
@@ -111,6 +115,9 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
     // kMinIdleSleepMicros to kTickMillis * 1000 (a longer nap would make the
     // timers late).
     uint32_t max_idle_sleep_us = 500;
+    // The secure ports (TLS, tls_associations.h); their ports must be among
+    // sctp.listen_ports.
+    std::vector<TlsAssociations::Service> tls;
   };
   // Turns without input before a polled loop starts sleeping: well past the
   // gaps between the packets of one exchange (microseconds), far below what
@@ -149,7 +156,7 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   const OverloadMonitor& overload() const { return overload_; }
   // Calls fn(name, help, value) for the counters of the loop, the packet
   // backend, the SCTP bridge and the overload signals, and the bridge's
-  // peer and association gauges.
+  // peer and association gauges, and TLS's.
   void ForEachCounter(PacketIo::CounterFn fn) const;
 
  private:
@@ -165,11 +172,16 @@ class IoLoop final : public MessageSender, public AddressedSender, private SctpB
   // SctpBridge::Handler.
   int Output(const Endpoint& to, absl::Span<const uint8_t> packet) override;
   void Deliver(const SctpBridge::Delivery& delivery) override;
-  void OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, SctpBridge::AssocId assoc,
-                     SctpBridge::AssocEvent event) override;
+  void OnAssociation(SctpBridge::Peer* peer, uint16_t local_port, uint16_t remote_port,
+                     SctpBridge::AssocId assoc, SctpBridge::AssocEvent event) override;
+  void OnPeerClosed(SctpBridge::Peer* peer) override;
+  // TlsAssociations::Upcalls.
+  void OnSecureMessage(const InboundMessage& message) override;
+  void OnSecureDown(const AssocRef& assoc, uint16_t logical_port) override;
 
   std::unique_ptr<PacketIo> io_;
   std::unique_ptr<SctpBridge> bridge_;
+  std::unique_ptr<TlsAssociations> tls_;  // null without secure ports
   Application* application_ = nullptr;
   std::vector<std::pair<int, Watcher*>> watched_;
   IngressQueue ingress_;

@@ -43,6 +43,8 @@ struct SctpBridge::Peer {
     std::vector<uint8_t> message;
   };
   std::vector<Outgoing> outgoing;
+  // Associations Connect started that are not up yet: (local, remote port).
+  std::vector<std::pair<uint16_t, uint16_t>> connecting;
   bool had_association = false;
   uint64_t last_activity_ms = 0;  // last packet in or out
   // Links in the bridge's list of peers without a live association.
@@ -257,12 +259,42 @@ bool SctpBridge::Listen(Peer* peer, uint16_t port) {
   return true;
 }
 
-bool SctpBridge::SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote_port,
-                        uint32_t ppid, absl::Span<const uint8_t> message) {
+SctpBridge::Peer* SctpBridge::Connect(const Endpoint& to, uint16_t local_port,
+                                      uint16_t remote_port) {
   const Key key = KeyOf(to);
   auto it = peers_.find(key);
   Peer* peer = it != peers_.end() ? it->second.get() : CreatePeer(to, key);
-  if (peer == nullptr || !Listen(peer, local_port)) {
+  if (peer == nullptr || !Listen(peer, local_port)) return nullptr;
+  for (const Peer::Route& route : peer->routes) {
+    if (route.local_port == local_port && route.remote_port == remote_port) return peer;
+  }
+  const std::pair<uint16_t, uint16_t> ports{local_port, remote_port};
+  if (std::find(peer->connecting.begin(), peer->connecting.end(), ports) !=
+      peer->connecting.end()) {
+    return peer;
+  }
+  for (auto& listener : peer->listeners) {
+    if (listener->port != local_port) continue;
+    // AF_CONN: both ends of the association are the peer's sconn address.
+    sockaddr_conn remote{};
+    remote.sconn_family = AF_CONN;
+    remote.sconn_port = htons(remote_port);
+    remote.sconn_addr = peer;
+    peer->last_activity_ms = now_ms_;
+    if (!dataplane::Connect(listener->socket, reinterpret_cast<const sockaddr*>(&remote),
+                            sizeof(remote))) {
+      return nullptr;
+    }
+    SctpBridgeStats::Bump(stats_.sctp_associations_started);
+  }
+  peer->connecting.push_back(ports);
+  return peer;
+}
+
+bool SctpBridge::SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote_port,
+                        uint32_t ppid, absl::Span<const uint8_t> message) {
+  Peer* peer = Connect(to, local_port, remote_port);
+  if (peer == nullptr) {
     SctpBridgeStats::Bump(stats_.sctp_send_failures);
     return false;
   }
@@ -278,29 +310,16 @@ bool SctpBridge::SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote
     SctpBridgeStats::Bump(stats_.sctp_send_failures);
     return false;
   }
-  const bool starting =
-      std::any_of(peer->outgoing.begin(), peer->outgoing.end(), [&](const Peer::Outgoing& o) {
-        return o.local_port == local_port && o.remote_port == remote_port;
-      });
-  if (!starting) {
-    for (auto& listener : peer->listeners) {
-      if (listener->port != local_port) continue;
-      // AF_CONN: both ends of the association are the peer's sconn address.
-      sockaddr_conn remote{};
-      remote.sconn_family = AF_CONN;
-      remote.sconn_port = htons(remote_port);
-      remote.sconn_addr = peer;
-      peer->last_activity_ms = now_ms_;
-      if (!Connect(listener->socket, reinterpret_cast<const sockaddr*>(&remote), sizeof(remote))) {
-        SctpBridgeStats::Bump(stats_.sctp_send_failures);
-        return false;
-      }
-      SctpBridgeStats::Bump(stats_.sctp_associations_started);
-    }
-  }
   peer->outgoing.push_back(
       {local_port, remote_port, ppid, std::vector<uint8_t>(message.begin(), message.end())});
   return true;
+}
+
+void SctpBridge::Abort(Peer* peer, uint16_t local_port, AssocId assoc) {
+  if (!known_.contains(peer)) return;
+  for (auto& listener : peer->listeners) {
+    if (listener->port == local_port) refused_.emplace_back(listener.get(), assoc);
+  }
 }
 
 void SctpBridge::Close(Peer* peer) {
@@ -310,6 +329,8 @@ void SctpBridge::Close(Peer* peer) {
   peer->routes.clear();
   SctpBridgeStats::Bump(stats_.sctp_send_failures, peer->outgoing.size());
   peer->outgoing.clear();
+  peer->connecting.clear();
+  handler_->OnPeerClosed(peer);
   for (auto& listener : peer->listeners) {
     usrsctp_close(listener->socket);
     listener->socket = nullptr;
@@ -496,8 +517,12 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
       return;
     }
     peer->assocs.push_back(assoc);
-    if (std::optional<uint16_t> remote_port = RemoteConnPort(listener->socket, id)) {
+    const std::optional<uint16_t> remote_port = RemotePort(listener->socket, id);
+    if (remote_port) {
       peer->routes.push_back({listener->port, *remote_port, id});
+      peer->connecting.erase(std::remove(peer->connecting.begin(), peer->connecting.end(),
+                                         std::make_pair(listener->port, *remote_port)),
+                             peer->connecting.end());
       // What SendTo queued for it goes now, in order.
       auto waiting = std::stable_partition(
           peer->outgoing.begin(), peer->outgoing.end(), [&](const Peer::Outgoing& o) {
@@ -518,14 +543,21 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
     ++associations_;
     RemoveCandidate(peer);
     SctpBridgeStats::Bump(stats_.sctp_associations_up);
-    handler_->OnAssociation(peer, listener->port, id, AssocEvent::kUp);
+    handler_->OnAssociation(peer, listener->port, remote_port.value_or(0), id, AssocEvent::kUp);
   } else {
     assembler_.Drop(listener, id);
-    const auto route = std::find_if(peer->routes.begin(), peer->routes.end(),
-                                    [&](const Peer::Route& r) { return r.assoc == id; });
+    uint16_t remote_port = 0;
+    const auto route = std::find_if(
+        peer->routes.begin(), peer->routes.end(),
+        [&](const Peer::Route& r) { return r.local_port == listener->port && r.assoc == id; });
     if (route != peer->routes.end()) {
+      remote_port = route->remote_port;
       peer->routes.erase(route);
     } else if (known == peer->assocs.end()) {
+      peer->connecting.erase(
+          std::remove_if(peer->connecting.begin(), peer->connecting.end(),
+                         [&](const auto& c) { return c.first == listener->port; }),
+          peer->connecting.end());
       // An association SendTo started failed to come up: what waited for
       // it on this port is lost (the remote port of a failed setup is not
       // known).
@@ -541,7 +573,7 @@ void SctpBridge::OnAssocChange(Listener* listener, const void* data, size_t leng
       --associations_;
       if (peer->assocs.empty()) AddCandidate(peer);
     }
-    handler_->OnAssociation(peer, listener->port, id, AssocEvent::kDown);
+    handler_->OnAssociation(peer, listener->port, remote_port, id, AssocEvent::kDown);
   }
 }
 

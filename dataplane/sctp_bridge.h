@@ -124,9 +124,14 @@ class SctpBridge {
     virtual int Output(const Endpoint& to, absl::Span<const uint8_t> packet) = 0;
     // One whole message.
     virtual void Deliver(const Delivery& delivery) = 0;
-    // An association came up or went down.
-    virtual void OnAssociation(Peer* peer, uint16_t local_port, AssocId assoc,
+    // An association came up or went down. `remote_port` is the peer's SCTP
+    // port (0 for an association SendTo or Connect started that never came
+    // up).
+    virtual void OnAssociation(Peer* peer, uint16_t local_port, uint16_t remote_port, AssocId assoc,
                                AssocEvent event) = 0;
+    // The peer is closed (it had no association left, or never had one);
+    // the pointer may name another peer later.
+    virtual void OnPeerClosed(Peer* /*peer*/) {}
 
    protected:
     ~Handler() = default;
@@ -185,6 +190,14 @@ class SctpBridge {
   // refused (counted). Not rate-limited: the caller decides whom to call.
   bool SendTo(const Endpoint& to, uint16_t local_port, uint16_t remote_port, uint32_t ppid,
               absl::Span<const uint8_t> message);
+  // What SendTo does without a message: makes sure an association from our
+  // `local_port` to `remote_port` of `to` is up or being set up, and returns
+  // its peer (null if it cannot be made: max_peers, or usrsctp refused).
+  // OnAssociation says when it is up.
+  Peer* Connect(const Endpoint& to, uint16_t local_port, uint16_t remote_port);
+  // Aborts an association (once usrsctp has returned from the current
+  // call): for a transport above SCTP (TLS) that found its peer lying.
+  void Abort(Peer* peer, uint16_t local_port, AssocId assoc);
   // The peer of a remote endpoint, or null if it has none.
   Peer* Find(const Endpoint& from) const;
   const Endpoint& endpoint(const Peer* peer) const;

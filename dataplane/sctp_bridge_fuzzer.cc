@@ -29,7 +29,7 @@ class EchoHandler final : public rspd::dataplane::SctpBridge::Handler {
     std::vector<uint8_t> reply(d.data.begin(), d.data.end());
     Bridge().Send(d.peer, d.local_port, d.assoc, d.ppid, reply);
   }
-  void OnAssociation(rspd::dataplane::SctpBridge::Peer*, uint16_t, uint32_t,
+  void OnAssociation(rspd::dataplane::SctpBridge::Peer*, uint16_t, uint16_t, uint32_t,
                      rspd::dataplane::SctpBridge::AssocEvent) override {}
 };
 

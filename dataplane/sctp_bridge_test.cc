@@ -109,7 +109,7 @@ class BridgeHarness final : public SctpBridge::Handler {
     return 0;
   }
   void Deliver(const SctpBridge::Delivery&) override {}
-  void OnAssociation(SctpBridge::Peer*, uint16_t, SctpBridge::AssocId,
+  void OnAssociation(SctpBridge::Peer*, uint16_t, uint16_t, SctpBridge::AssocId,
                      SctpBridge::AssocEvent e) override {
     (e == SctpBridge::AssocEvent::kUp ? ups_ : downs_)++;
   }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "protocol/address.h"
 
@@ -49,6 +50,12 @@ struct InboundMessage {
   uint16_t remote_udp_port = 0;
   uint32_t ppid = 0;
   absl::Span<const uint8_t> data;
+  // Whether it came over TLS (a secure port, tls_associations.h), and the
+  // identity the peer proved there: its certificate's name or its PSK
+  // identity; empty if it proved none (a PU may connect so). Valid during
+  // the call only, like `data`.
+  bool secure = false;
+  absl::string_view peer_identity;
 };
 
 // Sends messages on associations: the one interface the protocol logic

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/flags/declare.h"
+#include "absl/status/status.h"
+#include "client/asap_session.h"
 
 // Flags several commands share (defined in rspctl_commands.cc).
 ABSL_DECLARE_FLAG(std::string, registrar);
@@ -25,6 +27,16 @@ struct Command {
 };
 
 const std::vector<Command>& Commands();
+
+// ASAP over TLS: RFC 5352 §8.2's asap-sctp-tls port.
+inline constexpr uint16_t kAsapTlsPort = 3864;
+// With the --tls_* flags, makes `registrars` ASAP over TLS (the ASAP port
+// 3863 becomes 3864); without them, leaves them plaintext. InvalidArgument
+// naming the file or flag that is wrong.
+absl::Status SecureRegistrars(std::vector<client::RegistrarAddress>& registrars);
+// --registrar (one registrar) with the --tls_* flags applied; errors name
+// the flag.
+absl::StatusOr<client::RegistrarAddress> RegistrarFromFlags();
 
 // The commands, each defined in its own rspctl_<name>.cc.
 extern const Command kDecodeCommand;

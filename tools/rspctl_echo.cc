@@ -44,11 +44,7 @@ using protocol::Message;
 // --pool and --registrar, as both echo commands take them.
 absl::StatusOr<client::RegistrarAddress> PoolAndRegistrarFromFlags() {
   if (absl::Status s = CheckPoolFlag(absl::GetFlag(FLAGS_pool)); !s.ok()) return s;
-  auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (!registrar.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--registrar: ", registrar.status().message()));
-  }
-  return registrar;
+  return RegistrarFromFlags();
 }
 
 int RunEchoServer(const std::vector<std::string>& /*args*/) {

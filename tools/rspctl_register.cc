@@ -177,6 +177,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     return UsageError(kCommand, absl::InvalidArgumentError(
                                     absl::StrCat("--registrar: ", registrars.status().message())));
   }
+  if (absl::Status s = SecureRegistrars(*registrars); !s.ok()) return UsageError(kCommand, s);
   absl::StatusOr<std::vector<protocol::PoolElement>> pes = PoolElementsFromFlags();
   if (!pes.ok()) return UsageError(kCommand, pes.status());
 

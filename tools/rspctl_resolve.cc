@@ -37,12 +37,8 @@ int RunResolve(const std::vector<std::string>& /*args*/) {
                                     absl::StrCat("--items must be 0 (the registrar's default) to ",
                                                  protocol::kMaxResolutionItems, "; got ", items)));
   }
-  absl::StatusOr<client::RegistrarAddress> registrar =
-      client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (!registrar.ok()) {
-    return UsageError(kCommand, absl::InvalidArgumentError(
-                                    absl::StrCat("--registrar: ", registrar.status().message())));
-  }
+  absl::StatusOr<client::RegistrarAddress> registrar = RegistrarFromFlags();
+  if (!registrar.ok()) return UsageError(kCommand, registrar.status());
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
     fprintf(stderr, "rspctl resolve: %s\n", std::string(session.status().message()).c_str());

@@ -27,11 +27,8 @@ int RunUnreachable(const std::vector<std::string>& /*args*/) {
     return UsageError(kCommand, s);
   }
   const uint32_t pe_id = static_cast<uint32_t>(id);
-  auto registrar = client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (!registrar.ok()) {
-    return UsageError(kCommand, absl::InvalidArgumentError(
-                                    absl::StrCat("--registrar: ", registrar.status().message())));
-  }
+  auto registrar = RegistrarFromFlags();
+  if (!registrar.ok()) return UsageError(kCommand, registrar.status());
   auto session = client::AsapSession::Connect(*registrar, absl::Seconds(5));
   if (!session.ok()) {
     fprintf(stderr, "rspctl unreachable: %s\n", std::string(session.status().message()).c_str());

@@ -102,6 +102,25 @@ ABSL_FLAG(std::string, announce_group, "224.0.1.185",
 ABSL_FLAG(int64_t, announce_port, 3863, "UDP port for ASAP_SERVER_ANNOUNCE");
 ABSL_FLAG(int64_t, announce_ttl, 1, "multicast TTL of the announces (1: this link only)");
 ABSL_FLAG(int64_t, enrp_port, 9901, "SCTP port for ENRP (RFC 5353)");
+ABSL_FLAG(std::string, tls_certificate, "",
+          "PEM certificate (chain) of this registrar; with it (or --tls_psk_file) rspd is secure: "
+          "ASAP over TLS on --asap_tls_port, ENRP over TLS only (docs/security.md)");
+ABSL_FLAG(std::string, tls_private_key, "", "PEM private key of --tls_certificate");
+ABSL_FLAG(std::string, tls_ca_file, "",
+          "PEM certificate authorities that peers', PEs' and PUs' certificates must chain to");
+ABSL_FLAG(std::string, tls_crl_file, "", "PEM revocation lists of those authorities");
+ABSL_FLAG(std::string, tls_psk_file, "",
+          "pre-shared keys, 'IDENTITY HEXKEY' per line: every identity in it is accepted");
+ABSL_FLAG(std::string, tls_psk_identity, "",
+          "this registrar's PSK identity toward its ENRP peers (from --tls_psk_file)");
+ABSL_FLAG(std::string, tls_min_version, "1.3", "1.3, or 1.2 (AEAD ciphersuites only)");
+ABSL_FLAG(std::string, tls_policy_file, "",
+          "authorization policy (register/peer/takeover/report rules); reloaded on SIGHUP; "
+          "none: every authenticated identity may do everything");
+ABSL_FLAG(int64_t, asap_tls_port, 3864, "SCTP port for ASAP over TLS (RFC 5352 §8.2)");
+ABSL_FLAG(int64_t, enrp_tls_port, 9902, "SCTP port for ENRP over TLS (RFC 5353 §5.3)");
+ABSL_FLAG(int64_t, enrp_tls_client_port, 9903,
+          "SCTP port this registrar's own ENRP associations over TLS start from");
 ABSL_FLAG(std::vector<std::string>, enrp_peers, {},
           "static ENRP peers, comma-separated ADDRESS:UDP_PORT of their SCTP-over-UDP endpoints "
           "(the first that answers is the mentor, RFC 5353 §3.2.2.1); none: alone");
@@ -163,6 +182,12 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
                   &config.udp_encapsulation_port),
            Narrow("asap_port", absl::GetFlag(FLAGS_asap_port), 1, 65535, &config.asap_port),
            Narrow("enrp_port", absl::GetFlag(FLAGS_enrp_port), 1, 65535, &config.enrp_port),
+           Narrow("asap_tls_port", absl::GetFlag(FLAGS_asap_tls_port), 1, 65535,
+                  &config.asap_tls_port),
+           Narrow("enrp_tls_port", absl::GetFlag(FLAGS_enrp_tls_port), 1, 65535,
+                  &config.enrp_tls_port),
+           Narrow("enrp_tls_client_port", absl::GetFlag(FLAGS_enrp_tls_client_port), 1, 65535,
+                  &config.enrp_tls_client_port),
            Narrow("enrp_multicast_port", absl::GetFlag(FLAGS_enrp_multicast_port), 1, 65535,
                   &config.enrp_multicast_port),
            Narrow("max_elements_per_table_response",
@@ -217,6 +242,14 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
     config.server_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
   }
   config.bind_address = absl::GetFlag(FLAGS_bind_address);
+  config.tls.certificate_file = absl::GetFlag(FLAGS_tls_certificate);
+  config.tls.private_key_file = absl::GetFlag(FLAGS_tls_private_key);
+  config.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+  config.tls.crl_file = absl::GetFlag(FLAGS_tls_crl_file);
+  config.tls.psk_file = absl::GetFlag(FLAGS_tls_psk_file);
+  config.tls.psk_identity = absl::GetFlag(FLAGS_tls_psk_identity);
+  config.tls.min_version = absl::GetFlag(FLAGS_tls_min_version);
+  config.tls.policy_file = absl::GetFlag(FLAGS_tls_policy_file);
   config.dpdk_eal_args = absl::StrSplit(absl::GetFlag(FLAGS_dpdk_eal_args), ' ', absl::SkipEmpty());
   config.dpdk_addresses = absl::GetFlag(FLAGS_dpdk_addresses);
   config.dpdk_gateways = absl::GetFlag(FLAGS_dpdk_gateways);
@@ -255,9 +288,11 @@ int Run() {
     return 2;
   }
   // Before any thread starts, so that only sigwait() receives them. SIGUSR1
-  // prints every counter without stopping.
+  // prints every counter and SIGHUP reloads the authorization policy, without
+  // stopping.
   sigset_t signals = tools::BlockStopSignals();
   sigaddset(&signals, SIGUSR1);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<control::Registrar>> registrar =
@@ -272,8 +307,13 @@ int Run() {
   printf("listening:\n");
   printf("%s", (*registrar)->io_description().c_str());
   printf("  sctp port %u  ASAP (PPID 11)\n", config->asap_port);
-  printf("  sctp port %u  ENRP (PPID 12), server ID 0x%08x\n", config->enrp_port,
-         config->server_id);
+  if (config->secure()) {
+    printf("%s", (*registrar)->DescribeSecurity().c_str());
+    printf("  server ID 0x%08x\n", config->server_id);
+  } else {
+    printf("  sctp port %u  ENRP (PPID 12), server ID 0x%08x\n", config->enrp_port,
+           config->server_id);
+  }
   printf("  announces %s\n", (*registrar)->announce_status().c_str());
   printf("  enrp multicast %s\n", (*registrar)->enrp_multicast_status().c_str());
   const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -291,8 +331,13 @@ int Run() {
   // The loop runs here; a second thread waits for the stop signal.
   int signal_number = 0;
   std::thread stopper([&] {
-    while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGUSR1) {
-      (*registrar)->RequestStats();
+    while (sigwait(&signals, &signal_number) == 0 &&
+           (signal_number == SIGUSR1 || signal_number == SIGHUP)) {
+      if (signal_number == SIGUSR1) {
+        (*registrar)->RequestStats();
+      } else {
+        (*registrar)->RequestReload();
+      }
     }
     (*registrar)->RequestStop();
   });
@@ -316,8 +361,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "the RSerPool registrar (ASAP server, ENRP server).\n"
       "Usage: rspd [--io=socket|dpdk] [--udp_port=9899] [flags]\n"
-      "Run `rspd --helpfull` for every flag. SIGUSR1 prints every counter; SIGINT or SIGTERM "
-      "stops.");
+      "Run `rspd --helpfull` for every flag. SIGUSR1 prints every counter; SIGHUP reloads the "
+      "authorization policy; SIGINT or SIGTERM stops.");
   absl::ParseCommandLine(argc, argv);
   return rspd::Run();
 }

@@ -12,6 +12,7 @@ PACKAGES=(
   libusrsctp-dev      # userland SCTP (client library, SCTP bridge)
   libdpdk-dev dpdk    # DPDK 22.11 (dataplane --io=dpdk)
   libpcap-dev         # rspctl decode, golden captures
+  libssl-dev openssl  # OpenSSL 3: TLS for ASAP and ENRP
   tshark              # wire checks against Wireshark's ASAP/ENRP dissectors
   librsplib3          # RSPLIB (reference implementation): interop test, benchmark baseline
   clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)

@@ -87,6 +87,7 @@ void FakeRegistrar::OnMessage(uint32_t assoc, uint32_t ppid, absl::Span<const ui
   Received r;
   r.assoc = assoc;
   r.pe_id = registration ? m.pool_element.pe_id : m.pe_id;
+  r.remote_port = server_->RemotePort(assoc).value_or(0);
   std::lock_guard<std::mutex> lock(mu_);
   received_.emplace_back(m.type, r);
   cv_.notify_all();

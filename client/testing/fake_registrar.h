@@ -78,7 +78,8 @@ class FakeRegistrar {
   }
   struct Received {
     uint32_t assoc = 0;
-    uint32_t pe_id = 0;  // of a registration, deregistration or keep-alive ACK
+    uint32_t pe_id = 0;        // of a registration, deregistration or keep-alive ACK
+    uint16_t remote_port = 0;  // the sender's SCTP port: its ASAP endpoint's (RFC 5352 §3.1 rule 4)
   };
   // The oldest message of `type` not awaited yet; waits up to `timeout` for
   // one.

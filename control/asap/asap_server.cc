@@ -166,6 +166,17 @@ void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
   }
   switch (static_cast<AsapType>(m.type)) {
     case AsapType::kRegistration:
+      // RFC 5352 §9.3, RFC 5355 §2.1-§2.4: a secure registrar takes
+      // registrations over TLS only, from identities its policy allows in
+      // the pool; nothing is looked at before that.
+      if (policy_ != nullptr &&
+          !(in.secure && policy_->MayRegister(in.peer_identity, m.pool_handle))) {
+        AsapServerStats::Bump(in.secure ? stats_.registrations_refused_unauthorized
+                                        : stats_.registrations_refused_insecure);
+        RejectRegistration(from, m.pool_handle, m.pool_element.pe_id,
+                           {Cause::kRejectedDueToSecurity, {}});
+        return;
+      }
       // docs/limits.md: registrations per association and second.
       if (!assoc.registrations.Take(now, config_.max_registrations_per_second,
                                     config_.max_registrations_per_second)) {
@@ -194,6 +205,12 @@ void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
       HandleKeepAliveAck(from, m, now);
       return;
     case AsapType::kEndpointUnreachable:
+      // RFC 5355 §2.13: false reports could remove healthy PEs; a secure
+      // registrar counts only those of identities its policy allows.
+      if (policy_ != nullptr && !(in.secure && policy_->MayReport(in.peer_identity))) {
+        AsapServerStats::Bump(stats_.unreachable_reports_unauthorized);
+        return;
+      }
       HandleUnreachable(in.remote_ip, m, now);
       return;
     case AsapType::kError:

@@ -57,6 +57,7 @@
 #include "control/asap/replies.h"
 #include "control/asap/session_table.h"
 #include "control/config.h"
+#include "control/security_policy.h"
 #include "dataplane/overload.h"
 #include "dataplane/shard_executor.h"
 #include "dataplane/token_bucket.h"
@@ -91,6 +92,8 @@ class OwnedPeObserver {
   X(registrations_rejected, "registrations answered with an error cause") \
   X(registrations_refused_association_cap, "registrations refused (0x6): max_pes_per_association") \
   X(registrations_rate_limited, "registrations refused (0x6): max_registrations_per_second") \
+  X(registrations_refused_insecure, "registrations refused (0xa): not over TLS at a secure registrar") \
+  X(registrations_refused_unauthorized, "registrations refused (0xa): the policy does not allow the identity in the pool") \
   X(registrations_refused_pe_id_in_use, "registrations refused (0x4): the PE ID is held by a live association") \
   X(registrations_contested, "registrations of a PE ID held by another association (holder probed)") \
   X(deregistrations, "deregistrations answered with success (RFC 5352 §3.2)") \
@@ -114,6 +117,7 @@ class OwnedPeObserver {
   X(unreachable_reports, "ENDPOINT_UNREACHABLE reports (RFC 5352 §3.5)") \
   X(unreachable_reports_not_ours, "unreachable reports for PEs we are not home of, or already going") \
   X(unreachable_reports_repeated, "unreachable reports from a reporter already counted for the PE") \
+  X(unreachable_reports_unauthorized, "unreachable reports ignored: not over TLS, or the policy does not allow the reporter") \
   X(unreachable_reports_rate_limited, "unreachable reports dropped: max_unreachable_reports_per_second") \
   X(removed_by_deregistration, "PEs removed: deregistration") \
   X(removed_by_lifetime, "PEs removed: registration lifetime ended") \
@@ -158,6 +162,11 @@ class AsapServer {
 
   // Told of every change to a PE we own (optional; must outlive the server).
   void set_observer(OwnedPeObserver* observer) { observer_ = observer; }
+  // A secure registrar's authorization (docs/security.md): with a policy,
+  // registrations must come over TLS from an identity it allows (else cause
+  // 0xa, RFC 5352 §9.3), and so must unreachable reports (else ignored).
+  // Null: no security. `policy` must outlive its use; set on the I/O thread.
+  void set_policy(const SecurityPolicy* policy) { policy_ = policy; }
   // A shard's answer to one of our commands (the registrar routes the
   // shards' answers by family, handlespace/shard.h).
   void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
@@ -274,6 +283,7 @@ class AsapServer {
   dataplane::ShardExecutor* shards_;
   dataplane::AddressedSender* addressed_;
   OwnedPeObserver* observer_ = nullptr;
+  const SecurityPolicy* policy_ = nullptr;
   std::deque<Adoption> adoptions_;
   // PEs sent an H-bit keep-alive, by AdoptionKey: their ACK is expected
   // (no removal notice), until the deadline.

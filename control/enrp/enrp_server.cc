@@ -1212,8 +1212,16 @@ void EnrpServer::OnTimer(Tick now) {
       StartTakeover(*dead, now);
     }
   }
-  // §3.5.1: every ACK, or the takeover expiry (docs/decisions.md): won.
-  if (takeover_target_ != 0 && now >= takeover_deadline_) WinTakeover(now);
+  // §3.5.1: every ACK, or the takeover expiry (docs/decisions.md): won. A
+  // secure registrar's peers refuse a takeover their policy does not allow
+  // by not answering, so there a missing ACK ends it (docs/security.md).
+  if (takeover_target_ != 0 && now >= takeover_deadline_) {
+    if (config_.secure() && !takeover_acks_pending_.empty()) {
+      AbortTakeover();
+    } else {
+      WinTakeover(now);
+    }
+  }
   // Downloads from us that stalled.
   const Tick idle = static_cast<Tick>(3 * Millis(config_.max_time_no_response));
   absl::erase_if(table_sessions_, [now, idle](const auto& entry) {

@@ -52,12 +52,16 @@ bool Connect(struct socket* s, const sockaddr* to, socklen_t to_length) {
          errno == EALREADY;
 }
 
-std::optional<uint16_t> RemoteConnPort(struct socket* s, uint32_t assoc) {
+std::optional<uint16_t> RemotePort(struct socket* s, uint32_t assoc) {
   sockaddr* addresses = nullptr;
   const int n = usrsctp_getpaddrs(s, static_cast<sctp_assoc_t>(assoc), &addresses);
   std::optional<uint16_t> port;
   if (n > 0 && addresses->sa_family == AF_CONN) {
     port = ntohs(reinterpret_cast<const sockaddr_conn*>(addresses)->sconn_port);
+  } else if (n > 0 && addresses->sa_family == AF_INET) {
+    port = ntohs(reinterpret_cast<const sockaddr_in*>(addresses)->sin_port);
+  } else if (n > 0 && addresses->sa_family == AF_INET6) {
+    port = ntohs(reinterpret_cast<const sockaddr_in6*>(addresses)->sin6_port);
   }
   if (n > 0) usrsctp_freepaddrs(addresses);
   return port;

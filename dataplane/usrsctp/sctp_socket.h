@@ -48,8 +48,9 @@ bool SendMessage(struct socket* s, uint32_t assoc, uint32_t ppid, uint16_t strea
 // Starts an association with `to` (non-blocking: COMM_UP tells when it is
 // up). False if usrsctp refused.
 bool Connect(struct socket* s, const sockaddr* to, socklen_t to_length);
-// The remote SCTP port of an AF_CONN association, if it has one.
-std::optional<uint16_t> RemoteConnPort(struct socket* s, uint32_t assoc);
+// The remote SCTP port of an association (AF_CONN, IPv4 or IPv6), if it
+// has one.
+std::optional<uint16_t> RemotePort(struct socket* s, uint32_t assoc);
 
 // Aborts `assoc` (RFC 9260 §9.1).
 bool SendAbort(struct socket* s, uint32_t assoc);
