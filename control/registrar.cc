@@ -182,7 +182,14 @@ void Registrar::ReloadPolicy() {
 
 bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in) const {
   if (policy_ == nullptr) return true;
-  if (!in.secure || !policy_->MayPeer(in.peer_identity)) return false;
+  if (!in.secure) return false;
+  // RFC 5353 §2: the Sending Server's ID follows the common header; 0 is an
+  // operator's tool, which may only read (docs/decisions.md).
+  if (in.data.size() >= 8 && in.data[4] == 0 && in.data[5] == 0 && in.data[6] == 0 &&
+      in.data[7] == 0) {
+    return policy_->MayMonitor(in.peer_identity);
+  }
+  if (!policy_->MayPeer(in.peer_identity)) return false;
   // RFC 5355 §2.6: a takeover moves PEs to the registrar that claims them.
   const auto type = static_cast<protocol::EnrpType>(in.data.empty() ? 0 : in.data[0]);
   if (type == protocol::EnrpType::kInitTakeover || type == protocol::EnrpType::kTakeoverServer) {

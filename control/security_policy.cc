@@ -62,15 +62,12 @@ absl::StatusOr<SecurityPolicy> SecurityPolicy::Parse(absl::string_view text,
       rule.pool = words[0];
       rule.identities.assign(words.begin() + 1, words.end());
       policy.register_.push_back(std::move(rule));
-    } else if (kind == "peer" || kind == "takeover" || kind == "report") {
+    } else if (std::vector<std::string>* list = policy.IdentityRule(kind)) {
       if (words.empty()) return error(absl::StrCat("expected \"", kind, " IDENTITY-PATTERN...\""));
-      auto& list = kind == "peer"       ? policy.peer_
-                   : kind == "takeover" ? policy.takeover_
-                                        : policy.report_;
-      list.insert(list.end(), words.begin(), words.end());
+      list->insert(list->end(), words.begin(), words.end());
     } else {
-      return error(
-          absl::StrCat("unknown rule \"", kind, "\"; allowed: register, peer, takeover, report"));
+      return error(absl::StrCat("unknown rule \"", kind,
+                                "\"; allowed: register, peer, takeover, report, monitor"));
     }
     ++rules;
   }
@@ -84,6 +81,14 @@ absl::StatusOr<SecurityPolicy> SecurityPolicy::Load(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return Parse(text.str(), path);
+}
+
+std::vector<std::string>* SecurityPolicy::IdentityRule(absl::string_view kind) {
+  if (kind == "peer") return &peer_;
+  if (kind == "takeover") return &takeover_;
+  if (kind == "report") return &report_;
+  if (kind == "monitor") return &monitor_;
+  return nullptr;
 }
 
 bool SecurityPolicy::AnyMatch(const std::vector<std::string>& patterns,
@@ -113,6 +118,10 @@ bool SecurityPolicy::MayTakeOver(absl::string_view identity) const {
 
 bool SecurityPolicy::MayReport(absl::string_view identity) const {
   return !identity.empty() && (open_ || AnyMatch(report_, identity));
+}
+
+bool SecurityPolicy::MayMonitor(absl::string_view identity) const {
+  return !identity.empty() && (open_ || AnyMatch(monitor_, identity));
 }
 
 }  // namespace rspd::control

@@ -13,6 +13,7 @@
 //   peer IDENTITY-PATTERN...                    # registrars that may peer (ENRP)
 //   takeover IDENTITY-PATTERN...                # registrars that may take our PEs over
 //   report IDENTITY-PATTERN...                  # may send ENDPOINT_UNREACHABLE
+//   monitor IDENTITY-PATTERN...                 # operators' tools (rspctl dump, peers)
 //
 // A request is allowed when some rule of its kind matches. Without a policy
 // file every authenticated identity may do everything: "having a PSK
@@ -48,6 +49,9 @@ class SecurityPolicy {
   bool MayPeer(absl::string_view identity) const;
   bool MayTakeOver(absl::string_view identity) const;
   bool MayReport(absl::string_view identity) const;
+  // An operator's tool: ENRP requests with Sending Server ID 0, which read
+  // the handlespace and the peer list (docs/decisions.md).
+  bool MayMonitor(absl::string_view identity) const;
   // "allow authenticated", or "N rules from FILE".
   const std::string& description() const { return description_; }
 
@@ -57,12 +61,15 @@ class SecurityPolicy {
     std::vector<std::string> identities;
   };
   static bool AnyMatch(const std::vector<std::string>& patterns, absl::string_view identity);
+  // The identity list of a rule kind other than "register"; null if none.
+  std::vector<std::string>* IdentityRule(absl::string_view kind);
 
   bool open_ = false;  // AllowAuthenticated
   std::vector<RegisterRule> register_;
   std::vector<std::string> peer_;
   std::vector<std::string> takeover_;
   std::vector<std::string> report_;
+  std::vector<std::string> monitor_;
   std::string description_;
 };
 

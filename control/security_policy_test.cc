@@ -28,6 +28,7 @@ register db pe-db
 peer pr?.example
 takeover pr1.example
 report pu-* pe-*
+monitor ops.example
 )",
                                       "policy");
   ASSERT_TRUE(policy.ok()) << policy.status();
@@ -44,7 +45,9 @@ report pu-* pe-*
   EXPECT_TRUE(policy->MayReport("pu-9"));
   EXPECT_FALSE(policy->MayReport("pr1.example"));
   EXPECT_FALSE(policy->MayReport(""));
-  EXPECT_EQ(policy->description(), "5 rules from policy");
+  EXPECT_TRUE(policy->MayMonitor("ops.example"));
+  EXPECT_FALSE(policy->MayMonitor("pr1.example"));
+  EXPECT_EQ(policy->description(), "6 rules from policy");
 }
 
 TEST(SecurityPolicyTest, WithoutAFileEveryAuthenticatedIdentityMayAndNobodyElse) {
@@ -53,6 +56,7 @@ TEST(SecurityPolicyTest, WithoutAFileEveryAuthenticatedIdentityMayAndNobodyElse)
   EXPECT_TRUE(open.MayPeer("anyone"));
   EXPECT_TRUE(open.MayTakeOver("anyone"));
   EXPECT_TRUE(open.MayReport("anyone"));
+  EXPECT_TRUE(open.MayMonitor("anyone"));
   EXPECT_FALSE(open.MayRegister("", "any pool"));
   EXPECT_FALSE(open.MayPeer(""));
   // An empty file allows nothing.
@@ -71,7 +75,7 @@ TEST(SecurityPolicyTest, ErrorsNameTheLineAndWhatIsWrong) {
             "p.conf:2: expected \"register POOL-PATTERN IDENTITY-PATTERN...\"");
   EXPECT_EQ(error("takeover\n"), "p.conf:1: expected \"takeover IDENTITY-PATTERN...\"");
   EXPECT_EQ(error("\n\nallow all\n"),
-            "p.conf:3: unknown rule \"allow\"; allowed: register, peer, takeover, report");
+            "p.conf:3: unknown rule \"allow\"; allowed: register, peer, takeover, report, monitor");
   EXPECT_EQ(SecurityPolicy::Load("/nonexistent/policy").status().message(),
             "policy file /nonexistent/policy: cannot be read");
 }

@@ -5,7 +5,8 @@
 #
 #   1. Two secure registrars (certificates, a CRL, a policy file) peer over
 #      ENRP/TLS; a PE registers over ASAP/TLS at one and is resolvable at
-#      both, over TLS and in plaintext (RFC 5355 §2.15).
+#      both, over TLS and in plaintext (RFC 5355 §2.15). An operator's tool
+#      dumps the handlespace over ENRP/TLS with a monitoring identity only.
 #   2. Rogue registrations get cause 0xa: plaintext, anonymous TLS, and an
 #      identity the policy does not allow in the pool (§2.1-§2.4).
 #   3. Expired, revoked and foreign-CA PE certificates fail the handshake;
@@ -34,7 +35,7 @@ source tests/test_lib.sh
 pki="$dir/pki"
 other="$dir/other-ca"
 "$TLS_SETUP" ca "$pki" >/dev/null
-for name in pr1.example pr2.example pr3.example pe-echo pe-db pu.example pe-revoked; do
+for name in pr1.example pr2.example pr3.example pe-echo pe-db pu.example pe-revoked ops.example; do
   "$TLS_SETUP" cert "$pki" "$name" >/dev/null
 done
 "$TLS_SETUP" expired "$pki" pe-expired >/dev/null
@@ -52,6 +53,7 @@ register db pe-db
 peer pr1.example pr2.example pr3.example
 takeover pr1.example pr2.example
 report pu.example
+monitor ops.example
 EOF
 }
 write_policy
@@ -120,6 +122,15 @@ bad=$(tshark -n -r "$dir/secure.pcapng" -d "udp.port==$ra_port,sctp" -d "udp.por
 
 # A PU without TLS resolves too (RFC 5355 §2.15).
 resolves "127.0.0.1:$rb_port/3872" echo-secret-handle || fail "a plaintext PU cannot resolve at rb"
+# An operator's tool reads the handlespace over ENRP/TLS with a monitoring
+# identity; with another identity, or in plaintext, it gets nothing.
+# shellcheck disable=SC2046
+out=$("$RSPCTL" dump --registrar="127.0.0.1:$rb_port" $(as ops.example) 2>&1) || fail "rspctl dump over TLS: $out"
+grep -q '^pool=echo-secret-handle pe_id=0x00000064 home=0x00000001 ' <<<"$out" || fail "the dump lacks the PE: $out"
+# shellcheck disable=SC2046
+out=$("$RSPCTL" dump --registrar="127.0.0.1:$rb_port" $(as pe-echo) 2>&1) && fail "a PE identity dumped: $out"
+[ "$(live_stat enrp_refused_unauthorized rb)" = 1 ] || fail "the PE identity's dump was not counted"
+out=$("$RSPCTL" dump --registrar="127.0.0.1:$rb_port" 2>&1) && fail "a plaintext dump was answered: $out"
 
 # --- 2. rogue registrations get cause 0xa ---------------------------------------
 # rogue_register NAME REGISTRAR POOL ID [client flags...]: refused with 0xa.

@@ -28,8 +28,10 @@ struct Command {
 
 const std::vector<Command>& Commands();
 
-// ASAP over TLS: RFC 5352 §8.2's asap-sctp-tls port.
+// ASAP and ENRP over TLS: RFC 5352 §8.2's asap-sctp-tls and RFC 5353
+// §5.3's enrp-sctp-tls ports.
 inline constexpr uint16_t kAsapTlsPort = 3864;
+inline constexpr uint16_t kEnrpTlsPort = 9902;
 // With the --tls_* flags, makes `registrars` ASAP over TLS (the ASAP port
 // 3863 becomes 3864); without them, leaves them plaintext. InvalidArgument
 // naming the file or flag that is wrong.

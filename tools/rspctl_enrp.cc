@@ -7,9 +7,14 @@
 //          the registrar sees it.
 //   dump:  every PE with its owner, from HANDLE_TABLE_REQUESTs (§2.2), one
 //          chunk per request while the M bit says more (§3.2.3).
+//
+// With the --tls_* flags both run over ENRP's TLS port (docs/security.md).
 
+#include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +32,8 @@
 #include "tools/rspctl_flags.h"
 #include "tools/rspctl_print.h"
 
-ABSL_FLAG(int64_t, enrp_port, 9901, "peers, dump: the registrar's ENRP SCTP port");
+ABSL_FLAG(int64_t, enrp_port, 0,
+          "peers, dump: the registrar's ENRP SCTP port (0: 9901, or 9902 with the --tls_* flags)");
 
 namespace rspd::tools {
 namespace {
@@ -47,50 +53,106 @@ std::vector<uint8_t> Request(protocol::EnrpType type) {
   return protocol::EncodeMessageToVector(m);
 }
 
-// The next ENRP message of `type`, decoded into *m (its views point into
-// *bytes).
-absl::Status Await(client::SctpAssociation& assoc, protocol::EnrpType type,
-                   std::vector<uint8_t>* bytes, protocol::Message* m) {
-  while (true) {
-    absl::StatusOr<client::SctpAssociation::Received> r = assoc.Receive(kTimeout);
-    if (!r.ok()) return r.status();
-    if (r->ppid != protocol::kEnrpPpid) continue;
-    *bytes = std::move(r->data);
-    protocol::DecodeError error;
-    if (!protocol::DecodeMessage(protocol::Protocol::kEnrp, *bytes, m, &error)) {
-      return absl::DataLossError(absl::StrCat("undecodable answer: ", error.reason));
+// One association to the registrar's ENRP port, over TLS with the --tls_*
+// flags (docs/security.md: ENRP 9902; the tool needs an identity the
+// registrar's policy lets monitor), in plaintext without them.
+class EnrpLink {
+ public:
+  static absl::StatusOr<std::unique_ptr<EnrpLink>> Connect() {
+    absl::StatusOr<client::RegistrarAddress> registrar = RegistrarFromFlags();
+    if (!registrar.ok()) return registrar.status();
+    const bool secure = registrar->tls != nullptr;
+    int64_t port = absl::GetFlag(FLAGS_enrp_port);
+    if (port == 0) port = secure ? kEnrpTlsPort : protocol::kEnrpPort;
+    if (absl::Status s = CheckRange("--enrp_port", port, 1, kMaxPort); !s.ok()) return s;
+    std::unique_ptr<EnrpLink> link(new EnrpLink());
+    EnrpLink* self = link.get();
+    auto server = client::SctpServer::Listen(
+        0,
+        [self](uint32_t, uint32_t ppid, absl::Span<const uint8_t> data) {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          self->inbox_.push_back({ppid, std::vector<uint8_t>(data.begin(), data.end())});
+          self->cv_.notify_all();
+        },
+        [self](uint32_t, bool up) {
+          std::lock_guard<std::mutex> lock(self->mu_);
+          (up ? self->up_ : self->down_) = true;
+          self->cv_.notify_all();
+        },
+        {registrar->tls, protocol::kEnrpPpid});
+    if (!server.ok()) return server.status();
+    link->server_ = std::move(*server);
+    auto assoc =
+        link->server_->Connect(registrar->host, static_cast<uint16_t>(port), registrar->udp_port);
+    if (!assoc.ok()) return assoc.status();
+    link->assoc_ = *assoc;
+    std::unique_lock<std::mutex> lock(link->mu_);
+    if (!link->cv_.wait_for(lock, absl::ToChronoMilliseconds(kTimeout),
+                            [&] { return link->up_ || link->down_; }) ||
+        !link->up_) {
+      const std::string tls_error = link->server_->tls_error();
+      return absl::UnavailableError(absl::StrCat(
+          "no association to ", protocol::JoinHostPort(registrar->host, registrar->udp_port),
+          " ENRP port ", port, tls_error.empty() ? "" : ": TLS: ", tls_error));
     }
-    if (m->type == static_cast<uint8_t>(type)) return absl::OkStatus();
+    return link;
   }
-}
 
-absl::StatusOr<std::unique_ptr<client::SctpAssociation>> ConnectEnrp() {
-  absl::StatusOr<client::RegistrarAddress> registrar =
-      client::ParseRegistrarAddress(absl::GetFlag(FLAGS_registrar));
-  if (!registrar.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--registrar: ", registrar.status().message()));
+  absl::Status Send(absl::Span<const uint8_t> message) {
+    return server_->Send(assoc_, protocol::kEnrpPpid, message);
   }
-  const int64_t port = absl::GetFlag(FLAGS_enrp_port);
-  if (absl::Status s = CheckRange("--enrp_port", port, 1, kMaxPort); !s.ok()) return s;
-  return client::SctpAssociation::Connect(registrar->host, static_cast<uint16_t>(port),
-                                          registrar->udp_port, kTimeout);
-}
+
+  // The next ENRP message of `type`, decoded into *m (its views point into
+  // *bytes).
+  absl::Status Await(protocol::EnrpType type, std::vector<uint8_t>* bytes, protocol::Message* m) {
+    const absl::Time deadline = absl::Now() + kTimeout;
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait_for(
+          lock, absl::ToChronoMilliseconds(std::max(deadline - absl::Now(), absl::ZeroDuration())),
+          [&] { return !inbox_.empty() || down_; });
+      if (inbox_.empty()) {
+        return down_ ? absl::UnavailableError("the registrar closed the association")
+                     : absl::DeadlineExceededError(
+                           absl::StrCat("no answer within ", absl::FormatDuration(kTimeout)));
+      }
+      auto [ppid, data] = std::move(inbox_.front());
+      inbox_.pop_front();
+      if (ppid != protocol::kEnrpPpid) continue;
+      *bytes = std::move(data);
+      protocol::DecodeError error;
+      if (!protocol::DecodeMessage(protocol::Protocol::kEnrp, *bytes, m, &error)) {
+        return absl::DataLossError(absl::StrCat("undecodable answer: ", error.reason));
+      }
+      if (m->type == static_cast<uint8_t>(type)) return absl::OkStatus();
+    }
+  }
+
+ private:
+  EnrpLink() = default;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool up_ = false;
+  bool down_ = false;
+  std::deque<std::pair<uint32_t, std::vector<uint8_t>>> inbox_;  // (PPID, message)
+  uint32_t assoc_ = 0;
+  // Last: closed first, so that no callback runs on a half-destroyed link.
+  std::unique_ptr<client::SctpServer> server_;
+};
 
 // The whole handle table (W=0), chunk by chunk. The table may change
 // between chunks (RFC 5353 §3.2.3 pages a live handlespace, not a
 // snapshot): a PE met twice is listed once, as last seen.
-absl::StatusOr<std::vector<Entry>> Download(client::SctpAssociation& assoc) {
+absl::StatusOr<std::vector<Entry>> Download(EnrpLink& link) {
   std::vector<Entry> entries;
   std::map<std::pair<std::string, uint32_t>, size_t> seen;  // (pool, PE id) -> index
   while (true) {
-    if (absl::Status s =
-            assoc.Send(protocol::kEnrpPpid, Request(protocol::EnrpType::kHandleTableRequest));
-        !s.ok()) {
+    if (absl::Status s = link.Send(Request(protocol::EnrpType::kHandleTableRequest)); !s.ok()) {
       return s;
     }
     std::vector<uint8_t> bytes;
     protocol::Message m;
-    if (absl::Status s = Await(assoc, protocol::EnrpType::kHandleTableResponse, &bytes, &m);
+    if (absl::Status s = link.Await(protocol::EnrpType::kHandleTableResponse, &bytes, &m);
         !s.ok()) {
       return s;
     }
@@ -124,9 +186,9 @@ int Fail(absl::string_view command, const absl::Status& status) {
 
 int RunDump(const std::vector<std::string>& /*args*/) {
   constexpr absl::string_view kCommand = "dump";
-  auto assoc = ConnectEnrp();
-  if (!assoc.ok()) return Fail(kCommand, assoc.status());
-  absl::StatusOr<std::vector<Entry>> entries = Download(**assoc);
+  auto link = EnrpLink::Connect();
+  if (!link.ok()) return Fail(kCommand, link.status());
+  absl::StatusOr<std::vector<Entry>> entries = Download(**link);
   if (!entries.ok()) return Fail(kCommand, entries.status());
   // In a stable order, so that dumps of two registrars compare.
   std::sort(entries->begin(), entries->end(), [](const Entry& a, const Entry& b) {
@@ -139,22 +201,20 @@ int RunDump(const std::vector<std::string>& /*args*/) {
 
 int RunPeers(const std::vector<std::string>& /*args*/) {
   constexpr absl::string_view kCommand = "peers";
-  auto assoc = ConnectEnrp();
-  if (!assoc.ok()) return Fail(kCommand, assoc.status());
-  if (absl::Status s =
-          (*assoc)->Send(protocol::kEnrpPpid, Request(protocol::EnrpType::kListRequest));
-      !s.ok()) {
+  auto link = EnrpLink::Connect();
+  if (!link.ok()) return Fail(kCommand, link.status());
+  if (absl::Status s = (*link)->Send(Request(protocol::EnrpType::kListRequest)); !s.ok()) {
     return Fail(kCommand, s);
   }
   std::vector<uint8_t> bytes;
   protocol::Message list;
-  if (absl::Status s = Await(**assoc, protocol::EnrpType::kListResponse, &bytes, &list); !s.ok()) {
+  if (absl::Status s = (*link)->Await(protocol::EnrpType::kListResponse, &bytes, &list); !s.ok()) {
     return Fail(kCommand, s);
   }
   if (list.flags & protocol::kFlagListReject) {
     return Fail(kCommand, absl::UnavailableError("the registrar refused (still initializing)"));
   }
-  absl::StatusOr<std::vector<Entry>> entries = Download(**assoc);
+  absl::StatusOr<std::vector<Entry>> entries = Download(**link);
   if (!entries.ok()) return Fail(kCommand, entries.status());
   // RFC 5353 §3.6.2: per owner, the PEs and their checksum.
   std::map<uint32_t, std::pair<size_t, uint64_t>> owned;

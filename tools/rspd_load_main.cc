@@ -4,13 +4,17 @@
 // on each: handle resolutions (--mode=resolve), registrations and
 // re-registrations (--mode=register), or the resolution request sent to an
 // echo server (--mode=echo). Prints the answered messages per second over
-// --seconds after --warmup_seconds.
+// --seconds after --warmup_seconds. With --tls_ca_file (and a certificate)
+// the associations run ASAP over TLS (docs/security.md) from one-to-many
+// endpoints; --one_to_many uses those endpoints without TLS, the same path
+// otherwise (bench/tls.sh compares the two).
 
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -20,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/asap_session.h"
 #include "client/sctp_association.h"
+#include "dataplane/tls/tls_context.h"
 #include "protocol/codec.h"
 #include "tools/load_requests.h"
 
@@ -37,6 +42,11 @@ ABSL_FLAG(int, pes, 10, "resolve: PEs registered in the pool first");
 ABSL_FLAG(uint32_t, items, 3, "resolve: PEs asked for per resolution");
 ABSL_FLAG(std::string, pe_address, "127.0.0.1",
           "the address the registered PEs give: this host's, as the registrar sees it");
+ABSL_FLAG(bool, one_to_many, false,
+          "associations from one-to-many endpoints (client::SctpServer), as with TLS");
+ABSL_FLAG(std::string, tls_ca_file, "", "ASAP over TLS: the registrar's CA (PEM)");
+ABSL_FLAG(std::string, tls_certificate, "", "TLS: this client's certificate (PEM)");
+ABSL_FLAG(std::string, tls_private_key, "", "TLS: its private key (PEM)");
 
 namespace {
 
@@ -44,9 +54,12 @@ using rspd::protocol::AsapType;
 using rspd::tools::RegistrationRequest;
 using rspd::tools::ResolutionRequest;
 
-// One association with its pre-encoded requests, sent round-robin.
+// One association with its pre-encoded requests, sent round-robin: a
+// one-to-one association, or one of a one-to-many endpoint (with TLS).
 struct Connection {
   std::unique_ptr<rspd::client::SctpAssociation> association;
+  std::unique_ptr<rspd::client::SctpServer> endpoint;
+  uint32_t assoc = 0;
   std::vector<std::vector<uint8_t>> requests;
   size_t next = 0;
   uint8_t reply_type = 0;  // 0: any message counts (echo)
@@ -56,7 +69,11 @@ struct Connection {
   void SendNext() {
     const std::vector<uint8_t>& r = requests[next];
     next = (next + 1) % requests.size();
-    (void)association->Send(rspd::protocol::kAsapPpid, r);
+    if (endpoint != nullptr) {
+      (void)endpoint->Send(assoc, rspd::protocol::kAsapPpid, r);
+    } else {
+      (void)association->Send(rspd::protocol::kAsapPpid, r);
+    }
   }
   // The association's handler, on usrsctp's receive thread: the only sender
   // after the start.
@@ -69,6 +86,30 @@ struct Connection {
     return true;
   }
 };
+
+// Connects `c` from a one-to-many endpoint of its own (with the target's
+// TLS, if any) and waits until the association (and its handshake) is up.
+absl::Status ConnectEndpoint(const rspd::client::RegistrarAddress& target, Connection* c) {
+  auto up = std::make_shared<std::promise<bool>>();
+  auto reported = std::make_shared<std::atomic<bool>>(false);
+  auto endpoint = rspd::client::SctpServer::Listen(
+      0, [c](uint32_t, uint32_t, absl::Span<const uint8_t> data) { (void)c->OnMessage(data); },
+      [up, reported](uint32_t, bool is_up) {
+        if (!reported->exchange(true)) up->set_value(is_up);
+      },
+      {target.tls, rspd::protocol::kAsapPpid});
+  if (!endpoint.ok()) return endpoint.status();
+  c->endpoint = std::move(*endpoint);
+  auto assoc = c->endpoint->Connect(target.host, target.sctp_port, target.udp_port);
+  if (!assoc.ok()) return assoc.status();
+  c->assoc = *assoc;
+  std::future<bool> result = up->get_future();
+  if (result.wait_for(std::chrono::seconds(10)) != std::future_status::ready || !result.get()) {
+    return absl::UnavailableError(
+        absl::StrCat("no association to the target: ", c->endpoint->tls_error()));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -83,6 +124,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "rspd_load: %s\n", std::string(target.status().message()).c_str());
     return 2;
   }
+  if (!absl::GetFlag(FLAGS_tls_ca_file).empty()) {
+    rspd::dataplane::tls::TlsOptions options;
+    options.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
+    options.certificate_file = absl::GetFlag(FLAGS_tls_certificate);
+    options.private_key_file = absl::GetFlag(FLAGS_tls_private_key);
+    auto context =
+        rspd::dataplane::tls::TlsContext::Create(options, rspd::dataplane::tls::TlsRole::kClient);
+    if (!context.ok()) {
+      fprintf(stderr, "rspd_load: %s\n", std::string(context.status().message()).c_str());
+      return 2;
+    }
+    target->tls = std::move(*context);
+  }
+  const bool one_to_many = target->tls != nullptr || absl::GetFlag(FLAGS_one_to_many);
   const std::string mode = absl::GetFlag(FLAGS_mode);
   const std::string pool = absl::GetFlag(FLAGS_pool);
   // The session starts usrsctp for this process; in resolve mode it also
@@ -128,6 +183,14 @@ int main(int argc, char** argv) {
     }
     if (mode == "echo") c->reply_type = 0;  // the echo server's replies are opaque
     Connection* raw = c.get();
+    if (one_to_many) {
+      if (absl::Status s = ConnectEndpoint(*target, raw); !s.ok()) {
+        fprintf(stderr, "rspd_load: %s\n", std::string(s.message()).c_str());
+        return 1;
+      }
+      connections.push_back(std::move(c));
+      continue;
+    }
     auto association = rspd::client::SctpAssociation::Connect(
         target->host, target->sctp_port, target->udp_port, absl::Seconds(10),
         [raw](uint32_t, absl::Span<const uint8_t> data) { return raw->OnMessage(data); });
