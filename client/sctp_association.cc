@@ -397,23 +397,32 @@ void SctpServer::OnTlsData(uint32_t assoc, absl::Span<const uint8_t> bytes) {
   std::vector<std::vector<uint8_t>> messages;
   (void)channel.Receive(
       bytes, [&](absl::Span<const uint8_t> m) { messages.emplace_back(m.begin(), m.end()); });
-  FlushTls(assoc, channel);
-  if (channel.state() == dataplane::tls::TlsChannel::State::kFailed) return;
-  if (!was_open && channel.state() == dataplane::tls::TlsChannel::State::kOpen && on_event_) {
-    on_event_(assoc, true);
-  }
+  const bool opened = !was_open && channel.state() == dataplane::tls::TlsChannel::State::kOpen;
+  if (!FlushTls(assoc, channel)) return;  // aborted: the channel may be gone
+  if (opened && on_event_) on_event_(assoc, true);
   for (const auto& m : messages) on_message_(assoc, secure_.ppid, m);
 }
 
-void SctpServer::FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel) {
-  // Records carry PPID 0: they are not ASAP messages themselves.
+bool SctpServer::FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel) {
+  // Everything read from the channel first: sending may abort the
+  // association, and its notification (on this thread) frees the channel.
+  const bool failed = channel.state() == dataplane::tls::TlsChannel::State::kFailed;
+  if (failed) {
+    std::lock_guard<std::mutex> lock(tls_error_mu_);
+    tls_error_ = channel.error();
+  }
+  // Records carry PPID 0: they are not ASAP messages themselves. A piece
+  // that cannot go would leave the peer a stream with a hole: the
+  // association is aborted instead.
+  bool sent = true;
   for (const auto& piece : channel.TakeOutput()) {
-    (void)dataplane::SendMessage(socket_, assoc, 0, 0, piece);
+    if (!(sent = dataplane::SendMessage(socket_, assoc, 0, 0, piece))) break;
   }
-  if (channel.state() == dataplane::tls::TlsChannel::State::kFailed) {
-    if (tls_error_ != channel.error()) tls_error_ = channel.error();
+  if (failed || !sent) {
     dataplane::SendAbort(socket_, assoc);
+    return false;
   }
+  return true;
 }
 
 std::optional<uint16_t> SctpServer::RemotePort(uint32_t assoc) const {
@@ -421,7 +430,7 @@ std::optional<uint16_t> SctpServer::RemotePort(uint32_t assoc) const {
 }
 
 std::string SctpServer::tls_error() const {
-  std::lock_guard<std::recursive_mutex> lock(g_callback_mu);
+  std::lock_guard<std::mutex> lock(tls_error_mu_);
   return tls_error_;
 }
 
@@ -433,7 +442,7 @@ absl::Status SctpServer::Send(uint32_t assoc, uint32_t ppid, absl::Span<const ui
     auto it = channels_.find(assoc);
     if (it == channels_.end()) return absl::UnavailableError("no TLS association");
     if (absl::Status status = it->second->Send(message); !status.ok()) return status;
-    FlushTls(assoc, *it->second);
+    if (!FlushTls(assoc, *it->second)) return absl::UnavailableError("the TLS association failed");
     return absl::OkStatus();
   }
   if (!dataplane::SendMessage(socket_, assoc, ppid, 0, message)) {

@@ -165,7 +165,9 @@ class SctpServer {
   // message's bytes, and the channel's output.
   void OnTlsUp(uint32_t assoc);
   void OnTlsData(uint32_t assoc, absl::Span<const uint8_t> bytes);
-  void FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel);
+  // False if the association was aborted (the channel failed, or a piece
+  // could not be sent): `channel` may be gone then.
+  bool FlushTls(uint32_t assoc, dataplane::tls::TlsChannel& channel);
   struct socket* socket_ = nullptr;
   // Messages in pieces, one per association at a time (see SctpAssociation),
   // used under the callbacks' lock: 1,024 associations' worth, as the
@@ -182,6 +184,10 @@ class SctpServer {
   // TLS: the channels by association, used under the callbacks' lock.
   SctpTls secure_;
   std::map<uint32_t, std::unique_ptr<dataplane::tls::TlsChannel>> channels_;
+  // A lock of its own, taken with no other held: callers of tls_error() may
+  // hold theirs (AsapSession's), which its callbacks take after the
+  // callbacks' lock.
+  mutable std::mutex tls_error_mu_;
   std::string tls_error_;
 };
 

@@ -48,12 +48,20 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
         "to ", protocol::JoinHostPort(config.announce_group, config.announce_port), " every ",
         absl::FormatDuration(config.server_announce_cycle), " (RFC 5352 §3.6)");
   }
-  absl::StatusOr<std::unique_ptr<MulticastChannel>> enrp_multicast = MulticastChannel::Open(
-      config.enrp_multicast_group, config.enrp_multicast_port, config.bind_address,
-      config.announce_ttl, "enrp_multicast_group", &r->enrp_multicast_status_);
+  // RFC 5355 §2.15: a secure registrar takes no plaintext ENRP, and the
+  // multicast PRESENCE is plaintext (a forged one adds peers that never ACK
+  // a takeover, or keeps a dead one alive): off. Peers are configured.
+  absl::StatusOr<std::unique_ptr<MulticastChannel>> enrp_multicast =
+      config.secure()
+          ? nullptr
+          : MulticastChannel::Open(config.enrp_multicast_group, config.enrp_multicast_port,
+                                   config.bind_address, config.announce_ttl, "enrp_multicast_group",
+                                   &r->enrp_multicast_status_);
   if (!enrp_multicast.ok()) return enrp_multicast.status();
   r->enrp_multicast_ = std::move(*enrp_multicast);
-  if (r->enrp_multicast_ != nullptr) {
+  if (config.secure()) {
+    r->enrp_multicast_status_ = "off: plaintext, and this registrar is secure (docs/security.md)";
+  } else if (r->enrp_multicast_ != nullptr) {
     r->enrp_multicast_status_ =
         protocol::JoinHostPort(config.enrp_multicast_group, config.enrp_multicast_port);
   }
@@ -180,21 +188,63 @@ void Registrar::ReloadPolicy() {
   fflush(stdout);
 }
 
-bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in) const {
+bool Registrar::BindServerId(absl::string_view identity, uint32_t id, Tick now) {
+  auto owner = identity_of_.find(id);
+  if (owner != identity_of_.end() && owner->second != identity) return false;
+  auto bound = server_id_of_.find(identity);
+  if (bound == server_id_of_.end()) {
+    server_id_of_.emplace(std::string(identity), BoundId{id, now});
+    identity_of_[id] = std::string(identity);
+    return true;
+  }
+  if (bound->second.id != id) {
+    if (now - bound->second.last_used <
+        static_cast<Tick>(absl::ToInt64Milliseconds(config_.max_time_last_heard))) {
+      return false;  // one identity, one live server
+    }
+    identity_of_.erase(bound->second.id);
+    identity_of_[id] = std::string(identity);
+    bound->second.id = id;
+  }
+  bound->second.last_used = now;
+  return true;
+}
+
+bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now) {
   if (policy_ == nullptr) return true;
-  if (!in.secure) return false;
+  const auto refuse = [this](std::atomic<uint64_t>& counter) {
+    RegistrarStats::Bump(counter);
+    return false;
+  };
+  if (!in.secure) return refuse(stats_.enrp_refused_unauthorized);
   // RFC 5353 §2: the Sending Server's ID follows the common header; 0 is an
   // operator's tool, which may only read (docs/decisions.md).
-  if (in.data.size() >= 8 && in.data[4] == 0 && in.data[5] == 0 && in.data[6] == 0 &&
-      in.data[7] == 0) {
-    return policy_->MayMonitor(in.peer_identity);
+  const uint32_t sender = in.data.size() >= 8
+                              ? static_cast<uint32_t>(in.data[4]) << 24 |
+                                    static_cast<uint32_t>(in.data[5]) << 16 |
+                                    static_cast<uint32_t>(in.data[6]) << 8 | in.data[7]
+                              : 0;
+  if (sender == 0) {
+    return policy_->MayMonitor(in.peer_identity) || refuse(stats_.enrp_refused_unauthorized);
   }
-  if (!policy_->MayPeer(in.peer_identity)) return false;
-  // RFC 5355 §2.6: a takeover moves PEs to the registrar that claims them.
   const auto type = static_cast<protocol::EnrpType>(in.data.empty() ? 0 : in.data[0]);
-  if (type == protocol::EnrpType::kInitTakeover || type == protocol::EnrpType::kTakeoverServer) {
-    return policy_->MayTakeOver(in.peer_identity);
+  if (in.peer_identity.empty()) {
+    // A registrar we called with a PSK proved it holds our key, not who it
+    // is: on that association it may answer what we asked, nothing more.
+    const bool answer =
+        type == protocol::EnrpType::kPresence || type == protocol::EnrpType::kHandleTableResponse ||
+        type == protocol::EnrpType::kListResponse || type == protocol::EnrpType::kInitTakeoverAck ||
+        type == protocol::EnrpType::kError;
+    return answer || refuse(stats_.enrp_refused_unauthorized);
   }
+  if (!policy_->MayPeer(in.peer_identity)) return refuse(stats_.enrp_refused_unauthorized);
+  // RFC 5355 §2.6: a takeover moves PEs to the registrar that claims them.
+  if ((type == protocol::EnrpType::kInitTakeover || type == protocol::EnrpType::kTakeoverServer) &&
+      !policy_->MayTakeOver(in.peer_identity)) {
+    return refuse(stats_.enrp_refused_unauthorized);
+  }
+  // RFC 5355 §2.5: a peer speaks for itself only, under one server ID.
+  if (!BindServerId(in.peer_identity, sender, now)) return refuse(stats_.enrp_refused_server_id);
   return true;
 }
 
@@ -251,11 +301,8 @@ void Registrar::OnMessage(const dataplane::InboundMessage& in, Tick now) {
   protocol::DecodeError error;
   // RFC 5353 §5: ENRP uses PPID 12 on the ENRP port.
   if (in.local_port == config_.enrp_port && in.ppid == protocol::kEnrpPpid) {
-    if (!AuthorizeEnrp(in)) {
-      RegistrarStats::Bump(stats_.enrp_refused_unauthorized);
-      return;
-    }
-    enrp_->OnMessage(in);  // decoded on the ENRP thread
+    if (!AuthorizeEnrp(in, now)) return;  // counted
+    enrp_->OnMessage(in);                 // decoded on the ENRP thread
     return;
   }
   // RFC 5352 §5: ASAP uses PPID 11 on the ASAP port; anything else is

@@ -26,6 +26,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "control/announcer.h"
 #include "control/asap/asap_server.h"
@@ -47,6 +48,7 @@ namespace rspd::control {
   X(messages_not_asap, "whole messages on neither ASAP's nor ENRP's port and PPID (RFC 5352 §5, RFC 5353 §5): dropped") \
   X(asap_before_ready, "ASAP messages before ENRP's initial download was complete: dropped") \
   X(enrp_refused_unauthorized, "ENRP messages from identities the policy does not let peer (or take over): dropped") \
+  X(enrp_refused_server_id, "ENRP messages whose server ID belongs to another identity, or to none yet while the identity's own is in use: dropped") \
   X(policy_reloads, "authorization policy reloads that took effect") \
   X(policy_reload_failures, "authorization policy reloads refused (the old policy stays)")
 // clang-format on
@@ -110,8 +112,14 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   absl::StatusOr<std::unique_ptr<dataplane::PacketIo>> OpenPacketIo();
   // A secure registrar's TLS contexts and policy (config_.secure()).
   absl::Status OpenSecurity();
-  // Whether the ENRP message `in` may be taken (docs/security.md).
-  bool AuthorizeEnrp(const dataplane::InboundMessage& in) const;
+  // Whether the ENRP message `in`, which arrived at `now`, may be taken
+  // (docs/security.md).
+  bool AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now);
+  // Whether `identity` may speak as server `id` (docs/security.md, "Server
+  // IDs"): an ID belongs to the first identity that uses it, and an
+  // identity has one ID, which it may change once the old one has been
+  // silent for max_time_last_heard (a restart with a new ID).
+  bool BindServerId(absl::string_view identity, uint32_t id, Tick now);
   void ReloadPolicy();
 
   // dataplane::IoLoop::Application.
@@ -132,6 +140,12 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   std::unique_ptr<dataplane::tls::TlsContext> enrp_tls_server_;  // peers calling us
   std::unique_ptr<dataplane::tls::TlsContext> enrp_tls_client_;  // us calling peers
   std::unique_ptr<SecurityPolicy> policy_;
+  struct BoundId {
+    uint32_t id;
+    Tick last_used;
+  };
+  absl::flat_hash_map<std::string, BoundId> server_id_of_;  // identity -> its ID
+  absl::flat_hash_map<uint32_t, std::string> identity_of_;  // ID -> its identity
   std::atomic<bool> reload_requested_{false};
   uint16_t udp_port_ = 0;
   int udp_receive_buffer_ = 0;

@@ -97,7 +97,7 @@ void IoLoop::Run() {
     idle_turns = received_this_turn_ ? 0 : idle_turns + 1;
     Process();
     application_->OnInputDone(now_);
-    if (tls_ != nullptr) tls_->ReleaseEnded(now_);
+    if (tls_ != nullptr) tls_->Tick(now_);
     io_->Flush();
     if (now_ - last >= kTickMillis) {
       if (now_ - last >= kLateTickMillis) overload_.Raise(OverloadMonitor::kLateTick, now_);

@@ -58,17 +58,30 @@ void TlsAssociations::Remove(Association* a) {
   all_.erase(it);
 }
 
-void TlsAssociations::ReleaseEnded(uint64_t now_ms) {
+void TlsAssociations::Tick(uint64_t now_ms) {
   now_ms_ = now_ms;
   while (!ended_.empty() && now_ms - ended_.front().second >= kKeepEndedMs) ended_.pop_front();
+  if (now_ms < next_sweep_ms_) return;
+  next_sweep_ms_ = now_ms + 1000;
+  for (const auto& [ref, a] : all_) {
+    if (a->up && !a->aborted && a->channel->state() == tls::TlsChannel::State::kHandshaking &&
+        now_ms - a->up_ms >= kHandshakeTimeoutMs) {
+      a->aborted = true;
+      TlsStats::Bump(stats_.tls_handshake_timeouts);
+      bridge_->Abort(a->peer, a->wire_port, a->assoc);
+    }
+  }
 }
 
 void TlsAssociations::Flush(Association* a) {
-  if (!a->up) return;  // the output waits in the channel
+  if (!a->up || a->aborted) return;  // the output waits in the channel, or goes nowhere
+  // A piece that cannot go would leave the peer a stream with a hole: the
+  // association is aborted instead.
+  bool sent = true;
   for (const auto& piece : a->channel->TakeOutput()) {
-    bridge_->Send(a->peer, a->wire_port, a->assoc, kRecordPpid, piece);
+    if (!(sent = bridge_->Send(a->peer, a->wire_port, a->assoc, kRecordPpid, piece))) break;
   }
-  if (a->channel->state() == tls::TlsChannel::State::kFailed && !a->aborted) {
+  if ((!sent || a->channel->state() == tls::TlsChannel::State::kFailed) && !a->aborted) {
     a->aborted = true;
     TlsStats::Bump(stats_.tls_failures);
     bridge_->Abort(a->peer, a->wire_port, a->assoc);
@@ -125,6 +138,7 @@ void TlsAssociations::OnAssociation(SctpBridge::Peer* peer, uint16_t wire_port,
         it != by_ports_.end() ? it->second : Create(peer, wire_port, remote_port, service);
     if (a->up) return;  // a restart of the one it has
     a->up = true;
+    a->up_ms = now_ms_;
     a->assoc = assoc;
     by_assoc_[{peer, wire_port, assoc}] = a;
     Flush(a);  // a client's ClientHello, and what waited for the association

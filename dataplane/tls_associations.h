@@ -55,7 +55,8 @@ namespace rspd::dataplane {
   X(tls_messages_in, "messages decrypted on secure ports") \
   X(tls_messages_out, "messages encrypted on secure ports") \
   X(tls_send_failures, "messages for a gone or failed secure association") \
-  X(tls_unknown_associations, "SCTP messages on a secure port with no TLS record of their association")
+  X(tls_unknown_associations, "SCTP messages on a secure port with no TLS record of their association") \
+  X(tls_handshake_timeouts, "secure associations aborted: no handshake within kHandshakeTimeoutMs of coming up")
 // clang-format on
 
 struct TlsStats {
@@ -127,13 +128,16 @@ class TlsAssociations {
     }
     return false;
   }
-  // Frees the records of associations that ended kKeepEndedMs ago or more:
-  // never while a channel may be on the stack, and not before a reply the
-  // application queued elsewhere (the ENRP thread) for an ended association
-  // has surely come back, so that no new association gets its AssocRef.
-  // Once per turn of the loop.
-  void ReleaseEnded(uint64_t now_ms);
+  // Once per turn of the loop. Frees the records of associations that ended
+  // kKeepEndedMs ago or more: never while a channel may be on the stack, and
+  // not before a reply the application queued elsewhere (the ENRP thread)
+  // for an ended association has surely come back, so that no new
+  // association gets its AssocRef. Aborts, once a second, associations up
+  // for kHandshakeTimeoutMs without a handshake: each holds a TLS connection
+  // (tens of KiB) and counts against max_associations.
+  void Tick(uint64_t now_ms);
   static constexpr uint64_t kKeepEndedMs = 5000;
+  static constexpr uint64_t kHandshakeTimeoutMs = 10000;
   size_t size() const { return all_.size(); }
   const TlsStats& stats() const { return stats_; }
 
@@ -146,6 +150,7 @@ class TlsAssociations {
     bool up = false;        // the SCTP association is up
     bool reported = false;  // the handshake completed: the application knows it
     bool aborted = false;
+    uint64_t up_ms = 0;  // when the SCTP association came up
     const Service* service = nullptr;
     std::unique_ptr<tls::TlsChannel> channel;
   };
@@ -169,6 +174,7 @@ class TlsAssociations {
   absl::flat_hash_map<const SctpBridge::Peer*, std::vector<Association*>> by_peer_;
   std::deque<std::pair<std::unique_ptr<Association>, uint64_t>> ended_;  // and when
   uint64_t now_ms_ = 0;
+  uint64_t next_sweep_ms_ = 0;
   TlsStats stats_;
 };
 

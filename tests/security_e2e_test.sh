@@ -20,7 +20,8 @@
 #      (§2.13).
 #   7. SIGHUP reloads the policy; a broken policy file leaves the old one.
 #   8. A forged registrar (another CA) cannot peer or download (§2.5), nor
-#      can a plaintext one (§2.15).
+#      can a plaintext one (§2.15), nor a good identity under another's server
+#      ID or a second ID of its own.
 #   9. A registrar allowed to peer but not to take over cannot hijack a
 #      takeover: the one allowed wins, and the PE answers its H-bit keep-alive
 #      over TLS (§2.6).
@@ -237,6 +238,20 @@ await "the plaintext registrar gets no mentor" grep -q "no mentor answered" "$di
 [ "$(live_stat enrp_peers ra)" = 1 ] || fail "ra took a plaintext registrar as a peer"
 kill -KILL "$rp_pid"
 
+# --- 8b. a server ID belongs to one identity -----------------------------------
+# pr3.example claiming rb's ID 3 at ra, and ra's own identity under a second
+# ID at rb while ra runs: both refused (RFC 5355 §2.5).
+refused=$(live_stat enrp_refused_server_id ra)
+registrar ri 3 "$pki" pr3.example 3876 --enrp_peers="127.0.0.1:$ra_port"
+await "ra refuses pr3.example as server 3" stat_at_least enrp_refused_server_id ra $((refused + 1))
+kill -KILL "$ri_pid"
+refused=$(live_stat enrp_refused_server_id rb)
+registrar rd 7 "$pki" pr1.example 3877 --enrp_peers="127.0.0.1:$rb_port"
+await "rb refuses a second server of pr1.example" stat_at_least enrp_refused_server_id rb $((refused + 1))
+kill -KILL "$rd_pid"
+[ "$(live_stat enrp_peers ra)" = 1 ] && [ "$(live_stat enrp_peers rb)" = 1 ] ||
+  fail "an impersonator became a peer"
+
 # --- 9. only an allowed registrar takes over ---------------------------------------
 # rc (ID 2) may peer but not take over; rb (ID 3) may. rc notices ra stop
 # first and starts a takeover: rb drops its INIT_TAKEOVER, so rc's ends
@@ -246,7 +261,11 @@ kill -KILL "$rp_pid"
 # before the PE's association to the stopped ra fails (about 5 s: the client
 # library gives up after 4 retransmissions, RTO at most 1 s).
 registrar rc 2 "$pki" pr3.example 3873 --enrp_peers="127.0.0.1:$ra_port,127.0.0.1:$rb_port" \
-  --peer_heartbeat_cycle=200ms --max_time_last_heard=600ms --max_time_no_response=300ms
+  --peer_heartbeat_cycle=200ms --max_time_last_heard=600ms --max_time_no_response=300ms \
+  --enrp_multicast_group=239.0.0.51
+# A secure registrar hears no plaintext multicast PRESENCE (RFC 5355 §2.15).
+grep -q "enrp multicast off: plaintext, and this registrar is secure" "$dir/rc.out" ||
+  fail "rc listens to plaintext ENRP multicast: $(grep multicast "$dir/rc.out")"
 await "rc peers with both" stat_is enrp_peers rc 2
 await "ra knows rc" stat_is enrp_peers ra 2
 refused=$(live_stat enrp_refused_unauthorized rb)

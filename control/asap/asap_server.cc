@@ -202,7 +202,7 @@ void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
       HandleResolution(from, m);
       return;
     case AsapType::kEndpointKeepAliveAck:
-      HandleKeepAliveAck(from, m, now);
+      HandleKeepAliveAck(in, m, now);
       return;
     case AsapType::kEndpointUnreachable:
       // RFC 5355 §2.13: false reports could remove healthy PEs; a secure
@@ -498,12 +498,23 @@ void AsapServer::FinishResolution(const ResolutionJob& r) {
   }
 }
 
-void AsapServer::HandleKeepAliveAck(const AssocRef& from, const Message& m, Tick now) {
+void AsapServer::HandleKeepAliveAck(const InboundMessage& in, const Message& m, Tick now) {
+  const AssocRef& from = in.from;
   const uint32_t slot = sessions_.Find(m.pool_handle, m.pe_id);
   if (slot == kNoSession) {
     if (auto it = adopted_.find(AdoptionKey(m.pool_handle, m.pe_id)); it != adopted_.end()) {
-      // A PE taken over answers our H-bit keep-alive (RFC 5352 §3.4 KA2.4).
-      const int32_t life = it->second.registration_life;
+      // A PE taken over answers our H-bit keep-alive (RFC 5352 §3.4 KA2.4),
+      // on the association to where the keep-alive went (its SCTP port over
+      // the UDP port we sent to): anyone may learn a pool handle and PE ID,
+      // and an ACK from elsewhere would give them the PE's session (RFC
+      // 5355 §2.3). At a secure registrar, over TLS only.
+      const Adopted& a = it->second;
+      if (in.remote_ip != a.ip || in.remote_udp_port != a.udp_port ||
+          in.remote_port != a.sctp_port || (policy_ != nullptr && !in.secure)) {
+        AsapServerStats::Bump(stats_.adoption_acks_foreign);
+        return;
+      }
+      const int32_t life = a.registration_life;
       adopted_.erase(it);
       FinishAdoption(from, m.pool_handle, m.pe_id, life, now);
       return;
@@ -721,7 +732,8 @@ void AsapServer::SendAdoptionKeepAlives(Tick now) {
                                      protocol::kAsapPpid, absl::MakeConstSpan(buffer, n))) {
       AsapServerStats::Bump(stats_.adoption_keep_alives_sent);
       adopted_[AdoptionKey(a.handle, a.pe_id)] = {
-          now + static_cast<Tick>(Millis(config_.adopted_pe_timeout)), a.registration_life};
+          now + static_cast<Tick>(Millis(config_.adopted_pe_timeout)), a.registration_life, a.ip,
+          a.udp_port, a.sctp_port};
     } else {
       AsapServerStats::Bump(stats_.adoption_keep_alives_failed);
     }

@@ -113,6 +113,7 @@ class OwnedPeObserver {
   X(adoption_keep_alives_sent, "ENDPOINT_KEEP_ALIVEs with the H bit to PEs taken over (RFC 5353 §3.5.2)") \
   X(adoption_keep_alives_failed, "H-bit keep-alives the transport could not send") \
   X(adoption_acks, "keep-alive ACKs from PEs taken over: they are ours, with a session") \
+  X(adoption_acks_foreign, "keep-alive ACKs for PEs taken over, not from where their H-bit keep-alive went: ignored") \
   X(moved_away, "PEs that re-registered at another registrar (RFC 5353 §3.3): session dropped") \
   X(unreachable_reports, "ENDPOINT_UNREACHABLE reports (RFC 5352 §3.5)") \
   X(unreachable_reports_not_ours, "unreachable reports for PEs we are not home of, or already going") \
@@ -213,7 +214,8 @@ class AsapServer {
   void DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
                          uint32_t pe_id);
   void HandleResolution(const AssocRef& from, const protocol::Message& m);
-  void HandleKeepAliveAck(const AssocRef& from, const protocol::Message& m, Tick now);
+  void HandleKeepAliveAck(const dataplane::InboundMessage& in, const protocol::Message& m,
+                          Tick now);
   void HandleUnreachable(const protocol::IpAddress& reporter, const protocol::Message& m, Tick now);
 
   void FinishRegistration(RegistrationJob& job, Tick now);
@@ -263,10 +265,14 @@ class AsapServer {
     uint16_t udp_port;
     uint16_t sctp_port;
   };
-  // A PE sent an H-bit keep-alive, until it answers or `deadline`.
+  // A PE sent an H-bit keep-alive, until it answers or `deadline`; only an
+  // answer from where the keep-alive went counts.
   struct Adopted {
     Tick deadline;
     int32_t registration_life;
+    protocol::IpAddress ip;
+    uint16_t udp_port;
+    uint16_t sctp_port;
   };
   // A PE taken over answered: it gets a session on the association it
   // answered on, and its lifetime anew (as if it had registered now).

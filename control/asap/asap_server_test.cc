@@ -30,7 +30,9 @@ ShardExecutor::Options Lcores(int lcores) {
   return options;
 }
 
-class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::MessageSender {
+class AsapServerTest : public ::testing::TestWithParam<int>,
+                       public dataplane::MessageSender,
+                       public dataplane::AddressedSender {
  protected:
   AsapServerTest() : shards_(Lcores(GetParam())) {
     config_.server_id = kServerId;
@@ -39,7 +41,18 @@ class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::M
     MakeServer();
   }
   // A server with config_ (tests change it first).
-  void MakeServer() { server_ = std::make_unique<AsapServer>(config_, &shards_, this, &overload_); }
+  void MakeServer() {
+    server_ = std::make_unique<AsapServer>(config_, &shards_, this, &overload_, this);
+  }
+  // dataplane::AddressedSender: records where the server calls.
+  bool SendTo(const protocol::IpAddress& ip, uint16_t udp_port, uint16_t local_port,
+              uint16_t remote_port, uint32_t ppid, absl::Span<const uint8_t> bytes) override {
+    EXPECT_EQ(local_port, config_.asap_port);
+    EXPECT_EQ(ppid, protocol::kAsapPpid);
+    called_.push_back(
+        {ip, udp_port, remote_port, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+    return true;
+  }
   // dataplane::MessageSender: records what the server sends.
   bool Send(const AssocRef& to, uint16_t local_port, uint32_t ppid,
             absl::Span<const uint8_t> bytes) override {
@@ -49,11 +62,13 @@ class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::M
     return send_ok_;
   }
   // A message as the registrar hands it over: decoded, or not.
-  void Receive(AssocRef from, protocol::IpAddress source, const std::vector<uint8_t>& bytes) {
+  void Receive(AssocRef from, protocol::IpAddress source, const std::vector<uint8_t>& bytes,
+               uint16_t remote_port = 5000, uint16_t remote_udp_port = 9899) {
     dataplane::InboundMessage in;
     in.from = from;
     in.local_port = config_.asap_port;
-    in.remote_port = 5000;
+    in.remote_port = remote_port;
+    in.remote_udp_port = remote_udp_port;
     in.remote_ip = source;
     in.ppid = protocol::kAsapPpid;
     in.data = bytes;
@@ -146,6 +161,13 @@ class AsapServerTest : public ::testing::TestWithParam<int>, public dataplane::M
   ShardExecutor shards_;
   std::unique_ptr<AsapServer> server_;
   std::vector<std::pair<AssocRef, std::vector<uint8_t>>> sent_;
+  struct Called {
+    protocol::IpAddress ip;
+    uint16_t udp_port;
+    uint16_t sctp_port;
+    std::vector<uint8_t> bytes;
+  };
+  std::vector<Called> called_;
   std::vector<uint8_t> last_bytes_;
   std::vector<protocol::IpAddress> addresses_;
   bool send_ok_ = true;
@@ -810,6 +832,37 @@ TEST(AsapServerBusyTest, FullShardRingsAreAnsweredWithLackOfResources) {
   }
   EXPECT_GE(busy, 96u);  // at most 4 fit in the two rings
   EXPECT_EQ(server.stats().shards_busy.load(), busy);
+}
+
+// RFC 5353 §3.5.2, RFC 5355 §2.3: a PE taken over becomes ours when it
+// answers the H-bit keep-alive, from where the keep-alive went. An ACK for it
+// from anywhere else (anyone may learn a pool handle and PE ID) is ignored.
+TEST_P(AsapServerTest, OnlyTheAdoptedPeItselfCanAnswerItsHBitKeepAlive) {
+  protocol::PoolElement pe;
+  pe.id = 9;
+  pe.registration_life = 30;
+  pe.asap.addresses.push_back(kLoopback);
+  pe.asap.port = 6000;
+  pe.asap.udp_port = 7777;
+  server_->Adopt("echo", pe, now_);
+  now_ += 1000;  // the keep-alives' pacing refills in a tick, and lets it go in the next
+  Tick();
+  Tick();
+  ASSERT_EQ(called_.size(), 1u);
+  EXPECT_EQ(called_[0].sctp_port, 6000);
+  EXPECT_EQ(called_[0].udp_port, 7777);
+  const std::vector<uint8_t> ack = Simple(AsapType::kEndpointKeepAliveAck, "echo", 9);
+  Receive({nullptr, 7}, kLoopback, ack, /*remote_port=*/6001, /*remote_udp_port=*/7777);
+  Receive({nullptr, 8}, kLoopback, ack, 6000, 7778);
+  Receive({nullptr, 9}, protocol::IpAddress::V4(0x0a000009), ack, 6000, 7777);
+  Settle();
+  EXPECT_EQ(server_->stats().adoption_acks_foreign.load(), 3u);
+  EXPECT_EQ(server_->stats().adoption_acks.load(), 0u);
+  EXPECT_EQ(server_->session_count(), 0u);
+  Receive({nullptr, 10}, kLoopback, ack, 6000, 7777);
+  Settle();
+  EXPECT_EQ(server_->stats().adoption_acks.load(), 1u);
+  EXPECT_EQ(server_->session_count(), 1u);
 }
 
 INSTANTIATE_TEST_SUITE_P(InlineAndOnLcores, AsapServerTest, ::testing::Values(0, 2),

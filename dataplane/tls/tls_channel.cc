@@ -48,6 +48,18 @@ std::string CertificateName(X509* certificate) {
   return name;
 }
 
+// Whether the handshake was keyed by a pre-shared key. OpenSSL asks for a
+// PSK (and learns its identity) before it knows whether it will use it: a
+// client that offers a PSK it does not hold and a ciphersuite the PSK cannot
+// serve gets a certificate handshake instead, its binder never checked. TLS
+// 1.3 marks a PSK that was used as a resumed session; TLS 1.2 PSK suites have
+// a PSK key exchange.
+bool PskUsed(SSL* ssl) {
+  if (SSL_version(ssl) == TLS1_3_VERSION) return SSL_session_reused(ssl) == 1;
+  const int kx = SSL_CIPHER_get_kx_nid(SSL_get_current_cipher(ssl));
+  return kx == NID_kx_psk || kx == NID_kx_ecdhe_psk || kx == NID_kx_dhe_psk || kx == NID_kx_rsa_psk;
+}
+
 }  // namespace
 
 TlsChannel::TlsChannel(const TlsContext* context) : context_(context) {
@@ -219,6 +231,7 @@ void TlsChannel::NotePeer() {
     }
     return;
   }
+  if (!PskUsed(ssl_)) return;  // no certificate, no PSK: anonymous
   if (context_->role() == TlsRole::kServer) {
     if (!psk_identity_.empty()) {
       peer_.kind = PeerIdentity::Kind::kPsk;
@@ -226,11 +239,9 @@ void TlsChannel::NotePeer() {
     }
     return;
   }
-  // A client that got no certificate: the server proved it holds our PSK.
-  if (!context_->options().psk_file.empty()) {
-    peer_.kind = PeerIdentity::Kind::kPsk;
-    peer_.name = context_->options().psk_identity;
-  }
+  // A client: the server proved it holds our PSK, which every server of the
+  // scope may; it proved no name of its own.
+  if (!context_->options().psk_file.empty()) peer_.kind = PeerIdentity::Kind::kPsk;
 }
 
 }  // namespace rspd::dataplane::tls

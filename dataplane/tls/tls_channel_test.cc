@@ -192,9 +192,54 @@ TEST_F(TlsChannelTest, PreSharedKeysAuthenticateBothSides) {
   EXPECT_EQ(server_.channel->peer().kind, PeerIdentity::Kind::kPsk);
   EXPECT_EQ(server_.channel->peer().name, "pe-7");
   EXPECT_EQ(client_.channel->peer().kind, PeerIdentity::Kind::kPsk);
+  EXPECT_EQ(client_.channel->peer().name, "");  // it proved our key, not a name
   ASSERT_TRUE(client_.channel->Send(Message(12, 1)).ok());
   Pump(client_, server_);
   EXPECT_EQ(server_.received.size(), 1u);
+}
+
+// A server with a certificate and PSKs: a client that names a PSK identity
+// without its key, preferring a ciphersuite the PSK cannot serve, gets a
+// certificate handshake, and must not pass for that identity.
+TEST_F(TlsChannelTest, AClaimedPskIdentityWithoutItsKeyIsNoIdentity) {
+  std::string psks = dir_ + "/mixed-psk.txt";
+  std::string forged = dir_ + "/forged-psk.txt";
+  testing::WritePskFile(psks, {"pe-7"});
+  testing::WritePskFile(forged, {"pe-7"});  // another key
+  TlsOptions server_options = Certificate(registrar_);
+  server_options.psk_file = psks;
+  server_options.require_peer_authentication = false;  // as ASAP, where PUs come anonymous
+  auto server = Context(server_options, TlsRole::kServer);
+  TlsOptions liar_options;
+  liar_options.ca_file = ca_->certificate_file();
+  liar_options.psk_file = forged;
+  liar_options.psk_identity = "pe-7";
+  auto liar = Context(liar_options, TlsRole::kClient);
+  ASSERT_EQ(
+      SSL_CTX_set_ciphersuites(liar->ssl_ctx(), "TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256"),
+      1);
+  Connect(liar.get(), server.get());
+  EXPECT_FALSE(server_.channel->peer().authenticated()) << server_.channel->peer().name;
+  // Even where the PSK cannot be used at all (a server held to a SHA-384
+  // suite), the identity OpenSSL asked about is not taken for proven.
+  auto sha384_server = Context(server_options, TlsRole::kServer);
+  ASSERT_EQ(SSL_CTX_set_ciphersuites(sha384_server->ssl_ctx(), "TLS_AES_256_GCM_SHA384"), 1);
+  client_ = Side();
+  server_ = Side();
+  Connect(liar.get(), sha384_server.get());
+  ASSERT_EQ(server_.channel->state(), TlsChannel::State::kOpen) << server_.channel->error();
+  EXPECT_FALSE(server_.channel->peer().authenticated()) << server_.channel->peer().name;
+
+  // The key's holder, at the same server, is pe-7.
+  TlsOptions holder_options = liar_options;
+  holder_options.psk_file = psks;
+  auto holder = Context(holder_options, TlsRole::kClient);
+  client_ = Side();
+  server_ = Side();
+  Connect(holder.get(), server.get());
+  ASSERT_EQ(server_.channel->state(), TlsChannel::State::kOpen) << server_.channel->error();
+  EXPECT_EQ(server_.channel->peer().kind, PeerIdentity::Kind::kPsk);
+  EXPECT_EQ(server_.channel->peer().name, "pe-7");
 }
 
 TEST_F(TlsChannelTest, AWrongOrUnknownPreSharedKeyIsRefused) {

@@ -23,6 +23,7 @@ constexpr char kTls12Ciphers[] =
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-AES128-GCM-SHA256:DHE-PSK-AES256-GCM-SHA384";
+constexpr char kPskSuites[] = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256";
 constexpr size_t kMinPskBytes = 16;
 constexpr size_t kMaxPskIdentity = 128;
 
@@ -170,6 +171,10 @@ absl::Status TlsContext::Load() {
   SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);
   SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
+  // A TLS 1.3 external PSK counts as a resumed session, which OpenSSL refuses
+  // under peer verification without a session ID context.
+  static constexpr unsigned char kSessionContext[] = "rspd";
+  if (server) SSL_CTX_set_session_id_context(ctx_, kSessionContext, sizeof kSessionContext - 1);
 
   const bool has_certificate = !options_.certificate_file.empty();
   if (has_certificate != !options_.private_key_file.empty()) {
@@ -201,6 +206,12 @@ absl::Status TlsContext::Load() {
     auto keys = ParsePskFile(*text, options_.psk_file);
     if (!keys.ok()) return keys.status();
     psks_ = std::move(*keys);
+    // OpenSSL keys TLS 1.3 external PSKs with SHA-256: only the suites that
+    // hash with it, or a peer that prefers another would fall back to a
+    // certificate handshake and the PSK would never be used.
+    if (SSL_CTX_set_ciphersuites(ctx_, kPskSuites) != 1) {
+      return absl::InternalError("TLS 1.3 PSK ciphersuites: " + LoadErrors());
+    }
     if (server) {
       SSL_CTX_set_psk_server_callback(ctx_, ServerPsk);
     } else {

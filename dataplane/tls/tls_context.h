@@ -65,7 +65,9 @@ struct PeerIdentity {
   enum class Kind { kNone, kCertificate, kPsk };
   Kind kind = Kind::kNone;
   // The PSK identity, or the certificate's subject common name (its first
-  // DNS name when it has no common name).
+  // DNS name when it has no common name). Empty for a server a client
+  // reached with a PSK: it proved it holds the client's key, which every
+  // server of the scope may, and no name of its own.
   std::string name;
   bool authenticated() const { return kind != Kind::kNone; }
 };
