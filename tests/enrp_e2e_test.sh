@@ -20,10 +20,34 @@
 #
 # Registrars share 127.0.0.1 and differ in UDP and ASAP ports (SCTP tells
 # associations apart by address and SCTP port only).
+#
+# With the arguments `tls TLS_SETUP` all of it runs secure (docs/security.md):
+# ENRP over TLS, PEs and tools over ASAP/ENRP TLS, each registrar with a
+# certificate of its own from tools/tls_setup.sh.
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
+MODE="${3:-plaintext}"
 source tests/test_lib.sh
+
+tls_of() { :; }  # tls_of N: the TLS flags of registrar N (none in plaintext)
+client_port_of() { echo $((3860 + $1)); }  # the ASAP port clients use
+if [ "$MODE" = tls ]; then
+  pki="$dir/pki"
+  "$4" ca "$pki" >/dev/null
+  for n in 1 2 3 4 client; do "$4" cert "$pki" "$n.example" >/dev/null; done
+  tls_of() {
+    echo "--asap_tls_port=$((3870 + $1)) --tls_certificate=$pki/$1.example.pem" \
+      "--tls_private_key=$pki/$1.example.key --tls_ca_file=$pki/ca.pem"
+  }
+  client_port_of() { echo $((3870 + $1)); }
+  # Every rspctl call over TLS, as client.example (no policy file: every
+  # authenticated identity may register, report and dump).
+  printf '#!/bin/sh\nexec "%s" "$@" --tls_ca_file=%s --tls_certificate=%s --tls_private_key=%s\n' \
+    "$(readlink -f "$RSPCTL")" "$pki/ca.pem" "$pki/client.example.pem" "$pki/client.example.key" >"$dir/rspctl"
+  chmod +x "$dir/rspctl"
+  RSPCTL="$dir/rspctl"
+fi
 
 base=$((20000 + RANDOM % 30000))
 # Short ENRP timers (RFC 5353 §4 defaults are 30 s / 61 s / 5 s).
@@ -33,7 +57,7 @@ timers=(--peer_heartbeat_cycle=500ms --max_time_last_heard=1500ms --max_time_no_
 
 udp_of() { echo $((base + $1)); }
 asap_of() { echo $((3860 + $1)); }
-addr_of() { echo "127.0.0.1:$(udp_of "$1")/$(asap_of "$1")"; }
+addr_of() { echo "127.0.0.1:$(udp_of "$1")/$(client_port_of "$1")"; }
 
 # start_registrar N PEER...: registrar rN with server ID N.
 start_registrar() {
@@ -44,7 +68,7 @@ start_registrar() {
   # meet in every phase.
   "$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$n" --udp_port="$(udp_of "$n")" \
     --asap_port="$(asap_of "$n")" --enrp_peers="$peers" --enrp_thread=$([ $((n % 2)) = 1 ] && echo on || echo off) \
-    "${timers[@]}" >>"$dir/r$n.out" 2>&1 &
+    "${timers[@]}" $(tls_of "$n") >>"$dir/r$n.out" 2>&1 &
   pids+=("$!")
   printf -v "r${n}_pid" '%s' "$!"
   await "r$n ready" grep -q '^ready' "$dir/r$n.out"
@@ -170,10 +194,10 @@ for p in "${alive[@]}"; do [ "$p" = "$y" ] || peers+="${peers:+,}127.0.0.1:$(udp
 moved=$((base + 50 + y))
 "$RSPD" --bind_address=127.0.0.1 --announce_group= --enrp_multicast_group= --server_id="$y" \
   --udp_port="$moved" --asap_port="$(asap_of "$y")" --enrp_peers="$peers" "${timers[@]}" \
-  >"$dir/r$y.moved.out" 2>&1 &
+  $(tls_of "$y") >"$dir/r$y.moved.out" 2>&1 &
 pids+=("$!")
 await "r$y ready on its new port" grep -q '^enrp: .*download from mentor' "$dir/r$y.moved.out"
-"$RSPCTL" register --registrar="127.0.0.1:$moved/$(asap_of "$y")" --pool=moved --count=2 --pe_id=900 \
+"$RSPCTL" register --registrar="127.0.0.1:$moved/$(client_port_of "$y")" --pool=moved --count=2 --pe_id=900 \
   --lifetime=30 >"$dir/pe_moved.out" 2>&1 &
 pids+=("$!")
 await "PEs at the moved registrar" bash -c "[ \$(grep -c '^registered' '$dir/pe_moved.out') = 2 ]"

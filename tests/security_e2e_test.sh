@@ -27,10 +27,13 @@
 #      over TLS (§2.6).
 #  10. PSK mode: registrars and a PE with pre-shared keys; an unknown
 #      identity is refused.
+#  11. Associations to a secure port that never start a handshake are
+#      aborted (they would hold memory and association slots).
 set -euo pipefail
 RSPD="$1"
 RSPCTL="$2"
 TLS_SETUP="$3"
+RSPD_LOAD="$4"
 source tests/test_lib.sh
 
 pki="$dir/pki"
@@ -304,4 +307,11 @@ failures=$(live_stat tls_failures pa)
 out=$("$RSPCTL" resolve --registrar="127.0.0.1:$pa_port/3884" --pool=psk-pool \
   --tls_psk_file="$dir/psk-rogue.txt" --tls_psk_identity=pe-p 2>&1) && fail "a wrong key was taken: $out"
 await "the wrong key counted" stat_at_least tls_failures pa $((failures + 1))
+
+# --- 11. a handshake that never starts -----------------------------------------
+"$RSPD_LOAD" --target="127.0.0.1:$rb_port/3882" --mode=echo --one_to_many --in_flight=0 \
+  --associations=2 --warmup_seconds=0 --seconds=60 >"$dir/idle.out" 2>&1 &
+pids+=("$!")
+AWAIT_SECONDS=40 await "rb aborts associations without a handshake" \
+  stat_at_least tls_handshake_timeouts rb 2
 echo PASS
