@@ -124,12 +124,19 @@ absl::StatusOr<std::unique_ptr<PoolElement>> PoolElement::Start(
           "bad announce group '", pe->options_.announce_group, "': ", group.status().message()));
     }
     PoolElement* self = pe.get();
-    auto listener = AnnounceListener::Start(
-        group->address, group->port, pe->options_.announce_interface,
-        protocol::kSctpUdpEncapsulationPort, [self](const RegistrarAddress& r) {
-          std::lock_guard<std::mutex> lock(self->mu_);
-          self->announced_.push_back(r);
-        });
+    auto listener =
+        AnnounceListener::Start(group->address, group->port, pe->options_.announce_interface,
+                                protocol::kSctpUdpEncapsulationPort, [self](RegistrarAddress r) {
+                                  // RFC 5355 §2.12: whoever announced it, it is called over TLS
+                                  // when the PE runs secure, and must prove itself there.
+                                  if (self->options_.announced_tls != nullptr) {
+                                    r.tls = self->options_.announced_tls;
+                                    if (r.sctp_port == protocol::kAsapPort)
+                                      r.sctp_port = protocol::kAsapTlsPort;
+                                  }
+                                  std::lock_guard<std::mutex> lock(self->mu_);
+                                  self->announced_.push_back(std::move(r));
+                                });
     if (!listener.ok()) return listener.status();
     pe->listener_ = std::move(*listener);
   }

@@ -46,6 +46,7 @@
 #include "client/announce_listener.h"
 #include "client/asap_session.h"
 #include "client/server_hunt.h"
+#include "dataplane/tls/tls_context.h"
 
 namespace rspd::client {
 
@@ -69,6 +70,12 @@ class PoolElement {
     // address whose interface hears them.
     std::string announce_group;
     std::string announce_interface = "127.0.0.1";
+    // ASAP over TLS to registrars learned from announces (docs/security.md):
+    // announces are plaintext and anyone may send one, so an announced
+    // registrar is called over TLS and must prove itself like a configured
+    // one; an announced ASAP port 3863 becomes 3864 (asap-sctp-tls). Null:
+    // plaintext. Configured registrars carry their own.
+    std::shared_ptr<const dataplane::tls::TlsContext> announced_tls;
     ServerHunt::Options hunt;  // t5 must be > 0
     // false: let the lifetime run out, and leave a PE the registrar removed
     // out of the pool.

@@ -4,10 +4,14 @@
 # registrar at all learns it from them and registers, and a second registrar
 # hears the first one's announces. Once over IPv4 (224.0.1.185) and once over
 # IPv6 (ff05::133, RFC 5352 §8.4 FF0X::133 at site scope) with registrars
-# bound to ::1. The namespace has only lo: no packet leaves it.
+# bound to ::1. Then over IPv4 with TLS: announces are plaintext (RFC 5355
+# §2.12), so a PE that runs secure calls an announced registrar over TLS,
+# where it must prove itself; one that cannot gets nothing. The namespace
+# has only lo: no packet leaves it.
 set -euo pipefail
 RSPD="$(realpath "$1")"
 RSPCTL="$(realpath "$2")"
+TLS_SETUP="$(realpath "$3")"
 source tests/test_lib.sh
 if [ ! -e /proc/self/ns/net ]; then
   echo "SKIP: this kernel has no network namespaces"
@@ -58,6 +62,37 @@ heard=$(sed -n 's/^announces_heard //p' "$dir/b.out")
 [ "${sent:-0}" -ge 1 ] || fail "a sent ${sent:-0} announces"
 [ "${heard:-0}" -ge 1 ] || fail "b heard ${heard:-0} announces"
 kill -KILL "${pids[-1]}" 2>/dev/null || true  # the IPv4 PE: its registrar is gone
+wait "${pids[-1]}" 2>/dev/null || true
+
+# TLS: s is secure, and announces its ASAP port 3863 (3864 over TLS); f
+# announces too, in plaintext only, as anyone could. A PE with TLS and no
+# registrar configured registers at s over TLS, never at f.
+"$TLS_SETUP" ca "$dir/pki" >/dev/null
+for name in s.example pe.example; do "$TLS_SETUP" cert "$dir/pki" "$name" >/dev/null; done
+ip netns exec "$ns" "$RSPD" --bind_address=127.0.0.1 --server_id=0xe5 --server_announce_cycle=200ms \
+  --enrp_multicast_group= --tls_certificate="$dir/pki/s.example.pem" \
+  --tls_private_key="$dir/pki/s.example.key" --tls_ca_file="$dir/pki/ca.pem" >"$dir/s.out" 2>&1 &
+pids+=("$!")
+rspd_s=$!
+await "secure registrar s ready" grep -q '^ready' "$dir/s.out"
+ip netns exec "$ns" "$RSPD" --bind_address=127.0.0.1 --udp_port=9898 --asap_port=3865 \
+  --server_id=0xf6 --server_announce_cycle=200ms --enrp_multicast_group= >"$dir/f.out" 2>&1 &
+pids+=("$!")
+rspd_f=$!
+await "plaintext registrar f ready" grep -q '^ready' "$dir/f.out"
+ip netns exec "$ns" "$RSPCTL" register --registrar= --announce_group=224.0.1.185:3863 --server_hunt_timeout=1s \
+  --pool=heard-tls --pe_id=0x55 --port=7055 --lifetime=-1 --tls_ca_file="$dir/pki/ca.pem" \
+  --tls_certificate="$dir/pki/pe.example.pem" --tls_private_key="$dir/pki/pe.example.key" \
+  >"$dir/pe-tls.out" 2>"$dir/pe-tls.err" &
+pids+=("$!")
+await "PE registered over TLS at the announced secure registrar" \
+  grep -q '^registered pe_id=0x00000055 pool=heard-tls registrar=127.0.0.1:9899/3864' "$dir/pe-tls.out"
+kill -INT "$rspd_s" "$rspd_f"
+wait "$rspd_s" || true
+wait "$rspd_f" || true
+[ "$(sed -n 's/^registrations //p' "$dir/f.out")" = 0 ] || fail "the PE registered at the plaintext registrar"
+[ "$(sed -n 's/^registrations //p' "$dir/s.out")" = 1 ] || fail "s did not register the PE once"
+kill -KILL "${pids[-1]}" 2>/dev/null || true
 wait "${pids[-1]}" 2>/dev/null || true
 
 # IPv6. A new namespace's lo has ::1 unless IPv6 is off for it.

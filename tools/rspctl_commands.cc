@@ -28,7 +28,7 @@ ABSL_FLAG(std::string, tls_server_name, "",
 
 namespace rspd::tools {
 
-absl::Status SecureRegistrars(std::vector<client::RegistrarAddress>& registrars) {
+absl::StatusOr<std::shared_ptr<const dataplane::tls::TlsContext>> TlsFromFlags() {
   dataplane::tls::TlsOptions options;
   options.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
   options.certificate_file = absl::GetFlag(FLAGS_tls_certificate);
@@ -43,16 +43,20 @@ absl::Status SecureRegistrars(std::vector<client::RegistrarAddress>& registrars)
       return absl::InvalidArgumentError(
           "TLS needs --tls_ca_file (to check the registrar) or --tls_psk_file");
     }
-    return absl::OkStatus();  // plaintext
+    return nullptr;  // plaintext
   }
   auto context = dataplane::tls::TlsContext::Create(options, dataplane::tls::TlsRole::kClient);
   if (!context.ok()) return context.status();
-  std::shared_ptr<const dataplane::tls::TlsContext> shared = std::move(*context);
+  return std::shared_ptr<const dataplane::tls::TlsContext>(std::move(*context));
+}
+
+void UseTls(const std::shared_ptr<const dataplane::tls::TlsContext>& tls,
+            std::vector<client::RegistrarAddress>& registrars) {
+  if (tls == nullptr) return;
   for (client::RegistrarAddress& r : registrars) {
-    r.tls = shared;
-    if (r.sctp_port == protocol::kAsapPort) r.sctp_port = kAsapTlsPort;
+    r.tls = tls;
+    if (r.sctp_port == protocol::kAsapPort) r.sctp_port = protocol::kAsapTlsPort;
   }
-  return absl::OkStatus();
 }
 
 absl::StatusOr<client::RegistrarAddress> RegistrarFromFlags() {
@@ -61,8 +65,10 @@ absl::StatusOr<client::RegistrarAddress> RegistrarFromFlags() {
   if (!registrar.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--registrar: ", registrar.status().message()));
   }
+  absl::StatusOr<std::shared_ptr<const dataplane::tls::TlsContext>> tls = TlsFromFlags();
+  if (!tls.ok()) return tls.status();
   std::vector<client::RegistrarAddress> one = {*registrar};
-  if (absl::Status s = SecureRegistrars(one); !s.ok()) return s;
+  UseTls(*tls, one);
   return one[0];
 }
 

@@ -11,6 +11,7 @@
 #include "absl/flags/declare.h"
 #include "absl/status/status.h"
 #include "client/asap_session.h"
+#include "dataplane/tls/tls_context.h"
 
 // Flags several commands share (defined in rspctl_commands.cc).
 ABSL_DECLARE_FLAG(std::string, registrar);
@@ -28,14 +29,13 @@ struct Command {
 
 const std::vector<Command>& Commands();
 
-// ASAP and ENRP over TLS: RFC 5352 §8.2's asap-sctp-tls and RFC 5353
-// §5.3's enrp-sctp-tls ports.
-inline constexpr uint16_t kAsapTlsPort = 3864;
-inline constexpr uint16_t kEnrpTlsPort = 9902;
-// With the --tls_* flags, makes `registrars` ASAP over TLS (the ASAP port
-// 3863 becomes 3864); without them, leaves them plaintext. InvalidArgument
-// naming the file or flag that is wrong.
-absl::Status SecureRegistrars(std::vector<client::RegistrarAddress>& registrars);
+// The client TLS context the --tls_* flags describe; null without them
+// (plaintext). InvalidArgument naming the file or flag that is wrong.
+absl::StatusOr<std::shared_ptr<const dataplane::tls::TlsContext>> TlsFromFlags();
+// Makes `registrars` ASAP over TLS with `tls` (the ASAP port 3863 becomes
+// 3864, asap-sctp-tls); null `tls` leaves them plaintext.
+void UseTls(const std::shared_ptr<const dataplane::tls::TlsContext>& tls,
+            std::vector<client::RegistrarAddress>& registrars);
 // --registrar (one registrar) with the --tls_* flags applied; errors name
 // the flag.
 absl::StatusOr<client::RegistrarAddress> RegistrarFromFlags();

@@ -63,7 +63,7 @@ class EnrpLink {
     if (!registrar.ok()) return registrar.status();
     const bool secure = registrar->tls != nullptr;
     int64_t port = absl::GetFlag(FLAGS_enrp_port);
-    if (port == 0) port = secure ? kEnrpTlsPort : protocol::kEnrpPort;
+    if (port == 0) port = secure ? protocol::kEnrpTlsPort : protocol::kEnrpPort;
     if (absl::Status s = CheckRange("--enrp_port", port, 1, kMaxPort); !s.ok()) return s;
     std::unique_ptr<EnrpLink> link(new EnrpLink());
     EnrpLink* self = link.get();

@@ -177,7 +177,9 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
     return UsageError(kCommand, absl::InvalidArgumentError(
                                     absl::StrCat("--registrar: ", registrars.status().message())));
   }
-  if (absl::Status s = SecureRegistrars(*registrars); !s.ok()) return UsageError(kCommand, s);
+  absl::StatusOr<std::shared_ptr<const dataplane::tls::TlsContext>> tls = TlsFromFlags();
+  if (!tls.ok()) return UsageError(kCommand, tls.status());
+  UseTls(*tls, *registrars);
   absl::StatusOr<std::vector<protocol::PoolElement>> pes = PoolElementsFromFlags();
   if (!pes.ok()) return UsageError(kCommand, pes.status());
 
@@ -186,6 +188,7 @@ int RunRegister(const std::vector<std::string>& /*args*/) {
   client::PoolElement::Options options;
   options.registrars = *registrars;
   options.announce_group = announce_group;
+  options.announced_tls = *tls;
   options.announce_interface = absl::GetFlag(FLAGS_announce_interface);
   options.hunt.t5 = t5;
   options.reregister = absl::GetFlag(FLAGS_reregister);
