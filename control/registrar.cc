@@ -189,8 +189,16 @@ void Registrar::ReloadPolicy() {
 }
 
 bool Registrar::BindServerId(absl::string_view identity, uint32_t id, Tick now) {
+  const Tick silence = static_cast<Tick>(absl::ToInt64Milliseconds(config_.max_time_last_heard));
   auto owner = identity_of_.find(id);
-  if (owner != identity_of_.end() && owner->second != identity) return false;
+  if (owner != identity_of_.end() && owner->second != identity) {
+    // Another identity's, unless it has not spoken under it for
+    // MAX-TIME-LAST-HEARD (then peers take that server for dead anyway).
+    auto other = server_id_of_.find(owner->second);
+    if (other != server_id_of_.end() && now - other->second.last_used < silence) return false;
+    if (other != server_id_of_.end()) server_id_of_.erase(other);
+    identity_of_.erase(owner);
+  }
   auto bound = server_id_of_.find(identity);
   if (bound == server_id_of_.end()) {
     server_id_of_.emplace(std::string(identity), BoundId{id, now});
@@ -228,15 +236,12 @@ bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now) {
     return policy_->MayMonitor(in.peer_identity) || refuse(stats_.enrp_refused_unauthorized);
   }
   const auto type = static_cast<protocol::EnrpType>(in.data.empty() ? 0 : in.data[0]);
-  if (in.peer_identity.empty()) {
-    // A registrar we called with a PSK proved it holds our key, not who it
-    // is: on that association it may answer what we asked, nothing more.
-    const bool answer =
-        type == protocol::EnrpType::kPresence || type == protocol::EnrpType::kHandleTableResponse ||
-        type == protocol::EnrpType::kListResponse || type == protocol::EnrpType::kInitTakeoverAck ||
-        type == protocol::EnrpType::kError;
-    return answer || refuse(stats_.enrp_refused_unauthorized);
-  }
+  // A registrar we called with a PSK proved it holds our key, not who it is
+  // (every registrar of the scope may): nothing from it on that association
+  // counts. Honest peers send there nothing we need: their messages, answers
+  // included, go on their own associations to us, where they name
+  // themselves.
+  if (in.peer_identity.empty()) return refuse(stats_.enrp_refused_unauthorized);
   if (!policy_->MayPeer(in.peer_identity)) return refuse(stats_.enrp_refused_unauthorized);
   // RFC 5355 §2.6: a takeover moves PEs to the registrar that claims them.
   if ((type == protocol::EnrpType::kInitTakeover || type == protocol::EnrpType::kTakeoverServer) &&

@@ -116,9 +116,9 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   // (docs/security.md).
   bool AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now);
   // Whether `identity` may speak as server `id` (docs/security.md, "Server
-  // IDs"): an ID belongs to the first identity that uses it, and an
-  // identity has one ID, which it may change once the old one has been
-  // silent for max_time_last_heard (a restart with a new ID).
+  // IDs"): an ID belongs to the identity that uses it, and an identity has
+  // one ID; either may change once the old binding has been silent for
+  // max_time_last_heard (a restart with a new ID, or on another machine).
   bool BindServerId(absl::string_view identity, uint32_t id, Tick now);
   void ReloadPolicy();
 

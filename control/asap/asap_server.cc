@@ -507,10 +507,13 @@ void AsapServer::HandleKeepAliveAck(const InboundMessage& in, const Message& m, 
       // on the association to where the keep-alive went (its SCTP port over
       // the UDP port we sent to): anyone may learn a pool handle and PE ID,
       // and an ACK from elsewhere would give them the PE's session (RFC
-      // 5355 §2.3). At a secure registrar, over TLS only.
+      // 5355 §2.3). At a secure registrar, over TLS only, from an identity
+      // the policy lets register in the pool.
       const Adopted& a = it->second;
       if (in.remote_ip != a.ip || in.remote_udp_port != a.udp_port ||
-          in.remote_port != a.sctp_port || (policy_ != nullptr && !in.secure)) {
+          in.remote_port != a.sctp_port ||
+          (policy_ != nullptr &&
+           !(in.secure && policy_->MayRegister(in.peer_identity, m.pool_handle)))) {
         AsapServerStats::Bump(stats_.adoption_acks_foreign);
         return;
       }

@@ -224,10 +224,13 @@ std::string TlsChannel::cipher() const {
 
 void TlsChannel::NotePeer() {
   if (X509* certificate = SSL_get0_peer_certificate(ssl_)) {
-    // The handshake verified it (SSL_VERIFY_PEER fails it otherwise).
-    if (SSL_get_verify_result(ssl_) == X509_V_OK) {
+    // The handshake verified it (SSL_VERIFY_PEER fails it otherwise). One
+    // without a name (no CN, no DNS name) is no identity the policy could
+    // speak of: anonymous.
+    std::string name = CertificateName(certificate);
+    if (SSL_get_verify_result(ssl_) == X509_V_OK && !name.empty()) {
       peer_.kind = PeerIdentity::Kind::kCertificate;
-      peer_.name = CertificateName(certificate);
+      peer_.name = std::move(name);
     }
     return;
   }
