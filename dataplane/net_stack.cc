@@ -23,6 +23,7 @@ constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint8_t kProtoIcmp = 1;
 constexpr uint8_t kProtoUdp = 17;
 constexpr uint8_t kProtoSctp = 132;
+constexpr size_t kSctpCommonHeaderBytes = 12;
 constexpr uint8_t kProtoIcmpv6 = 58;
 constexpr uint8_t kIcmpEchoReply = 0;
 constexpr uint8_t kIcmpEchoRequest = 8;
@@ -628,6 +629,12 @@ NetStack::Verdict NetStack::Deliver(const protocol::IpAddress& source, uint8_t p
 size_t NetStack::BuildFrame(const Endpoint& to, absl::Span<const uint8_t> packet,
                             absl::Span<uint8_t> out, uint64_t now_ms, bool* held) {
   if (held != nullptr) *held = false;
+  // The bridge sends SCTP packets: a common header at least (RFC 9260 §3).
+  // Anything shorter would also make a frame below any L2/L3 header's size.
+  if (packet.size() < kSctpCommonHeaderBytes) {
+    NetStackStats::Bump(stats_.tx_not_sctp);
+    return 0;
+  }
   const protocol::IpAddress dst = to.ip();
   const protocol::IpAddress* source = SourceFor(dst);
   const std::optional<protocol::IpAddress> hop = source ? NextHop(dst) : std::nullopt;

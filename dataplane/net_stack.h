@@ -104,6 +104,7 @@ using MacAddress = std::array<uint8_t, 6>;
   X(tx_unresolved_dropped, "packets dropped: the neighbor never answered, or too many held") \
   X(tx_no_route, "packets dropped: no address of that family, or no next hop") \
   X(tx_too_large, "packets dropped: larger than the MTU allows") \
+  X(tx_not_sctp, "packets dropped: shorter than an SCTP common header (RFC 9260 §3)") \
   X(neighbors_evicted, "neighbor entries dropped to make room at max_neighbors")
 // clang-format on
 

@@ -405,6 +405,24 @@ TEST(NetStackTest, HoldsPacketsUntilTheNeighborAnswers) {
   }
 }
 
+// What is shorter than an SCTP common header is no packet to send (the
+// fuzzer's echo of a short native SCTP payload made a 35-byte frame, and
+// memcpy from a null span).
+TEST(NetStackTest, RefusesToSendLessThanAnSctpHeader) {
+  Harness h;
+  std::vector<uint8_t> out(2048);
+  for (size_t size : {0, 1, 11}) {
+    const std::vector<uint8_t> packet(size);
+    EXPECT_EQ(
+        h.stack.BuildFrame(Endpoint::Of(Ip("10.0.0.2"), 0), packet, absl::MakeSpan(out), h.now),
+        0u);
+  }
+  EXPECT_EQ(h.stack.BuildFrame(Endpoint::Of(Ip("10.0.0.2"), 0), {}, absl::MakeSpan(out), h.now),
+            0u);
+  EXPECT_EQ(h.stack.stats().tx_not_sctp.load(), 4u);
+  EXPECT_EQ(h.stack.stats().tx_held.load(), 0u);
+}
+
 TEST(NetStackTest, GivesUpOnSilentNeighbors) {
   Harness h;
   h.Poll();
