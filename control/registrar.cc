@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "protocol/address.h"
 #include "protocol/codec.h"
+#include "protocol/wire.h"
 
 namespace rspd::control {
 
@@ -227,11 +228,7 @@ bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now) {
   if (!in.secure) return refuse(stats_.enrp_refused_unauthorized);
   // RFC 5353 §2: the Sending Server's ID follows the common header; 0 is an
   // operator's tool, which may only read (docs/decisions.md).
-  const uint32_t sender = in.data.size() >= 8
-                              ? static_cast<uint32_t>(in.data[4]) << 24 |
-                                    static_cast<uint32_t>(in.data[5]) << 16 |
-                                    static_cast<uint32_t>(in.data[6]) << 8 | in.data[7]
-                              : 0;
+  const uint32_t sender = in.data.size() >= 8 ? protocol::Load32(in.data.data() + 4) : 0;
   if (sender == 0) {
     return policy_->MayMonitor(in.peer_identity) || refuse(stats_.enrp_refused_unauthorized);
   }
