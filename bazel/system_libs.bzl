@@ -6,7 +6,7 @@ of `plain_libraries` (target name -> link flags) for libraries without a
 pkg-config file. Each pkg-config target is a
 cc_library whose include directories are symlinked into the repository (so
 Bazel sees the headers as declared and passes them with -isystem) and whose
-link flags are pkg-config's `--libs`. Runs at fetch time; needs no network.
+link flags are pkg-config's `--libs` (and its `-D` flags, defines). Runs at fetch time; needs no network.
 """
 
 def _run(rctx, args):
@@ -30,12 +30,16 @@ def _system_libs_impl(rctx):
             rctx.symlink(path, link)
             includes.append((link, path))
         linkopts = [f for f in _run(rctx, ["--libs"] + modules).split(" ") if f]
+        # Macros the library's headers need (toml++: TOML_SHARED_LIB=1).
+        defines = [f[2:] for f in _run(rctx, ["--cflags-only-other"] + modules).split(" ")
+                   if f.startswith("-D")]
         build.append("cc_library(")
         build.append('    name = "%s",' % target)
         build.append("    hdrs = glob([%s], allow_empty = True)," %
                      ", ".join(['"%s/**"' % i[0] for i in includes]))
         build.append("    includes = %s," % repr([i[0] for i in includes]))
         build.append("    linkopts = %s," % repr(linkopts))
+        build.append("    defines = %s," % repr(defines))
         build.append(")")
         build.append("")
     for target, flags in rctx.attr.plain_libraries.items():

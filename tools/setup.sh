@@ -13,6 +13,11 @@ PACKAGES=(
   libdpdk-dev dpdk    # DPDK 22.11 (dataplane --io=dpdk)
   libpcap-dev         # rspctl decode, golden captures
   libssl-dev openssl  # OpenSSL 3: TLS for ASAP and ENRP
+  libtomlplusplus-dev # toml++: the configuration file
+  libcivetweb-dev     # civetweb: the management endpoint (metrics, JSON)
+  nlohmann-json3-dev  # JSON for rspctl's live views and the SNMP subagent
+  libsnmp-dev snmpd snmp  # net-snmp: the RSERPOOL-MIB AgentX subagent, snmpd and snmpwalk in tests
+  tmux                # rspctl top is checked in a terminal
   tshark              # wire checks against Wireshark's ASAP/ENRP dissectors
   librsplib3          # RSPLIB (reference implementation): interop test, benchmark baseline
   clang libclang-rt-14-dev  # libFuzzer targets (--config=fuzz)
