@@ -43,7 +43,11 @@ await_line() {  # FILE REGEX [SECONDS]
   tail -5 "$1" >&2
   exit 1
 }
-stamp() { sed -nE "s/^enrp: \[([0-9]+)\.([0-9]{3})\] $2.*/\1\2/p" "$1" | head -1; }
+# Milliseconds of the day of the first ENRP log line (logfmt, docs/operations.md) matching $2.
+stamp() {
+  sed -nE "s/^ts=[0-9-]+T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})Z level=[a-z]+ subsystem=enrp msg=\"$2.*/\1 \2 \3 \4/p" "$1" |
+    head -1 | awk '{ printf "%d\n", (($1 * 60 + $2) * 60 + $3) * 1000 + $4 }'
+}
 rspd() {  # NAME ID UDP_PORT [flags]
   local name="$1" id="$2" port="$3"
   shift 3

@@ -1,5 +1,6 @@
 #include "control/config.h"
 
+#include <algorithm>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "dataplane/net/endpoint.h"
 #include "protocol/address.h"
 
@@ -294,6 +296,8 @@ std::string DescribeConfig(const RegistrarConfig& c) {
        c.enrp_multicast_group.empty()
            ? std::string("off")
            : protocol::JoinHostPort(c.enrp_multicast_group, c.enrp_multicast_port));
+  line("management_address",
+       c.management_address.empty() ? std::string("off") : c.management_address);
   line("shard_lcores", c.shard_lcores);
   line("enrp_thread", c.enrp_thread ? "on" : "off");
   line("max_handle_resolution_items", c.max_handle_resolution_items);
@@ -328,6 +332,182 @@ std::string DescribeConfig(const RegistrarConfig& c) {
                        : absl::StrCat(protocol::JoinHostPort(c.announce_group, c.announce_port),
                                       " ttl ", c.announce_ttl));
   return out;
+}
+
+namespace {
+
+// A setting's value as text, for the reload's messages.
+template <typename T>
+std::string Text(const T& value) {
+  return absl::StrCat(value);
+}
+std::string Text(bool value) { return value ? "true" : "false"; }
+std::string Text(const std::string& value) { return absl::StrCat("'", value, "'"); }
+std::string Text(absl::Duration value) { return absl::FormatDuration(value); }
+std::string Text(IoBackend value) { return IoBackendName(value); }
+std::string Text(const std::vector<std::string>& value) {
+  return absl::StrCat("'", absl::StrJoin(value, ","), "'");
+}
+std::string PeerText(const RegistrarConfig::PeerAddress& peer) {
+  return protocol::JoinHostPort(peer.host, peer.udp_port);
+}
+std::string Text(const std::vector<RegistrarConfig::PeerAddress>& value) {
+  std::vector<std::string> peers;
+  for (const RegistrarConfig::PeerAddress& peer : value) peers.push_back(PeerText(peer));
+  return absl::StrCat("'", absl::StrJoin(peers, ","), "'");
+}
+
+#define RSPD_SETTING(name, reload, field)                                        \
+  SettingInfo {                                                                  \
+    name, Reload::reload, [](const RegistrarConfig& c) { return Text(c.field); } \
+  }
+
+}  // namespace
+
+const std::vector<SettingInfo>& Settings() {
+  // What takes effect at run time is what the registrar can apply to live
+  // tables: caps and rates (checked as each request comes), the policy
+  // file, and new ENRP peers (called like a peer heard over multicast).
+  // Everything bound into sockets, threads, TLS contexts, the EAL or timers
+  // already armed waits for a restart.
+  static const std::vector<SettingInfo>* const settings = new std::vector<SettingInfo>{
+      RSPD_SETTING("io", kRestart, io),
+      RSPD_SETTING("server_id", kRestart, server_id),
+      RSPD_SETTING("bind_address", kRestart, bind_address),
+      RSPD_SETTING("udp_port", kRestart, udp_encapsulation_port),
+      RSPD_SETTING("asap_port", kRestart, asap_port),
+      RSPD_SETTING("enrp_port", kRestart, enrp_port),
+      RSPD_SETTING("tls_certificate", kRestart, tls.certificate_file),
+      RSPD_SETTING("tls_private_key", kRestart, tls.private_key_file),
+      RSPD_SETTING("tls_ca_file", kRestart, tls.ca_file),
+      RSPD_SETTING("tls_crl_file", kRestart, tls.crl_file),
+      RSPD_SETTING("tls_psk_file", kRestart, tls.psk_file),
+      RSPD_SETTING("tls_psk_identity", kRestart, tls.psk_identity),
+      RSPD_SETTING("tls_min_version", kRestart, tls.min_version),
+      RSPD_SETTING("tls_policy_file", kRuntime, tls.policy_file),
+      RSPD_SETTING("asap_tls_port", kRestart, asap_tls_port),
+      RSPD_SETTING("enrp_tls_port", kRestart, enrp_tls_port),
+      RSPD_SETTING("enrp_tls_client_port", kRestart, enrp_tls_client_port),
+      RSPD_SETTING("management_address", kRestart, management_address),
+      RSPD_SETTING("shard_lcores", kRestart, shard_lcores),
+      RSPD_SETTING("enrp_thread", kRestart, enrp_thread),
+      RSPD_SETTING("max_handle_resolution_items", kRuntime, max_handle_resolution_items),
+      RSPD_SETTING("max_bad_pe_reports", kRuntime, max_bad_pe_reports),
+      RSPD_SETTING("unreachable_report_window", kRuntime, unreachable_report_window),
+      RSPD_SETTING("max_pool_elements", kRuntime, max_pool_elements),
+      RSPD_SETTING("max_pools", kRuntime, max_pools),
+      RSPD_SETTING("max_pes_per_pool", kRuntime, max_pes_per_pool),
+      RSPD_SETTING("max_pes_per_association", kRuntime, max_pes_per_association),
+      RSPD_SETTING("max_registrations_per_second", kRuntime, max_registrations_per_second),
+      RSPD_SETTING("max_resolutions_per_second", kRuntime, max_resolutions_per_second),
+      RSPD_SETTING("max_unreachable_reports_per_second", kRuntime,
+                   max_unreachable_reports_per_second),
+      RSPD_SETTING("max_peers", kRestart, max_peers),
+      RSPD_SETTING("max_associations", kRestart, max_associations),
+      RSPD_SETTING("max_inits_per_address_per_second", kRestart, max_inits_per_address_per_second),
+      RSPD_SETTING("max_inits_per_second", kRestart, max_inits_per_second),
+      RSPD_SETTING("sctp_peer_idle_timeout", kRestart, sctp_peer_idle_timeout),
+      RSPD_SETTING("udp_receive_buffer", kRestart, udp_receive_buffer),
+      RSPD_SETTING("keep_alive_interval", kRestart, keep_alive_interval),
+      RSPD_SETTING("keep_alive_timeout", kRestart, keep_alive_timeout),
+      RSPD_SETTING("max_keep_alives_per_second", kRestart, max_keep_alives_per_second),
+      RSPD_SETTING("server_announce_cycle", kRestart, server_announce_cycle),
+      RSPD_SETTING("announce_group", kRestart, announce_group),
+      RSPD_SETTING("announce_port", kRestart, announce_port),
+      RSPD_SETTING("announce_ttl", kRestart, announce_ttl),
+      RSPD_SETTING("enrp_peers", kAdditions, enrp_peers),
+      RSPD_SETTING("enrp_multicast_group", kRestart, enrp_multicast_group),
+      RSPD_SETTING("enrp_multicast_port", kRestart, enrp_multicast_port),
+      RSPD_SETTING("peer_heartbeat_cycle", kRestart, peer_heartbeat_cycle),
+      RSPD_SETTING("max_time_last_heard", kRestart, max_time_last_heard),
+      RSPD_SETTING("max_time_no_response", kRestart, max_time_no_response),
+      RSPD_SETTING("takeover_expiry", kRestart, takeover_expiry),
+      RSPD_SETTING("mentor_discovery_timeout", kRestart, mentor_discovery_timeout),
+      RSPD_SETTING("max_elements_per_table_response", kRestart, max_elements_per_table_response),
+      RSPD_SETTING("adopted_pe_timeout", kRestart, adopted_pe_timeout),
+      RSPD_SETTING("dpdk_eal_args", kRestart, dpdk_eal_args),
+      RSPD_SETTING("dpdk_addresses", kRestart, dpdk_addresses),
+      RSPD_SETTING("dpdk_gateways", kRestart, dpdk_gateways),
+      RSPD_SETTING("dpdk_rx_queues", kRestart, dpdk_rx_queues),
+      RSPD_SETTING("dpdk_mbufs", kRestart, dpdk_mbufs),
+      RSPD_SETTING("dpdk_idle_sleep_us", kRestart, dpdk_idle_sleep_us),
+  };
+  return *settings;
+}
+
+#undef RSPD_SETTING
+
+std::vector<SettingChange> ChangedSettings(const RegistrarConfig& old,
+                                           const RegistrarConfig& next) {
+  std::vector<SettingChange> changes;
+  for (const SettingInfo& setting : Settings()) {
+    std::string before = setting.text(old);
+    std::string after = setting.text(next);
+    if (before == after) continue;
+    if (setting.reload != Reload::kAdditions) {
+      changes.push_back(
+          {setting.name, std::move(before), std::move(after), setting.reload == Reload::kRuntime});
+      continue;
+    }
+    // enrp_peers, the one list: its added peers now, its removed ones later.
+    auto peers = [](const RegistrarConfig& c) {
+      std::vector<std::string> out;
+      for (const RegistrarConfig::PeerAddress& peer : c.enrp_peers) out.push_back(PeerText(peer));
+      return out;
+    };
+    const std::vector<std::string> old_peers = peers(old), next_peers = peers(next);
+    std::vector<std::string> added, removed;
+    for (const std::string& peer : next_peers) {
+      if (std::find(old_peers.begin(), old_peers.end(), peer) == old_peers.end()) {
+        added.push_back(absl::StrCat("+", peer));
+      }
+    }
+    for (const std::string& peer : old_peers) {
+      if (std::find(next_peers.begin(), next_peers.end(), peer) == next_peers.end()) {
+        removed.push_back(absl::StrCat("-", peer));
+      }
+    }
+    if (!added.empty()) changes.push_back({setting.name, before, absl::StrJoin(added, ","), true});
+    if (!removed.empty()) {
+      changes.push_back({setting.name, before, absl::StrJoin(removed, ","), false});
+    }
+  }
+  return changes;
+}
+
+std::string RuntimeChanges(const RegistrarConfig& old, const RegistrarConfig& next,
+                           std::vector<std::string>* restart_only) {
+  std::vector<std::string> now;
+  for (const SettingChange& change : ChangedSettings(old, next)) {
+    if (!change.at_runtime) {
+      if (restart_only != nullptr) restart_only->push_back(change.name);
+    } else if (change.name == "enrp_peers") {
+      now.push_back(absl::StrCat(change.name, " ", change.after));
+    } else {
+      now.push_back(absl::StrCat(change.name, " ", change.before, " -> ", change.after));
+    }
+  }
+  return absl::StrJoin(now, ", ");
+}
+
+void TakeRuntimeSettings(const RegistrarConfig& next, RegistrarConfig* running) {
+  running->max_handle_resolution_items = next.max_handle_resolution_items;
+  running->max_bad_pe_reports = next.max_bad_pe_reports;
+  running->unreachable_report_window = next.unreachable_report_window;
+  running->max_pool_elements = next.max_pool_elements;
+  running->max_pools = next.max_pools;
+  running->max_pes_per_pool = next.max_pes_per_pool;
+  running->max_pes_per_association = next.max_pes_per_association;
+  running->max_registrations_per_second = next.max_registrations_per_second;
+  running->max_resolutions_per_second = next.max_resolutions_per_second;
+  running->max_unreachable_reports_per_second = next.max_unreachable_reports_per_second;
+  running->tls.policy_file = next.tls.policy_file;
+  for (const RegistrarConfig::PeerAddress& peer : next.enrp_peers) {
+    const bool listed = std::any_of(
+        running->enrp_peers.begin(), running->enrp_peers.end(),
+        [&](const auto& p) { return p.host == peer.host && p.udp_port == peer.udp_port; });
+    if (!listed) running->enrp_peers.push_back(peer);
+  }
 }
 
 }  // namespace rspd::control

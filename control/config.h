@@ -4,8 +4,9 @@
 // of RFC 5352 §7 that rspd exposes, with the RFC defaults (or, where the RFC
 // gives none, RSPLIB's; see docs/decisions.md), and its limits
 // (docs/limits.md). `tools/rspd`
-// fills it from flags; `Validate()` rejects impossible combinations with a
-// message that names the flag.
+// fills it from flags and its configuration file (control/config_file.h);
+// `Validate()` rejects impossible combinations with a message that names the
+// flag; `RuntimeChanges()` tells which changes a reload applies at once.
 //
 // Example:
 //   RegistrarConfig config;
@@ -31,6 +32,8 @@ enum class IoBackend {
   kDpdk,    // DPDK ports (NICs or vdevs)
 };
 
+// Every field has a row in Settings() (config.cc): its flag name and whether
+// a reload changes it at run time.
 struct RegistrarConfig {
   IoBackend io = IoBackend::kSocket;
 
@@ -65,6 +68,10 @@ struct RegistrarConfig {
   uint16_t enrp_tls_port = 9902;         // RFC 5353 §5.3 (enrp-sctp-tls)
   uint16_t enrp_tls_client_port = 9903;  // rspd's choice (docs/security.md)
   bool secure() const { return !tls.certificate_file.empty() || !tls.psk_file.empty(); }
+
+  // The management interface (docs/management.md): HTTP with OpenMetrics
+  // and JSON on "HOST:PORT" (port 0: any free port); empty: off.
+  std::string management_address;
 
   // Handlespace shards on their own lcores; 0 runs them inline on the I/O lcore.
   int shard_lcores = 0;
@@ -180,5 +187,50 @@ const char* IoBackendName(IoBackend io);
 
 // One line per setting, "name = value", for the startup banner and `rspctl`.
 std::string DescribeConfig(const RegistrarConfig& config);
+
+// How a changed setting takes effect when the configuration is reloaded
+// (SIGHUP; docs/decisions.md, "Configuration file").
+enum class Reload {
+  kRuntime,    // at once: the limits, the authorization policy file
+  kAdditions,  // a list whose added entries take effect at once (enrp_peers), removals at restart
+  kRestart,    // at the next start: sockets, ports, threads, TLS contexts, timers, DPDK
+};
+
+// One setting of RegistrarConfig, named by its flag (tools/rspd_main.cc) and
+// configuration-file key. Settings() (config.cc) is the one list of every
+// field and how it is reloaded; a field added to RegistrarConfig gets a row
+// there (control/config_test.cc checks that the list is complete).
+struct SettingInfo {
+  const char* name;
+  Reload reload;
+  std::string (*text)(const RegistrarConfig&);  // its value, for messages
+};
+const std::vector<SettingInfo>& Settings();
+
+// A setting whose value differs between two configurations. enrp_peers may
+// give two: its added peers (kAdditions) and its removed ones (kRestart).
+struct SettingChange {
+  std::string name;
+  std::string before;
+  std::string after;
+  bool at_runtime = false;
+};
+std::vector<SettingChange> ChangedSettings(const RegistrarConfig& old, const RegistrarConfig& next);
+
+// What a reload from `old` to `next` changes at once, for the log:
+// "max_pools 100000 -> 200000, enrp_peers +10.0.0.4:9899"; "" if nothing.
+// The names of the changed settings that wait for a restart are appended to
+// `restart_only` (if not null).
+//
+// Example:
+//   std::vector<std::string> later;
+//   std::string now = RuntimeChanges(running, *reloaded, &later);
+std::string RuntimeChanges(const RegistrarConfig& old, const RegistrarConfig& next,
+                           std::vector<std::string>* restart_only);
+
+// Copies the settings of `next` that change at run time (kRuntime; and the
+// added peers of kAdditions) into `running`, leaving the others: what a
+// reload applies (Registrar::Reconfigure, AsapServer::UpdateLimits).
+void TakeRuntimeSettings(const RegistrarConfig& next, RegistrarConfig* running);
 
 }  // namespace rspd::control

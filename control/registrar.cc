@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "control/log/log.h"
 #include "protocol/address.h"
 #include "protocol/codec.h"
 #include "protocol/wire.h"
@@ -103,13 +105,10 @@ absl::StatusOr<std::unique_ptr<Registrar>> Registrar::Create(const RegistrarConf
   r->enrp_ = std::make_unique<EnrpThread>(r->config_, r->shards_.get(), r->loop_.get(),
                                           r->loop_.get(), r->asap_.get());
   r->asap_->set_observer(r->enrp_.get());
-  // Stamped with the wall clock when written (seconds.milliseconds since
-  // the epoch), not the loop's tick: work done in one turn shows its cost.
+  // ENRP's events (peers, downloads, takeovers): rare, one line each.
   r->enrp_->set_log([](Tick, const std::string& line) {
-    const int64_t ms = absl::ToUnixMillis(absl::Now());
-    printf("enrp: [%lld.%03lld] %s\n", static_cast<long long>(ms / 1000),
-           static_cast<long long>(ms % 1000), line.c_str());
-    fflush(stdout);
+    static const log::Subsystem enrp_log = log::Get("enrp");
+    RSPD_LOG(enrp_log, kInfo, line);
   });
   r->loop_->set_application(r.get());
   if (r->announcer_ != nullptr) r->loop_->Watch(r->announcer_->fd(), r.get());
@@ -168,16 +167,14 @@ std::string Registrar::DescribeSecurity() const {
 void Registrar::ReloadPolicy() {
   if (policy_ == nullptr) return;
   if (config_.tls.policy_file.empty()) {
-    printf("rspd: SIGHUP: no policy file to reload\n");
-    fflush(stdout);
+    RSPD_LOG(security_log_, kInfo, "no policy file to reload");
     return;
   }
   absl::StatusOr<SecurityPolicy> policy = SecurityPolicy::Load(config_.tls.policy_file);
   if (!policy.ok()) {
     RegistrarStats::Bump(stats_.policy_reload_failures);
-    printf("rspd: policy reload refused, the old policy stays: %s\n",
-           std::string(policy.status().message()).c_str());
-    fflush(stdout);
+    RSPD_LOG(security_log_, kError, "policy reload refused, the old policy stays")
+        .Kv("reason", policy.status().message());
     return;
   }
   // Everything that reads the policy runs on this thread (the loop's).
@@ -185,8 +182,41 @@ void Registrar::ReloadPolicy() {
   asap_->set_policy(next.get());
   policy_ = std::move(next);
   RegistrarStats::Bump(stats_.policy_reloads);
-  printf("rspd: policy reloaded: %s\n", policy_->description().c_str());
-  fflush(stdout);
+  RSPD_LOG(security_log_, kInfo, "policy reloaded").Kv("policy", policy_->description());
+}
+
+void Registrar::RequestReconfigure(const RegistrarConfig& next) {
+  {
+    absl::MutexLock lock(&reconfigure_mu_);
+    reconfigure_ = std::make_unique<RegistrarConfig>(next);
+  }
+  reconfigure_requested_.store(true, std::memory_order_release);
+}
+
+void Registrar::Reconfigure(const RegistrarConfig& next) {
+  // The kRuntime and kAdditions rows of Settings() (config.cc); the rest
+  // waits for a restart. The handlespace's caps go to each shard as its share, like
+  // at the start (ShardExecutor::Options).
+  asap_->UpdateLimits(next);
+  TakeRuntimeSettings(next, &config_);
+  const size_t shards = shards_->shard_count();
+  for (uint32_t k = 0; k < shards; ++k) {
+    auto* command = new handlespace::ManageCommand();
+    command->op = handlespace::ManageCommand::Op::kSetLimits;
+    command->max_pool_elements = dataplane::ShardExecutor::Share(next.max_pool_elements, shards);
+    command->max_pools = dataplane::ShardExecutor::Share(next.max_pools, shards);
+    command->max_pool_size = next.max_pes_per_pool;
+    command->on_answer = [](handlespace::ManageCommand* answered) { delete answered; };
+    shards_->Submit(k, command, /*must_run=*/true);
+  }
+  enrp_->AddStaticPeers(next.enrp_peers);
+  ReloadPolicy();
+  RegistrarStats::Bump(stats_.reconfigurations);
+  RSPD_LOG(config_log_, kInfo, "configuration reloaded")
+      .Kv("max_pool_elements", next.max_pool_elements)
+      .Kv("max_pools", next.max_pools)
+      .Kv("max_pes_per_pool", next.max_pes_per_pool)
+      .Kv("max_pes_per_association", next.max_pes_per_association);
 }
 
 bool Registrar::BindServerId(absl::string_view identity, uint32_t id, Tick now) {
@@ -221,8 +251,14 @@ bool Registrar::BindServerId(absl::string_view identity, uint32_t id, Tick now) 
 
 bool Registrar::AuthorizeEnrp(const dataplane::InboundMessage& in, Tick now) {
   if (policy_ == nullptr) return true;
-  const auto refuse = [this](std::atomic<uint64_t>& counter) {
+  const auto refuse = [this, &in](std::atomic<uint64_t>& counter) {
     RegistrarStats::Bump(counter);
+    // A remote can send these at packet rate: rate-limited.
+    static log::RateLimit limit(10, absl::Seconds(1));
+    RSPD_LOG_LIMITED(security_log_, kWarning, limit, "ENRP message refused")
+        .Kv("identity", in.peer_identity)
+        .Kv("secure", in.secure)
+        .Kv("address", in.remote_ip.ToString());
     return false;
   };
   if (!in.secure) return refuse(stats_.enrp_refused_unauthorized);
@@ -367,6 +403,16 @@ void Registrar::OnTick(Tick now) {
     enrp_->Start(udp_port_, now);
   }
   if (reload_requested_.exchange(false, std::memory_order_relaxed)) ReloadPolicy();
+  if (reconfigure_requested_.exchange(false, std::memory_order_acquire)) {
+    std::unique_ptr<RegistrarConfig> next;
+    {
+      absl::MutexLock lock(&reconfigure_mu_);
+      next = std::move(reconfigure_);
+    }
+    if (next != nullptr) Reconfigure(*next);
+  }
+  ServeManagement(now);
+  SampleRates(now);
   asap_->OnTimer(now);
   if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);
@@ -380,42 +426,50 @@ void Registrar::OnTick(Tick now) {
   }
 }
 
+void Registrar::ForEachCounter(CounterFn fn) const {
+  loop_->ForEachCounter(fn);
+  log::Default().stats().ForEach(fn);
+  shards_->stats().ForEach(fn);
+  fn("shard_commands_in_flight", "handlespace commands submitted and not answered yet (gauge)",
+     shards_->in_flight());
+  if (announcer_ != nullptr) {
+    announcer_->stats().ForEach(fn);
+  } else {
+    AnnouncerStats().ForEach(fn);  // announces off: zeros, so that every name is there
+  }
+  stats_.ForEach(fn);
+  fn("asap_sessions", "PEs registered over an association of ours (gauge)", asap_->session_count());
+  asap_->stats().ForEach(fn);
+  fn("enrp_ready", "ENRP's initial download is complete: ASAP is served (gauge)",
+     enrp_->ready() ? 1 : 0);
+  fn("enrp_peers", "servers in the peer table (gauge)", enrp_->peer_count());
+  fn("enrp_messages_shed", "ENRP messages the I/O thread shed: the ENRP thread was behind",
+     enrp_->messages_shed());
+  enrp_->stats().ForEach(fn);
+  // The shards' counters, summed (each shard's owner writes its own).
+  std::vector<std::tuple<std::string, const char*, uint64_t>> shard_totals;
+  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
+    size_t i = 0;
+    shards_->shard(k).stats().ForEach([&](const char* name, const char* help, uint64_t value) {
+      if (k == 0) shard_totals.emplace_back(absl::StrCat("handlespace_", name), help, 0);
+      std::get<2>(shard_totals[i++]) += value;
+    });
+  }
+  for (const auto& [name, help, value] : shard_totals) fn(name.c_str(), help, value);
+}
+
 std::string Registrar::DescribeStats() const {
   std::string out;
-  const auto line = [&out](const char* name, const char*, uint64_t value) {
+  ForEachCounter([&out](const char* name, const char*, uint64_t value) {
     absl::StrAppend(&out, name, " ", value, "\n");
-  };
-  loop_->ForEachCounter(line);
-  shards_->stats().ForEach(line);
+  });
   size_t pools = 0, elements = 0;
   for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
     pools += shards_->shard(k).table().pool_count();
     elements += shards_->shard(k).table().element_count();
   }
-  line("handlespace_pools", "", pools);
-  line("handlespace_pool_elements", "", elements);
-  if (announcer_ != nullptr) {
-    announcer_->stats().ForEach(line);
-  } else {
-    AnnouncerStats().ForEach(line);  // announces off: zeros, so that every name is there
-  }
-  stats_.ForEach(line);
-  line("asap_sessions", "", asap_->session_count());
-  asap_->stats().ForEach(line);
-  line("enrp_ready", "", enrp_->ready() ? 1 : 0);
-  line("enrp_peers", "", enrp_->peer_count());
-  line("enrp_messages_shed", "", enrp_->messages_shed());
-  enrp_->stats().ForEach(line);
-  // The shards' counters, summed (each shard's owner writes its own).
-  std::vector<std::pair<std::string, uint64_t>> shard_totals;
-  for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
-    size_t i = 0;
-    shards_->shard(k).stats().ForEach([&](const char* name, const char*, uint64_t value) {
-      if (k == 0) shard_totals.emplace_back(absl::StrCat("handlespace_", name), 0);
-      shard_totals[i++].second += value;
-    });
-  }
-  for (const auto& [name, value] : shard_totals) line(name.c_str(), "", value);
+  absl::StrAppend(&out, "handlespace_pools ", pools, "\n");
+  absl::StrAppend(&out, "handlespace_pool_elements ", elements, "\n");
   return out;
 }
 

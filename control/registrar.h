@@ -27,11 +27,17 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "control/announcer.h"
 #include "control/asap/asap_server.h"
 #include "control/config.h"
 #include "control/enrp/enrp_thread.h"
+#include "control/log/log.h"
+#include "control/management/server.h"
+#include "control/management/snapshot.h"
 #include "control/multicast_channel.h"
 #include "control/security_policy.h"
 #include "dataplane/dpdk_port_io.h"
@@ -50,7 +56,8 @@ namespace rspd::control {
   X(enrp_refused_unauthorized, "ENRP messages from identities the policy does not let peer (or take over): dropped") \
   X(enrp_refused_server_id, "ENRP messages whose server ID belongs to another identity, or to none yet while the identity's own is in use: dropped") \
   X(policy_reloads, "authorization policy reloads that took effect") \
-  X(policy_reload_failures, "authorization policy reloads refused (the old policy stays)")
+  X(policy_reload_failures, "authorization policy reloads refused (the old policy stays)") \
+  X(reconfigurations, "configurations taken at run time (SIGHUP)")
 // clang-format on
 
 struct RegistrarStats {
@@ -69,7 +76,9 @@ struct RegistrarStats {
   }
 };
 
-class Registrar final : private dataplane::IoLoop::Application, private dataplane::IoLoop::Watcher {
+class Registrar final : private dataplane::IoLoop::Application,
+                        private dataplane::IoLoop::Watcher,
+                        private management::Source {
  public:
   static absl::StatusOr<std::unique_ptr<Registrar>> Create(const RegistrarConfig& config);
   ~Registrar();
@@ -91,6 +100,16 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   // tick (SIGHUP); the old policy stays if the new one does not parse. Safe
   // from any thread.
   void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
+  // Applies what of `next` can change while running (SIGHUP): the limits
+  // of ASAP and the handlespace, the rate limits, the authorization policy,
+  // added static ENRP peers.
+  // Associations and PEs stay; settings that need a restart are not read
+  // (config.h, RuntimeChanges). Safe from any thread; takes effect at the
+  // loop's next tick.
+  void RequestReconfigure(const RegistrarConfig& next);
+  // What the management interface's server reads (docs/management.md);
+  // the server must stop before the registrar is destroyed.
+  management::Source* management_source() { return this; }
   // What the secure ports accept, one line each; empty when TLS is off.
   std::string DescribeSecurity() const;
 
@@ -121,6 +140,30 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   // max_time_last_heard (a restart with a new ID, or on another machine).
   bool BindServerId(absl::string_view identity, uint32_t id, Tick now);
   void ReloadPolicy();
+  void Reconfigure(const RegistrarConfig& next);
+  // Calls fn(name, help, value, gauge) for the counters of every layer
+  // (and the gauges that need no shard: sessions, peers, associations).
+  using CounterFn = absl::FunctionRef<void(const char* name, const char* help, uint64_t value)>;
+  void ForEachCounter(CounterFn fn) const;
+
+  // management::Source (registrar_management.cc): the HTTP threads' requests
+  // wait here for the I/O thread, which serves them at its next tick.
+  struct ManagementQuery;
+  bool Status(management::StatusSnapshot* out, absl::Duration timeout) override;
+  bool Pools(management::PoolsSnapshot* out, absl::Duration timeout) override;
+  bool Pool(const std::string& handle, size_t max, management::PoolSnapshot* out,
+            absl::Duration timeout) override;
+  bool Peers(management::PeersSnapshot* out, absl::Duration timeout) override;
+  bool Ask(const std::shared_ptr<ManagementQuery>& query, absl::Duration timeout);
+  // On the I/O thread: starts every queued query.
+  void ServeManagement(Tick now);
+  void Start(ManagementQuery& query, Tick now);
+  // A shard or the ENRP thread answered part of `query`; the last part
+  // completes it.
+  void PartDone(ManagementQuery* query, Tick now);
+  void FillStatus(ManagementQuery& query, Tick now);
+  // Once a second: the rates /api/status reports.
+  void SampleRates(Tick now);
 
   // dataplane::IoLoop::Application.
   void OnMessage(const dataplane::InboundMessage& message, Tick now) override;
@@ -135,6 +178,8 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   void OnReadable(Tick now) override;
 
   RegistrarConfig config_;
+  log::Subsystem security_log_ = log::Get("security");
+  log::Subsystem config_log_ = log::Get("config");
   // Security: before the loop, which holds channels made from the contexts.
   std::unique_ptr<dataplane::tls::TlsContext> asap_tls_;         // ASAP server side
   std::unique_ptr<dataplane::tls::TlsContext> enrp_tls_server_;  // peers calling us
@@ -167,6 +212,26 @@ class Registrar final : private dataplane::IoLoop::Application, private dataplan
   uint64_t shards_busy_seen_ = 0;
   RegistrarStats stats_;
   std::atomic<bool> stats_requested_{false};
+
+  // SIGHUP's new configuration, for the loop's next tick.
+  absl::Mutex reconfigure_mu_;
+  std::unique_ptr<RegistrarConfig> reconfigure_ ABSL_GUARDED_BY(reconfigure_mu_);
+  std::atomic<bool> reconfigure_requested_{false};
+
+  // The management interface (docs/management.md). Queries wait in
+  // management_queue_ until the loop's tick, then in management_running_
+  // until every part is answered.
+  absl::Time started_ = absl::Now();
+  absl::Mutex management_mu_;
+  std::vector<std::shared_ptr<ManagementQuery>> management_queue_ ABSL_GUARDED_BY(management_mu_);
+  std::atomic<bool> management_pending_{false};
+  std::vector<std::shared_ptr<ManagementQuery>> management_running_;  // I/O thread
+  struct RateSample {
+    Tick at = 0;
+    uint64_t asap_messages = 0, registrations = 0, resolutions = 0, enrp_messages = 0;
+  };
+  RateSample last_sample_;
+  management::Rates rates_;
 };
 
 }  // namespace rspd::control

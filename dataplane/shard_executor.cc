@@ -41,12 +41,7 @@ ShardExecutor::ShardExecutor(const Options& options)
     auto lane = std::make_unique<Lane>();
     HandlespaceShard::Options shard_options;
     shard_options.seed = options.seed + static_cast<uint64_t>(i);
-    // An equal share, rounded down: the shards together never hold more than
-    // the total (a pool distribution skewed by the hash refuses a little
-    // earlier instead).
-    const auto share = [shards](size_t total) {
-      return total == SIZE_MAX ? total : std::max<size_t>(1, total / static_cast<size_t>(shards));
-    };
+    const auto share = [shards](size_t total) { return Share(total, static_cast<size_t>(shards)); };
     shard_options.table.max_pool_elements =
         std::min(shard_options.table.max_pool_elements, share(options.max_pool_elements));
     shard_options.table.max_pools = share(options.max_pools);

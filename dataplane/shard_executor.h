@@ -34,6 +34,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -99,6 +100,12 @@ class ShardExecutor {
   ShardExecutor& operator=(const ShardExecutor&) = delete;
 
   uint32_t shard_count() const { return static_cast<uint32_t>(lanes_.size()); }
+  // One shard's share of a handlespace cap (Options): an equal share,
+  // rounded down, so that the shards together never hold more than the
+  // total (a pool distribution skewed by the hash refuses a little earlier).
+  static size_t Share(size_t total, size_t shards) {
+    return total == SIZE_MAX ? total : std::max<size_t>(1, total / shards);
+  }
   bool threaded() const { return threaded_; }
   uint32_t ShardFor(handlespace::PoolHandleView handle) const {
     return handlespace::ShardOf(handle, shard_count());

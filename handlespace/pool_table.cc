@@ -242,6 +242,8 @@ uint32_t PoolTable::CreatePool(PoolHandleView handle, const protocol::PoolElemen
   pool.size = 0;
   pool.cursor = 0;
   pool.seq = 0;
+  pool.registrations = 0;
+  pool.resolutions = 0;
   pool_index_.emplace(pool.handle, p);
   return p;
 }
@@ -722,6 +724,7 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const protocol::PoolEl
       SelectionRekey(pool, slot, weight_changed);
     }
     timers_.Arm(slot, expiry);
+    ++pool.registrations;
     result.slot = slot;
     return result;
   }
@@ -770,6 +773,7 @@ RegisterResult PoolTable::Register(PoolHandleView handle, const protocol::PoolEl
   StoreAddresses(slot, pe);
   Pool& pool = pools_[p];
   ++pool.size;
+  ++pool.registrations;
   ++element_count_;
   IndexInsert(slot);
   LinkOwner(slot, OwnerIndex(pe.home));
@@ -1050,8 +1054,68 @@ Cause PoolTable::Resolve(PoolHandleView handle, const ResolveOptions& options, P
       break;
     }
   }
+  ++pool.resolutions;
   *count = n;
   return kNoError;
+}
+
+// ---- operators' views ---------------------------------------------------------
+
+void PoolTable::SummarizePools(RegistrarId home, std::vector<PoolSummary>* out) const {
+  out->clear();
+  std::vector<uint32_t> summary_of(pools_.size(), kNoSlot);
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    const Pool& pool = pools_[p];
+    if (!pool.in_use) continue;
+    summary_of[p] = static_cast<uint32_t>(out->size());
+    PoolSummary& s = out->emplace_back();
+    s.handle = pool.handle;
+    s.policy = pool.policy;
+    s.elements = pool.size;
+    s.registrations = pool.registrations;
+    s.resolutions = pool.resolutions;
+  }
+  if (home == 0) return;
+  for (uint32_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& r = records_[slot];
+    if ((r.flags & Record::kFree) == 0 && owners_[r.owner].id == home) {
+      ++(*out)[summary_of[r.pool]].owned;
+    }
+  }
+}
+
+bool PoolTable::DescribePool(PoolHandleView handle, RegistrarId home, size_t max,
+                             PoolSummary* summary, std::vector<ElementDetail>* out) const {
+  out->clear();
+  const uint32_t p = FindPool(handle);
+  if (p == kNoSlot) return false;
+  const Pool& pool = pools_[p];
+  *summary = PoolSummary();
+  summary->handle = pool.handle;
+  summary->policy = pool.policy;
+  summary->elements = pool.size;
+  summary->registrations = pool.registrations;
+  summary->resolutions = pool.resolutions;
+  const bool round_robin = pool.traits->kind == SelectorKind::kRoundRobin;
+  for (uint32_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& r = records_[slot];
+    if ((r.flags & Record::kFree) != 0 || r.pool != p) continue;
+    if (owners_[r.owner].id == home) ++summary->owned;
+    if (out->size() >= max) continue;
+    ElementDetail& d = out->emplace_back();
+    d.pe = GetElement(slot);
+    d.expiry = timers_.deadline(slot);
+    d.degradation = r.degradation;
+    d.next = round_robin && !pool.members.empty() && pool.members[pool.cursor] == slot;
+  }
+  return true;
+}
+
+void PoolTable::SetLimits(size_t max_pool_elements, size_t max_pools, size_t max_pool_size) {
+  // The index encodes slots in 24 bits (Options::max_pool_elements).
+  options_.max_pool_elements = std::min(max_pool_elements, (size_t{1} << 24) - 1);
+  options_.max_pools = max_pools;
+  options_.max_pool_size = max_pool_size;
 }
 
 // ---- iteration -----------------------------------------------------------------

@@ -223,6 +223,33 @@ class PoolTable {
 
   size_t pool_count() const { return pool_index_.size(); }
   size_t element_count() const { return element_count_; }
+
+  // Operators' views (docs/management.md). Each is one pass over every PE
+  // of the table: for the management interface, never on a protocol path.
+  struct PoolSummary {
+    std::string handle;
+    PolicyType policy = PolicyType::kRoundRobin;
+    size_t elements = 0;
+    size_t owned = 0;  // PEs whose home is the `home` asked about
+    // Registrations and peers' updates taken, and handle resolutions
+    // answered, since the pool was created.
+    uint64_t registrations = 0;
+    uint64_t resolutions = 0;
+  };
+  void SummarizePools(RegistrarId home, std::vector<PoolSummary>* out) const;
+  struct ElementDetail {
+    protocol::PoolElement pe;
+    Tick expiry = kNever;      // kNever: no timer here (another registrar keeps it)
+    uint32_t degradation = 0;  // RFC 5356 §5.2.2 counter, times the load degradation
+    bool next = false;         // round robin: the PE the next resolution starts at
+  };
+  // Up to `max` PEs of the pool, in slot order; false when there is no such
+  // pool.
+  bool DescribePool(PoolHandleView handle, RegistrarId home, size_t max, PoolSummary* summary,
+                    std::vector<ElementDetail>* out) const;
+  // Changes the limits of new PEs and pools (SIGHUP reload); what is held
+  // stays, even past a lowered limit.
+  void SetLimits(size_t max_pool_elements, size_t max_pools, size_t max_pool_size);
   // Bytes held by all structures (capacities, not sizes).
   size_t MemoryBytes() const;
 
@@ -267,6 +294,10 @@ class PoolTable {
     PolicyType policy = PolicyType::kRoundRobin;
     uint32_t handle_sum = 0;  // HandleWordSum(handle), RFC 5353 §3.6.2
     std::string handle;
+    // For the operators' views (SummarizePools): beside the handle, which
+    // every command reads, so that counting costs no extra cache line.
+    uint64_t registrations = 0;
+    uint64_t resolutions = 0;
     WeightTree weights;
   };
   struct Owner {

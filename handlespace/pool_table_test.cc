@@ -413,5 +413,95 @@ TEST(MemoryTest, BytesPerPeWithinBudget) {
   EXPECT_LE(table.MemoryBytes() / kPes, 128u);
 }
 
+TEST(OperatorViewTest, SummarizePoolsCountsElementsOwnersAndActivity) {
+  PoolTable table;
+  Prng rng(1);
+  ASSERT_EQ(table.Register("a", MakePe(1, kPr1), kNever).cause, kNoError);
+  ASSERT_EQ(table.Register("a", MakePe(2, kPr2), kNever).cause, kNoError);
+  ASSERT_EQ(table.Register("a", MakePe(1, kPr1), kNever).cause, kNoError);  // re-registration
+  ASSERT_EQ(table.Register("b", MakePe(3, kPr1), kNever).cause, kNoError);
+  uint32_t out[kMaxResolutionItems];
+  size_t n = 0;
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(table.Resolve("a", {}, rng, out, &n), kNoError);
+  ASSERT_EQ(table.Resolve("nope", {}, rng, out, &n), Cause::kUnknownPoolHandle);
+
+  std::vector<PoolTable::PoolSummary> pools;
+  table.SummarizePools(kPr1, &pools);
+  ASSERT_EQ(pools.size(), 2u);
+  std::sort(pools.begin(), pools.end(),
+            [](const auto& x, const auto& y) { return x.handle < y.handle; });
+  EXPECT_EQ(pools[0].handle, "a");
+  EXPECT_EQ(pools[0].elements, 2u);
+  EXPECT_EQ(pools[0].owned, 1u);
+  EXPECT_EQ(pools[0].registrations, 3u);
+  EXPECT_EQ(pools[0].resolutions, 4u);
+  EXPECT_EQ(pools[1].owned, 1u);
+  EXPECT_EQ(pools[1].resolutions, 0u);
+
+  // A pool deleted and created again starts from zero.
+  ASSERT_TRUE(table.Deregister("b", 3));
+  ASSERT_EQ(table.Register("b", MakePe(4, kPr2), kNever).cause, kNoError);
+  table.SummarizePools(kPr1, &pools);
+  for (const auto& p : pools) {
+    if (p.handle == "b") {
+      EXPECT_EQ(p.registrations, 1u);
+      EXPECT_EQ(p.owned, 0u);
+    }
+  }
+}
+
+TEST(OperatorViewTest, DescribePoolGivesEveryPeWithItsTimerAndTheNextOne) {
+  PoolTable table;
+  Prng rng(1);
+  ASSERT_EQ(table.Register("a", MakePe(1, kPr1), 5000).cause, kNoError);
+  ASSERT_EQ(table.Register("a", MakePe(2, kPr2), kNever).cause, kNoError);
+  ASSERT_EQ(table.Register("a", MakePe(3, kPr1), kNever).cause, kNoError);
+  uint32_t out[kMaxResolutionItems];
+  size_t n = 0;
+  ResolveOptions one;
+  one.max_items = 1;
+  ASSERT_EQ(table.Resolve("a", one, rng, out, &n), kNoError);  // round robin moves on by one
+
+  PoolTable::PoolSummary summary;
+  std::vector<PoolTable::ElementDetail> elements;
+  ASSERT_TRUE(table.DescribePool("a", kPr1, 10, &summary, &elements));
+  EXPECT_EQ(summary.elements, 3u);
+  EXPECT_EQ(summary.owned, 2u);
+  ASSERT_EQ(elements.size(), 3u);
+  int next = 0;
+  for (const auto& e : elements) {
+    next += e.next ? 1 : 0;
+    EXPECT_EQ(e.expiry, e.pe.id == 1 ? Tick{5000} : kNever);
+  }
+  EXPECT_EQ(next, 1);
+  // The next one is what the next resolution returns first.
+  const auto next_pe =
+      std::find_if(elements.begin(), elements.end(), [](const auto& e) { return e.next; });
+  ASSERT_EQ(table.Resolve("a", one, rng, out, &n), kNoError);
+  EXPECT_EQ(table.element_id(out[0]), next_pe->pe.id);
+
+  ASSERT_TRUE(table.DescribePool("a", kPr1, 2, &summary, &elements));
+  EXPECT_EQ(elements.size(), 2u);  // at most `max`
+  EXPECT_EQ(summary.owned, 2u);    // counted over all of them
+  EXPECT_FALSE(table.DescribePool("nope", kPr1, 10, &summary, &elements));
+}
+
+TEST(OperatorViewTest, SetLimitsRefusesNewPesAndKeepsTheOnesHeld) {
+  PoolTable table;
+  for (uint32_t id = 1; id <= 3; ++id) {
+    ASSERT_EQ(table.Register("a", MakePe(id, kPr1), kNever).cause, kNoError);
+  }
+  table.SetLimits(2, 10, 10);  // lower than what is held
+  EXPECT_EQ(table.element_count(), 3u);
+  EXPECT_EQ(table.Register("a", MakePe(4, kPr1), kNever).cause, Cause::kLackOfResources);
+  EXPECT_EQ(table.Register("a", MakePe(1, kPr1), kNever).cause, kNoError);  // re-registration
+  table.SetLimits(10, 10, 10);
+  EXPECT_EQ(table.Register("a", MakePe(4, kPr1), kNever).cause, kNoError);
+  table.SetLimits(10, 1, 10);
+  EXPECT_EQ(table.Register("b", MakePe(5, kPr1), kNever).cause, Cause::kLackOfResources);
+  table.SetLimits(10, 10, 4);
+  EXPECT_EQ(table.Register("a", MakePe(6, kPr1), kNever).cause, Cause::kLackOfResources);
+}
+
 }  // namespace
 }  // namespace rspd::handlespace

@@ -106,6 +106,30 @@ void HandlespaceShard::Process(ShardCommand& c, uint32_t pool_hint) {
     case ShardCommand::Kind::kAudit:
       DoAudit(static_cast<AuditCommand&>(c));
       break;
+    case ShardCommand::Kind::kManage:
+      DoManage(static_cast<ManageCommand&>(c));
+      break;
+  }
+}
+
+void HandlespaceShard::DoManage(ManageCommand& c) {
+  switch (c.op) {
+    case ManageCommand::Op::kCount:
+      c.pool_count = table_.pool_count();
+      c.element_count = table_.element_count();
+      c.owned_count = table_.OwnedCount(c.home);
+      break;
+    case ManageCommand::Op::kSummarize:
+      table_.SummarizePools(c.home, &c.pools);
+      break;
+    case ManageCommand::Op::kDescribePool:
+      c.pools.resize(1);
+      c.found = table_.DescribePool(c.handle, c.home, c.max, &c.pools[0], &c.elements);
+      if (!c.found) c.pools.clear();
+      break;
+    case ManageCommand::Op::kSetLimits:
+      table_.SetLimits(c.max_pool_elements, c.max_pools, c.max_pool_size);
+      break;
   }
 }
 

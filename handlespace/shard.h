@@ -33,6 +33,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -59,9 +60,13 @@ struct ShardCommand {
     kOwner,
     kChunk,
     kAudit,
+    // Operators (docs/management.md).
+    kManage,
   };
   // Whether the ENRP server issued it (the answers go back to their issuer).
-  bool enrp() const { return kind >= Kind::kPeerUpdate; }
+  bool enrp() const { return kind >= Kind::kPeerUpdate && kind != Kind::kManage; }
+  // Whether the management interface issued it (ManageCommand::on_answer).
+  bool management() const { return kind == Kind::kManage; }
   explicit ShardCommand(Kind k) : kind(k) {}
   Kind kind;
 };
@@ -188,6 +193,32 @@ struct AuditCommand : ShardCommand {
   std::vector<Owner> owners;  // out
 };
 
+// The operators' views and run-time limits (docs/management.md): the
+// shard's sizes, a summary of every pool, one pool's PEs, or new limits (a
+// SIGHUP reload). Its
+// answer goes to on_answer, on the thread that collects answers.
+struct ManageCommand : ShardCommand {
+  enum class Op : uint8_t { kCount, kSummarize, kDescribePool, kSetLimits };
+  ManageCommand() : ShardCommand(Kind::kManage) {}
+  // In.
+  Op op = Op::kSummarize;
+  RegistrarId home = 0;  // whose PEs count as owned
+  PoolHandle handle;     // kDescribePool
+  size_t max = 0;        // kDescribePool: PEs at most
+  // kSetLimits: this shard's share of the totals.
+  size_t max_pool_elements = 0;
+  size_t max_pools = 0;
+  size_t max_pool_size = 0;
+  // Out.
+  size_t pool_count = 0;  // kCount
+  size_t element_count = 0;
+  size_t owned_count = 0;  // PEs whose home is `home`
+  bool found = false;      // kDescribePool
+  std::vector<PoolTable::PoolSummary> pools;
+  std::vector<PoolTable::ElementDetail> elements;
+  std::function<void(ManageCommand*)> on_answer;
+};
+
 // Per-shard counters (docs/style.md, "Counters"): declared once, the owner does relaxed
 // load+store, other threads relaxed loads.
 #define RSPD_HANDLESPACE_SHARD_STATS(X)                                                   \
@@ -271,6 +302,7 @@ class ABSL_CACHELINE_ALIGNED HandlespaceShard {
   void DoOwner(OwnerCommand& c);
   void DoChunk(ChunkCommand& c);
   void DoAudit(AuditCommand& c);
+  void DoManage(ManageCommand& c);
 
   const uint32_t index_;
   PoolTable table_;

@@ -249,8 +249,12 @@ size_t EncodeMessage(const Message& m, absl::Span<uint8_t> buffer) {
 
 std::vector<uint8_t> EncodeMessageToVector(const Message& message) {
   // Room for the largest message RFC 5354 §4 allows, kept per thread: the
-  // result holds only the message.
-  thread_local std::array<uint8_t, Padded(0xffff)> scratch;
+  // result holds only the message. On the heap: a 64 KiB thread_local array
+  // would sit in the static TLS of every thread of the process, taken from
+  // the stack of each (a library's worker with a small fixed stack, such as
+  // civetweb's 100 KiB, would be left with little).
+  thread_local std::vector<uint8_t> scratch;
+  scratch.resize(Padded(0xffff));
   const size_t n = EncodeMessage(message, absl::MakeSpan(scratch));
   return std::vector<uint8_t>(scratch.begin(), scratch.begin() + static_cast<std::ptrdiff_t>(n));
 }

@@ -196,7 +196,7 @@ moved=$((base + 50 + y))
   --udp_port="$moved" --asap_port="$(asap_of "$y")" --enrp_peers="$peers" "${timers[@]}" \
   $(tls_of "$y") >"$dir/r$y.moved.out" 2>&1 &
 pids+=("$!")
-await "r$y ready on its new port" grep -q '^enrp: .*download from mentor' "$dir/r$y.moved.out"
+await "r$y ready on its new port" grep -q 'subsystem=enrp msg=".*download from mentor' "$dir/r$y.moved.out"
 "$RSPCTL" register --registrar="127.0.0.1:$moved/$(client_port_of "$y")" --pool=moved --count=2 --pe_id=900 \
   --lifetime=30 >"$dir/pe_moved.out" 2>&1 &
 pids+=("$!")

@@ -48,7 +48,7 @@ cleanup() {
   set +e  # whatever fails here, the VM and the namespace go
   for name in "${!rspd_pid[@]}"; do
     kill -INT "${rspd_pid[$name]}" 2>/dev/null
-    [ "$rc" -eq 0 ] || { echo "-- $name:"; grep '^enrp:' "$dir/$name.out" | tail -20; } >&2
+    [ "$rc" -eq 0 ] || { echo "-- $name:"; grep 'subsystem=enrp' "$dir/$name.out" | tail -20; } >&2
   done
   (exit "$rc")
   vm_cleanup
@@ -88,7 +88,7 @@ rspctl() { local at=$1; shift; in_ns "$RSPCTL" "$@" --registrar="$at:$vm_udp_por
 owned_by() { grep -q "^pool=$2 .* home=$3 " <<<"$(rspctl "$1" dump)"; }
 await_owner() {  # AT POOL ID
   await_for 60 "PE $2 owned by $3 at $1" owned_by "$@" ||
-    fail "PE $2 not owned by $3 at $1: $(rspctl "$1" dump); $(grep '^enrp:' "$dir"/*.out)"
+    fail "PE $2 not owned by $3 at $1: $(rspctl "$1" dump); $(grep 'subsystem=enrp' "$dir"/*.out)"
 }
 # echoes NAME: the RSPLIB PU run NAME got all its echoes back.
 echoes() {
@@ -177,7 +177,7 @@ await_rsplib_log "RSPLIB's registrar taking A over" "Takeover.of.target..${a_id#
 # B ACKed RSPLIB's INIT_TAKEOVER; RSPLIB's TAKEOVER_SERVER never comes, so
 # B probes A and, A silent, hands its PEs to RSPLIB.
 AWAIT_SECONDS=60 await "B handing A's PEs to RSPLIB's registrar" \
-  grep -q "^enrp: .* $rsplib_id took over $a_id (its TAKEOVER_SERVER never came)" "$dir/B.out"
+  grep -q "subsystem=enrp msg=\".*$rsplib_id took over $a_id (its TAKEOVER_SERVER never came)" "$dir/B.out"
 await_owner "$b_ip" at-rspd "$rsplib_id"
 pu pu-at-rspd-after-kill at-rspd "$guest_ip"
 
@@ -198,7 +198,7 @@ rspctl "$b_ip" dump
 pu pu-at-rspd-after-takeover at-rspd "$a_ip"
 pu pu-at-rsplib-after-takeover at-rsplib "$a_ip"
 stop_rspd A2 INT
-grep '^enrp:' "$dir/A2.out"
+grep 'subsystem=enrp' "$dir/A2.out"
 # Each PE re-homed: it answered A2's H-bit keep-alive, or its association
 # with RSPLIB's registrar ended with it and its server hunt found A2 first;
 # either way it is in a session with A2.

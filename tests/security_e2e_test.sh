@@ -216,7 +216,7 @@ echo "register echo* pe-echo" >"$policy"
 echo "nonsense rule" >>"$policy"
 kill -HUP "$ra_pid"
 await "broken policy refused" stat_is policy_reload_failures ra 1
-grep -q "policy reload refused, the old policy stays: .*policy:2: unknown rule \"nonsense\"" "$dir/ra.out" ||
+grep -q 'policy reload refused, the old policy stays" reason=".*policy:2: unknown rule \\"nonsense\\"' "$dir/ra.out" ||
   fail "the refusal does not name the line: $(grep policy "$dir/ra.out")"
 # shellcheck disable=SC2046
 rogue_register still-old "$ra_tls" echo-new 206 $(as pe-echo)

@@ -21,12 +21,13 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 "$RSPD" --bind_address=127.0.0.1 --udp_port=0 --keep_alive_interval=1s --keep_alive_timeout=1s \
-  "$@" >"$dir/rspd.out" 2>&1 &
+  --management_address=127.0.0.1:0 "$@" >"$dir/rspd.out" 2>&1 &
 pids+=("$!")
 for _ in $(seq 100); do grep -q '^ready' "$dir/rspd.out" && break; sleep 0.1; done
 cat "$dir/rspd.out"
 port=$(sed -n 's/^  udp 127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$dir/rspd.out")
 R="--registrar=127.0.0.1:$port"
+M="--management=$(sed -n 's|^management: http://\([0-9.:]*\) .*|\1|p' "$dir/rspd.out")"
 
 echo "== three echo PEs register in pool \"demo\""
 for i in 1 2 3; do
@@ -38,6 +39,9 @@ for i in 1 2 3; do
 done
 echo "== the pool as a PU sees it"
 "$RSPCTL" resolve $R --pool=demo --items=3
+echo "== the registrar's own view (rspctl status, rspctl pool demo; try rspctl top $M)"
+"$RSPCTL" status $M
+"$RSPCTL" pool $M demo
 echo "== a PU calls the pool twice a second (Ctrl-C stops the demo)"
 "$RSPCTL" echo-client $R --pool=demo --echo_count=1000000 --echo_interval=500ms \
   | tee "$dir/pu.out" &

@@ -12,7 +12,9 @@ ABSL_FLAG(std::string, registrar, "127.0.0.1",
           "register, resolve: the registrar, HOST[:UDP_PORT][/ASAP_PORT] (SCTP over UDP, default "
           "ports 9899 and 3863)");
 ABSL_FLAG(std::string, pool, "", "register, resolve: the pool handle");
-ABSL_FLAG(bool, json, false, "decode, resolve, dump, peers: print one JSON object per line");
+ABSL_FLAG(bool, json, false,
+          "decode, resolve, dump, peers: print one JSON object per line; status, pools, pool "
+          "(and peers with --management): the management interface's JSON document, one line");
 ABSL_FLAG(
     std::string, tls_ca_file, "",
     "register, resolve, unreachable, echo: ASAP over TLS (RFC 5352 §9, ASAP port 3864 unless "
@@ -83,9 +85,19 @@ int RunVersion(const std::vector<std::string>& /*args*/) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
-      kDecodeCommand,     kDumpCommand,        kEchoClientCommand,
-      kEchoServerCommand, kPeersCommand,       kRegisterCommand,
-      kResolveCommand,    kUnreachableCommand, {"version", "print the version", RunVersion},
+      kDecodeCommand,
+      kDumpCommand,
+      kEchoClientCommand,
+      kEchoServerCommand,
+      kManagementPeersCommand,
+      kPoolCommand,
+      kPoolsCommand,
+      kRegisterCommand,
+      kResolveCommand,
+      kStatusCommand,
+      kTopCommand,
+      kUnreachableCommand,
+      {"version", "print the version", RunVersion},
   };
   return commands;
 }

@@ -45,9 +45,16 @@ extern const Command kDecodeCommand;
 extern const Command kDumpCommand;
 extern const Command kEchoClientCommand;
 extern const Command kEchoServerCommand;
-extern const Command kPeersCommand;
+extern const Command kPeersCommand;  // over ENRP; listed as kManagementPeersCommand
 extern const Command kRegisterCommand;
 extern const Command kResolveCommand;
 extern const Command kUnreachableCommand;
+// The live views of the management interface (rspctl_views.cc,
+// rspctl_top.cc); `peers` runs kPeersCommand unless --management is given.
+extern const Command kManagementPeersCommand;
+extern const Command kPoolCommand;
+extern const Command kPoolsCommand;
+extern const Command kStatusCommand;
+extern const Command kTopCommand;
 
 }  // namespace rspd::tools

@@ -1,26 +1,39 @@
 // rspd: the RSerPool registrar (ENRP server, RFC 5353; ASAP server side, RFC 5352).
 //
-// Thin main: flags -> control::RegistrarConfig -> run until SIGINT/SIGTERM.
+// Thin main: a configuration file (--config, control/config_file.h), then
+// the flags over it -> control::RegistrarConfig -> run until SIGINT/SIGTERM.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include "absl/flags/commandlineflag.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "control/config.h"
+#include "control/config_file.h"
+#include "control/log/log.h"
+#include "control/management/server.h"
 #include "control/registrar.h"
 #include "protocol/address.h"
 #include "tools/stop_signals.h"
@@ -143,7 +156,25 @@ ABSL_FLAG(int64_t, max_elements_per_table_response, 128,
 ABSL_FLAG(absl::Duration, adopted_pe_timeout, absl::Seconds(30),
           "a PE taken over that neither answers our H-bit keep-alive nor registers again within "
           "this is removed");
+ABSL_FLAG(std::string, management_address, "",
+          "HOST:PORT of the management interface: HTTP with OpenMetrics (/metrics) and JSON "
+          "(/api/...) for Prometheus, rspctl status/pools/pool/peers/top and rspd-snmp "
+          "(docs/management.md); port 0 takes a free port; empty: off. Bind it to loopback or a "
+          "management network only");
+ABSL_FLAG(std::string, log_level, "info",
+          "log levels: a default and per subsystem (asap, enrp, sctp, tls, config, management, "
+          "security), e.g. info,enrp=debug; levels error, warning, info, debug; SIGHUP applies a "
+          "changed one (docs/operations.md, \"Logs\")");
+ABSL_FLAG(std::string, log_format, "logfmt",
+          "log lines as logfmt (key=value) or json (one object per line), to stderr");
 ABSL_FLAG(bool, print_stats, true, "print every counter when stopping");
+ABSL_FLAG(std::string, config, "",
+          "TOML configuration file: its keys are these flags' names, a table is a prefix ([tls] "
+          "certificate = sets --tls_certificate); flags on the command line win over it; SIGHUP "
+          "reads it again (docs/decisions.md, \"Configuration file\"; tools/rspd.example.toml)");
+ABSL_FLAG(std::string, check_config, "",
+          "check this configuration file with the other flags, start nothing and exit: 'FILE: ok' "
+          "and status 0, or the error and status 2 (also spelled --check-config FILE)");
 
 namespace rspd {
 namespace {
@@ -159,7 +190,43 @@ absl::Status Narrow(const char* flag, int64_t value, int64_t low, int64_t high, 
   return absl::OkStatus();
 }
 
-absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
+// Where the configuration comes from (control/config_file.h): the file
+// (--config or --check_config), the command line, and the keys a file may
+// hold. main makes it before any thread starts; ReloadConfig holds config_mu.
+ABSL_CONST_INIT absl::Mutex config_mu(absl::kConstInit);
+control::ConfigLoader* config_loader = nullptr;
+
+// Where each key of the file was set (none before main made the loader).
+const control::ConfigFile& LoadedFile() {
+  static const control::ConfigFile* const none = new control::ConfigFile;
+  return config_loader != nullptr ? config_loader->file() : *none;
+}
+
+// The keys a configuration file may hold: the flags this file defines (not
+// absl's --helpfull, --flagfile, ..., nor other libraries'), but the two that
+// name the file.
+std::vector<std::string> FileKeys() {
+  std::vector<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::EndsWith(flag->Filename(), "tools/rspd_main.cc") && name != "config" &&
+        name != "check_config") {
+      names.emplace_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// --server_id=0 draws a random ID once per process, so that a reload keeps it.
+uint32_t DrawnServerId() {
+  static const uint32_t id = [] {
+    absl::BitGen gen;
+    return absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
+  }();
+  return id;
+}
+
+absl::StatusOr<control::RegistrarConfig> BuildConfig() {
   control::RegistrarConfig config;
   if (!control::ParseIoBackend(absl::GetFlag(FLAGS_io), &config.io)) {
     return absl::InvalidArgumentError(
@@ -237,11 +304,16 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
        }) {
     if (!s.ok()) return s;
   }
-  if (config.server_id == 0) {
-    absl::BitGen gen;
-    config.server_id = absl::Uniform<uint32_t>(absl::IntervalClosed, gen, 1, UINT32_MAX);
-  }
+  if (config.server_id == 0) config.server_id = DrawnServerId();
   config.bind_address = absl::GetFlag(FLAGS_bind_address);
+  config.management_address = absl::GetFlag(FLAGS_management_address);
+  if (!config.management_address.empty()) {
+    if (absl::StatusOr<protocol::HostPort> listen =
+            control::management::ParseListenAddress(config.management_address);
+        !listen.ok()) {
+      return listen.status();
+    }
+  }
   config.tls.certificate_file = absl::GetFlag(FLAGS_tls_certificate);
   config.tls.private_key_file = absl::GetFlag(FLAGS_tls_private_key);
   config.tls.ca_file = absl::GetFlag(FLAGS_tls_ca_file);
@@ -281,14 +353,136 @@ absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
   return config;
 }
 
+// The flags (the file's, then the command line's) as a RegistrarConfig; an
+// error names the key and, for a key from the file, "(set at FILE:LINE)".
+absl::StatusOr<control::RegistrarConfig> ConfigFromFlags() {
+  absl::StatusOr<control::RegistrarConfig> config = BuildConfig();
+  if (!config.ok()) return LoadedFile().Annotate(config.status());
+  return config;
+}
+
+// For SIGHUP (Run's signal thread calls it; the registrar applies the result,
+// control::RuntimeChanges tells what takes effect at once): the flags back to
+// their defaults, the same file read again, the command line applied over it
+// again, and a new, validated configuration. On an error the flags are as they
+// were and the running configuration stays. (Flags from --flagfile or
+// --fromenv are not read again: they return to their defaults.)
+absl::StatusOr<control::RegistrarConfig> ReloadConfig() {
+  absl::MutexLock lock(&config_mu);
+  absl::StatusOr<control::RegistrarConfig> config;
+  absl::Status status = config_loader->Reload([&config] {
+    config = ConfigFromFlags();
+    return config.status();
+  });
+  if (!status.ok()) return status;
+  return config;
+}
+
+// The files the tls_* settings name exist and are readable regular files.
+absl::Status CheckTlsFiles(const control::RegistrarConfig& config) {
+  for (const auto& [flag, path] : {
+           std::pair<const char*, const std::string&>{"tls_certificate",
+                                                      config.tls.certificate_file},
+           {"tls_private_key", config.tls.private_key_file},
+           {"tls_ca_file", config.tls.ca_file},
+           {"tls_crl_file", config.tls.crl_file},
+           {"tls_psk_file", config.tls.psk_file},
+           {"tls_policy_file", config.tls.policy_file},
+       }) {
+    if (path.empty()) continue;
+    std::string problem;
+    struct stat info;
+    if (stat(path.c_str(), &info) != 0) {
+      problem = strerror(errno);
+    } else if (!S_ISREG(info.st_mode)) {
+      problem = "not a regular file";
+    } else if (FILE* file = fopen(path.c_str(), "r"); file != nullptr) {
+      fclose(file);
+    } else {
+      problem = strerror(errno);
+    }
+    if (!problem.empty()) {
+      return LoadedFile().Annotate(
+          absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path, "': ", problem)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// --check_config=FILE: the configuration as a start would build it, and the
+// files it names, without starting anything.
+// The log's format and levels the flags give, checked; applied when
+// `apply` (at start, and again on SIGHUP).
+absl::Status ConfigureLog(bool apply) {
+  absl::StatusOr<log::Format> format = log::ParseFormat(absl::GetFlag(FLAGS_log_format));
+  if (!format.ok()) {
+    return format.status();  // it names the flag
+  }
+  const std::string levels = absl::GetFlag(FLAGS_log_level);
+  absl::Status status =
+      apply ? log::Default().SetLevels(levels) : log::Default().CheckLevels(levels);
+  if (!status.ok()) return status;  // it names the flag
+  if (!apply) return absl::OkStatus();
+  log::Default().SetFormat(*format);
+  return absl::OkStatus();
+}
+
+int CheckConfig(const std::string& path) {
+  absl::StatusOr<control::RegistrarConfig> config = ConfigFromFlags();
+  absl::Status status = config.ok() ? CheckTlsFiles(*config) : config.status();
+  if (status.ok()) status = ConfigureLog(/*apply=*/false);
+  if (!status.ok()) {
+    fprintf(stderr, "rspd: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  printf("%s: ok\n", path.c_str());
+  return 0;
+}
+
+// SIGHUP: the configuration file and the command line read again; what can
+// change at run time goes to the registrar, the rest is named in the log.
+void Reload(control::Registrar& registrar, control::RegistrarConfig* running) {
+  static const log::Subsystem config_log = log::Get("config");
+  // A HUP storm would otherwise log a line per signal.
+  static log::RateLimit limit(10, absl::Seconds(1));
+  absl::StatusOr<control::RegistrarConfig> next = ReloadConfig();
+  // Log settings are flags of their own: checked with the rest, so that a
+  // file with a bad one changes nothing.
+  absl::Status status = next.ok() ? ConfigureLog(/*apply=*/false) : next.status();
+  if (!status.ok()) {
+    RSPD_LOG_LIMITED(config_log, kError, limit, "reload refused, the running configuration stays")
+        .Kv("reason", status.message());
+    return;
+  }
+  (void)ConfigureLog(/*apply=*/true);
+  std::vector<std::string> restart_only;
+  const std::string changes = control::RuntimeChanges(*running, *next, &restart_only);
+  registrar.RequestReconfigure(*next);
+  RSPD_LOG_LIMITED(config_log, kInfo, limit, "reload")
+      .Kv("changes", changes.empty() ? "none" : changes);
+  if (!restart_only.empty()) {
+    RSPD_LOG_LIMITED(config_log, kWarning, limit,
+                     "changed settings that take effect at the next start")
+        .Kv("settings", absl::StrJoin(restart_only, ","));
+  }
+  // What runs now: the run-time settings are the new ones, the others stay
+  // as started (so the next reload names them again only if they still
+  // differ).
+  control::TakeRuntimeSettings(*next, running);
+}
+
 int Run() {
   absl::StatusOr<control::RegistrarConfig> config = ConfigFromFlags();
   if (!config.ok()) {
     fprintf(stderr, "rspd: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
+  if (absl::Status status = ConfigureLog(/*apply=*/true); !status.ok()) {
+    fprintf(stderr, "rspd: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
   // Before any thread starts, so that only sigwait() receives them. SIGUSR1
-  // prints every counter and SIGHUP reloads the authorization policy, without
+  // prints every counter and SIGHUP reloads the configuration, without
   // stopping.
   sigset_t signals = tools::BlockStopSignals();
   sigaddset(&signals, SIGUSR1);
@@ -325,10 +519,26 @@ int Run() {
          (*registrar)->shards_threaded() ? "each on a shard lcore" : "inline on the I/O thread");
   printf("ENRP: %s\n", config->enrp_thread ? "on a control thread of its own"
                                            : "on the I/O thread, at the end of each turn");
+  // The management interface reads the registrar; it stops first (below).
+  std::unique_ptr<control::management::ManagementServer> management;
+  if (!config->management_address.empty()) {
+    absl::StatusOr<std::unique_ptr<control::management::ManagementServer>> started =
+        control::management::ManagementServer::Start(config->management_address,
+                                                     (*registrar)->management_source(), kVersion);
+    if (!started.ok()) {
+      fprintf(stderr, "rspd: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    management = std::move(*started);
+    printf("management: http://%s (/metrics, /api/status; docs/management.md)\n",
+           management->address().c_str());
+  }
   printf("ready; Ctrl-C stops\n");
   fflush(stdout);
 
-  // The loop runs here; a second thread waits for the stop signal.
+  // The loop runs here; a second thread waits for the stop signal (and
+  // takes SIGUSR1 and SIGHUP).
+  control::RegistrarConfig running = *config;
   int signal_number = 0;
   std::thread stopper([&] {
     while (sigwait(&signals, &signal_number) == 0 &&
@@ -336,19 +546,75 @@ int Run() {
       if (signal_number == SIGUSR1) {
         (*registrar)->RequestStats();
       } else {
-        (*registrar)->RequestReload();
+        Reload(**registrar, &running);
       }
     }
     (*registrar)->RequestStop();
   });
   (*registrar)->Run();
   stopper.join();
+  management.reset();
   if (absl::GetFlag(FLAGS_print_stats)) {
     printf("statistics:\n%s", (*registrar)->DescribeStats().c_str());
   }
   registrar->reset();
   printf("rspd: stopped by %s\n", strsignal(signal_number));
   return 0;
+}
+
+// What main finds in argv before absl parses it.
+struct PreScan {
+  std::vector<std::string> args;  // argv without the program name, spellings rewritten
+  std::string config;             // --config
+  std::string check_config;       // --check_config or --check-config
+};
+
+// Finds --config and --check_config (in absl's forms: one or two dashes,
+// "=VALUE" or the next argument) and rewrites --check-config FILE and
+// --check-config=FILE to --check_config=FILE, which absl knows.
+PreScan ScanArgs(int argc, char** argv) {
+  PreScan scan;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    absl::string_view name = arg;
+    if (!absl::ConsumePrefix(&name, "--") && !absl::ConsumePrefix(&name, "-")) {
+      scan.args.emplace_back(arg);
+      continue;
+    }
+    std::string value;
+    bool has_value = false;
+    if (const size_t equals = name.find('='); equals != absl::string_view::npos) {
+      value = std::string(name.substr(equals + 1));
+      name = name.substr(0, equals);
+      has_value = true;
+    }
+    const bool check = name == "check_config" || name == "check-config";
+    if (!check && name != "config") {
+      scan.args.emplace_back(arg);
+      continue;
+    }
+    if (!has_value && i + 1 < argc) {
+      value = argv[++i];
+      has_value = true;
+    }
+    if (!has_value) {  // absl says what is missing
+      scan.args.emplace_back(check ? "--check_config" : "--config");
+      continue;
+    }
+    (check ? scan.check_config : scan.config) = value;
+    scan.args.push_back(absl::StrCat(check ? "--check_config=" : "--config=", value));
+  }
+  for (; i < argc; ++i) scan.args.emplace_back(argv[i]);
+  return scan;
+}
+
+// "rspd: " before each line of a message.
+void PrintError(absl::string_view message) {
+  for (absl::string_view line : absl::StrSplit(message, '\n')) {
+    fprintf(stderr, "rspd: %s\n", std::string(line).c_str());
+  }
 }
 
 }  // namespace
@@ -360,9 +626,25 @@ int main(int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage_config);
   absl::SetProgramUsageMessage(
       "the RSerPool registrar (ASAP server, ENRP server).\n"
-      "Usage: rspd [--io=socket|dpdk] [--udp_port=9899] [flags]\n"
+      "Usage: rspd [--config=FILE.toml] [--io=socket|dpdk] [--udp_port=9899] [flags]\n"
+      "       rspd --check-config FILE.toml [flags]   (checks, starts nothing)\n"
       "Run `rspd --helpfull` for every flag. SIGUSR1 prints every counter; SIGHUP reloads the "
-      "authorization policy; SIGINT or SIGTERM stops.");
-  absl::ParseCommandLine(argc, argv);
+      "configuration (file, limits, log levels, peers, authorization policy); SIGINT or SIGTERM "
+      "stops.");
+  // The file first, then the command line over it (docs/decisions.md,
+  // "Configuration file"): a bad file starts nothing.
+  rspd::PreScan scan = rspd::ScanArgs(argc, argv);
+  const std::string& path = scan.check_config.empty() ? scan.config : scan.check_config;
+  rspd::config_loader = new rspd::control::ConfigLoader(path, scan.args, rspd::FileKeys());
+  if (absl::Status status = rspd::config_loader->LoadFile(); !status.ok()) {
+    rspd::PrintError(status.message());
+    return 2;
+  }
+  std::vector<char*> args = {argv[0]};
+  for (std::string& arg : scan.args) args.push_back(arg.data());
+  args.push_back(nullptr);
+  absl::ParseCommandLine(static_cast<int>(args.size() - 1), args.data());
+  rspd::config_loader->CommandLineParsed();
+  if (!scan.check_config.empty()) return rspd::CheckConfig(scan.check_config);
   return rspd::Run();
 }

@@ -24,6 +24,7 @@ PACKAGES=(
   clang-format        # tools/format.sh
   iproute2            # network namespaces in system tests
   iputils-ping        # ping and ping -6 of the DPDK path in system tests
+  systemd             # systemd-analyze for tests/systemd_unit_test (in a chroot it starts nothing)
   # tests/rsplib_vm_*: RSPLIB over the Linux kernel's SCTP, in a VM
   rsplib-tools        # RSPLIB 3.4.4 rspserver (PE) and rspterminal (PU)
   rsplib-registrar    # RSPLIB 3.4.4 rspregistrar (ENRP interop)

@@ -35,6 +35,7 @@ struct Job {
   std::atomic<uint64_t>* reason = nullptr;  // kRemoval, kDeregistration
   uint32_t shard = 0;                       // kExpiry
   bool new_here = false;                    // kRegistration: a PE `from` does not hold yet
+  uint64_t received = 0;  // kRegistration, kResolution: the loop tick of the request
 };
 
 struct RegistrationJob : handlespace::RegisterCommand, Job {};

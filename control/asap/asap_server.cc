@@ -40,7 +40,7 @@ AsapServer::AsapServer(const RegistrarConfig& config, dataplane::ShardExecutor* 
       shards_(shards),
       addressed_(addressed),
       overload_(overload),
-      replies_(sender, config.asap_port),
+      replies_(sender, config.asap_port, &message_counts_),
       keep_alives_(Millis(config.keep_alive_interval), config.max_keep_alives_per_second),
       expiry_in_flight_(shards->shard_count(), false) {}
 
@@ -57,6 +57,8 @@ bool AsapServer::SubmitToShard(uint32_t shard, J* job, JobPool<J>& pool, bool mu
   pool.Release(job);
   return false;
 }
+
+void AsapServer::UpdateLimits(const RegistrarConfig& next) { TakeRuntimeSettings(next, &config_); }
 
 RegistrationJob* AsapServer::NewRegistration(const AssocRef& from, absl::string_view handle,
                                              const protocol::PoolElement& pe, Tick expiry,
@@ -84,6 +86,7 @@ void AsapServer::OnShardAnswer(ShardCommand* command, Tick now) {
       auto* job =
           static_cast<RegistrationJob*>(static_cast<handlespace::RegisterCommand*>(command));
       FinishRegistration(*job, now);
+      registration_latency_.Observe(now - job->received);
       registrations_.Release(job);
       return;
     }
@@ -109,6 +112,7 @@ void AsapServer::OnShardAnswer(ShardCommand* command, Tick now) {
     case ShardCommand::Kind::kResolve: {
       auto* job = static_cast<ResolutionJob*>(static_cast<handlespace::ResolveCommand*>(command));
       FinishResolution(*job);
+      resolution_latency_.Observe(now - job->received);
       resolutions_.Release(job);
       return;
     }
@@ -150,6 +154,7 @@ void AsapServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeE
 
 void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now) {
   AsapServerStats::Bump(stats_.messages_received);
+  message_counts_.Received(m.type);
   const AssocRef& from = in.from;
   AssocState& assoc = sessions_.StateOf(from);
   if (m.unrecognized.count != 0) {
@@ -199,7 +204,7 @@ void AsapServer::OnMessage(const InboundMessage& in, const Message& m, Tick now)
                        Cause::kLackOfResources);
         return;
       }
-      HandleResolution(from, m);
+      HandleResolution(from, m, now);
       return;
     case AsapType::kEndpointKeepAliveAck:
       HandleKeepAliveAck(in, m, now);
@@ -288,6 +293,7 @@ void AsapServer::HandleRegistration(const InboundMessage& in, const Message& m, 
       from, m.pool_handle, pe,
       pe.registration_life < 0 ? kNever : now + static_cast<Tick>(pe.registration_life) * 1000,
       new_here);
+  job->received = now;
   if (new_here) ++assoc.pending_new;
   if (contested) {
     Contest(known, job, now);
@@ -360,6 +366,7 @@ void AsapServer::FinishRegistration(RegistrationJob& r, Tick now) {
     // The PE's newer word wins: register it again behind the removal, and
     // answer then.
     RegistrationJob* again = NewRegistration(r.from, r.handle, r.pe, r.expiry, r.new_here);
+    again->received = r.received;
     if (r.new_here && assoc != nullptr) ++assoc->pending_new;
     Submit(again, registrations_, /*must_run=*/true);
     return;
@@ -451,7 +458,7 @@ void AsapServer::FinishDeregistrationLookup(ElementJob& r) {
   ReplyWithCause(r.from, AsapType::kDeregistrationResponse, r.handle, &r.pe_id, kNoError);
 }
 
-void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
+void AsapServer::HandleResolution(const AssocRef& from, const Message& m, Tick now) {
   AsapServerStats::Bump(stats_.resolutions);
   // RFC 5356 "at most the requested number": RSPLIB's option asks for a
   // count; the configured maximum applies otherwise (docs/decisions.md).
@@ -465,6 +472,7 @@ void AsapServer::HandleResolution(const AssocRef& from, const Message& m) {
   job->from = from;
   job->handle.assign(m.pool_handle.data(), m.pool_handle.size());
   job->options = options;
+  job->received = now;
   if (!Submit(job, resolutions_, /*must_run=*/false)) {
     ReplyWithCause(from, AsapType::kHandleResolutionResponse, m.pool_handle, nullptr,
                    Cause::kLackOfResources);

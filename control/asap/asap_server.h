@@ -57,6 +57,8 @@
 #include "control/asap/replies.h"
 #include "control/asap/session_table.h"
 #include "control/config.h"
+#include "control/latency_histogram.h"
+#include "control/message_counts.h"
 #include "control/security_policy.h"
 #include "dataplane/overload.h"
 #include "dataplane/shard_executor.h"
@@ -168,6 +170,10 @@ class AsapServer {
   // 0xa, RFC 5352 §9.3), and so must unreachable reports (else ignored).
   // Null: no security. `policy` must outlive its use; set on the I/O thread.
   void set_policy(const SecurityPolicy* policy) { policy_ = policy; }
+  // Takes the limits of `next` that apply at run time (SIGHUP): PEs per
+  // association, the rate limits, resolution items, MAX-BAD-PE-REPORT and
+  // its window. Each is read per request, so the next one sees them.
+  void UpdateLimits(const RegistrarConfig& next);
   // A shard's answer to one of our commands (the registrar routes the
   // shards' answers by family, handlespace/shard.h).
   void OnShardAnswer(handlespace::ShardCommand* command, Tick now);
@@ -206,6 +212,12 @@ class AsapServer {
   size_t session_count() const { return sessions_.size(); }
 
   const AsapServerStats& stats() const { return stats_; }
+  // ASAP messages by type, received and sent (the announcer's apart).
+  const MessageCounts& message_counts() const { return message_counts_; }
+  // From the loop turn of a REGISTRATION or HANDLE_RESOLUTION to the turn of
+  // its answer.
+  const LatencyHistogram& registration_latency() const { return registration_latency_; }
+  const LatencyHistogram& resolution_latency() const { return resolution_latency_; }
 
  private:
   void HandleRegistration(const InboundMessage& in, const protocol::Message& m, Tick now);
@@ -213,7 +225,7 @@ class AsapServer {
   // A deregistration of a PE with a session (RFC 5352 §3.2, RFC 5355 §2.1).
   void DeregisterSession(uint32_t slot, const AssocRef& from, absl::string_view handle,
                          uint32_t pe_id);
-  void HandleResolution(const AssocRef& from, const protocol::Message& m);
+  void HandleResolution(const AssocRef& from, const protocol::Message& m, Tick now);
   void HandleKeepAliveAck(const dataplane::InboundMessage& in, const protocol::Message& m,
                           Tick now);
   void HandleUnreachable(const protocol::IpAddress& reporter, const protocol::Message& m, Tick now);
@@ -296,6 +308,10 @@ class AsapServer {
   absl::flat_hash_map<uint64_t, Adopted> adopted_;
   Tick next_adopted_sweep_ = 0;
   const dataplane::OverloadMonitor* overload_;
+  // Before replies_, which counts into it.
+  MessageCounts message_counts_;
+  LatencyHistogram registration_latency_;
+  LatencyHistogram resolution_latency_;
   AsapReplies replies_;
   SessionTable sessions_;
   KeepAliveScheduler keep_alives_;

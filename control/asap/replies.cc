@@ -23,12 +23,17 @@ Message Asap(AsapType type, uint8_t flags = 0) {
 
 }  // namespace
 
-AsapReplies::AsapReplies(dataplane::MessageSender* sender, uint16_t asap_port)
-    : sender_(sender), asap_port_(asap_port), buffer_(kMaxMessage) {}
+AsapReplies::AsapReplies(dataplane::MessageSender* sender, uint16_t asap_port,
+                         MessageCounts* counts)
+    : sender_(sender), counts_(counts), asap_port_(asap_port), buffer_(kMaxMessage) {}
 
 bool AsapReplies::SendWritten(const dataplane::AssocRef& to, size_t length) {
-  return length != 0 && sender_->Send(to, asap_port_, protocol::kAsapPpid,
-                                      absl::MakeConstSpan(buffer_.data(), length));
+  if (length == 0 || !sender_->Send(to, asap_port_, protocol::kAsapPpid,
+                                    absl::MakeConstSpan(buffer_.data(), length))) {
+    return false;
+  }
+  counts_->Sent(buffer_[0]);  // RFC 5352 §2: the type is the message's first byte
+  return true;
 }
 
 bool AsapReplies::Send(const dataplane::AssocRef& to, const Message& message) {

@@ -19,6 +19,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "control/message_counts.h"
 #include "dataplane/transport.h"
 #include "protocol/codec.h"
 
@@ -26,8 +27,8 @@ namespace rspd::control {
 
 class AsapReplies {
  public:
-  // `sender` must outlive this.
-  AsapReplies(dataplane::MessageSender* sender, uint16_t asap_port);
+  // `sender` and `counts` (every message sent, by type) must outlive this.
+  AsapReplies(dataplane::MessageSender* sender, uint16_t asap_port, MessageCounts* counts);
 
   // A response naming the pool handle (and PE) with error causes, none for
   // success. `flags` as the message type defines them (R for a rejected
@@ -51,6 +52,7 @@ class AsapReplies {
 
  private:
   dataplane::MessageSender* sender_;
+  MessageCounts* counts_;
   uint16_t asap_port_;
   std::vector<uint8_t> buffer_;
 };

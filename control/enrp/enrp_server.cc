@@ -139,6 +139,7 @@ bool EnrpServer::SendRaw(const Peer& peer, absl::Span<const uint8_t> bytes) {
   if (!bytes.empty() && addressed_->SendTo(peer.ip, peer.udp_port, config_.enrp_port,
                                            peer.sctp_port, protocol::kEnrpPpid, bytes)) {
     EnrpServerStats::Bump(stats_.enrp_messages_sent);
+    message_counts_.Sent(bytes[0]);  // RFC 5353 §2: the type is the first byte
     return true;
   }
   EnrpServerStats::Bump(stats_.enrp_send_failures);
@@ -245,6 +246,25 @@ void EnrpServer::Start(uint16_t udp_port, Tick now) {
   }
 }
 
+void EnrpServer::AddStaticPeers(const std::vector<RegistrarConfig::PeerAddress>& peers, Tick now) {
+  Peer call;
+  call.sctp_port = config_.enrp_port;
+  for (const RegistrarConfig::PeerAddress& address : peers) {
+    const bool listed = std::any_of(
+        config_.enrp_peers.begin(), config_.enrp_peers.end(),
+        [&](const auto& p) { return p.host == address.host && p.udp_port == address.udp_port; });
+    std::optional<protocol::IpAddress> ip = protocol::IpAddress::Parse(address.host);
+    if (listed || !ip) continue;
+    config_.enrp_peers.push_back(address);
+    // §3.4.1: it learns of us and answers with its PRESENCE, as at the start.
+    call.ip = *ip;
+    call.udp_port = address.udp_port;
+    SendPresence(call, /*reply_required=*/true, now);
+    Log(now, absl::StrCat("static peer added: ",
+                          protocol::JoinHostPort(address.host, address.udp_port)));
+  }
+}
+
 // ---- messages -------------------------------------------------------------------
 
 void EnrpServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error) {
@@ -257,11 +277,13 @@ void EnrpServer::OnUndecodable(const InboundMessage& in, const protocol::DecodeE
   if (n != 0 &&
       sender_->Send(in.from, in.local_port, protocol::kEnrpPpid, absl::MakeConstSpan(buffer, n))) {
     EnrpServerStats::Bump(stats_.enrp_messages_sent);
+    message_counts_.Sent(buffer[0]);
   }
 }
 
 void EnrpServer::OnMessage(const InboundMessage& in, const Message& m, Tick now) {
   EnrpServerStats::Bump(stats_.enrp_messages_received);
+  message_counts_.Received(m.type);
   const auto type = static_cast<EnrpType>(m.type);
   if (m.sender_id == 0) {
     // An operator's tool: it may read, nothing else (docs/decisions.md).
@@ -438,8 +460,10 @@ void EnrpServer::HandleListRequest(const InboundMessage& in, Peer* peer, const M
   const bool sent = peer != nullptr
                         ? SendRaw(*peer, bytes)
                         : sender_->Send(in.from, in.local_port, protocol::kEnrpPpid, bytes);
-  if (peer == nullptr)
+  if (peer == nullptr) {
     EnrpServerStats::Bump(sent ? stats_.enrp_messages_sent : stats_.enrp_send_failures);
+    if (sent) message_counts_.Sent(bytes[0]);
+  }
 }
 
 void EnrpServer::HandleListResponse(const Peer& from, const Message& m, Tick now) {

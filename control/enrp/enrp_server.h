@@ -66,6 +66,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "control/asap/asap_server.h"
 #include "control/config.h"
+#include "control/message_counts.h"
 #include "dataplane/shard_executor.h"
 #include "dataplane/transport.h"
 #include "handlespace/shard.h"
@@ -223,6 +224,10 @@ class EnrpServer final : public OwnedPeObserver {
   // the mentor discovery. `udp_port`: the port our SCTP over UDP uses (what
   // peers that learn of us from a LIST_RESPONSE call).
   void Start(uint16_t udp_port, Tick now);
+  // Static peers added at run time (a reloaded configuration): those not
+  // listed yet are called like the ones at Start, and again every
+  // PEER-HEARTBEAT-CYCLE until they answer.
+  void AddStaticPeers(const std::vector<RegistrarConfig::PeerAddress>& peers, Tick now);
   // One decoded ENRP message (port and PPID checked by the caller).
   void OnMessage(const InboundMessage& in, const protocol::Message& m, Tick now);
   void OnUndecodable(const InboundMessage& in, const protocol::DecodeError& error);
@@ -263,6 +268,8 @@ class EnrpServer final : public OwnedPeObserver {
   // The server's thread only.
   const absl::flat_hash_map<RegistrarId, Peer>& peers() const { return peers_; }
   const EnrpServerStats& stats() const { return stats_; }
+  // ENRP messages by type, received and sent (multicast PRESENCEs apart).
+  const MessageCounts& message_counts() const { return message_counts_; }
   // Shard commands not yet answered.
   size_t in_flight() const { return in_flight_; }
 
@@ -410,6 +417,7 @@ class EnrpServer final : public OwnedPeObserver {
   RegistrarId takeover_logged_ = 0;
   size_t takeover_pes_ = 0;
   EnrpServerStats stats_;
+  MessageCounts message_counts_;
 };
 
 // Takes every answered shard command back to the server that issued it, by
@@ -420,7 +428,10 @@ template <typename Enrp>
 void CollectShardAnswers(dataplane::ShardExecutor& shards, AsapServer& asap, Enrp& enrp,
                          handlespace::Tick now) {
   const auto route = [&](handlespace::ShardCommand* c) {
-    if (c->enrp()) {
+    if (c->management()) {
+      auto* manage = static_cast<handlespace::ManageCommand*>(c);
+      manage->on_answer(manage);
+    } else if (c->enrp()) {
       enrp.OnShardAnswer(c, now);
     } else {
       asap.OnShardAnswer(c, now);

@@ -123,7 +123,10 @@ void EnrpThread::Drain(bool until_answered, Tick now) {
     size_t answers = 0;
     while (shards_->Collect([&](handlespace::ShardCommand* c) {
       ++answers;
-      if (c->enrp()) {
+      if (c->management()) {
+        auto* manage = static_cast<handlespace::ManageCommand*>(c);
+        manage->on_answer(manage);
+      } else if (c->enrp()) {
         OnShardAnswer(c, now);
       } else {
         asap_->OnShardAnswer(c, now);
@@ -298,6 +301,22 @@ void EnrpThread::DescribePeers(std::function<void(const std::string&)> done) {
                           protocol::PeerStateName(peer.state), peer.owned, peer.our_checksum));
     }
     ToIo([done, out](Tick) { done(out); });
+  });
+}
+
+void EnrpThread::AddStaticPeers(std::vector<RegistrarConfig::PeerAddress> peers) {
+  ToEnrp([this, peers = std::move(peers)](Tick now) { server_.AddStaticPeers(peers, now); });
+}
+
+void EnrpThread::ListPeers(std::function<void(std::vector<PeerInfo>)> done) {
+  ToEnrp([this, done = std::move(done)](Tick now) {
+    std::vector<PeerInfo> peers;
+    for (const auto& [id, peer] : server_.peers()) {
+      peers.push_back({id, protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
+                       protocol::PeerStateName(peer.state),
+                       now > peer.last_heard ? now - peer.last_heard : 0, peer.owned});
+    }
+    ToIo([done, peers = std::move(peers)](Tick) { done(peers); });
   });
 }
 

@@ -73,6 +73,8 @@ class EnrpThread final : public OwnedPeObserver,
   // Starts the thread; the server's Start(udp_port) runs first on it (on its
   // own clock). Inline, the server starts at `now`, the loop's clock.
   void Start(uint16_t udp_port, Tick now);
+  // EnrpServer::AddStaticPeers, on the ENRP thread.
+  void AddStaticPeers(std::vector<RegistrarConfig::PeerAddress> peers);
   // Stops and joins the thread, then finishes on the calling (I/O) thread
   // what was in flight, so that no shard command is left unanswered.
   void Stop();
@@ -97,6 +99,16 @@ class EnrpThread final : public OwnedPeObserver,
   // The peer table as text (a line per peer, for the statistics), built on
   // the ENRP thread; `done` gets it on the I/O thread, from RunOutbox.
   void DescribePeers(std::function<void(const std::string&)> done);
+  // The peer table as data (the management interface's /api/peers), the
+  // same way.
+  struct PeerInfo {
+    handlespace::RegistrarId id = 0;
+    std::string address;  // HOST:UDP_PORT
+    const char* state = "";
+    uint64_t silent_ms = 0;  // since it was last heard
+    size_t owned = 0;        // PEs it owns here (last audit)
+  };
+  void ListPeers(std::function<void(std::vector<PeerInfo>)> done);
 
   // ---- Any thread.
   bool ready() const { return server_.ready(); }
@@ -105,6 +117,7 @@ class EnrpThread final : public OwnedPeObserver,
   uint64_t messages_shed() const { return messages_shed_.load(std::memory_order_relaxed); }
   size_t peer_count() const { return peer_count_.load(std::memory_order_relaxed); }
   const EnrpServerStats& stats() const { return server_.stats(); }
+  const MessageCounts& message_counts() const { return server_.message_counts(); }
   // The server itself: after Stop only.
   const EnrpServer& server() const { return server_; }
 
