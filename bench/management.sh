@@ -31,8 +31,7 @@ load() {
 }
 # Scrapes /metrics every $interval s until killed; appends each scrape's
 # milliseconds to $dir/scrape_ms.
-scraper() {
-  python3 - "$mgmt" "$interval" "$dir/scrape_ms" <<'PYEOF'
+cat >"$dir/scraper.py" <<'PYEOF'
 import sys, time, urllib.request
 address, interval, out = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 while True:
@@ -43,7 +42,6 @@ while True:
         f.write("%.3f\n" % ((time.monotonic() - start) * 1000))
     time.sleep(max(0.0, interval - (time.monotonic() - start)))
 PYEOF
-}
 rate() { sed -n 's/.* rate=\([0-9]*\) msg\/s/\1/p'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
@@ -53,7 +51,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 : >"$dir/ratios"
 for _ in $(seq "$reps"); do
   p=$(load | rate)
-  scraper &
+  python3 "$dir/scraper.py" "$mgmt" "$interval" "$dir/scrape_ms" &
   scraper_pid=$!
   s=$(load | rate)
   kill "$scraper_pid"
