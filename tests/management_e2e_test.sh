@@ -88,6 +88,10 @@ metric_is rspd_pools 1 || fail "pools not 1"
 metric_is rspd_owned_pool_elements 3 || fail "owned PEs not 3"
 metric_is rspd_sctp_associations 1 || fail "associations not 1 (the PE's)"
 get /metrics >"$dir/metrics.txt"
+per_shard=$(awk '$1 == "rspd_shard_commands_total{shard=\"0\"}" { print $2 }' "$dir/metrics.txt")
+all=$(awk '$1 == "rspd_handlespace_commands_total" { print $2 }' "$dir/metrics.txt")
+[ -n "$per_shard" ] && [ "$per_shard" = "$all" ] || fail "shard 0's commands $per_shard, all $all"
+get /metrics >"$dir/metrics.txt"
 grep -q '^# TYPE rspd_registrations counter$' "$dir/metrics.txt" || fail "no TYPE line for a counter"
 grep -q '^# TYPE rspd_registration_latency_seconds histogram$' "$dir/metrics.txt" || fail "no histogram"
 
