@@ -71,6 +71,13 @@ absl::StatusOr<protocol::HostPort> ParseListenAddress(absl::string_view address)
     return absl::InvalidArgumentError(
         absl::StrCat("--management_address: '", split->host, "' is not an IPv4 or IPv6 address"));
   }
+  // Debian's civetweb may be built without IPv6 (feature 8): say so rather
+  // than fail to listen.
+  if (split->host.find(':') != std::string::npos && mg_check_feature(8) == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--management_address: '", address,
+        "': this system's civetweb has no IPv6; give an IPv4 address (e.g. 127.0.0.1:9911)"));
+  }
   return split;
 }
 
@@ -80,13 +87,6 @@ absl::StatusOr<std::unique_ptr<ManagementServer>> ManagementServer::Start(
   if (!split.ok()) return split.status();
   const int port = std::stoi(split->port);
   const bool v6 = split->host.find(':') != std::string::npos;
-  // Debian's civetweb may be built without IPv6 (feature 8): say so rather
-  // than fail to listen.
-  if (v6 && mg_check_feature(8) == 0) {
-    return absl::UnimplementedError(absl::StrCat(
-        "--management_address: '", address,
-        "': this system's civetweb has no IPv6; give an IPv4 address (e.g. 127.0.0.1:9911)"));
-  }
   mg_init_library(0);
   const std::string listen =
       v6 ? absl::StrCat("[", split->host, "]:", port) : absl::StrCat(split->host, ":", port);

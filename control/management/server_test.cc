@@ -142,12 +142,13 @@ TEST(ManagementServerStartTest, BadAddressesAndBusyPortsAreErrors) {
   EXPECT_FALSE(ManagementServer::Start("127.0.0.1:+80", &source).ok());
   EXPECT_FALSE(ManagementServer::Start("127.0.0.1: 80", &source).ok());
   EXPECT_FALSE(ManagementServer::Start("127.0.0.1:", &source).ok());
-  EXPECT_TRUE(ParseListenAddress("[::1]:0").ok());
-  // Where civetweb has no IPv6, a clear refusal instead of a failed listen.
-  absl::StatusOr<std::unique_ptr<ManagementServer>> v6 =
-      ManagementServer::Start("[::1]:0", &source);
+  // Where civetweb has no IPv6, a clear refusal already when the flag is
+  // read, instead of a failed listen.
+  absl::StatusOr<protocol::HostPort> v6 = ParseListenAddress("[::1]:0");
   if (!v6.ok()) {
     EXPECT_THAT(std::string(v6.status().message()), HasSubstr("no IPv6"));
+  } else {
+    EXPECT_TRUE(ManagementServer::Start("[::1]:0", &source).ok());
   }
   absl::StatusOr<std::unique_ptr<ManagementServer>> first =
       ManagementServer::Start("127.0.0.1:0", &source);
