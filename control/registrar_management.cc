@@ -215,8 +215,9 @@ void Registrar::FillStatus(ManagementQuery& query, Tick) {
   // Per shard (each on its lcore with --shard_lcores): the commands it ran.
   Family per_shard{"shard_commands", "handlespace commands each shard ran", Family::kCounter, {}};
   for (uint32_t k = 0; k < shards_->shard_count(); ++k) {
-    per_shard.samples.push_back({"shard", absl::StrCat(k),
-                                 shards_->shard(k).stats().commands.load(std::memory_order_relaxed)});
+    per_shard.samples.push_back(
+        {"shard", absl::StrCat(k),
+         shards_->shard(k).stats().commands.load(std::memory_order_relaxed)});
   }
   s.families.push_back(std::move(per_shard));
   by_type(protocol::Protocol::kAsap, asap_->message_counts(), "asap_received_messages",
