@@ -212,11 +212,7 @@ void Registrar::Reconfigure(const RegistrarConfig& next) {
   enrp_->AddStaticPeers(next.enrp_peers);
   ReloadPolicy();
   RegistrarStats::Bump(stats_.reconfigurations);
-  RSPD_LOG(config_log_, kInfo, "configuration reloaded")
-      .Kv("max_pool_elements", next.max_pool_elements)
-      .Kv("max_pools", next.max_pools)
-      .Kv("max_pes_per_pool", next.max_pes_per_pool)
-      .Kv("max_pes_per_association", next.max_pes_per_association);
+  // What changed is in the reload's own log line (tools/rspd_main.cc).
 }
 
 bool Registrar::BindServerId(absl::string_view identity, uint32_t id, Tick now) {
@@ -402,7 +398,6 @@ void Registrar::OnTick(Tick now) {
     enrp_started_ = true;
     enrp_->Start(udp_port_, now);
   }
-  if (reload_requested_.exchange(false, std::memory_order_relaxed)) ReloadPolicy();
   if (reconfigure_requested_.exchange(false, std::memory_order_acquire)) {
     std::unique_ptr<RegistrarConfig> next;
     {
@@ -417,10 +412,15 @@ void Registrar::OnTick(Tick now) {
   if (!shards_->threaded()) CollectAnswers(now);
   if (announcer_ != nullptr) announcer_->OnTimer(now);
   if (stats_requested_.exchange(false, std::memory_order_relaxed)) {
-    // The peer table is the ENRP thread's: it describes it, and the block
-    // is printed whole once its text is back.
-    enrp_->DescribePeers([this](const std::string& peers) {
-      printf("statistics:\n%speers:\n%s", DescribeStats().c_str(), peers.c_str());
+    // The peer table is the ENRP thread's: the block is printed whole once
+    // its copy is back.
+    enrp_->ListPeers([this](const std::vector<EnrpThread::PeerInfo>& peers) {
+      std::string text;
+      for (const EnrpThread::PeerInfo& p : peers) {
+        absl::StrAppendFormat(&text, "  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", p.id,
+                              p.address, p.state, p.owned, p.checksum);
+      }
+      printf("statistics:\n%speers:\n%s", DescribeStats().c_str(), text.c_str());
       fflush(stdout);
     });
   }

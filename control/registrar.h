@@ -96,10 +96,6 @@ class Registrar final : private dataplane::IoLoop::Application,
   // Makes the loop print every counter ("statistics:" and "name value"
   // lines) to stdout at its next tick; safe from any thread.
   void RequestStats() { stats_requested_.store(true, std::memory_order_relaxed); }
-  // Makes the loop read the authorization policy file again at its next
-  // tick (SIGHUP); the old policy stays if the new one does not parse. Safe
-  // from any thread.
-  void RequestReload() { reload_requested_.store(true, std::memory_order_relaxed); }
   // Applies what of `next` can change while running (SIGHUP): the limits
   // of ASAP and the handlespace, the rate limits, the authorization policy,
   // added static ENRP peers.
@@ -191,7 +187,6 @@ class Registrar final : private dataplane::IoLoop::Application,
   };
   absl::flat_hash_map<std::string, BoundId> server_id_of_;  // identity -> its ID
   absl::flat_hash_map<uint32_t, std::string> identity_of_;  // ID -> its identity
-  std::atomic<bool> reload_requested_{false};
   uint16_t udp_port_ = 0;
   int udp_receive_buffer_ = 0;
   std::string io_description_;

@@ -290,20 +290,6 @@ void EnrpThread::OnOwnedPeRemoved(absl::string_view handle, const protocol::Pool
   ToEnrp([this, h = std::string(handle), pe](Tick) { server_.OnOwnedPeRemoved(h, pe); });
 }
 
-void EnrpThread::DescribePeers(std::function<void(const std::string&)> done) {
-  ToEnrp([this, done = std::move(done)](Tick) {
-    std::string out;
-    for (const auto& [id, peer] : server_.peers()) {
-      absl::StrAppend(
-          &out,
-          absl::StrFormat("  peer 0x%08x %s %s owned=%u checksum=0x%04x\n", id,
-                          protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
-                          protocol::PeerStateName(peer.state), peer.owned, peer.our_checksum));
-    }
-    ToIo([done, out](Tick) { done(out); });
-  });
-}
-
 void EnrpThread::AddStaticPeers(std::vector<RegistrarConfig::PeerAddress> peers) {
   ToEnrp([this, peers = std::move(peers)](Tick now) { server_.AddStaticPeers(peers, now); });
 }
@@ -314,7 +300,8 @@ void EnrpThread::ListPeers(std::function<void(std::vector<PeerInfo>)> done) {
     for (const auto& [id, peer] : server_.peers()) {
       peers.push_back({id, protocol::JoinHostPort(peer.ip.ToString(), peer.udp_port),
                        protocol::PeerStateName(peer.state),
-                       now > peer.last_heard ? now - peer.last_heard : 0, peer.owned});
+                       now > peer.last_heard ? now - peer.last_heard : 0, peer.owned,
+                       peer.our_checksum});
     }
     ToIo([done, peers = std::move(peers)](Tick) { done(peers); });
   });

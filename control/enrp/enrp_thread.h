@@ -96,17 +96,16 @@ class EnrpThread final : public OwnedPeObserver,
   // batch). Inline, runs the server there and then.
   void Flush(Tick now);
   int wake_fd() const { return wake_fd_; }
-  // The peer table as text (a line per peer, for the statistics), built on
-  // the ENRP thread; `done` gets it on the I/O thread, from RunOutbox.
-  void DescribePeers(std::function<void(const std::string&)> done);
-  // The peer table as data (the management interface's /api/peers), the
-  // same way.
+  // The peer table (the statistics, the management interface's /api/peers),
+  // read on the ENRP thread; `done` gets it on the I/O thread, from
+  // RunOutbox.
   struct PeerInfo {
     handlespace::RegistrarId id = 0;
     std::string address;  // HOST:UDP_PORT
     const char* state = "";
     uint64_t silent_ms = 0;  // since it was last heard
     size_t owned = 0;        // PEs it owns here (last audit)
+    uint16_t checksum = 0;   // of those PEs, as we compute it (RFC 5353 §3.6.2)
   };
   void ListPeers(std::function<void(std::vector<PeerInfo>)> done);
 
