@@ -169,7 +169,8 @@ check_resolutions 1
 
 # Hostile frames from the client side; then everything still works.
 in_client "$FRAME_JUNK" --iface=eth0 --target_mac="$mac" --source_ip=10.77.0.2 \
-  --target_ip=10.77.0.1 --source_ip6=fd77::2 --target_ip6=fd77::1 --count=22000 >"$dir/junk.out" 2>&1 || fail "frame_junk: $(cat "$dir/junk.out")"
+  --target_ip=10.77.0.1 --source_ip6=fd77::2 --target_ip6=fd77::1 --count=22000 --pause_every=64 \
+  >"$dir/junk.out" 2>&1 || fail "frame_junk: $(cat "$dir/junk.out")"
 kill -0 "$rspd_pid" || fail "rspd died under hostile frames: $(tail -5 "$dir/rspd.out")"
 in_client ping -c 1 -W 2 10.77.0.1 >/dev/null || fail "no ping answer after the hostile frames"
 check_resolutions 2

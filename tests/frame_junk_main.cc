@@ -35,6 +35,10 @@ ABSL_FLAG(std::string, target_ip, "", "the target's IPv4 address");
 ABSL_FLAG(std::string, source_ip6, "", "our IPv6 address");
 ABSL_FLAG(std::string, target_ip6, "", "the target's IPv6 address");
 ABSL_FLAG(int, count, 10000, "frames to send");
+ABSL_FLAG(int, pause_every, 0,
+          "after this many frames, a 1 ms pause (0: none): a tap device drops what its reader "
+          "has not taken when its queue of 1,000 frames is full, and a busy host may not run the "
+          "reader in time");
 
 namespace {
 
@@ -222,6 +226,8 @@ int main(int argc, char** argv) {
     if (sendto(fd, f.data(), f.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) > 0) {
       ++sent[kind];
     }
+    const int pause_every = absl::GetFlag(FLAGS_pause_every);
+    if (pause_every > 0 && (i + 1) % pause_every == 0) usleep(1000);
   }
   long total = 0;
   for (int k = 0; k < kKinds; ++k) {
